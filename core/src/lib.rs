@@ -1,0 +1,26 @@
+//! # posyandu-core
+//!
+//! The client core of Posyandu Sync, embedded in the kader's Android app (through
+//! `posyandu-bindings`) and used by the `posyandu-kader` command line tool.
+//!
+//! - [`model`]: the ILP record types a kader reads and writes (household, member,
+//!   visit, pregnancy) and the derived [`lifestage`].
+//! - [`doc`]: how a household is encoded as one automerge document, how edits become
+//!   changes, and how same-field conflicts are found and resolved.
+//! - [`validation`]: checks at the write boundary; nothing is written on failure.
+//! - [`growth`]: WHO 2006 z-scores, Permenkes 2/2020 categories and the N/T weight trend.
+//! - [`store`]: the durable SQLite store (documents, outbox, query tables, due list).
+//! - [`sync`]: the wire protocol shared with the relay and the blocking sync client.
+
+pub mod doc;
+pub mod error;
+pub mod growth;
+pub mod lifestage;
+pub mod model;
+pub mod store;
+pub mod sync;
+pub mod validation;
+
+pub use error::{Error, Result};
+pub use model::*;
+pub use store::{DeviceIdentity, Store};

@@ -1,0 +1,162 @@
+//! The sync wire format, shared by the client and the relay (see
+//! `docs/sync-protocol.md`).
+//!
+//! A body is one version byte followed by the zstd-compressed postcard encoding of a
+//! message. Decoding is bounded: a body larger than [`MAX_BODY_BYTES`] or that
+//! inflates beyond [`MAX_DECODED_BYTES`] is refused before it is parsed.
+
+use serde::{Deserialize, Serialize};
+
+/// The wire format version this build speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+/// Oldest wire format version this build still accepts.
+pub const MIN_PROTOCOL_VERSION: u8 = 1;
+/// Largest compressed body accepted, bytes.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+/// Largest decompressed message accepted, bytes.
+pub const MAX_DECODED_BYTES: usize = 32 << 20;
+/// Changes a client pushes in one request, raw bytes (more goes in further requests).
+pub const PUSH_BATCH_BYTES: usize = 512 << 10;
+/// Default page of changes or snapshots the relay returns, raw bytes.
+pub const DEFAULT_PAGE_BYTES: u32 = 512 << 10;
+/// The most a client may ask for in one page.
+pub const MAX_PAGE_BYTES: u32 = 4 << 20;
+/// Response header naming the relay's newest protocol version.
+pub const VERSION_HEADER: &str = "x-posyandu-protocol";
+
+pub const SYNC_PATH: &str = "/v1/sync";
+pub const SNAPSHOT_PATH: &str = "/v1/snapshot";
+
+pub type DocId = [u8; 16];
+
+/// Changes of one document, in causal order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocChanges {
+    pub doc: DocId,
+    pub changes: Vec<Vec<u8>>,
+}
+
+/// Device → relay: the device's unacknowledged changes and where it is in the
+/// scope's change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// Position in the scope's change log the device has applied up to.
+    pub cursor: u64,
+    pub push: Vec<DocChanges>,
+    /// Raw bytes of changes the device wants back at most in this response.
+    pub page_bytes: u32,
+}
+
+/// Relay → device, sent only after the pushed changes are durably stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Number of pushed changes now stored (new or already known).
+    pub stored: u32,
+    /// The cursor to send next time (covers everything in `pull`).
+    pub cursor: u64,
+    /// Changes from other devices after the request's cursor.
+    pub pull: Vec<DocChanges>,
+    /// More changes wait after `cursor`: ask again.
+    pub more: bool,
+}
+
+/// Device → relay: a page of compacted documents for a first sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRequest {
+    /// Continue after this document (from the previous page), or start.
+    pub after: Option<DocId>,
+    pub page_bytes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotDoc {
+    pub doc: DocId,
+    pub snapshot: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotPage {
+    pub docs: Vec<SnapshotDoc>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<DocId>,
+    /// Change-log position all documents of this page include; start pulling from
+    /// the smallest cursor of all pages.
+    pub cursor: u64,
+    /// Documents in the scope and their total snapshot size (for progress).
+    pub total_docs: u32,
+    pub total_bytes: u64,
+}
+
+/// JSON body of every error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `unauthorized`, `forbidden_scope`, `bad_body`.
+    pub code: String,
+    /// Human-readable message (Bahasa Indonesia).
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("pesan kosong")]
+    Empty,
+    #[error("versi protokol {found} tidak didukung (didukung {min}–{max})")]
+    Version { found: u8, min: u8, max: u8 },
+    #[error("pesan terlalu besar")]
+    TooLarge,
+    #[error("pesan rusak: {0}")]
+    Corrupt(String),
+}
+
+/// Encodes a message as version byte + zstd(postcard).
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let raw = postcard::to_stdvec(msg).expect("wire messages always serialize");
+    let mut out = vec![PROTOCOL_VERSION];
+    // Level 9: these bodies are small and paid for by the kader's data quota.
+    out.extend(zstd::bulk::compress(&raw, 9).expect("in-memory compression does not fail"));
+    out
+}
+
+/// Decodes a body, checking version and size bounds.
+pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, WireError> {
+    let (&version, payload) = body.split_first().ok_or(WireError::Empty)?;
+    if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
+        return Err(WireError::Version { found: version, min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION });
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(WireError::TooLarge);
+    }
+    // The frame header declares the content size; refuse big ones before inflating.
+    match zstd::zstd_safe::get_frame_content_size(payload) {
+        Ok(Some(n)) if n as usize > MAX_DECODED_BYTES => return Err(WireError::TooLarge),
+        Ok(_) => {}
+        Err(_) => return Err(WireError::Corrupt("bukan zstd".into())),
+    }
+    let raw = zstd::bulk::decompress(payload, MAX_DECODED_BYTES).map_err(|e| WireError::Corrupt(e.to_string()))?;
+    postcard::from_bytes(&raw).map_err(|e| WireError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_bounds() {
+        let req = SyncRequest {
+            cursor: 42,
+            push: vec![DocChanges { doc: [7; 16], changes: vec![vec![1, 2, 3]] }],
+            page_bytes: 1000,
+        };
+        let body = encode(&req);
+        assert_eq!(body[0], PROTOCOL_VERSION);
+        assert_eq!(decode::<SyncRequest>(&body).unwrap(), req);
+        assert_eq!(decode::<SyncRequest>(&[]), Err(WireError::Empty));
+        let mut old = body.clone();
+        old[0] = 0;
+        assert!(matches!(decode::<SyncRequest>(&old), Err(WireError::Version { found: 0, .. })));
+        assert!(matches!(decode::<SyncRequest>(&body[..body.len() / 2]), Err(WireError::Corrupt(_))));
+        // A "zip bomb": 64 MiB of zeros compresses to a few KB but must not be inflated.
+        let bomb = [vec![PROTOCOL_VERSION], zstd::bulk::compress(&vec![0u8; 64 << 20], 3).unwrap()].concat();
+        assert_eq!(decode::<SyncRequest>(&bomb), Err(WireError::TooLarge));
+    }
+}

@@ -1,0 +1,375 @@
+//! Checks at the write boundary. Every public write in [`crate::store`] validates its
+//! whole input before touching a document, so a failed write changes nothing.
+
+use time::{Date, Month};
+
+use crate::model::*;
+
+/// Why an input was refused. Shown to kader, so messages are in Bahasa Indonesia.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("NIK harus 16 angka (diisi: {len} karakter)")]
+    NikLength { len: usize },
+    #[error("NIK hanya boleh berisi angka")]
+    NikNotDigits,
+    #[error("NIK tidak valid: kode wilayah {code} tidak dikenal")]
+    NikRegion { code: String },
+    #[error("NIK tidak valid: tanggal lahir di dalam NIK ({part}) bukan tanggal yang benar")]
+    NikBirthDate { part: String },
+    #[error("NIK tidak valid: nomor urut 0000")]
+    NikSerial,
+    #[error("NIK tidak cocok dengan tanggal lahir atau jenis kelamin")]
+    NikMismatch,
+    #[error("{field} harus {digits} angka")]
+    Digits { field: &'static str, digits: usize },
+    #[error("{field} wajib diisi")]
+    Required { field: &'static str },
+    #[error("{field} terlalu panjang (maksimal {max} karakter)")]
+    TooLong { field: &'static str, max: usize },
+    #[error("{field} = {value} di luar batas wajar ({min}–{max})")]
+    OutOfRange { field: &'static str, value: f64, min: f64, max: f64 },
+    #[error("Tanggal {field} ({date}) ada di masa depan")]
+    FutureDate { field: &'static str, date: String },
+    #[error("Tanggal kunjungan ({visit}) sebelum tanggal lahir ({birth})")]
+    VisitBeforeBirth { visit: String, birth: String },
+    #[error("Tekanan darah sistolik harus lebih tinggi dari diastolik")]
+    BloodPressureOrder,
+    #[error("Anggota keluarga {0} tidak ada di rumah tangga ini")]
+    UnknownMember(String),
+    #[error("Anggota keluarga {0} dicatat lebih dari sekali dalam satu kunjungan")]
+    DuplicateEntry(String),
+    #[error("Kunjungan harus berisi paling sedikit satu anggota keluarga")]
+    EmptyVisit,
+    #[error("Terlalu banyak {field} (maksimal {max})")]
+    TooMany { field: &'static str, max: usize },
+    #[error("Kode imunisasi tidak dikenal: {0}")]
+    UnknownAntigen(String),
+    #[error("Titik GPS di luar wilayah Indonesia")]
+    GpsOutOfRange,
+    #[error("Hanya perempuan yang dapat dicatat hamil")]
+    PregnancyNotFemale,
+    #[error("Pilihan nilai konflik tidak ada: {0}")]
+    UnknownConflictChoice(String),
+}
+
+type V = Result<(), ValidationError>;
+
+/// Allowed clock skew for "not in the future" checks, days.
+pub const FUTURE_SKEW_DAYS: i64 = 1;
+pub const MAX_NAME: usize = 100;
+pub const MAX_TEXT: usize = 500;
+pub const MAX_ENTRIES_PER_VISIT: usize = 30;
+pub const MAX_LIST_ITEMS: usize = 30;
+
+pub fn check_range(field: &'static str, value: f64, min: f64, max: f64) -> V {
+    if value.is_finite() && value >= min && value <= max {
+        Ok(())
+    } else {
+        Err(ValidationError::OutOfRange { field, value, min, max })
+    }
+}
+
+pub fn check_text(field: &'static str, s: &str, max: usize) -> V {
+    if s.trim().is_empty() {
+        return Err(ValidationError::Required { field });
+    }
+    if s.chars().count() > max {
+        return Err(ValidationError::TooLong { field, max });
+    }
+    Ok(())
+}
+
+fn check_opt_text(field: &'static str, s: &Option<String>, max: usize) -> V {
+    s.as_deref().map_or(Ok(()), |s| check_text(field, s, max))
+}
+
+pub fn check_digits(field: &'static str, s: &str, digits: usize) -> V {
+    if s.len() == digits && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ValidationError::Digits { field, digits })
+    }
+}
+
+pub fn check_not_future(field: &'static str, d: Date, today: Date) -> V {
+    if (d - today).whole_days() > FUTURE_SKEW_DAYS {
+        Err(ValidationError::FutureDate { field, date: format_date(d) })
+    } else {
+        Ok(())
+    }
+}
+
+/// Validates a 16-digit NIK: digits, province code 11–99, a real birth date in
+/// positions 7–12 (day + 40 for women), serial not 0000. When `birth` and `sex` are
+/// given, the embedded date and sex must match them.
+pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
+    let len = nik.chars().count();
+    if len != 16 {
+        return Err(ValidationError::NikLength { len });
+    }
+    if !nik.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValidationError::NikNotDigits);
+    }
+    let num = |r: std::ops::Range<usize>| nik[r].parse::<u32>().unwrap_or(0);
+    let province = num(0..2);
+    if !(11..=99).contains(&province) {
+        return Err(ValidationError::NikRegion { code: nik[0..2].to_string() });
+    }
+    let (dd, mm, yy) = (num(6..8), num(8..10), num(10..12));
+    let (day, female) = if dd > 40 { (dd - 40, true) } else { (dd, false) };
+    let month = Month::try_from(mm as u8).ok();
+    // The two-digit year is ambiguous; any century where the date exists will do here.
+    let exists = month.is_some_and(|m| {
+        [1900, 2000].iter().any(|c| Date::from_calendar_date(*c + yy as i32, m, day as u8).is_ok())
+    });
+    if !exists {
+        return Err(ValidationError::NikBirthDate { part: nik[6..12].to_string() });
+    }
+    if num(12..16) == 0 {
+        return Err(ValidationError::NikSerial);
+    }
+    if let Some(b) = birth {
+        if b.day() as u32 != day || b.month() as u32 != mm || (b.year() % 100) as u32 != yy {
+            return Err(ValidationError::NikMismatch);
+        }
+    }
+    if let Some(s) = sex {
+        if (s == Sex::Female) != female {
+            return Err(ValidationError::NikMismatch);
+        }
+    }
+    Ok(())
+}
+
+pub fn check_address(a: &Address) -> V {
+    let short_number = |field, s: &str| {
+        if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            Err(ValidationError::Digits { field, digits: 3 })
+        } else {
+            Ok(())
+        }
+    };
+    short_number("RT", &a.rt)?;
+    short_number("RW", &a.rw)?;
+    check_digits("Kode wilayah desa/kelurahan", &a.kode_wilayah, 10)?;
+    check_opt_text("Dusun", &a.dusun, MAX_NAME)?;
+    check_opt_text("Alamat jalan", &a.street, MAX_TEXT)
+}
+
+pub fn check_gps(p: &GeoPoint) -> V {
+    if (-11.5..=6.5).contains(&p.lat) && (94.0..=141.5).contains(&p.lon) {
+        Ok(())
+    } else {
+        Err(ValidationError::GpsOutOfRange)
+    }
+}
+
+pub fn check_spm(s: &SpmAttributes) -> V {
+    check_opt_text("Catatan ketertiban umum", &s.public_order_note, MAX_TEXT)
+}
+
+pub fn check_new_household(h: &NewHousehold) -> V {
+    if let Some(kk) = &h.kk_number {
+        check_digits("Nomor KK", kk, 16)?;
+    }
+    check_address(&h.address)?;
+    if let Some(p) = &h.gps {
+        check_gps(p)?;
+    }
+    check_spm(&h.spm)
+}
+
+pub fn check_household_patch(p: &HouseholdPatch) -> V {
+    if let Some(kk) = &p.kk_number {
+        check_digits("Nomor KK", kk, 16)?;
+    }
+    if let Some(a) = &p.address {
+        check_address(a)?;
+    }
+    if let Some(g) = &p.gps {
+        check_gps(g)?;
+    }
+    if let Some(s) = &p.spm {
+        check_spm(s)?;
+    }
+    Ok(())
+}
+
+pub fn check_new_member(m: &NewMember, today: Date) -> V {
+    check_text("Nama", &m.name, MAX_NAME)?;
+    check_not_future("lahir", m.birth_date, today)?;
+    if m.birth_date.year() < 1900 {
+        return Err(ValidationError::OutOfRange {
+            field: "Tahun lahir",
+            value: m.birth_date.year() as f64,
+            min: 1900.0,
+            max: today.year() as f64,
+        });
+    }
+    if let Some(nik) = &m.nik {
+        check_nik(nik, Some(m.birth_date), Some(m.sex))?;
+    }
+    if let Some(mn) = &m.mother_nik {
+        check_nik(&mn.mother_nik, None, Some(Sex::Female))?;
+        check_range("Urutan kelahiran", mn.birth_order as f64, 1.0, 20.0)?;
+    }
+    if let Some(b) = &m.bpjs_number {
+        check_digits("Nomor BPJS", b, 13)?;
+    }
+    Ok(())
+}
+
+pub fn check_member_patch(p: &MemberPatch, current: &Member, today: Date) -> V {
+    let merged = NewMember {
+        nik: p.nik.clone().or_else(|| current.nik.clone()),
+        mother_nik: current.mother_nik.clone(),
+        name: p.name.clone().unwrap_or_else(|| current.name.clone()),
+        birth_date: p.birth_date.unwrap_or(current.birth_date),
+        sex: p.sex.unwrap_or(current.sex),
+        relation: p.relation.unwrap_or(current.relation),
+        bpjs_number: p.bpjs_number.clone().or_else(|| current.bpjs_number.clone()),
+    };
+    check_new_member(&merged, today)
+}
+
+pub fn check_measurements(m: &Measurements) -> V {
+    let r = |field, v: Option<f64>, min, max| v.map_or(Ok(()), |v| check_range(field, v, min, max));
+    r("weight_kg", m.weight_kg, 0.5, 250.0)?;
+    r("length_height_cm", m.length_height_cm, 35.0, 230.0)?;
+    r("head_circumference_cm", m.head_circumference_cm, 20.0, 70.0)?;
+    r("muac_cm", m.muac_cm, 5.0, 60.0)?;
+    r("waist_cm", m.waist_cm, 30.0, 250.0)?;
+    r("bp_systolic_mmhg", m.bp_systolic_mmhg.map(f64::from), 50.0, 300.0)?;
+    r("bp_diastolic_mmhg", m.bp_diastolic_mmhg.map(f64::from), 20.0, 200.0)?;
+    r("blood_glucose_mg_dl", m.blood_glucose_mg_dl, 20.0, 800.0)?;
+    if let (Some(s), Some(d)) = (m.bp_systolic_mmhg, m.bp_diastolic_mmhg) {
+        if s <= d {
+            return Err(ValidationError::BloodPressureOrder);
+        }
+    }
+    Ok(())
+}
+
+fn check_list(field: &'static str, items: &[String]) -> V {
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(ValidationError::TooMany { field, max: MAX_LIST_ITEMS });
+    }
+    items.iter().try_for_each(|s| check_text(field, s, MAX_NAME))
+}
+
+pub fn check_entry(e: &VisitEntry) -> V {
+    check_measurements(&e.measurements)?;
+    check_list("Imunisasi", &e.services.immunisations)?;
+    for a in &e.services.immunisations {
+        if !crate::store::due::is_known_antigen(a) {
+            return Err(ValidationError::UnknownAntigen(a.clone()));
+        }
+    }
+    if let Some(n) = e.services.iron_tablets {
+        check_range("Tablet tambah darah", n as f64, 0.0, 120.0)?;
+    }
+    check_list("Topik penyuluhan", &e.counselling)?;
+    if e.checklist.len() > 50 {
+        return Err(ValidationError::TooMany { field: "Daftar periksa", max: 50 });
+    }
+    for k in e.checklist.keys() {
+        check_text("Daftar periksa", k, MAX_NAME)?;
+    }
+    if let Some(r) = &e.referral {
+        check_text("Alasan rujukan", &r.reason, MAX_TEXT)?;
+        check_opt_text("Tujuan rujukan", &r.to, MAX_NAME)?;
+    }
+    if e.spm_needs.len() > MAX_LIST_ITEMS {
+        return Err(ValidationError::TooMany { field: "Kebutuhan SPM", max: MAX_LIST_ITEMS });
+    }
+    e.spm_needs.iter().try_for_each(|n| check_text("Kebutuhan SPM", &n.need, MAX_TEXT))
+}
+
+/// A new visit against the household it is recorded in.
+pub fn check_new_visit(v: &NewVisit, household: &Household, today: Date) -> V {
+    check_not_future("kunjungan", v.date, today)?;
+    if v.entries.is_empty() {
+        return Err(ValidationError::EmptyVisit);
+    }
+    if v.entries.len() > MAX_ENTRIES_PER_VISIT {
+        return Err(ValidationError::TooMany { field: "anggota per kunjungan", max: MAX_ENTRIES_PER_VISIT });
+    }
+    let mut seen = std::collections::HashSet::new();
+    for e in &v.entries {
+        let m = household
+            .member(e.member_id)
+            .filter(|m| !m.deleted)
+            .ok_or_else(|| ValidationError::UnknownMember(e.member_id.to_string()))?;
+        if !seen.insert(e.member_id) {
+            return Err(ValidationError::DuplicateEntry(e.member_id.to_string()));
+        }
+        if v.date < m.birth_date {
+            return Err(ValidationError::VisitBeforeBirth {
+                visit: format_date(v.date),
+                birth: format_date(m.birth_date),
+            });
+        }
+        check_entry(e)?;
+    }
+    Ok(())
+}
+
+pub fn check_new_pregnancy(p: &NewPregnancy, household: &Household, today: Date) -> V {
+    let m = household
+        .member(p.member_id)
+        .filter(|m| !m.deleted)
+        .ok_or_else(|| ValidationError::UnknownMember(p.member_id.to_string()))?;
+    if m.sex != Sex::Female {
+        return Err(ValidationError::PregnancyNotFemale);
+    }
+    check_not_future("HPHT", p.lmp, today)?;
+    let weeks = (today - p.lmp).whole_days() as f64 / 7.0;
+    check_range("Usia kehamilan (minggu)", weeks, 0.0, 44.0)?;
+    check_range("Gravida", p.gravida as f64, 1.0, 20.0)?;
+    if let Some(l) = p.muac_cm {
+        check_range("muac_cm", l, 5.0, 60.0)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn nik_checks() {
+        // Man born 1990-05-12 in Kota Bekasi (3275..).
+        assert_eq!(check_nik("3275011205900001", Some(date!(1990 - 05 - 12)), Some(Sex::Male)), Ok(()));
+        // Woman: day + 40.
+        assert_eq!(check_nik("3275015205900002", Some(date!(1990 - 05 - 12)), Some(Sex::Female)), Ok(()));
+        assert_eq!(check_nik("3275011205900001", None, Some(Sex::Female)), Err(ValidationError::NikMismatch));
+        assert_eq!(check_nik("327501120590000", None, None), Err(ValidationError::NikLength { len: 15 }));
+        assert_eq!(check_nik("32750112059000a1", None, None), Err(ValidationError::NikNotDigits));
+        assert!(matches!(check_nik("0575011205900001", None, None), Err(ValidationError::NikRegion { .. })));
+        assert!(matches!(check_nik("3275013205900001", None, None), Err(ValidationError::NikBirthDate { .. })));
+        assert!(matches!(check_nik("3275011213900001", None, None), Err(ValidationError::NikBirthDate { .. })));
+        assert_eq!(check_nik("3275011205900000", None, None), Err(ValidationError::NikSerial));
+        assert_eq!(check_nik("3275011205910001", Some(date!(1990 - 05 - 12)), None), Err(ValidationError::NikMismatch));
+    }
+
+    #[test]
+    fn ranges_and_bp() {
+        let mut m = Measurements { weight_kg: Some(0.4), ..Default::default() };
+        assert!(matches!(check_measurements(&m), Err(ValidationError::OutOfRange { field: "weight_kg", .. })));
+        m.weight_kg = Some(f64::NAN);
+        assert!(check_measurements(&m).is_err());
+        m.weight_kg = Some(12.0);
+        m.bp_systolic_mmhg = Some(80);
+        m.bp_diastolic_mmhg = Some(90);
+        assert_eq!(check_measurements(&m), Err(ValidationError::BloodPressureOrder));
+        m.bp_systolic_mmhg = Some(301);
+        assert!(check_measurements(&m).is_err());
+    }
+
+    #[test]
+    fn messages_are_indonesian() {
+        let e = ValidationError::VisitBeforeBirth { visit: "2026-01-01".into(), birth: "2026-02-01".into() };
+        assert_eq!(e.to_string(), "Tanggal kunjungan (2026-01-01) sebelum tanggal lahir (2026-02-01)");
+    }
+}

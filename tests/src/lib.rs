@@ -1,0 +1,4 @@
+//! End-to-end tests across crates (devices, relay, faults) live in `tests/tests/`;
+//! this library holds what they and the benchmarks share.
+
+pub mod netshape;
