@@ -1,1 +1,35 @@
-// placeholder
+//! # posyandu-bindings
+//!
+//! The uniffi surface of `posyandu-core` for the kader app (Kotlin/Android), with
+//! Swift and Python generated from the same library. Thin by design: every function
+//! converts FFI-friendly records (dates as `"YYYY-MM-DD"`, ids as UUID text, enums as
+//! uniffi enums) to core types, calls the core, and maps the core error to the one
+//! [`PosyanduError`] the apps see. No logic of its own beyond that, except the life
+//! stage of household members (derived the way the core's query tables do).
+//!
+//! - [`store`]: `KaderStore` (open, identity, today) — the object everything hangs off.
+//! - [`household`]: households, list by RT, detail, conflicts.
+//! - [`member`]: members, search, by life stage.
+//! - [`visit`]: visits, pregnancies, due list.
+//! - [`growth`]: WHO z-scores + Permenkes 2/2020 categories for one measurement.
+//! - [`sync`]: relay settings, `sync_now` with a progress listener, pending count.
+//! - [`error`]: `PosyanduError`.
+
+uniffi::setup_scaffolding!();
+
+pub mod error;
+pub mod growth;
+pub mod household;
+pub mod member;
+pub mod store;
+pub mod sync;
+pub mod visit;
+
+pub use error::PosyanduError;
+pub use store::KaderStore;
+
+/// Version of the bindings crate (same as the core's workspace version).
+#[uniffi::export]
+pub fn bindings_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}

@@ -23,4 +23,5 @@ pub mod validation;
 
 pub use error::{Error, Result};
 pub use model::*;
-pub use store::{DeviceIdentity, Store};
+pub use store::{DeviceIdentity, DueItem, DueReason, HouseholdSummary, MemberSummary, Store};
+pub use sync::{RelayConfig, SyncError, SyncPhase, SyncProgress, SyncReport};

@@ -108,13 +108,22 @@ impl Store {
         };
         let reader = Connection::open_with_flags(
             &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(Store {
             path,
             identity,
-            writer: Mutex::new(Writer { conn, docs: DocCache { actor, cache: HashMap::new(), tick: 0 } }),
+            writer: Mutex::new(Writer {
+                conn,
+                docs: DocCache {
+                    actor,
+                    cache: HashMap::new(),
+                    tick: 0,
+                },
+            }),
             reader: Mutex::new(reader),
             clock: Box::new(OffsetDateTime::now_utc),
             offset: UtcOffset::from_hms(DEFAULT_UTC_OFFSET_HOURS, 0, 0).expect("valid offset"),
@@ -125,7 +134,10 @@ impl Store {
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
         if !path.exists() {
-            return Err(Error::NotFound { kind: "Basis data", id: path.display().to_string() });
+            return Err(Error::NotFound {
+                kind: "Basis data",
+                id: path.display().to_string(),
+            });
         }
         let identity = {
             let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -133,9 +145,16 @@ impl Store {
                 meta_get(&conn, k)
                     .ok()
                     .flatten()
-                    .ok_or_else(|| Error::NotFound { kind: "Identitas perangkat", id: k.to_string() })
+                    .ok_or_else(|| Error::NotFound {
+                        kind: "Identitas perangkat",
+                        id: k.to_string(),
+                    })
             };
-            DeviceIdentity { device_id: get("device_id")?, kader_id: get("kader_id")?, posyandu_id: get("posyandu_id")? }
+            DeviceIdentity {
+                device_id: get("device_id")?,
+                kader_id: get("kader_id")?,
+                posyandu_id: get("posyandu_id")?,
+            }
         };
         Store::open(path, identity)
     }
@@ -149,7 +168,11 @@ impl Store {
     }
 
     /// Replaces the clock (tests, and devices whose time zone is WITA/WIT).
-    pub fn set_clock(&mut self, clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static, offset: UtcOffset) {
+    pub fn set_clock(
+        &mut self,
+        clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static,
+        offset: UtcOffset,
+    ) {
         self.clock = Box::new(clock);
         self.offset = offset;
     }
@@ -196,9 +219,9 @@ impl Store {
         let today = self.today();
         self.edit(id, |doc, hh| {
             if let Some(head) = patch.head_member_id {
-                hh.member(head).filter(|m| !m.deleted).ok_or_else(|| {
-                    validation::ValidationError::UnknownMember(head.to_string())
-                })?;
+                hh.member(head)
+                    .filter(|m| !m.deleted)
+                    .ok_or_else(|| validation::ValidationError::UnknownMember(head.to_string()))?;
             }
             doc.patch_household(&patch, today)
         })
@@ -210,7 +233,13 @@ impl Store {
         self.edit(household_id, |doc, hh| {
             doc.add_member(id, &m)?;
             if m.relation == Relation::KepalaKeluarga && hh.head_member_id.is_none() {
-                doc.patch_household(&HouseholdPatch { head_member_id: Some(id), ..Default::default() }, self.today())?;
+                doc.patch_household(
+                    &HouseholdPatch {
+                        head_member_id: Some(id),
+                        ..Default::default()
+                    },
+                    self.today(),
+                )?;
             }
             Ok(())
         })?;
@@ -220,10 +249,13 @@ impl Store {
     pub fn update_member(&self, household_id: Uuid, member_id: Uuid, p: MemberPatch) -> Result<()> {
         let today = self.today();
         self.edit(household_id, |doc, hh| {
-            let current = hh
-                .member(member_id)
-                .filter(|m| !m.deleted)
-                .ok_or_else(|| Error::NotFound { kind: "Anggota keluarga", id: member_id.to_string() })?;
+            let current =
+                hh.member(member_id)
+                    .filter(|m| !m.deleted)
+                    .ok_or_else(|| Error::NotFound {
+                        kind: "Anggota keluarga",
+                        id: member_id.to_string(),
+                    })?;
             validation::check_member_patch(&p, current, today)?;
             doc.patch_member(member_id, &p)
         })
@@ -231,7 +263,9 @@ impl Store {
 
     /// Removes a member (a tombstone; their recorded visits stay).
     pub fn remove_member(&self, household_id: Uuid, member_id: Uuid) -> Result<()> {
-        self.edit(household_id, |doc, _| doc.tombstone(RecordKind::Member, member_id))
+        self.edit(household_id, |doc, _| {
+            doc.tombstone(RecordKind::Member, member_id)
+        })
     }
 
     /// Records a visit and returns its id. Durable when this returns.
@@ -255,14 +289,26 @@ impl Store {
     }
 
     /// Corrects one member's entry of a recorded visit (field edits, merged).
-    pub fn amend_visit_entry(&self, household_id: Uuid, visit_id: Uuid, entry: VisitEntry) -> Result<()> {
+    pub fn amend_visit_entry(
+        &self,
+        household_id: Uuid,
+        visit_id: Uuid,
+        entry: VisitEntry,
+    ) -> Result<()> {
         self.edit(household_id, |doc, hh| {
             let visit = hh
                 .visits
                 .iter()
                 .find(|v| v.id == visit_id && !v.deleted)
-                .ok_or_else(|| Error::NotFound { kind: "Kunjungan", id: visit_id.to_string() })?;
-            let check = NewVisit { date: visit.date, kind: visit.kind, entries: vec![entry.clone()] };
+                .ok_or_else(|| Error::NotFound {
+                    kind: "Kunjungan",
+                    id: visit_id.to_string(),
+                })?;
+            let check = NewVisit {
+                date: visit.date,
+                kind: visit.kind,
+                entries: vec![entry.clone()],
+            };
             validation::check_new_visit(&check, hh, self.today())?;
             doc.amend_visit_entry(visit_id, &entry)
         })
@@ -270,7 +316,9 @@ impl Store {
 
     /// Marks a visit deleted (a tombstone that syncs; never erased).
     pub fn delete_visit(&self, household_id: Uuid, visit_id: Uuid) -> Result<()> {
-        self.edit(household_id, |doc, _| doc.tombstone(RecordKind::Visit, visit_id))
+        self.edit(household_id, |doc, _| {
+            doc.tombstone(RecordKind::Visit, visit_id)
+        })
     }
 
     pub fn add_pregnancy(&self, household_id: Uuid, p: NewPregnancy) -> Result<Uuid> {
@@ -296,7 +344,9 @@ impl Store {
 
     pub fn end_pregnancy(&self, household_id: Uuid, pregnancy_id: Uuid, ended: Date) -> Result<()> {
         validation::check_not_future("selesai kehamilan", ended, self.today())?;
-        self.edit(household_id, |doc, _| doc.end_pregnancy(pregnancy_id, ended))
+        self.edit(household_id, |doc, _| {
+            doc.end_pregnancy(pregnancy_id, ended)
+        })
     }
 
     /// Chooses one value of a same-field conflict (see [`Self::conflicts`]).
@@ -306,7 +356,11 @@ impl Store {
 
     /// Runs `f` on the household's document and commits its edits as one change in
     /// one transaction. On any error nothing is written and the document is rolled back.
-    fn edit<R>(&self, id: Uuid, f: impl FnOnce(&mut HouseholdDoc, &Household) -> Result<R>) -> Result<R> {
+    fn edit<R>(
+        &self,
+        id: Uuid,
+        f: impl FnOnce(&mut HouseholdDoc, &Household) -> Result<R>,
+    ) -> Result<R> {
         let mut w = self.writer();
         let w = &mut *w;
         let mut doc = w.docs.take(&w.conn, id)?;
@@ -380,10 +434,18 @@ impl Store {
     /// Changes recorded here that the relay has not yet acknowledged.
     pub fn pending_changes(&self) -> Result<u64> {
         let r = self.reader();
-        Ok(r.query_row("SELECT count(*) FROM outbox", [], |row| row.get::<_, i64>(0))? as u64)
+        Ok(r.query_row("SELECT count(*) FROM outbox", [], |row| {
+            row.get::<_, i64>(0)
+        })? as u64)
     }
 
-    pub(crate) fn apply_remote(&self, docs: &mut DocCache, tx: &Transaction, doc_id: Uuid, changes: Vec<Change>) -> Result<RemoteApply> {
+    pub(crate) fn apply_remote(
+        &self,
+        docs: &mut DocCache,
+        tx: &Transaction,
+        doc_id: Uuid,
+        changes: Vec<Change>,
+    ) -> Result<RemoteApply> {
         let mut doc = match docs.take(tx, doc_id) {
             Ok(d) => d,
             Err(Error::NotFound { .. }) => HouseholdDoc::empty(&docs.actor),
@@ -394,14 +456,20 @@ impl Store {
             doc.apply(changes)?;
             let after = doc.heads();
             if before == after {
-                return Ok(RemoteApply { changed: false, conflicts: 0 });
+                return Ok(RemoteApply {
+                    changed: false,
+                    conflicts: 0,
+                });
             }
             save_snapshot(tx, doc_id, &doc.save())?;
             let conflicts = doc.conflicts().len();
             if doc.id().is_some() {
                 query::materialize(tx, &doc.read()?, conflicts, self.today())?;
             }
-            Ok(RemoteApply { changed: true, conflicts })
+            Ok(RemoteApply {
+                changed: true,
+                conflicts,
+            })
         })();
         if res.is_ok() {
             docs.put(doc_id, doc);
@@ -409,7 +477,13 @@ impl Store {
         res
     }
 
-    pub(crate) fn apply_snapshot(&self, docs: &mut DocCache, tx: &Transaction, doc_id: Uuid, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn apply_snapshot(
+        &self,
+        docs: &mut DocCache,
+        tx: &Transaction,
+        doc_id: Uuid,
+        bytes: &[u8],
+    ) -> Result<()> {
         let mut doc = match docs.take(tx, doc_id) {
             Ok(d) => d,
             Err(Error::NotFound { .. }) => HouseholdDoc::empty(&docs.actor),
@@ -418,7 +492,10 @@ impl Store {
         doc.automerge().load_incremental(bytes)?;
         let hh = doc.read()?;
         if hh.id != doc_id {
-            return Err(Error::Document(format!("dokumen {doc_id} berisi id {}", hh.id)));
+            return Err(Error::Document(format!(
+                "dokumen {doc_id} berisi id {}",
+                hh.id
+            )));
         }
         save_snapshot(tx, doc_id, &doc.save())?;
         query::materialize(tx, &hh, doc.conflicts().len(), self.today())?;
@@ -444,7 +521,12 @@ impl DocCache {
     fn put(&mut self, id: Uuid, doc: HouseholdDoc) {
         self.tick += 1;
         if self.cache.len() >= DOC_CACHE {
-            if let Some(oldest) = self.cache.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| *k) {
+            if let Some(oldest) = self
+                .cache
+                .iter()
+                .min_by_key(|(_, (t, _))| *t)
+                .map(|(k, _)| *k)
+            {
                 self.cache.remove(&oldest);
             }
         }
@@ -459,11 +541,17 @@ impl DocCache {
 fn load_doc(conn: &Connection, id: Uuid, actor: &ActorId) -> Result<HouseholdDoc> {
     let key = id.to_string();
     let snapshot: Option<Vec<u8>> = conn
-        .query_row("SELECT snapshot FROM doc WHERE id = ?1", [&key], |r| r.get(0))
+        .query_row("SELECT snapshot FROM doc WHERE id = ?1", [&key], |r| {
+            r.get(0)
+        })
         .optional()?;
-    let snapshot = snapshot.ok_or_else(|| Error::NotFound { kind: "Rumah tangga", id: key.clone() })?;
+    let snapshot = snapshot.ok_or_else(|| Error::NotFound {
+        kind: "Rumah tangga",
+        id: key.clone(),
+    })?;
     let mut doc = HouseholdDoc::load(&snapshot, actor)?;
-    let mut stmt = conn.prepare_cached("SELECT data FROM doc_change WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT data FROM doc_change WHERE doc_id = ?1 ORDER BY seq")?;
     let rows = stmt.query_map([&key], |r| r.get::<_, Vec<u8>>(0))?;
     for data in rows {
         doc.automerge().load_incremental(&data?)?;
@@ -505,7 +593,12 @@ fn append_change(tx: &Transaction, id: Uuid, change: &Change) -> Result<()> {
 fn outbox_push(tx: &Transaction, doc_id: Uuid, change: &Change, now: i64) -> Result<()> {
     tx.execute(
         "INSERT OR IGNORE INTO outbox (doc_id, hash, change, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![doc_id.to_string(), change.hash().0.as_slice(), change.raw_bytes(), now],
+        params![
+            doc_id.to_string(),
+            change.hash().0.as_slice(),
+            change.raw_bytes(),
+            now
+        ],
     )?;
     Ok(())
 }

@@ -43,7 +43,10 @@ pub struct MemberSummary {
 /// search compares against.
 pub fn name_key(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    for w in name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for w in name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -82,14 +85,20 @@ pub fn weight_trends(hh: &Household) -> std::collections::HashMap<(Uuid, Uuid), 
     for m in hh.members.iter().filter(|m| !m.deleted) {
         let mut prev: Option<(i64, f64)> = None;
         for v in hh.visits.iter().filter(|v| !v.deleted) {
-            let Some(e) = v.entries.iter().find(|e| e.member_id == m.id) else { continue };
-            let Some(w) = e.measurements.weight_kg else { continue };
+            let Some(e) = v.entries.iter().find(|e| e.member_id == m.id) else {
+                continue;
+            };
+            let Some(w) = e.measurements.weight_kg else {
+                continue;
+            };
             let age = (v.date - m.birth_date).whole_days();
             if !(0..=1856).contains(&age) {
                 continue;
             }
             // Several weighings in one month: the first one counts for the month.
-            if prev.is_some_and(|(pa, _)| (pa as f64 / 30.4375) as i64 == (age as f64 / 30.4375) as i64) {
+            if prev.is_some_and(|(pa, _)| {
+                (pa as f64 / 30.4375) as i64 == (age as f64 / 30.4375) as i64
+            }) {
                 continue;
             }
             out.insert((v.id, m.id), growth::weight_trend(m.sex, prev, (age, w)));
@@ -103,10 +112,16 @@ pub fn weight_trends(hh: &Household) -> std::collections::HashMap<(Uuid, Uuid), 
 pub fn materialize(tx: &Transaction, hh: &Household, conflicts: usize, _today: Date) -> Result<()> {
     let id = hh.id.to_string();
     for table in ["member", "pregnancy", "visit_entry"] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?.execute([&id])?;
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?
+            .execute([&id])?;
     }
     let live_members: Vec<&Member> = hh.members.iter().filter(|m| !m.deleted).collect();
-    let last_visit = hh.visits.iter().filter(|v| !v.deleted).map(|v| v.date).max();
+    let last_visit = hh
+        .visits
+        .iter()
+        .filter(|v| !v.deleted)
+        .map(|v| v.date)
+        .max();
     tx.prepare_cached(
         "INSERT INTO household (id, posyandu_id, rt, rw, dusun, kk_number, head_name, member_count, last_visit, conflict_count)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -130,11 +145,15 @@ pub fn materialize(tx: &Transaction, hh: &Household, conflicts: usize, _today: D
         "INSERT INTO member (id, household_id, nik, name, name_key, birth_date, sex, relation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for m in &live_members {
-        let relation = serde_json::to_value(m.relation).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let relation = serde_json::to_value(m.relation)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
         ins_member.execute(params![
             m.id.to_string(),
             id,
-            m.nik.as_deref().or(m.mother_nik.as_ref().map(|n| n.mother_nik.as_str())),
+            m.nik
+                .as_deref()
+                .or(m.mother_nik.as_ref().map(|n| n.mother_nik.as_str())),
             m.name,
             name_key(&m.name),
             format_date(m.birth_date),
@@ -192,14 +211,26 @@ pub fn materialize(tx: &Transaction, hh: &Household, conflicts: usize, _today: D
 }
 
 /// Pregnancy status of each member from the query tables, on `today`.
-pub(crate) fn pregnancy_status(conn: &Connection, today: Date) -> Result<std::collections::HashMap<String, PregnancyStatus>> {
+pub(crate) fn pregnancy_status(
+    conn: &Connection,
+    today: Date,
+) -> Result<std::collections::HashMap<String, PregnancyStatus>> {
     let mut out = std::collections::HashMap::new();
-    let mut stmt = conn.prepare_cached("SELECT member_id, due_date, ended FROM pregnancy ORDER BY lmp")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT member_id, due_date, ended FROM pregnancy ORDER BY lmp")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
     for row in rows {
         let (member, due, ended) = row?;
         let status = match ended.as_deref().and_then(parse_date) {
-            Some(end) => PregnancyStatus::Ended { days_ago: (today - end).whole_days() },
+            Some(end) => PregnancyStatus::Ended {
+                days_ago: (today - end).whole_days(),
+            },
             // An episode never closed is taken as ongoing until 4 weeks after the due date.
             None => match parse_date(&due) {
                 Some(d) if (today - d).whole_days() <= 28 => PregnancyStatus::Pregnant,
@@ -237,7 +268,12 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn member_rows(&self, where_sql: &str, args: &[&dyn rusqlite::ToSql], limit: usize) -> Result<Vec<MemberSummary>> {
+    fn member_rows(
+        &self,
+        where_sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+        limit: usize,
+    ) -> Result<Vec<MemberSummary>> {
         let today = self.today();
         let conn = self.reader();
         let preg = pregnancy_status(&conn, today)?;
@@ -251,12 +287,22 @@ impl Store {
         let mut all: Vec<&dyn rusqlite::ToSql> = vec![&posyandu];
         all.extend_from_slice(args);
         let rows = stmt.query_map(all.as_slice(), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get::<_, String>(4)?, r.get(5)?, r.get(6)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, String>(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (id, hh, name, nik, birth, sex, rt) = row?;
-            let Some(b) = parse_date(&birth) else { continue };
+            let Some(b) = parse_date(&birth) else {
+                continue;
+            };
             let status = preg.get(&id).copied().unwrap_or(PregnancyStatus::None);
             out.push(MemberSummary {
                 id: id.parse().unwrap_or_default(),
@@ -286,12 +332,17 @@ impl Store {
         }
         let words: Vec<String> = name_key(q).split(' ').map(|w| format!("% {w}%")).collect();
         let clause = vec!["(' ' || m.name_key) LIKE ?"; words.len()].join(" AND ");
-        let args: Vec<&dyn rusqlite::ToSql> = words.iter().map(|w| w as &dyn rusqlite::ToSql).collect();
+        let args: Vec<&dyn rusqlite::ToSql> =
+            words.iter().map(|w| w as &dyn rusqlite::ToSql).collect();
         self.member_rows(&clause, &args, limit)
     }
 
     /// Members currently in a life stage.
     pub fn members_by_stage(&self, stage: LifeStage) -> Result<Vec<MemberSummary>> {
-        Ok(self.member_rows("1", &[], usize::MAX >> 1)?.into_iter().filter(|m| m.stage == stage).collect())
+        Ok(self
+            .member_rows("1", &[], usize::MAX >> 1)?
+            .into_iter()
+            .filter(|m| m.stage == stage)
+            .collect())
     }
 }
