@@ -79,18 +79,14 @@ impl HouseholdDoc {
 
     /// Loads documents received from the relay (no actor needed to read).
     pub fn load_readonly(bytes: &[u8]) -> Result<Self> {
-        let d = HouseholdDoc {
-            doc: AutoCommit::load(bytes)?,
-        };
+        let d = HouseholdDoc { doc: AutoCommit::load(bytes)? };
         d.check_schema()?;
         Ok(d)
     }
 
     /// An empty document that only receives changes (documents first seen through sync).
     pub fn empty(actor: &ActorId) -> Self {
-        HouseholdDoc {
-            doc: AutoCommit::new().with_actor(actor.clone()),
-        }
+        HouseholdDoc { doc: AutoCommit::new().with_actor(actor.clone()) }
     }
 
     fn check_schema(&self) -> Result<()> {
@@ -98,9 +94,7 @@ impl HouseholdDoc {
             Some((Value::Scalar(s), _)) => match s.as_ref() {
                 ScalarValue::Uint(v) if *v <= SCHEMA_VERSION => Ok(()),
                 ScalarValue::Int(v) if *v >= 0 && (*v as u64) <= SCHEMA_VERSION => Ok(()),
-                other => Err(Error::Document(format!(
-                    "skema dokumen tidak didukung: {other}"
-                ))),
+                other => Err(Error::Document(format!("skema dokumen tidak didukung: {other}"))),
             },
             // An empty document (no changes yet) has no schema key.
             None => Ok(()),
@@ -135,11 +129,7 @@ impl HouseholdDoc {
     /// Commits pending edits as one change attributed to `kader_id` at `time` (Unix
     /// seconds) and returns it; `None` when nothing was edited.
     pub fn commit(&mut self, kader_id: &str, time: i64) -> Option<Change> {
-        let hash = self.doc.commit_with(
-            CommitOptions::default()
-                .with_message(kader_id)
-                .with_time(time),
-        )?;
+        let hash = self.doc.commit_with(CommitOptions::default().with_message(kader_id).with_time(time))?;
         self.doc.get_change_by_hash(&hash)
     }
 
@@ -169,10 +159,7 @@ impl HouseholdDoc {
             obj = match self.doc.get(&obj, *key)? {
                 Some((Value::Object(ObjType::Map), id)) => id,
                 _ => {
-                    return Err(Error::NotFound {
-                        kind: "Data",
-                        id: path.join("/"),
-                    });
+                    return Err(Error::NotFound { kind: "Data", id: path.join("/") });
                 }
             };
         }
@@ -183,10 +170,7 @@ impl HouseholdDoc {
         let Ok(Some((_, coll))) = self.doc.get(ROOT, collection) else {
             return false;
         };
-        matches!(
-            self.doc.get(&coll, id.to_string()),
-            Ok(Some((Value::Object(ObjType::Map), _)))
-        )
+        matches!(self.doc.get(&coll, id.to_string()), Ok(Some((Value::Object(ObjType::Map), _))))
     }
 
     // ---- writes -------------------------------------------------------------------
@@ -270,24 +254,13 @@ impl HouseholdDoc {
         let coll = self.map_at(&[collection])?;
         match self.doc.get(&coll, id.to_string())? {
             Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
-            _ => Err(Error::NotFound {
-                kind: kind_label(collection),
-                id: id.to_string(),
-            }),
+            _ => Err(Error::NotFound { kind: kind_label(collection), id: id.to_string() }),
         }
     }
 
-    fn put_record<T: serde::Serialize>(
-        &mut self,
-        collection: &str,
-        id: Uuid,
-        value: &T,
-    ) -> Result<()> {
+    fn put_record<T: serde::Serialize>(&mut self, collection: &str, id: Uuid, value: &T) -> Result<()> {
         if self.has_record(collection, id) {
-            return Err(Error::Document(format!(
-                "{} {id} sudah ada",
-                kind_label(collection)
-            )));
+            return Err(Error::Document(format!("{} {id} sudah ada", kind_label(collection))));
         }
         let coll = self.map_at(&[collection])?;
         let obj = self.doc.put_object(&coll, id.to_string(), ObjType::Map)?;
@@ -301,9 +274,7 @@ impl HouseholdDoc {
     /// The household as the merged state currently shows it (for a conflicting field,
     /// automerge's deterministic winner; see [`Self::conflicts`] for all values).
     pub fn read(&self) -> Result<Household> {
-        let id = self
-            .id()
-            .ok_or_else(|| Error::Document("dokumen tanpa id".into()))?;
+        let id = self.id().ok_or_else(|| Error::Document("dokumen tanpa id".into()))?;
         let root = read_value(&self.doc, &ROOT);
         let obj = |k: &str| root.get(k).cloned().unwrap_or(Json::Object(Map::new()));
         let hh = obj(HOUSEHOLD);
@@ -311,19 +282,11 @@ impl HouseholdDoc {
             .as_object()
             .into_iter()
             .flatten()
-            .filter_map(|(kk, since)| {
-                Some(KkChange {
-                    kk_number: kk.clone(),
-                    since: parse_date(since.as_str()?)?,
-                })
-            })
+            .filter_map(|(kk, since)| Some(KkChange { kk_number: kk.clone(), since: parse_date(since.as_str()?)? }))
             .collect();
         kk_history.sort_by(|a, b| (a.since, &a.kk_number).cmp(&(b.since, &b.kk_number)));
         let records = |coll: &str| -> Vec<(String, Json)> {
-            obj(coll)
-                .as_object()
-                .map(|m| m.clone().into_iter().collect())
-                .unwrap_or_default()
+            obj(coll).as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default()
         };
         let with_id = |id: String, mut v: Json| {
             if let Json::Object(m) = &mut v {
@@ -353,15 +316,9 @@ impl HouseholdDoc {
             kk_number: field("kk_number").and_then(|v| v.as_str().map(str::to_owned)),
             kk_history,
             head_member_id: field("head_member_id").and_then(|v| serde_json::from_value(v).ok()),
-            address: field("address")
-                .map(|v| decode(v, "alamat"))
-                .transpose()?
-                .unwrap_or_default(),
+            address: field("address").map(|v| decode(v, "alamat")).transpose()?.unwrap_or_default(),
             gps: field("gps").and_then(|v| serde_json::from_value(v).ok()),
-            spm: field("spm")
-                .map(|v| decode(v, "SPM"))
-                .transpose()?
-                .unwrap_or_default(),
+            spm: field("spm").map(|v| decode(v, "SPM")).transpose()?.unwrap_or_default(),
             members,
             visits,
             pregnancies,
@@ -375,11 +332,7 @@ impl HouseholdDoc {
         let mut out = Vec::new();
         let mut path = Vec::new();
         self.walk_conflicts(&ROOT, &mut path, &mut |path, values| {
-            out.push(Conflict {
-                household_id,
-                path: path.join("/"),
-                values,
-            })
+            out.push(Conflict { household_id, path: path.join("/"), values })
         });
         out.sort_by(|a, b| a.path.cmp(&b.path));
         out
@@ -391,10 +344,16 @@ impl HouseholdDoc {
         path: &mut Vec<String>,
         found: &mut dyn FnMut(&[String], Vec<ConflictValue>),
     ) {
-        for key in self.doc.keys(obj).collect::<Vec<_>>() {
-            let all = self.doc.get_all(obj, key.as_str()).unwrap_or_default();
+        // `map_range` flags conflicted keys, so only those pay for `get_all`.
+        let items: Vec<(String, bool, Value<'static>, ObjId)> = self
+            .doc
+            .map_range(obj, ..)
+            .map(|i| (i.key.to_string(), i.conflict, Value::from(i.value.clone()), i.id()))
+            .collect();
+        for (key, conflict, value, id) in items {
             path.push(key.clone());
-            if all.len() > 1 {
+            if conflict {
+                let all = self.doc.get_all(obj, key.as_str()).unwrap_or_default();
                 let values = all
                     .iter()
                     .map(|(v, id)| {
@@ -414,8 +373,8 @@ impl HouseholdDoc {
                     })
                     .collect();
                 found(path, values);
-            } else if let Some((Value::Object(ObjType::Map), child)) = all.into_iter().next() {
-                self.walk_conflicts(&child, path, found);
+            } else if let Value::Object(ObjType::Map) = value {
+                self.walk_conflicts(&id, path, found);
             }
             path.pop();
         }
@@ -428,23 +387,14 @@ impl HouseholdDoc {
             .conflicts()
             .into_iter()
             .find(|c| c.path == path)
-            .ok_or_else(|| Error::NotFound {
-                kind: "Konflik",
-                id: path.to_string(),
-            })?;
+            .ok_or_else(|| Error::NotFound { kind: "Konflik", id: path.to_string() })?;
         if !conflict.values.iter().any(|v| v.value_json == value_json) {
-            return Err(crate::validation::ValidationError::UnknownConflictChoice(
-                value_json.to_string(),
-            )
-            .into());
+            return Err(crate::validation::ValidationError::UnknownConflictChoice(value_json.to_string()).into());
         }
-        let value: Json = serde_json::from_str(value_json).map_err(|_| {
-            crate::validation::ValidationError::UnknownConflictChoice(value_json.to_string())
-        })?;
+        let value: Json = serde_json::from_str(value_json)
+            .map_err(|_| crate::validation::ValidationError::UnknownConflictChoice(value_json.to_string()))?;
         let parts: Vec<&str> = path.split('/').collect();
-        let (key, parent) = parts
-            .split_last()
-            .ok_or_else(|| Error::Document("jalur kosong".into()))?;
+        let (key, parent) = parts.split_last().ok_or_else(|| Error::Document("jalur kosong".into()))?;
         let obj = self.map_at(parent)?;
         put_json(&mut self.doc, &obj, key, &value)
     }
@@ -604,30 +554,18 @@ fn scalar_to_json(s: &ScalarValue) -> Json {
 
 /// The merged value of an object as JSON.
 fn read_value(doc: &AutoCommit, obj: &ObjId) -> Json {
+    let convert = |value: Value<'_>, id: ObjId| match value {
+        Value::Object(_) => read_value(doc, &id),
+        Value::Scalar(s) => scalar_to_json(&s),
+    };
     match doc.object_type(obj) {
         Ok(ObjType::List) | Ok(ObjType::Text) => {
-            let n = doc.length(obj);
-            Json::Array(
-                (0..n)
-                    .filter_map(|i| doc.get(obj, i).ok().flatten())
-                    .map(|(v, id)| match v {
-                        Value::Object(_) => read_value(doc, &id),
-                        Value::Scalar(s) => scalar_to_json(&s),
-                    })
-                    .collect(),
-            )
+            Json::Array(doc.list_range(obj, ..).map(|i| convert(Value::from(i.value.clone()), i.id())).collect())
         }
-        _ => {
-            let mut m = Map::new();
-            for key in doc.keys(obj) {
-                let v = match doc.get(obj, key.as_str()) {
-                    Ok(Some((Value::Object(_), id))) => read_value(doc, &id),
-                    Ok(Some((Value::Scalar(s), _))) => scalar_to_json(&s),
-                    _ => continue,
-                };
-                m.insert(key, v);
-            }
-            Json::Object(m)
-        }
+        _ => Json::Object(
+            doc.map_range(obj, ..)
+                .map(|i| (i.key.to_string(), convert(Value::from(i.value.clone()), i.id())))
+                .collect(),
+        ),
     }
 }

@@ -8,7 +8,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Input failed validation; nothing was written.
-    #[error("Data tidak valid: {0}")]
+    #[error(transparent)]
     Validation(#[from] ValidationError),
 
     /// The record does not exist (or was deleted).

@@ -91,9 +91,7 @@ pub fn age_months(birth: Date, on: Date) -> i32 {
 pub fn life_stage(birth: Date, on: Date, pregnancy: PregnancyStatus) -> LifeStage {
     match pregnancy {
         PregnancyStatus::Pregnant => return LifeStage::IbuHamil,
-        PregnancyStatus::Ended { days_ago } if (0..=42).contains(&days_ago) => {
-            return LifeStage::IbuNifas
-        }
+        PregnancyStatus::Ended { days_ago } if (0..=42).contains(&days_ago) => return LifeStage::IbuNifas,
         _ => {}
     }
     match age_years(birth, on) {
@@ -113,48 +111,21 @@ mod tests {
     fn stages_follow_age_boundaries() {
         let on = date!(2026 - 11 - 23);
         let none = PregnancyStatus::None;
-        assert_eq!(
-            life_stage(date!(2026 - 01 - 01), on, none),
-            LifeStage::BayiBalita
-        );
-        assert_eq!(
-            life_stage(date!(2020 - 11 - 24), on, none),
-            LifeStage::BayiBalita
-        );
-        assert_eq!(
-            life_stage(date!(2020 - 11 - 23), on, none),
-            LifeStage::UsiaSekolahRemaja
-        );
-        assert_eq!(
-            life_stage(date!(2008 - 11 - 23), on, none),
-            LifeStage::Dewasa
-        );
-        assert_eq!(
-            life_stage(date!(1966 - 11 - 24), on, none),
-            LifeStage::Dewasa
-        );
-        assert_eq!(
-            life_stage(date!(1966 - 11 - 23), on, none),
-            LifeStage::Lansia
-        );
+        assert_eq!(life_stage(date!(2026 - 01 - 01), on, none), LifeStage::BayiBalita);
+        assert_eq!(life_stage(date!(2020 - 11 - 24), on, none), LifeStage::BayiBalita);
+        assert_eq!(life_stage(date!(2020 - 11 - 23), on, none), LifeStage::UsiaSekolahRemaja);
+        assert_eq!(life_stage(date!(2008 - 11 - 23), on, none), LifeStage::Dewasa);
+        assert_eq!(life_stage(date!(1966 - 11 - 24), on, none), LifeStage::Dewasa);
+        assert_eq!(life_stage(date!(1966 - 11 - 23), on, none), LifeStage::Lansia);
     }
 
     #[test]
     fn pregnancy_overrides_age() {
         let on = date!(2026 - 11 - 23);
         let b = date!(1995 - 03 - 02);
-        assert_eq!(
-            life_stage(b, on, PregnancyStatus::Pregnant),
-            LifeStage::IbuHamil
-        );
-        assert_eq!(
-            life_stage(b, on, PregnancyStatus::Ended { days_ago: 42 }),
-            LifeStage::IbuNifas
-        );
-        assert_eq!(
-            life_stage(b, on, PregnancyStatus::Ended { days_ago: 43 }),
-            LifeStage::Dewasa
-        );
+        assert_eq!(life_stage(b, on, PregnancyStatus::Pregnant), LifeStage::IbuHamil);
+        assert_eq!(life_stage(b, on, PregnancyStatus::Ended { days_ago: 42 }), LifeStage::IbuNifas);
+        assert_eq!(life_stage(b, on, PregnancyStatus::Ended { days_ago: 43 }), LifeStage::Dewasa);
     }
 
     #[test]

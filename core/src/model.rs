@@ -367,11 +367,7 @@ pub struct Pregnancy {
     pub muac_cm: Option<f64>,
     pub kek: bool,
     /// Date the episode ended (birth or loss); the mother is then in nifas for 42 days.
-    #[serde(
-        with = "iso_date_opt",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "iso_date_opt", default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<Date>,
     #[serde(default)]
     pub deleted: bool,

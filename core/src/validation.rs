@@ -27,12 +27,7 @@ pub enum ValidationError {
     #[error("{field} terlalu panjang (maksimal {max} karakter)")]
     TooLong { field: &'static str, max: usize },
     #[error("{field} = {value} di luar batas wajar ({min}–{max})")]
-    OutOfRange {
-        field: &'static str,
-        value: f64,
-        min: f64,
-        max: f64,
-    },
+    OutOfRange { field: &'static str, value: f64, min: f64, max: f64 },
     #[error("Tanggal {field} ({date}) ada di masa depan")]
     FutureDate { field: &'static str, date: String },
     #[error("Tanggal kunjungan ({visit}) sebelum tanggal lahir ({birth})")]
@@ -70,12 +65,7 @@ pub fn check_range(field: &'static str, value: f64, min: f64, max: f64) -> V {
     if value.is_finite() && value >= min && value <= max {
         Ok(())
     } else {
-        Err(ValidationError::OutOfRange {
-            field,
-            value,
-            min,
-            max,
-        })
+        Err(ValidationError::OutOfRange { field, value, min, max })
     }
 }
 
@@ -103,10 +93,7 @@ pub fn check_digits(field: &'static str, s: &str, digits: usize) -> V {
 
 pub fn check_not_future(field: &'static str, d: Date, today: Date) -> V {
     if (d - today).whole_days() > FUTURE_SKEW_DAYS {
-        Err(ValidationError::FutureDate {
-            field,
-            date: format_date(d),
-        })
+        Err(ValidationError::FutureDate { field, date: format_date(d) })
     } else {
         Ok(())
     }
@@ -126,27 +113,16 @@ pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
     let num = |r: std::ops::Range<usize>| nik[r].parse::<u32>().unwrap_or(0);
     let province = num(0..2);
     if !(11..=99).contains(&province) {
-        return Err(ValidationError::NikRegion {
-            code: nik[0..2].to_string(),
-        });
+        return Err(ValidationError::NikRegion { code: nik[0..2].to_string() });
     }
     let (dd, mm, yy) = (num(6..8), num(8..10), num(10..12));
-    let (day, female) = if dd > 40 {
-        (dd - 40, true)
-    } else {
-        (dd, false)
-    };
+    let (day, female) = if dd > 40 { (dd - 40, true) } else { (dd, false) };
     let month = Month::try_from(mm as u8).ok();
     // The two-digit year is ambiguous; any century where the date exists will do here.
-    let exists = month.is_some_and(|m| {
-        [1900, 2000]
-            .iter()
-            .any(|c| Date::from_calendar_date(*c + yy as i32, m, day as u8).is_ok())
-    });
+    let exists = month
+        .is_some_and(|m| [1900, 2000].iter().any(|c| Date::from_calendar_date(*c + yy as i32, m, day as u8).is_ok()));
     if !exists {
-        return Err(ValidationError::NikBirthDate {
-            part: nik[6..12].to_string(),
-        });
+        return Err(ValidationError::NikBirthDate { part: nik[6..12].to_string() });
     }
     if num(12..16) == 0 {
         return Err(ValidationError::NikSerial);
@@ -250,10 +226,7 @@ pub fn check_member_patch(p: &MemberPatch, current: &Member, today: Date) -> V {
         birth_date: p.birth_date.unwrap_or(current.birth_date),
         sex: p.sex.unwrap_or(current.sex),
         relation: p.relation.unwrap_or(current.relation),
-        bpjs_number: p
-            .bpjs_number
-            .clone()
-            .or_else(|| current.bpjs_number.clone()),
+        bpjs_number: p.bpjs_number.clone().or_else(|| current.bpjs_number.clone()),
     };
     check_new_member(&merged, today)
 }
@@ -265,18 +238,8 @@ pub fn check_measurements(m: &Measurements) -> V {
     r("head_circumference_cm", m.head_circumference_cm, 20.0, 70.0)?;
     r("muac_cm", m.muac_cm, 5.0, 60.0)?;
     r("waist_cm", m.waist_cm, 30.0, 250.0)?;
-    r(
-        "bp_systolic_mmhg",
-        m.bp_systolic_mmhg.map(f64::from),
-        50.0,
-        300.0,
-    )?;
-    r(
-        "bp_diastolic_mmhg",
-        m.bp_diastolic_mmhg.map(f64::from),
-        20.0,
-        200.0,
-    )?;
+    r("bp_systolic_mmhg", m.bp_systolic_mmhg.map(f64::from), 50.0, 300.0)?;
+    r("bp_diastolic_mmhg", m.bp_diastolic_mmhg.map(f64::from), 20.0, 200.0)?;
     r("blood_glucose_mg_dl", m.blood_glucose_mg_dl, 20.0, 800.0)?;
     if let (Some(s), Some(d)) = (m.bp_systolic_mmhg, m.bp_diastolic_mmhg) {
         if s <= d {
@@ -288,14 +251,9 @@ pub fn check_measurements(m: &Measurements) -> V {
 
 fn check_list(field: &'static str, items: &[String]) -> V {
     if items.len() > MAX_LIST_ITEMS {
-        return Err(ValidationError::TooMany {
-            field,
-            max: MAX_LIST_ITEMS,
-        });
+        return Err(ValidationError::TooMany { field, max: MAX_LIST_ITEMS });
     }
-    items
-        .iter()
-        .try_for_each(|s| check_text(field, s, MAX_NAME))
+    items.iter().try_for_each(|s| check_text(field, s, MAX_NAME))
 }
 
 pub fn check_entry(e: &VisitEntry) -> V {
@@ -311,10 +269,7 @@ pub fn check_entry(e: &VisitEntry) -> V {
     }
     check_list("Topik penyuluhan", &e.counselling)?;
     if e.checklist.len() > 50 {
-        return Err(ValidationError::TooMany {
-            field: "Daftar periksa",
-            max: 50,
-        });
+        return Err(ValidationError::TooMany { field: "Daftar periksa", max: 50 });
     }
     for k in e.checklist.keys() {
         check_text("Daftar periksa", k, MAX_NAME)?;
@@ -324,14 +279,9 @@ pub fn check_entry(e: &VisitEntry) -> V {
         check_opt_text("Tujuan rujukan", &r.to, MAX_NAME)?;
     }
     if e.spm_needs.len() > MAX_LIST_ITEMS {
-        return Err(ValidationError::TooMany {
-            field: "Kebutuhan SPM",
-            max: MAX_LIST_ITEMS,
-        });
+        return Err(ValidationError::TooMany { field: "Kebutuhan SPM", max: MAX_LIST_ITEMS });
     }
-    e.spm_needs
-        .iter()
-        .try_for_each(|n| check_text("Kebutuhan SPM", &n.need, MAX_TEXT))
+    e.spm_needs.iter().try_for_each(|n| check_text("Kebutuhan SPM", &n.need, MAX_TEXT))
 }
 
 /// A new visit against the household it is recorded in.
@@ -341,10 +291,7 @@ pub fn check_new_visit(v: &NewVisit, household: &Household, today: Date) -> V {
         return Err(ValidationError::EmptyVisit);
     }
     if v.entries.len() > MAX_ENTRIES_PER_VISIT {
-        return Err(ValidationError::TooMany {
-            field: "anggota per kunjungan",
-            max: MAX_ENTRIES_PER_VISIT,
-        });
+        return Err(ValidationError::TooMany { field: "anggota per kunjungan", max: MAX_ENTRIES_PER_VISIT });
     }
     let mut seen = std::collections::HashSet::new();
     for e in &v.entries {
@@ -392,92 +339,36 @@ mod tests {
     #[test]
     fn nik_checks() {
         // Man born 1990-05-12 in Kota Bekasi (3275..).
-        assert_eq!(
-            check_nik(
-                "3275011205900001",
-                Some(date!(1990 - 05 - 12)),
-                Some(Sex::Male)
-            ),
-            Ok(())
-        );
+        assert_eq!(check_nik("3275011205900001", Some(date!(1990 - 05 - 12)), Some(Sex::Male)), Ok(()));
         // Woman: day + 40.
-        assert_eq!(
-            check_nik(
-                "3275015205900002",
-                Some(date!(1990 - 05 - 12)),
-                Some(Sex::Female)
-            ),
-            Ok(())
-        );
-        assert_eq!(
-            check_nik("3275011205900001", None, Some(Sex::Female)),
-            Err(ValidationError::NikMismatch)
-        );
-        assert_eq!(
-            check_nik("327501120590000", None, None),
-            Err(ValidationError::NikLength { len: 15 })
-        );
-        assert_eq!(
-            check_nik("32750112059000a1", None, None),
-            Err(ValidationError::NikNotDigits)
-        );
-        assert!(matches!(
-            check_nik("0575011205900001", None, None),
-            Err(ValidationError::NikRegion { .. })
-        ));
-        assert!(matches!(
-            check_nik("3275013205900001", None, None),
-            Err(ValidationError::NikBirthDate { .. })
-        ));
-        assert!(matches!(
-            check_nik("3275011213900001", None, None),
-            Err(ValidationError::NikBirthDate { .. })
-        ));
-        assert_eq!(
-            check_nik("3275011205900000", None, None),
-            Err(ValidationError::NikSerial)
-        );
-        assert_eq!(
-            check_nik("3275011205910001", Some(date!(1990 - 05 - 12)), None),
-            Err(ValidationError::NikMismatch)
-        );
+        assert_eq!(check_nik("3275015205900002", Some(date!(1990 - 05 - 12)), Some(Sex::Female)), Ok(()));
+        assert_eq!(check_nik("3275011205900001", None, Some(Sex::Female)), Err(ValidationError::NikMismatch));
+        assert_eq!(check_nik("327501120590000", None, None), Err(ValidationError::NikLength { len: 15 }));
+        assert_eq!(check_nik("32750112059000a1", None, None), Err(ValidationError::NikNotDigits));
+        assert!(matches!(check_nik("0575011205900001", None, None), Err(ValidationError::NikRegion { .. })));
+        assert!(matches!(check_nik("3275013205900001", None, None), Err(ValidationError::NikBirthDate { .. })));
+        assert!(matches!(check_nik("3275011213900001", None, None), Err(ValidationError::NikBirthDate { .. })));
+        assert_eq!(check_nik("3275011205900000", None, None), Err(ValidationError::NikSerial));
+        assert_eq!(check_nik("3275011205910001", Some(date!(1990 - 05 - 12)), None), Err(ValidationError::NikMismatch));
     }
 
     #[test]
     fn ranges_and_bp() {
-        let mut m = Measurements {
-            weight_kg: Some(0.4),
-            ..Default::default()
-        };
-        assert!(matches!(
-            check_measurements(&m),
-            Err(ValidationError::OutOfRange {
-                field: "weight_kg",
-                ..
-            })
-        ));
+        let mut m = Measurements { weight_kg: Some(0.4), ..Default::default() };
+        assert!(matches!(check_measurements(&m), Err(ValidationError::OutOfRange { field: "weight_kg", .. })));
         m.weight_kg = Some(f64::NAN);
         assert!(check_measurements(&m).is_err());
         m.weight_kg = Some(12.0);
         m.bp_systolic_mmhg = Some(80);
         m.bp_diastolic_mmhg = Some(90);
-        assert_eq!(
-            check_measurements(&m),
-            Err(ValidationError::BloodPressureOrder)
-        );
+        assert_eq!(check_measurements(&m), Err(ValidationError::BloodPressureOrder));
         m.bp_systolic_mmhg = Some(301);
         assert!(check_measurements(&m).is_err());
     }
 
     #[test]
     fn messages_are_indonesian() {
-        let e = ValidationError::VisitBeforeBirth {
-            visit: "2026-01-01".into(),
-            birth: "2026-02-01".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "Tanggal kunjungan (2026-01-01) sebelum tanggal lahir (2026-02-01)"
-        );
+        let e = ValidationError::VisitBeforeBirth { visit: "2026-01-01".into(), birth: "2026-02-01".into() };
+        assert_eq!(e.to_string(), "Tanggal kunjungan (2026-01-01) sebelum tanggal lahir (2026-02-01)");
     }
 }

@@ -24,9 +24,7 @@ fn crash_child_writer() {
     let hh = store.list_households(None).unwrap()[0].id;
     let kid = store.household(hh).unwrap().members[0].id;
     loop {
-        let id = store
-            .record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 9.5))
-            .unwrap();
+        let id = store.record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 9.5)).unwrap();
         println!("OK {id}");
     }
 }
@@ -38,18 +36,11 @@ fn killed_writer_loses_no_acknowledged_visit() {
     {
         let store = open_store(&path, "D1");
         let hh = store.create_household(new_household("001")).unwrap();
-        store
-            .add_member(hh, child("Budi", date!(2024 - 01 - 20)))
-            .unwrap();
+        store.add_member(hh, child("Budi", date!(2024 - 01 - 20))).unwrap();
     }
     for round in 0..3 {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "crash_child_writer",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", "crash_child_writer", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, &path)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -62,9 +53,7 @@ fn killed_writer_loses_no_acknowledged_visit() {
         let deadline = Instant::now() + Duration::from_secs(60);
         while acked.len() < target && Instant::now() < deadline {
             match lines.next() {
-                Some(Ok(l)) if l.starts_with("OK ") => {
-                    acked.push(l[3..].trim().parse::<uuid::Uuid>().unwrap())
-                }
+                Some(Ok(l)) if l.starts_with("OK ") => acked.push(l[3..].trim().parse::<uuid::Uuid>().unwrap()),
                 Some(_) => {}
                 None => break,
             }
@@ -77,32 +66,17 @@ fn killed_writer_loses_no_acknowledged_visit() {
                 acked.push(id.trim().parse().unwrap());
             }
         }
-        assert!(
-            acked.len() >= target,
-            "child wrote only {} visits",
-            acked.len()
-        );
+        assert!(acked.len() >= target, "child wrote only {} visits", acked.len());
 
         let conn = rusqlite::Connection::open(&path).unwrap();
-        let check: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
+        let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(check, "ok");
         drop(conn);
         let store = open_store(&path, "D1");
         let hh = store.list_households(None).unwrap()[0].id;
-        let visits: std::collections::HashSet<_> = store
-            .household(hh)
-            .unwrap()
-            .visits
-            .iter()
-            .map(|v| v.id)
-            .collect();
+        let visits: std::collections::HashSet<_> = store.household(hh).unwrap().visits.iter().map(|v| v.id).collect();
         for id in &acked {
-            assert!(
-                visits.contains(id),
-                "round {round}: acknowledged visit {id} lost"
-            );
+            assert!(visits.contains(id), "round {round}: acknowledged visit {id} lost");
         }
         // Every stored change is also in the outbox (nothing synced yet), so nothing
         // recorded can be lost for the relay either.

@@ -4,18 +4,8 @@
 use posyandu_core::growth::{assess, run_batch, Anthropometry, Measure, Sex};
 
 const CASES: &str = include_str!("fixtures/growth_cases.csv");
-const INPUT_COLS: [&str; 10] = [
-    "id",
-    "note",
-    "sex",
-    "age_days",
-    "weight_kg",
-    "height_cm",
-    "measure",
-    "oedema",
-    "head_cm",
-    "muac_cm",
-];
+const INPUT_COLS: [&str; 10] =
+    ["id", "note", "sex", "age_days", "weight_kg", "height_cm", "measure", "oedema", "head_cm", "muac_cm"];
 const Z: [&str; 6] = ["zwfa", "zlhfa", "zwfl", "zbmi", "zhcfa", "zmuac"];
 const F: [&str; 6] = ["fwfa", "flhfa", "fwfl", "fbmi", "fhcfa", "fmuac"];
 const CAT: [&str; 4] = ["bbu", "tbu", "bbtb", "imtu"];
@@ -38,11 +28,7 @@ fn opt(s: &str) -> Option<f64> {
 
 /// Near a category cut-off the two implementations may legitimately differ.
 fn near_cutoff(z: Option<f64>) -> bool {
-    z.is_some_and(|z| {
-        [-3.0, -2.0, 1.0, 2.0, 3.0]
-            .iter()
-            .any(|c| (z - c).abs() < 1e-6)
-    })
+    z.is_some_and(|z| [-3.0, -2.0, 1.0, 2.0, 3.0].iter().any(|c| (z - c).abs() < 1e-6))
 }
 
 #[test]
@@ -82,19 +68,11 @@ fn growth_batch_matches_python_reference() {
         }
         let exp_err = &c[col("exp_error")] == "1";
         let err = &o[base + 17];
-        assert_eq!(
-            exp_err,
-            !err.is_empty(),
-            "case {id} ({}): error mismatch: {err:?}",
-            &c[1]
-        );
+        assert_eq!(exp_err, !err.is_empty(), "case {id} ({}): error mismatch: {err:?}", &c[1]);
         if exp_err {
             errors += 1;
             for k in 0..16 {
-                assert!(
-                    o[base + 1 + k].is_empty(),
-                    "case {id}: error row has output"
-                );
+                assert!(o[base + 1 + k].is_empty(), "case {id}: error row has output");
             }
             continue;
         }
@@ -107,41 +85,23 @@ fn growth_batch_matches_python_reference() {
                     let d = (e - g).abs();
                     max_diff = max_diff.max(d);
                     compared += 1;
-                    assert!(
-                        d <= 0.01 + 1e-9,
-                        "case {id} ({}): {name} expected {e}, got {g}",
-                        &c[1]
-                    );
+                    assert!(d <= 0.01 + 1e-9, "case {id} ({}): {name} expected {e}, got {g}", &c[1]);
                 }
-                _ => panic!(
-                    "case {id} ({}): {name} expected {exp:?}, got {got:?}",
-                    &c[1]
-                ),
+                _ => panic!("case {id} ({}): {name} expected {exp:?}, got {got:?}", &c[1]),
             }
-            assert_eq!(
-                &c[col(&format!("exp_{}", F[k]))],
-                &o[base + 7 + k],
-                "case {id}: flag {}",
-                F[k]
-            );
+            assert_eq!(&c[col(&format!("exp_{}", F[k]))], &o[base + 7 + k], "case {id}: flag {}", F[k]);
         }
         for (k, name) in CAT.iter().enumerate() {
             let zname = ["zwfa", "zlhfa", "zwfl", "zbmi"][k];
             if near_cutoff(opt(&c[col(&format!("exp_{zname}"))])) {
                 continue;
             }
-            assert_eq!(
-                &c[col(&format!("exp_{name}"))],
-                &o[base + 13 + k],
-                "case {id}: category {name}"
-            );
+            assert_eq!(&c[col(&format!("exp_{name}"))], &o[base + 13 + k], "case {id}: category {name}");
         }
     }
     assert!(compared > 1000, "only {compared} z-scores compared");
     assert!(errors >= 10);
-    eprintln!(
-        "batch vs reference: {compared} z-scores, max |diff| = {max_diff:.4} (2-decimal output)"
-    );
+    eprintln!("batch vs reference: {compared} z-scores, max |diff| = {max_diff:.4} (2-decimal output)");
 }
 
 #[test]

@@ -54,14 +54,8 @@ fn visit(member: Uuid, kader: &str, day: u8) -> Visit {
         posyandu_id: "P-001".into(),
         entries: vec![VisitEntry {
             member_id: member,
-            measurements: Measurements {
-                weight_kg: Some(9.0 + day as f64 / 10.0),
-                ..Default::default()
-            },
-            services: Services {
-                immunisations: vec!["BCG".into()],
-                ..Default::default()
-            },
+            measurements: Measurements { weight_kg: Some(9.0 + day as f64 / 10.0), ..Default::default() },
+            services: Services { immunisations: vec!["BCG".into()], ..Default::default() },
             ..Default::default()
         }],
         deleted: false,
@@ -92,20 +86,10 @@ fn two_kader_adding_visits_both_keep_them() {
 fn different_fields_both_apply_same_field_conflicts_until_resolved() {
     let (bytes, m) = base();
     let (mut a, mut b) = (replica(&bytes), replica(&bytes));
-    a.patch_member(
-        m,
-        &MemberPatch {
-            name: Some("Budi Santoso".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    a.patch_member(m, &MemberPatch { name: Some("Budi Santoso".into()), ..Default::default() }).unwrap();
     a.patch_household(
         &HouseholdPatch {
-            spm: Some(SpmAttributes {
-                latrine: Some(true),
-                ..Default::default()
-            }),
+            spm: Some(SpmAttributes { latrine: Some(true), ..Default::default() }),
             ..Default::default()
         },
         date!(2026 - 11 - 02),
@@ -114,19 +98,12 @@ fn different_fields_both_apply_same_field_conflicts_until_resolved() {
     a.commit("K-A", 1_700_000_100);
     b.patch_member(
         m,
-        &MemberPatch {
-            name: Some("Budiman".into()),
-            bpjs_number: Some("0001234567890".into()),
-            ..Default::default()
-        },
+        &MemberPatch { name: Some("Budiman".into()), bpjs_number: Some("0001234567890".into()), ..Default::default() },
     )
     .unwrap();
     b.patch_household(
         &HouseholdPatch {
-            spm: Some(SpmAttributes {
-                clean_water: Some(false),
-                ..Default::default()
-            }),
+            spm: Some(SpmAttributes { clean_water: Some(false), ..Default::default() }),
             ..Default::default()
         },
         date!(2026 - 11 - 02),
@@ -145,24 +122,14 @@ fn different_fields_both_apply_same_field_conflicts_until_resolved() {
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     let c = &conflicts[0];
     assert_eq!(c.path, format!("members/{m}/name"));
-    let mut seen: Vec<_> = c
-        .values
-        .iter()
-        .map(|v| (v.value_json.as_str(), v.kader_id.as_deref(), v.written_at))
-        .collect();
+    let mut seen: Vec<_> =
+        c.values.iter().map(|v| (v.value_json.as_str(), v.kader_id.as_deref(), v.written_at)).collect();
     seen.sort();
     assert_eq!(
         seen,
-        vec![
-            ("\"Budi Santoso\"", Some("K-A"), 1_700_000_100),
-            ("\"Budiman\"", Some("K-B"), 1_700_000_200)
-        ]
+        vec![("\"Budi Santoso\"", Some("K-A"), 1_700_000_100), ("\"Budiman\"", Some("K-B"), 1_700_000_200)]
     );
-    assert_eq!(
-        b.conflicts(),
-        conflicts,
-        "both replicas show the same conflict"
-    );
+    assert_eq!(b.conflicts(), conflicts, "both replicas show the same conflict");
 
     // A value not offered is refused; choosing one resolves it everywhere after merge.
     assert!(a.resolve(&c.path, "\"Someone\"").is_err());
@@ -178,24 +145,10 @@ fn unchanged_fields_do_not_conflict() {
     let (bytes, m) = base();
     let (mut a, mut b) = (replica(&bytes), replica(&bytes));
     // Both write the same full patch, but only one field actually differs.
-    let p = MemberPatch {
-        name: Some("Budi".into()),
-        relation: Some(Relation::Anak),
-        ..Default::default()
-    };
+    let p = MemberPatch { name: Some("Budi".into()), relation: Some(Relation::Anak), ..Default::default() };
     a.patch_member(m, &p).unwrap();
-    assert!(
-        a.commit("K-A", 1).is_none(),
-        "nothing changed, no change made"
-    );
-    b.patch_member(
-        m,
-        &MemberPatch {
-            relation: Some(Relation::Cucu),
-            ..p
-        },
-    )
-    .unwrap();
+    assert!(a.commit("K-A", 1).is_none(), "nothing changed, no change made");
+    b.patch_member(m, &MemberPatch { relation: Some(Relation::Cucu), ..p }).unwrap();
     b.commit("K-B", 2);
     merge(&mut a, &mut b);
     assert!(a.conflicts().is_empty());

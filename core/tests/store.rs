@@ -13,19 +13,11 @@ fn records_and_reads_back_a_household() {
     let store = open_store(&dir.path().join("s.sqlite3"), "D1");
     let hh = store.create_household(new_household("003")).unwrap();
     let mum = store.add_member(hh, mother()).unwrap();
-    let kid = store
-        .add_member(hh, child("Budi", date!(2026 - 01 - 20)))
-        .unwrap();
-    let visit = store
-        .record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 8.4))
-        .unwrap();
+    let kid = store.add_member(hh, child("Budi", date!(2026 - 01 - 20))).unwrap();
+    let visit = store.record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 8.4)).unwrap();
 
     let h = store.household(hh).unwrap();
-    assert_eq!(
-        h.head_member_id,
-        Some(mum),
-        "first kepala keluarga becomes head"
-    );
+    assert_eq!(h.head_member_id, Some(mum), "first kepala keluarga becomes head");
     assert_eq!(h.members.len(), 2);
     assert_eq!(h.visits.len(), 1);
     assert_eq!(h.visits[0].id, visit);
@@ -41,25 +33,10 @@ fn records_and_reads_back_a_household() {
     assert!(store.list_households(Some("004")).unwrap().is_empty());
 
     assert_eq!(store.search_members("siti", 10).unwrap().len(), 1);
-    assert_eq!(
-        store.search_members("ami", 10).unwrap().len(),
-        1,
-        "word prefix"
-    );
-    assert_eq!(
-        store.search_members("min", 10).unwrap().len(),
-        0,
-        "not a word prefix"
-    );
-    assert_eq!(
-        store.search_members("32750152", 10).unwrap().len(),
-        2,
-        "NIK prefix (child via mother's NIK)"
-    );
-    assert_eq!(
-        store.members_by_stage(LifeStage::BayiBalita).unwrap().len(),
-        1
-    );
+    assert_eq!(store.search_members("ami", 10).unwrap().len(), 1, "word prefix");
+    assert_eq!(store.search_members("min", 10).unwrap().len(), 0, "not a word prefix");
+    assert_eq!(store.search_members("32750152", 10).unwrap().len(), 2, "NIK prefix (child via mother's NIK)");
+    assert_eq!(store.members_by_stage(LifeStage::BayiBalita).unwrap().len(), 1);
     assert_eq!(store.pending_changes().unwrap(), 4);
 }
 
@@ -68,56 +45,22 @@ fn invalid_input_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir.path().join("s.sqlite3"), "D1");
     let hh = store.create_household(new_household("003")).unwrap();
-    let kid = store
-        .add_member(hh, child("Budi", date!(2026 - 01 - 20)))
-        .unwrap();
+    let kid = store.add_member(hh, child("Budi", date!(2026 - 01 - 20))).unwrap();
     let before = store.household(hh).unwrap();
     let pending = store.pending_changes().unwrap();
 
-    let err = store
-        .record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 0.2))
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Validation(ValidationError::OutOfRange {
-                field: "weight_kg",
-                ..
-            })
-        ),
-        "{err:?}"
-    );
+    let err = store.record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 0.2)).unwrap_err();
+    assert!(matches!(err, Error::Validation(ValidationError::OutOfRange { field: "weight_kg", .. })), "{err:?}");
     assert!(err.to_string().contains("di luar batas wajar"), "{err}");
-    let err = store
-        .record_visit(hh, weighing(kid, date!(2026 - 01 - 01), 3.0))
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::VisitBeforeBirth { .. })
-    ));
-    let err = store
-        .record_visit(hh, weighing(kid, date!(2026 - 12 - 25), 9.0))
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::FutureDate { .. })
-    ));
-    let err = store
-        .record_visit(
-            hh,
-            weighing(uuid::Uuid::new_v4(), date!(2026 - 11 - 20), 9.0),
-        )
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::UnknownMember(_))
-    ));
+    let err = store.record_visit(hh, weighing(kid, date!(2026 - 01 - 01), 3.0)).unwrap_err();
+    assert!(matches!(err, Error::Validation(ValidationError::VisitBeforeBirth { .. })));
+    let err = store.record_visit(hh, weighing(kid, date!(2026 - 12 - 25), 9.0)).unwrap_err();
+    assert!(matches!(err, Error::Validation(ValidationError::FutureDate { .. })));
+    let err = store.record_visit(hh, weighing(uuid::Uuid::new_v4(), date!(2026 - 11 - 20), 9.0)).unwrap_err();
+    assert!(matches!(err, Error::Validation(ValidationError::UnknownMember(_))));
     let mut bad = mother();
     bad.nik = Some("123".into());
-    assert!(matches!(
-        store.add_member(hh, bad),
-        Err(Error::Validation(ValidationError::NikLength { len: 3 }))
-    ));
+    assert!(matches!(store.add_member(hh, bad), Err(Error::Validation(ValidationError::NikLength { len: 3 }))));
     let mut h = new_household("003");
     h.address.kode_wilayah = "12".into();
     assert!(store.create_household(h).is_err());
@@ -125,9 +68,7 @@ fn invalid_input_is_refused_and_writes_nothing() {
     assert_eq!(store.household(hh).unwrap(), before);
     assert_eq!(store.pending_changes().unwrap(), pending);
     // The store is still usable after refusals.
-    store
-        .record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 8.0))
-        .unwrap();
+    store.record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 8.0)).unwrap();
     assert_eq!(store.household(hh).unwrap().visits.len(), 1);
 }
 
@@ -136,12 +77,8 @@ fn tombstones_hide_but_keep_records() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir.path().join("s.sqlite3"), "D1");
     let hh = store.create_household(new_household("001")).unwrap();
-    let kid = store
-        .add_member(hh, child("Budi", date!(2026 - 01 - 20)))
-        .unwrap();
-    let v = store
-        .record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 8.0))
-        .unwrap();
+    let kid = store.add_member(hh, child("Budi", date!(2026 - 01 - 20))).unwrap();
+    let v = store.record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 8.0)).unwrap();
     store.delete_visit(hh, v).unwrap();
     let h = store.household(hh).unwrap();
     assert!(h.visits[0].deleted, "the visit stays, marked deleted");
@@ -158,9 +95,7 @@ fn data_survives_reopen_and_compaction() {
     let (hh, kid) = {
         let store = open_store(&path, "D1");
         let hh = store.create_household(new_household("001")).unwrap();
-        let kid = store
-            .add_member(hh, child("Budi", date!(2024 - 01 - 20)))
-            .unwrap();
+        let kid = store.add_member(hh, child("Budi", date!(2024 - 01 - 20))).unwrap();
         // More than the compaction threshold of incremental changes.
         for i in 0..80 {
             let mut v = weighing(kid, date!(2026 - 11 - 20), 10.0 + i as f64 * 0.01);
@@ -182,9 +117,7 @@ fn due_list_names_the_reasons() {
     let store = open_store(&dir.path().join("s.sqlite3"), "D1");
     let hh = store.create_household(new_household("002")).unwrap();
     let mum = store.add_member(hh, mother()).unwrap();
-    let kid = store
-        .add_member(hh, child("Budi", date!(2025 - 12 - 01)))
-        .unwrap();
+    let kid = store.add_member(hh, child("Budi", date!(2025 - 12 - 01))).unwrap();
     store
         .add_pregnancy(
             hh,
@@ -211,10 +144,9 @@ fn due_list_names_the_reasons() {
     store.record_visit(hh, v).unwrap();
     let due = store.due_visits().unwrap();
     let kid_due = due.iter().find(|d| d.member_id == kid);
-    assert!(
-        kid_due.is_none_or(|d| !d.reasons.contains(&DueReason::NotWeighedThisMonth)
-            && !d.reasons.contains(&DueReason::VitaminAMissed))
-    );
+    assert!(kid_due.is_none_or(
+        |d| !d.reasons.contains(&DueReason::NotWeighedThisMonth) && !d.reasons.contains(&DueReason::VitaminAMissed)
+    ));
 }
 
 #[test]
@@ -224,8 +156,7 @@ fn migrates_a_version_1_store() {
     {
         // A store as version 1 of the app left it.
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(posyandu_core::store::schema::MIGRATIONS[0])
-            .unwrap();
+        conn.execute_batch(posyandu_core::store::schema::MIGRATIONS[0]).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         conn.execute(
             "INSERT INTO member (id, household_id, name, name_key, birth_date, sex, relation) VALUES ('m', 'h', 'X', 'x', '2020-01-01', 1, 'anak')",
@@ -239,25 +170,16 @@ fn migrates_a_version_1_store() {
         posyandu_core::store::schema::user_version(&conn).unwrap(),
         posyandu_core::store::schema::SCHEMA_VERSION
     );
-    let n: i64 = conn
-        .query_row("SELECT count(*) FROM member", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = conn.query_row("SELECT count(*) FROM member", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1, "data kept across the upgrade");
     let idx: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'member_by_name_key'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'member_by_name_key'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(idx, 1);
     drop(store);
     // A store from a newer app is refused, not misread.
     conn.pragma_update(None, "user_version", 99).unwrap();
-    assert!(matches!(
-        Store::open(&path, identity("D1", "K")),
-        Err(Error::SchemaTooNew { found: 99, .. })
-    ));
+    assert!(matches!(Store::open(&path, identity("D1", "K")), Err(Error::SchemaTooNew { found: 99, .. })));
 }
 
 #[test]
@@ -265,16 +187,13 @@ fn store_is_usable_from_several_threads() {
     let dir = tempfile::tempdir().unwrap();
     let store = std::sync::Arc::new(open_store(&dir.path().join("s.sqlite3"), "D1"));
     let hh = store.create_household(new_household("001")).unwrap();
-    let kid = store
-        .add_member(hh, child("Budi", date!(2024 - 01 - 20)))
-        .unwrap();
+    let kid = store.add_member(hh, child("Budi", date!(2024 - 01 - 20))).unwrap();
     let writers: Vec<_> = (0..4)
         .map(|_| {
             let s = store.clone();
             std::thread::spawn(move || {
                 for _ in 0..10 {
-                    s.record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 11.0))
-                        .unwrap();
+                    s.record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 11.0)).unwrap();
                     s.list_households(None).unwrap();
                 }
             })

@@ -1,1 +1,408 @@
-fn main() {}
+//! `posyandu-kader`: the kader's store from the command line — record households and
+//! visits offline, see the due list, sync with a relay, and run WHO growth
+//! assessments on a CSV file (like WHO Anthro's survey mode).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use posyandu_core::growth::{self, Anthropometry};
+use posyandu_core::*;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "posyandu-kader", version, about = "Posyandu Sync: catatan kader dari baris perintah")]
+struct Cli {
+    /// The store file (SQLite).
+    #[arg(long, env = "POSYANDU_STORE", default_value = "kader.sqlite3", global = true)]
+    store: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create (or re-identify) a store for a device, kader and Posyandu.
+    Init {
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        kader: String,
+        #[arg(long)]
+        posyandu: String,
+        /// Relay URL, e.g. http://127.0.0.1:8080
+        #[arg(long, requires = "token")]
+        relay: Option<String>,
+        /// Device token from `posyandu-relay admin add-device`.
+        #[arg(long, env = "POSYANDU_TOKEN", requires = "relay")]
+        token: Option<String>,
+    },
+    /// Add a household; prints its id.
+    AddHousehold {
+        #[arg(long)]
+        rt: String,
+        #[arg(long)]
+        rw: String,
+        /// Kemendagri 10-digit code of the kelurahan/desa.
+        #[arg(long)]
+        kode_wilayah: String,
+        #[arg(long)]
+        kk: Option<String>,
+        #[arg(long)]
+        dusun: Option<String>,
+    },
+    /// Add a member to a household; prints their id.
+    AddMember {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        name: String,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        birth_date: String,
+        /// L (laki-laki) or P (perempuan)
+        #[arg(long)]
+        sex: String,
+        /// kepala_keluarga, istri, suami, anak, ...
+        #[arg(long, default_value = "anak")]
+        relation: String,
+        #[arg(long)]
+        nik: Option<String>,
+        /// For a newborn without NIK: mother's NIK (birth order 1 unless --birth-order).
+        #[arg(long)]
+        mother_nik: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        birth_order: u8,
+    },
+    /// Record a visit for one member; prints the visit id and, for a child, the growth result.
+    RecordVisit {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        member: Uuid,
+        /// YYYY-MM-DD (default: today)
+        #[arg(long)]
+        date: Option<String>,
+        /// hari_buka or kunjungan_rumah
+        #[arg(long, default_value = "kunjungan_rumah")]
+        kind: String,
+        #[arg(long)]
+        weight_kg: Option<f64>,
+        #[arg(long)]
+        height_cm: Option<f64>,
+        /// l (lying) or h (standing)
+        #[arg(long)]
+        measure: Option<String>,
+        #[arg(long)]
+        muac_cm: Option<f64>,
+        #[arg(long)]
+        head_cm: Option<f64>,
+        #[arg(long)]
+        bp: Option<String>,
+        #[arg(long)]
+        vitamin_a: bool,
+        /// Antigen code, repeatable (e.g. BCG, POLIO1, MR1).
+        #[arg(long = "immunisation")]
+        immunisations: Vec<String>,
+        #[arg(long)]
+        referral: Option<String>,
+    },
+    /// List households (optionally of one RT).
+    List {
+        #[arg(long)]
+        rt: Option<String>,
+    },
+    /// Show one household as JSON.
+    Show { household: Uuid },
+    /// Search members by name or NIK prefix.
+    Search { query: String },
+    /// Members due for a home visit ("perlu dikunjungi").
+    Due,
+    /// Same-field conflicts of a household.
+    Conflicts { household: Uuid },
+    /// Resolve a conflict by choosing one of its values (as shown by `conflicts`).
+    Resolve { household: Uuid, path: String, value_json: String },
+    /// Sync with the relay now.
+    Sync,
+    /// Pending (not yet synced) changes and last sync time.
+    Status,
+    /// WHO 2006 z-scores for a CSV of measurements (survey mode).
+    Growth {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("POSYANDU_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        // Print the cause chain, skipping causes already spelled out by their parent.
+        let mut msg = String::new();
+        for cause in e.chain().map(|c| c.to_string()) {
+            if !msg.contains(&cause) {
+                msg = if msg.is_empty() { cause } else { format!("{msg}: {cause}") };
+            }
+        }
+        eprintln!("Gagal: {msg}");
+        std::process::exit(1);
+    }
+}
+
+fn date_arg(s: &str) -> Result<time::Date> {
+    parse_date(s).with_context(|| format!("tanggal tidak valid: {s} (format YYYY-MM-DD)"))
+}
+
+fn enum_arg<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .with_context(|| format!("{what} tidak dikenal: {s}"))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let path = cli.store;
+    match cli.command {
+        Command::Init { device, kader, posyandu, relay, token } => {
+            let store =
+                Store::open(&path, DeviceIdentity { device_id: device, kader_id: kader, posyandu_id: posyandu })?;
+            if let (Some(url), Some(token)) = (relay, token) {
+                store.set_relay(&RelayConfig { url, token })?;
+            }
+            println!("Basis data siap: {}", path.display());
+        }
+        Command::Growth { input, output } => {
+            let inp = std::fs::File::open(&input).with_context(|| format!("membuka {}", input.display()))?;
+            let out = std::fs::File::create(&output).with_context(|| format!("membuat {}", output.display()))?;
+            let mut out = std::io::BufWriter::new(out);
+            let mut last = std::time::Instant::now();
+            let summary = growth::run_batch(std::io::BufReader::new(inp), &mut out, &mut |rows| {
+                if last.elapsed().as_millis() > 500 {
+                    eprint!("\r{rows} baris diproses");
+                    last = std::time::Instant::now();
+                }
+            })?;
+            out.flush()?;
+            eprintln!(
+                "\rSelesai: {} baris, {} berhasil, {} galat, {} nilai tidak masuk akal ditandai → {}",
+                summary.rows,
+                summary.ok,
+                summary.errors,
+                summary.flagged,
+                output.display()
+            );
+        }
+        command => {
+            let store = Store::open_existing(&path)
+                .with_context(|| format!("membuka {} (buat dulu dengan `posyandu-kader init`)", path.display()))?;
+            run_store(&store, command)?;
+        }
+    }
+    Ok(())
+}
+
+fn run_store(store: &Store, command: Command) -> Result<()> {
+    match command {
+        Command::AddHousehold { rt, rw, kode_wilayah, kk, dusun } => {
+            let id = store.create_household(NewHousehold {
+                kk_number: kk,
+                address: Address { rt, rw, dusun, kode_wilayah, street: None },
+                gps: None,
+                spm: SpmAttributes::default(),
+            })?;
+            println!("{id}");
+        }
+        Command::AddMember { household, name, birth_date, sex, relation, nik, mother_nik, birth_order } => {
+            let id = store.add_member(
+                household,
+                NewMember {
+                    nik,
+                    mother_nik: mother_nik.map(|mother_nik| MotherNik { mother_nik, birth_order }),
+                    name,
+                    birth_date: date_arg(&birth_date)?,
+                    sex: growth::Sex::parse(&sex)?,
+                    relation: enum_arg(&relation, "Hubungan keluarga")?,
+                    bpjs_number: None,
+                },
+            )?;
+            println!("{id}");
+        }
+        Command::RecordVisit {
+            household,
+            member,
+            date,
+            kind,
+            weight_kg,
+            height_cm,
+            measure,
+            muac_cm,
+            head_cm,
+            bp,
+            vitamin_a,
+            immunisations,
+            referral,
+        } => {
+            let date = match date {
+                Some(d) => date_arg(&d)?,
+                None => store.today(),
+            };
+            let (bp_systolic_mmhg, bp_diastolic_mmhg) = match bp {
+                Some(bp) => {
+                    let (s, d) = bp.split_once('/').context("tekanan darah ditulis sistolik/diastolik, mis. 120/80")?;
+                    (Some(s.trim().parse()?), Some(d.trim().parse()?))
+                }
+                None => (None, None),
+            };
+            let measure = match measure {
+                Some(m) => growth::Measure::parse(&m)?,
+                None => None,
+            };
+            let measurements = Measurements {
+                weight_kg,
+                length_height_cm: height_cm,
+                measure,
+                head_circumference_cm: head_cm,
+                muac_cm,
+                bp_systolic_mmhg,
+                bp_diastolic_mmhg,
+                ..Default::default()
+            };
+            let entry = VisitEntry {
+                member_id: member,
+                measurements: measurements.clone(),
+                services: Services { immunisations, vitamin_a, ..Default::default() },
+                referral: referral.map(|reason| Referral { reason, to: None }),
+                ..Default::default()
+            };
+            let id = store.record_visit(
+                household,
+                NewVisit { date, kind: enum_arg(&kind, "Jenis kunjungan")?, entries: vec![entry] },
+            )?;
+            println!("{id}");
+            let hh = store.household(household)?;
+            if let Some(m) = hh.member(member) {
+                let age = (date - m.birth_date).whole_days();
+                if age <= 1856 {
+                    let a = growth::assess(&Anthropometry {
+                        sex: m.sex,
+                        age_days: age,
+                        weight_kg: measurements.weight_kg,
+                        length_height_cm: measurements.length_height_cm,
+                        measure: measurements.measure,
+                        oedema: measurements.oedema.unwrap_or(false),
+                        head_cm: measurements.head_circumference_cm,
+                        muac_cm: measurements.muac_cm,
+                    })?;
+                    let z = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+                    println!("BB/U z={} {}", z(a.zwfa), a.bbu.map_or("", |c| c.label_id()));
+                    println!("TB/U z={} {}", z(a.zlhfa), a.tbu.map_or("", |c| c.label_id()));
+                    println!("BB/TB z={} {}", z(a.zwfl), a.bbtb.map_or("", |c| c.label_id()));
+                }
+            }
+        }
+        Command::List { rt } => {
+            for h in store.list_households(rt.as_deref())? {
+                println!(
+                    "RT {}/RW {}  {}  {} anggota  kunjungan terakhir: {}{}  [{}]",
+                    h.rt,
+                    h.rw,
+                    h.head_name.as_deref().unwrap_or("(tanpa kepala keluarga)"),
+                    h.member_count,
+                    h.last_visit.as_deref().unwrap_or("-"),
+                    if h.conflict_count > 0 { format!("  ⚠ {} konflik", h.conflict_count) } else { String::new() },
+                    h.id
+                );
+            }
+        }
+        Command::Show { household } => {
+            println!("{}", serde_json::to_string_pretty(&store.household(household)?)?);
+        }
+        Command::Search { query } => {
+            for m in store.search_members(&query, 50)? {
+                println!(
+                    "{}  lahir {}  {}  RT {}  [{} / {}]",
+                    m.name,
+                    m.birth_date,
+                    m.stage.label_id(),
+                    m.rt,
+                    m.household_id,
+                    m.id
+                );
+            }
+        }
+        Command::Due => {
+            let due = store.due_visits()?;
+            if due.is_empty() {
+                println!("Tidak ada yang perlu dikunjungi.");
+            }
+            for d in due {
+                let reasons: Vec<String> = d.reasons.iter().map(|r| r.label_id()).collect();
+                println!(
+                    "RT {}  {} ({})  — {}  [{}]",
+                    d.rt,
+                    d.name,
+                    d.stage.label_id(),
+                    reasons.join("; "),
+                    d.household_id
+                );
+            }
+        }
+        Command::Conflicts { household } => {
+            let conflicts = store.conflicts(household)?;
+            if conflicts.is_empty() {
+                println!("Tidak ada konflik.");
+            }
+            for c in conflicts {
+                println!("{}", c.path);
+                for v in c.values {
+                    println!(
+                        "    {}  oleh {} pada {}",
+                        v.value_json,
+                        v.kader_id.as_deref().unwrap_or("?"),
+                        v.written_at
+                    );
+                }
+            }
+        }
+        Command::Resolve { household, path, value_json } => {
+            store.resolve_conflict(household, &path, &value_json)?;
+            println!("Konflik diselesaikan.");
+        }
+        Command::Sync => {
+            let report = store.sync_now(&mut |p| {
+                if p.phase == SyncPhase::Download {
+                    eprint!("\rMengunduh data awal: {}/{} rumah tangga", p.docs_done, p.docs_total);
+                }
+            })?;
+            eprintln!();
+            println!(
+                "Sinkron selesai: {} dikirim, {} diterima, {} B naik, {} B turun, {} permintaan{}",
+                report.pushed,
+                report.pulled + report.snapshot_docs,
+                report.bytes_up,
+                report.bytes_down,
+                report.requests,
+                if report.conflicts > 0 {
+                    format!(", {} rumah tangga berkonflik", report.conflicts)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Command::Status => {
+            println!("Perubahan belum terkirim: {}", store.pending_changes()?);
+            match store.last_sync_at()? {
+                Some(t) => println!(
+                    "Sinkron terakhir: {}",
+                    time::OffsetDateTime::from_unix_timestamp(t)?.to_offset(time::UtcOffset::from_hms(7, 0, 0)?)
+                ),
+                None => println!("Belum pernah sinkron"),
+            }
+        }
+        Command::Init { .. } | Command::Growth { .. } => bail!("unreachable"),
+    }
+    Ok(())
+}

@@ -14,9 +14,7 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    age_days, assess, round_half_away, Anthropometry, GrowthAssessment, GrowthError, Measure, Sex,
-};
+use super::{age_days, assess, round_half_away, Anthropometry, GrowthAssessment, GrowthError, Measure, Sex};
 
 /// Longest accepted input line, bytes.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -26,8 +24,8 @@ pub const MAX_ROWS: u64 = 1_000_000;
 const PROGRESS_EVERY: u64 = 1000;
 
 const OUT_COLUMNS: [&str; 18] = [
-    "age_days", "zwfa", "zlhfa", "zwfl", "zbmi", "zhcfa", "zmuac", "fwfa", "flhfa", "fwfl", "fbmi",
-    "fhcfa", "fmuac", "bbu", "tbu", "bbtb", "imtu", "error",
+    "age_days", "zwfa", "zlhfa", "zwfl", "zbmi", "zhcfa", "zmuac", "fwfa", "flhfa", "fwfl", "fbmi", "fhcfa", "fmuac",
+    "bbu", "tbu", "bbtb", "imtu", "error",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,10 +66,7 @@ impl<R: Read> Read for LineLimit<R> {
             } else {
                 self.current += 1;
                 if self.current > MAX_LINE_BYTES {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        LineTooLong(self.line + 1),
-                    ));
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, LineTooLong(self.line + 1)));
                 }
             }
         }
@@ -81,12 +76,8 @@ impl<R: Read> Read for LineLimit<R> {
 
 fn map_csv_err(e: csv::Error) -> GrowthError {
     if let csv::ErrorKind::Io(ioe) = e.kind() {
-        if let Some(LineTooLong(line)) = ioe.get_ref().and_then(|i| i.downcast_ref::<LineTooLong>())
-        {
-            return GrowthError::LineTooLong {
-                line: *line,
-                limit: MAX_LINE_BYTES,
-            };
+        if let Some(LineTooLong(line)) = ioe.get_ref().and_then(|i| i.downcast_ref::<LineTooLong>()) {
+            return GrowthError::LineTooLong { line: *line, limit: MAX_LINE_BYTES };
         }
         return GrowthError::Io(ioe.to_string());
     }
@@ -108,26 +99,16 @@ struct Columns {
 
 impl Columns {
     fn from_header(h: &csv::StringRecord) -> Result<Columns, GrowthError> {
-        let find = |name: &str| {
-            h.iter().position(|c| {
-                c.trim()
-                    .trim_start_matches('\u{feff}')
-                    .eq_ignore_ascii_case(name)
-            })
-        };
-        let need =
-            |name: &str| find(name).ok_or_else(|| GrowthError::MissingColumn(name.to_string()));
+        let find =
+            |name: &str| h.iter().position(|c| c.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(name));
+        let need = |name: &str| find(name).ok_or_else(|| GrowthError::MissingColumn(name.to_string()));
         let birth = find("birth_date");
         let visit = find("visit_date");
         let age = find("age_days");
         if age.is_none() {
             match (birth, visit) {
                 (Some(_), Some(_)) => {}
-                (None, _) => {
-                    return Err(GrowthError::MissingColumn(
-                        "age_days atau birth_date".into(),
-                    ))
-                }
+                (None, _) => return Err(GrowthError::MissingColumn("age_days atau birth_date".into())),
                 (_, None) => return Err(GrowthError::MissingColumn("visit_date".into())),
             }
         }
@@ -158,10 +139,7 @@ fn parse_num(field_name: &'static str, s: &str) -> Result<Option<f64>, GrowthErr
     let v: f64 = s
         .replace(',', ".")
         .parse()
-        .map_err(|_| GrowthError::InvalidNumber {
-            field: field_name,
-            value: s.chars().take(40).collect(),
-        })?;
+        .map_err(|_| GrowthError::InvalidNumber { field: field_name, value: s.chars().take(40).collect() })?;
     Ok(Some(v))
 }
 
@@ -185,10 +163,9 @@ fn parse_row(rec: &csv::StringRecord, c: &Columns) -> Result<Anthropometry, Grow
     let sex = Sex::parse(field(rec, Some(c.sex)))?;
     let age_str = field(rec, c.age);
     let age = if !age_str.is_empty() {
-        let v: i64 = age_str.parse().map_err(|_| GrowthError::InvalidNumber {
-            field: "age_days",
-            value: age_str.chars().take(40).collect(),
-        })?;
+        let v: i64 = age_str
+            .parse()
+            .map_err(|_| GrowthError::InvalidNumber { field: "age_days", value: age_str.chars().take(40).collect() })?;
         v
     } else {
         let b = field(rec, c.birth);
@@ -235,11 +212,7 @@ fn fmt_flag(f: bool) -> &'static str {
     }
 }
 
-fn output_fields(
-    age: Option<i64>,
-    g: Option<&GrowthAssessment>,
-    err: Option<&GrowthError>,
-) -> Vec<String> {
+fn output_fields(age: Option<i64>, g: Option<&GrowthAssessment>, err: Option<&GrowthError>) -> Vec<String> {
     let mut v = Vec::with_capacity(OUT_COLUMNS.len());
     v.push(age.map(|a| a.to_string()).unwrap_or_default());
     match g {
@@ -270,18 +243,9 @@ pub fn run_batch<R: Read, W: Write>(
     output: W,
     progress: &mut dyn FnMut(u64),
 ) -> Result<BatchSummary, GrowthError> {
-    let limited = LineLimit {
-        inner: input,
-        current: 0,
-        line: 0,
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(limited);
-    let mut wtr = csv::WriterBuilder::new()
-        .flexible(false)
-        .from_writer(output);
+    let limited = LineLimit { inner: input, current: 0, line: 0 };
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(limited);
+    let mut wtr = csv::WriterBuilder::new().flexible(false).from_writer(output);
 
     let header = rdr.headers().map_err(map_csv_err)?.clone();
     let cols = Columns::from_header(&header)?;
@@ -325,10 +289,7 @@ pub fn run_batch<R: Read, W: Write>(
         fields.resize(width, String::new());
 
         let result = if rec.len() != width {
-            Err(GrowthError::ColumnCount {
-                expected: width,
-                found: rec.len(),
-            })
+            Err(GrowthError::ColumnCount { expected: width, found: rec.len() })
         } else {
             parse_row(&rec, &cols).and_then(|a| assess(&a).map(|g| (a.age_days, g)))
         };

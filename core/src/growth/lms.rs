@@ -35,13 +35,7 @@ impl Lms {
 
     /// Unrestricted LMS z-score. `None` for non-finite or non-positive input.
     pub fn z_raw(&self, x: f64) -> Option<f64> {
-        if !x.is_finite()
-            || x <= 0.0
-            || self.m.is_nan()
-            || self.m <= 0.0
-            || self.s.is_nan()
-            || self.s <= 0.0
-        {
+        if !x.is_finite() || x <= 0.0 || self.m.is_nan() || self.m <= 0.0 || self.s.is_nan() || self.s <= 0.0 {
             return None;
         }
         let z = if self.l.abs() < L_ZERO {

@@ -198,10 +198,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 /// Exact age in days between birth and visit dates.
 pub fn age_days(birth: time::Date, visit: time::Date) -> Result<i64, GrowthError> {
     if visit < birth {
-        return Err(GrowthError::VisitBeforeBirth {
-            birth: birth.to_string(),
-            visit: visit.to_string(),
-        });
+        return Err(GrowthError::VisitBeforeBirth { birth: birth.to_string(), visit: visit.to_string() });
     }
     Ok((visit - birth).whole_days())
 }
@@ -248,10 +245,7 @@ pub fn assess(a: &Anthropometry) -> Result<GrowthAssessment, GrowthError> {
         _ => x,
     });
 
-    let mut r = GrowthAssessment {
-        length_height_corrected_cm: lh_corr,
-        ..Default::default()
-    };
+    let mut r = GrowthAssessment { length_height_corrected_cm: lh_corr, ..Default::default() };
 
     // Length/height-for-age: not restricted.
     r.zlhfa = lh_corr.and_then(|x| t.lhfa.get(sex, day)?.z_raw(x));

@@ -47,19 +47,12 @@ impl Table {
             let key_f: f64 = f[1].parse().unwrap_or_else(|_| bad(name, n));
             let key = (key_f * key_scale).round() as i64;
             let num = |s: &str| -> f64 { s.parse().unwrap_or_else(|_| bad(name, n)) };
-            let lms = Lms {
-                l: num(f[2]),
-                m: num(f[3]),
-                s: num(f[4]),
-            };
+            let lms = Lms { l: num(f[2]), m: num(f[3]), s: num(f[4]) };
             let v = &mut rows[sex];
             if v.is_empty() {
                 first[sex] = key;
             } else if key != first[sex] + v.len() as i64 {
-                panic!(
-                    "embedded WHO table {name}.csv: non-contiguous key at line {}",
-                    n + 1
-                );
+                panic!("embedded WHO table {name}.csv: non-contiguous key at line {}", n + 1);
             }
             v.push(lms);
         }

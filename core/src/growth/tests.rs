@@ -71,20 +71,12 @@ fn sd23_restricted_by_hand() {
     a.weight_kg = Some(1.6);
     let g = assess(&a).unwrap();
     assert!(close(g.zwfa, -4.2673, 1e-3), "{:?}", g.zwfa);
-    let lms = Lms {
-        l: 0.3487,
-        m: 3.3464,
-        s: 0.14602,
-    };
+    let lms = Lms { l: 0.3487, m: 3.3464, s: 0.14602 };
     assert!(close(lms.z_raw(1.6), -4.4555, 1e-3));
     assert_eq!(g.bbu, Some(WeightForAge::SangatKurang));
     assert!(!g.flags.wfa);
     // Length-for-age is not restricted: L = 1 so z = (X/M - 1)/S exactly.
-    let lh = Lms {
-        l: 1.0,
-        m: 49.8842,
-        s: 0.03795,
-    };
+    let lh = Lms { l: 1.0, m: 49.8842, s: 0.03795 };
     let mut a = child(Sex::Male, 0);
     a.length_height_cm = Some(40.0);
     let g = assess(&a).unwrap();
@@ -99,11 +91,7 @@ fn sd23_restricted_by_hand() {
 
 #[test]
 fn restricted_positive_tail() {
-    let lms = Lms {
-        l: -0.3521,
-        m: 7.4327,
-        s: 0.08217,
-    };
+    let lms = Lms { l: -0.3521, m: 7.4327, s: 0.08217 };
     let sd3 = lms.value_at(3.0);
     let sd2 = lms.value_at(2.0);
     // exactly 1 SD23 above SD3 → z = 4
@@ -136,11 +124,7 @@ fn lying_standing_correction_and_table_switch() {
     assert!(close(g.bmi, 11.5 / (0.849f64 * 0.849), 1e-9));
     // Unknown measure: no correction
     a.measure = None;
-    assert!(close(
-        assess(&a).unwrap().length_height_corrected_cm,
-        85.6,
-        1e-12
-    ));
+    assert!(close(assess(&a).unwrap().length_height_corrected_cm, 85.6, 1e-12));
 }
 
 #[test]
@@ -188,14 +172,7 @@ fn age_limits() {
     a.weight_kg = Some(18.0);
     a.length_height_cm = Some(110.0);
     let g = assess(&a).unwrap();
-    assert_eq!(
-        g,
-        GrowthAssessment {
-            length_height_corrected_cm: Some(110.0),
-            bmi: g.bmi,
-            ..Default::default()
-        }
-    );
+    assert_eq!(g, GrowthAssessment { length_height_corrected_cm: Some(110.0), bmi: g.bmi, ..Default::default() });
     a.age_days = -1;
     assert_eq!(assess(&a), Err(GrowthError::NegativeAge(-1)));
     a.age_days = i64::MIN;
@@ -246,42 +223,20 @@ fn flags() {
 #[test]
 fn categories_and_labels() {
     use NutritionStatus::*;
-    assert_eq!(
-        WeightForAge::from_z(-3.01),
-        Some(WeightForAge::SangatKurang)
-    );
+    assert_eq!(WeightForAge::from_z(-3.01), Some(WeightForAge::SangatKurang));
     assert_eq!(WeightForAge::from_z(-3.0), Some(WeightForAge::Kurang));
     assert_eq!(WeightForAge::from_z(-2.0), Some(WeightForAge::Normal));
     assert_eq!(WeightForAge::from_z(1.0), Some(WeightForAge::Normal));
-    assert_eq!(
-        WeightForAge::from_z(1.0001),
-        Some(WeightForAge::RisikoLebih)
-    );
+    assert_eq!(WeightForAge::from_z(1.0001), Some(WeightForAge::RisikoLebih));
     assert_eq!(WeightForAge::from_z(f64::NAN), None);
     assert_eq!(HeightForAge::from_z(3.0), Some(HeightForAge::Normal));
     assert_eq!(HeightForAge::from_z(3.01), Some(HeightForAge::Tinggi));
     assert_eq!(HeightForAge::from_z(-2.5), Some(HeightForAge::Pendek));
-    let seq: Vec<_> = [-3.5, -2.5, 0.0, 1.5, 2.5, 3.5]
-        .iter()
-        .map(|&z| NutritionStatus::from_z(z).unwrap())
-        .collect();
-    assert_eq!(
-        seq,
-        vec![
-            GiziBuruk,
-            GiziKurang,
-            GiziBaik,
-            BerisikoGiziLebih,
-            GiziLebih,
-            Obesitas
-        ]
-    );
+    let seq: Vec<_> = [-3.5, -2.5, 0.0, 1.5, 2.5, 3.5].iter().map(|&z| NutritionStatus::from_z(z).unwrap()).collect();
+    assert_eq!(seq, vec![GiziBuruk, GiziKurang, GiziBaik, BerisikoGiziLebih, GiziLebih, Obesitas]);
     assert_eq!(NutritionStatus::from_z(2.0), Some(BerisikoGiziLebih));
     assert_eq!(NutritionStatus::from_z(3.0), Some(GiziLebih));
-    assert_eq!(
-        WeightForAge::SangatKurang.label_id(),
-        "Berat badan sangat kurang"
-    );
+    assert_eq!(WeightForAge::SangatKurang.label_id(), "Berat badan sangat kurang");
     assert_eq!(HeightForAge::Pendek.label_id(), "Pendek");
     assert_eq!(Obesitas.label_id(), "Obesitas");
 }
@@ -303,14 +258,8 @@ fn sex_and_measure_parsing() {
 #[test]
 fn age_in_days() {
     use time::macros::date;
-    assert_eq!(
-        age_days(date!(2020 - 02 - 29), date!(2021 - 03 - 01)),
-        Ok(366)
-    );
-    assert_eq!(
-        age_days(date!(2024 - 01 - 01), date!(2024 - 01 - 01)),
-        Ok(0)
-    );
+    assert_eq!(age_days(date!(2020 - 02 - 29), date!(2021 - 03 - 01)), Ok(366));
+    assert_eq!(age_days(date!(2024 - 01 - 01), date!(2024 - 01 - 01)), Ok(0));
     assert!(age_days(date!(2024 - 01 - 02), date!(2024 - 01 - 01)).is_err());
     assert_eq!(age_months_completed(30), 0);
     assert_eq!(age_months_completed(31), 1);
@@ -408,21 +357,9 @@ fn batch_dates_passthrough_and_errors() {
     );
     assert!(lines[1].starts_with("a1,L,2024-01-01,2024-01-01,3.3464,49.8842,,,0,0.00,0.00,0.14,0.03,,,,,,,,,Berat badan normal,Normal,Gizi baik,Gizi baik,"), "{}", lines[1]);
     assert!(lines[2].starts_with("a2,p,2022-01-01,2024-01-02,11,85.0,h,n,731,"));
-    assert!(
-        lines[3].contains("lebih awal dari tanggal lahir"),
-        "{}",
-        lines[3]
-    );
-    assert!(
-        lines[4].contains("Format tanggal tidak valid"),
-        "{}",
-        lines[4]
-    );
-    assert!(
-        lines[5].ends_with(",Jenis kelamin tidak dikenal: 9"),
-        "{}",
-        lines[5]
-    );
+    assert!(lines[3].contains("lebih awal dari tanggal lahir"), "{}", lines[3]);
+    assert!(lines[4].contains("Format tanggal tidak valid"), "{}", lines[4]);
+    assert!(lines[5].ends_with(",Jenis kelamin tidak dikenal: 9"), "{}", lines[5]);
 }
 
 #[test]
@@ -439,8 +376,7 @@ fn batch_missing_header_aborts() {
 
 #[test]
 fn batch_ragged_rows_and_long_lines() {
-    let (r, out) =
-        batch("sex,age_days,weight_kg,height_cm\n1,10\n1,10,3.5,50,extra\n1,10,3.5,50\n");
+    let (r, out) = batch("sex,age_days,weight_kg,height_cm\n1,10\n1,10,3.5,50,extra\n1,10,3.5,50\n");
     let s = r.unwrap();
     assert_eq!((s.rows, s.ok, s.errors), (3, 1, 2));
     let lines: Vec<&str> = out.lines().collect();
@@ -451,21 +387,12 @@ fn batch_ragged_rows_and_long_lines() {
     for rec in rdr.records() {
         assert_eq!(rec.unwrap().len(), 4 + 18);
     }
-    let long = format!(
-        "sex,age_days,weight_kg,height_cm,note\n1,10,3.5,50,{}\n",
-        "x".repeat(70_000)
-    );
+    let long = format!("sex,age_days,weight_kg,height_cm,note\n1,10,3.5,50,{}\n", "x".repeat(70_000));
     let (r, _) = batch(&long);
-    assert!(
-        matches!(r, Err(GrowthError::LineTooLong { line: 2, .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(GrowthError::LineTooLong { line: 2, .. })), "{r:?}");
     assert!(r.unwrap_err().to_string().contains("terlalu panjang"));
     let long_header = format!("sex,age_days,weight_kg,height_cm,{}\n", "x".repeat(70_000));
-    assert!(matches!(
-        batch(&long_header).0,
-        Err(GrowthError::LineTooLong { line: 1, .. })
-    ));
+    assert!(matches!(batch(&long_header).0, Err(GrowthError::LineTooLong { line: 1, .. })));
 }
 
 #[test]
@@ -509,8 +436,5 @@ fn assess_is_fast_after_first_call() {
     let per = t0.elapsed() / n as u32;
     assert!(acc.is_finite());
     // generous bound so that debug builds pass too
-    assert!(
-        per < std::time::Duration::from_micros(50),
-        "{per:?} per assessment"
-    );
+    assert!(per < std::time::Duration::from_micros(50), "{per:?} per assessment");
 }

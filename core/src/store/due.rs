@@ -38,9 +38,7 @@ pub const IMMUNISATION_SCHEDULE: &[(&str, i32)] = &[
 ];
 
 /// Antigens recorded outside the child schedule (school BIAS, women of child-bearing age).
-const OTHER_ANTIGENS: &[&str] = &[
-    "DT", "TD1", "TD2", "TD3", "TD4", "TD5", "HPV1", "HPV2", "JE",
-];
+const OTHER_ANTIGENS: &[&str] = &["DT", "TD1", "TD2", "TD3", "TD4", "TD5", "HPV1", "HPV2", "JE"];
 
 pub fn is_known_antigen(code: &str) -> bool {
     IMMUNISATION_SCHEDULE.iter().any(|(a, _)| *a == code) || OTHER_ANTIGENS.contains(&code)
@@ -120,10 +118,7 @@ fn reasons(birth: Date, stage: LifeStage, kek: bool, h: &History, today: Date) -
         if h.last_weighed.is_none_or(|d| d < this_month) {
             out.push(DueReason::NotWeighedThisMonth);
         }
-        if (6..60).contains(&months)
-            && h.last_vitamin_a
-                .is_none_or(|d| d < vitamin_a_round_start(today))
-        {
+        if (6..60).contains(&months) && h.last_vitamin_a.is_none_or(|d| d < vitamin_a_round_start(today)) {
             out.push(DueReason::VitaminAMissed);
         }
         let missed: Vec<String> = IMMUNISATION_SCHEDULE
@@ -158,9 +153,8 @@ impl Store {
         let preg = pregnancy_status(&conn, today)?;
         let mut kek: HashMap<String, bool> = HashMap::new();
         {
-            let mut stmt = conn.prepare_cached(
-                "SELECT member_id, kek FROM pregnancy WHERE ended IS NULL ORDER BY lmp",
-            )?;
+            let mut stmt =
+                conn.prepare_cached("SELECT member_id, kek FROM pregnancy WHERE ended IS NULL ORDER BY lmp")?;
             for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))? {
                 let (m, k) = row?;
                 kek.insert(m, k);
@@ -194,12 +188,7 @@ impl Store {
                 if vit_a {
                     h.last_vitamin_a = h.last_vitamin_a.max(Some(d));
                 }
-                h.antigens.extend(
-                    antigens
-                        .split(',')
-                        .filter(|a| !a.is_empty())
-                        .map(str::to_owned),
-                );
+                h.antigens.extend(antigens.split(',').filter(|a| !a.is_empty()).map(str::to_owned));
                 if let Some(t) = trend {
                     h.trends.push(t);
                 }
@@ -227,18 +216,8 @@ impl Store {
             let Some(b) = parse_date(&birth) else {
                 continue;
             };
-            let stage = life_stage(
-                b,
-                today,
-                preg.get(&id).copied().unwrap_or(PregnancyStatus::None),
-            );
-            let r = reasons(
-                b,
-                stage,
-                kek.get(&id).copied().unwrap_or(false),
-                hist.get(&id).unwrap_or(&empty),
-                today,
-            );
+            let stage = life_stage(b, today, preg.get(&id).copied().unwrap_or(PregnancyStatus::None));
+            let r = reasons(b, stage, kek.get(&id).copied().unwrap_or(false), hist.get(&id).unwrap_or(&empty), today);
             if !r.is_empty() {
                 out.push(DueItem {
                     member_id: id.parse().unwrap_or_default(),
@@ -262,22 +241,10 @@ mod tests {
 
     #[test]
     fn vitamin_a_rounds() {
-        assert_eq!(
-            vitamin_a_round_start(date!(2026 - 01 - 10)),
-            date!(2025 - 08 - 01)
-        );
-        assert_eq!(
-            vitamin_a_round_start(date!(2026 - 02 - 01)),
-            date!(2026 - 02 - 01)
-        );
-        assert_eq!(
-            vitamin_a_round_start(date!(2026 - 07 - 31)),
-            date!(2026 - 02 - 01)
-        );
-        assert_eq!(
-            vitamin_a_round_start(date!(2026 - 11 - 23)),
-            date!(2026 - 08 - 01)
-        );
+        assert_eq!(vitamin_a_round_start(date!(2026 - 01 - 10)), date!(2025 - 08 - 01));
+        assert_eq!(vitamin_a_round_start(date!(2026 - 02 - 01)), date!(2026 - 02 - 01));
+        assert_eq!(vitamin_a_round_start(date!(2026 - 07 - 31)), date!(2026 - 02 - 01));
+        assert_eq!(vitamin_a_round_start(date!(2026 - 11 - 23)), date!(2026 - 08 - 01));
     }
 
     #[test]
@@ -288,72 +255,28 @@ mod tests {
             last_weighed: Some(date!(2026 - 10 - 15)),
             last_seen: Some(date!(2026 - 10 - 15)),
             last_vitamin_a: Some(date!(2026 - 08 - 10)),
-            antigens: IMMUNISATION_SCHEDULE
-                .iter()
-                .filter(|(_, m)| *m <= 4)
-                .map(|(a, _)| a.to_string())
-                .collect(),
+            antigens: IMMUNISATION_SCHEDULE.iter().filter(|(_, m)| *m <= 4).map(|(a, _)| a.to_string()).collect(),
             trends: vec!["N".into(), "T".into(), "T".into()],
         };
-        let r = reasons(
-            date!(2026 - 01 - 20),
-            LifeStage::BayiBalita,
-            false,
-            &h,
-            today,
-        );
+        let r = reasons(date!(2026 - 01 - 20), LifeStage::BayiBalita, false, &h, today);
         assert_eq!(r, vec![DueReason::NotWeighedThisMonth, DueReason::TwoT]);
         // At 11 months MR1 (due at 9) is overdue.
-        let r = reasons(
-            date!(2025 - 12 - 20),
-            LifeStage::BayiBalita,
-            false,
-            &h,
-            today,
-        );
-        assert!(r.contains(&DueReason::ImmunisationMissed(vec![
-            "MR1".into(),
-            "IPV2".into()
-        ])));
+        let r = reasons(date!(2025 - 12 - 20), LifeStage::BayiBalita, false, &h, today);
+        assert!(r.contains(&DueReason::ImmunisationMissed(vec!["MR1".into(), "IPV2".into()])));
     }
 
     #[test]
     fn adult_reasons() {
         let today = date!(2026 - 11 - 23);
-        let seen = History {
-            last_seen: Some(date!(2026 - 10 - 01)),
-            ..Default::default()
-        };
-        assert!(reasons(
-            date!(1950 - 01 - 01),
-            LifeStage::Lansia,
-            false,
-            &seen,
-            today
-        )
-        .is_empty());
-        let absent = History {
-            last_seen: Some(date!(2026 - 09 - 30)),
-            ..Default::default()
-        };
+        let seen = History { last_seen: Some(date!(2026 - 10 - 01)), ..Default::default() };
+        assert!(reasons(date!(1950 - 01 - 01), LifeStage::Lansia, false, &seen, today).is_empty());
+        let absent = History { last_seen: Some(date!(2026 - 09 - 30)), ..Default::default() };
         assert_eq!(
-            reasons(
-                date!(1950 - 01 - 01),
-                LifeStage::Lansia,
-                false,
-                &absent,
-                today
-            ),
+            reasons(date!(1950 - 01 - 01), LifeStage::Lansia, false, &absent, today),
             vec![DueReason::ElderlyAbsent]
         );
         assert_eq!(
-            reasons(
-                date!(1998 - 01 - 01),
-                LifeStage::IbuHamil,
-                true,
-                &seen,
-                today
-            ),
+            reasons(date!(1998 - 01 - 01), LifeStage::IbuHamil, true, &seen, today),
             vec![DueReason::PregnantKek]
         );
     }

@@ -92,8 +92,7 @@ impl Store {
         let actor = {
             let tx = conn.transaction()?;
             let actor = match meta_get(&tx, "actor_id")? {
-                Some(hex) => ActorId::try_from(hex.as_str())
-                    .map_err(|e| Error::Document(format!("actor id: {e}")))?,
+                Some(hex) => ActorId::try_from(hex.as_str()).map_err(|e| Error::Document(format!("actor id: {e}")))?,
                 None => {
                     let a = ActorId::from(Uuid::new_v4().into_bytes());
                     meta_set(&tx, "actor_id", &a.to_hex_string())?;
@@ -108,22 +107,13 @@ impl Store {
         };
         let reader = Connection::open_with_flags(
             &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(Store {
             path,
             identity,
-            writer: Mutex::new(Writer {
-                conn,
-                docs: DocCache {
-                    actor,
-                    cache: HashMap::new(),
-                    tick: 0,
-                },
-            }),
+            writer: Mutex::new(Writer { conn, docs: DocCache { actor, cache: HashMap::new(), tick: 0 } }),
             reader: Mutex::new(reader),
             clock: Box::new(OffsetDateTime::now_utc),
             offset: UtcOffset::from_hms(DEFAULT_UTC_OFFSET_HOURS, 0, 0).expect("valid offset"),
@@ -134,10 +124,7 @@ impl Store {
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
         if !path.exists() {
-            return Err(Error::NotFound {
-                kind: "Basis data",
-                id: path.display().to_string(),
-            });
+            return Err(Error::NotFound { kind: "Basis data", id: path.display().to_string() });
         }
         let identity = {
             let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -145,10 +132,7 @@ impl Store {
                 meta_get(&conn, k)
                     .ok()
                     .flatten()
-                    .ok_or_else(|| Error::NotFound {
-                        kind: "Identitas perangkat",
-                        id: k.to_string(),
-                    })
+                    .ok_or_else(|| Error::NotFound { kind: "Identitas perangkat", id: k.to_string() })
             };
             DeviceIdentity {
                 device_id: get("device_id")?,
@@ -168,11 +152,7 @@ impl Store {
     }
 
     /// Replaces the clock (tests, and devices whose time zone is WITA/WIT).
-    pub fn set_clock(
-        &mut self,
-        clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static,
-        offset: UtcOffset,
-    ) {
+    pub fn set_clock(&mut self, clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static, offset: UtcOffset) {
         self.clock = Box::new(clock);
         self.offset = offset;
     }
@@ -233,13 +213,7 @@ impl Store {
         self.edit(household_id, |doc, hh| {
             doc.add_member(id, &m)?;
             if m.relation == Relation::KepalaKeluarga && hh.head_member_id.is_none() {
-                doc.patch_household(
-                    &HouseholdPatch {
-                        head_member_id: Some(id),
-                        ..Default::default()
-                    },
-                    self.today(),
-                )?;
+                doc.patch_household(&HouseholdPatch { head_member_id: Some(id), ..Default::default() }, self.today())?;
             }
             Ok(())
         })?;
@@ -249,13 +223,10 @@ impl Store {
     pub fn update_member(&self, household_id: Uuid, member_id: Uuid, p: MemberPatch) -> Result<()> {
         let today = self.today();
         self.edit(household_id, |doc, hh| {
-            let current =
-                hh.member(member_id)
-                    .filter(|m| !m.deleted)
-                    .ok_or_else(|| Error::NotFound {
-                        kind: "Anggota keluarga",
-                        id: member_id.to_string(),
-                    })?;
+            let current = hh
+                .member(member_id)
+                .filter(|m| !m.deleted)
+                .ok_or_else(|| Error::NotFound { kind: "Anggota keluarga", id: member_id.to_string() })?;
             validation::check_member_patch(&p, current, today)?;
             doc.patch_member(member_id, &p)
         })
@@ -263,9 +234,7 @@ impl Store {
 
     /// Removes a member (a tombstone; their recorded visits stay).
     pub fn remove_member(&self, household_id: Uuid, member_id: Uuid) -> Result<()> {
-        self.edit(household_id, |doc, _| {
-            doc.tombstone(RecordKind::Member, member_id)
-        })
+        self.edit(household_id, |doc, _| doc.tombstone(RecordKind::Member, member_id))
     }
 
     /// Records a visit and returns its id. Durable when this returns.
@@ -289,26 +258,14 @@ impl Store {
     }
 
     /// Corrects one member's entry of a recorded visit (field edits, merged).
-    pub fn amend_visit_entry(
-        &self,
-        household_id: Uuid,
-        visit_id: Uuid,
-        entry: VisitEntry,
-    ) -> Result<()> {
+    pub fn amend_visit_entry(&self, household_id: Uuid, visit_id: Uuid, entry: VisitEntry) -> Result<()> {
         self.edit(household_id, |doc, hh| {
             let visit = hh
                 .visits
                 .iter()
                 .find(|v| v.id == visit_id && !v.deleted)
-                .ok_or_else(|| Error::NotFound {
-                    kind: "Kunjungan",
-                    id: visit_id.to_string(),
-                })?;
-            let check = NewVisit {
-                date: visit.date,
-                kind: visit.kind,
-                entries: vec![entry.clone()],
-            };
+                .ok_or_else(|| Error::NotFound { kind: "Kunjungan", id: visit_id.to_string() })?;
+            let check = NewVisit { date: visit.date, kind: visit.kind, entries: vec![entry.clone()] };
             validation::check_new_visit(&check, hh, self.today())?;
             doc.amend_visit_entry(visit_id, &entry)
         })
@@ -316,9 +273,7 @@ impl Store {
 
     /// Marks a visit deleted (a tombstone that syncs; never erased).
     pub fn delete_visit(&self, household_id: Uuid, visit_id: Uuid) -> Result<()> {
-        self.edit(household_id, |doc, _| {
-            doc.tombstone(RecordKind::Visit, visit_id)
-        })
+        self.edit(household_id, |doc, _| doc.tombstone(RecordKind::Visit, visit_id))
     }
 
     pub fn add_pregnancy(&self, household_id: Uuid, p: NewPregnancy) -> Result<Uuid> {
@@ -344,9 +299,26 @@ impl Store {
 
     pub fn end_pregnancy(&self, household_id: Uuid, pregnancy_id: Uuid, ended: Date) -> Result<()> {
         validation::check_not_future("selesai kehamilan", ended, self.today())?;
-        self.edit(household_id, |doc, _| {
-            doc.end_pregnancy(pregnancy_id, ended)
-        })
+        self.edit(household_id, |doc, _| doc.end_pregnancy(pregnancy_id, ended))
+    }
+
+    /// Imports whole household documents (saved automerge bytes) received from
+    /// elsewhere — a backup or a bulk transfer — in one transaction. Existing documents
+    /// are merged, not replaced; imported changes are not queued for the relay.
+    pub fn import_documents(&self, docs: impl IntoIterator<Item = (Uuid, Vec<u8>)>) -> Result<usize> {
+        let mut w = self.writer();
+        let Writer { conn, docs: cache } = &mut *w;
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        for (id, bytes) in docs {
+            if let Err(e) = self.apply_snapshot(cache, &tx, id, &bytes) {
+                cache.forget();
+                return Err(e);
+            }
+            n += 1;
+        }
+        tx.commit().inspect_err(|_| cache.forget())?;
+        Ok(n)
     }
 
     /// Chooses one value of a same-field conflict (see [`Self::conflicts`]).
@@ -356,11 +328,7 @@ impl Store {
 
     /// Runs `f` on the household's document and commits its edits as one change in
     /// one transaction. On any error nothing is written and the document is rolled back.
-    fn edit<R>(
-        &self,
-        id: Uuid,
-        f: impl FnOnce(&mut HouseholdDoc, &Household) -> Result<R>,
-    ) -> Result<R> {
+    fn edit<R>(&self, id: Uuid, f: impl FnOnce(&mut HouseholdDoc, &Household) -> Result<R>) -> Result<R> {
         let mut w = self.writer();
         let w = &mut *w;
         let mut doc = w.docs.take(&w.conn, id)?;
@@ -434,9 +402,7 @@ impl Store {
     /// Changes recorded here that the relay has not yet acknowledged.
     pub fn pending_changes(&self) -> Result<u64> {
         let r = self.reader();
-        Ok(r.query_row("SELECT count(*) FROM outbox", [], |row| {
-            row.get::<_, i64>(0)
-        })? as u64)
+        Ok(r.query_row("SELECT count(*) FROM outbox", [], |row| row.get::<_, i64>(0))? as u64)
     }
 
     pub(crate) fn apply_remote(
@@ -456,20 +422,14 @@ impl Store {
             doc.apply(changes)?;
             let after = doc.heads();
             if before == after {
-                return Ok(RemoteApply {
-                    changed: false,
-                    conflicts: 0,
-                });
+                return Ok(RemoteApply { conflicts: 0 });
             }
             save_snapshot(tx, doc_id, &doc.save())?;
             let conflicts = doc.conflicts().len();
             if doc.id().is_some() {
                 query::materialize(tx, &doc.read()?, conflicts, self.today())?;
             }
-            Ok(RemoteApply {
-                changed: true,
-                conflicts,
-            })
+            Ok(RemoteApply { conflicts })
         })();
         if res.is_ok() {
             docs.put(doc_id, doc);
@@ -492,10 +452,7 @@ impl Store {
         doc.automerge().load_incremental(bytes)?;
         let hh = doc.read()?;
         if hh.id != doc_id {
-            return Err(Error::Document(format!(
-                "dokumen {doc_id} berisi id {}",
-                hh.id
-            )));
+            return Err(Error::Document(format!("dokumen {doc_id} berisi id {}", hh.id)));
         }
         save_snapshot(tx, doc_id, &doc.save())?;
         query::materialize(tx, &hh, doc.conflicts().len(), self.today())?;
@@ -505,7 +462,6 @@ impl Store {
 }
 
 pub(crate) struct RemoteApply {
-    pub changed: bool,
     pub conflicts: usize,
 }
 
@@ -521,12 +477,7 @@ impl DocCache {
     fn put(&mut self, id: Uuid, doc: HouseholdDoc) {
         self.tick += 1;
         if self.cache.len() >= DOC_CACHE {
-            if let Some(oldest) = self
-                .cache
-                .iter()
-                .min_by_key(|(_, (t, _))| *t)
-                .map(|(k, _)| *k)
-            {
+            if let Some(oldest) = self.cache.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| *k) {
                 self.cache.remove(&oldest);
             }
         }
@@ -540,18 +491,11 @@ impl DocCache {
 
 fn load_doc(conn: &Connection, id: Uuid, actor: &ActorId) -> Result<HouseholdDoc> {
     let key = id.to_string();
-    let snapshot: Option<Vec<u8>> = conn
-        .query_row("SELECT snapshot FROM doc WHERE id = ?1", [&key], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let snapshot = snapshot.ok_or_else(|| Error::NotFound {
-        kind: "Rumah tangga",
-        id: key.clone(),
-    })?;
+    let snapshot: Option<Vec<u8>> =
+        conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [&key], |r| r.get(0)).optional()?;
+    let snapshot = snapshot.ok_or_else(|| Error::NotFound { kind: "Rumah tangga", id: key.clone() })?;
     let mut doc = HouseholdDoc::load(&snapshot, actor)?;
-    let mut stmt =
-        conn.prepare_cached("SELECT data FROM doc_change WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached("SELECT data FROM doc_change WHERE doc_id = ?1 ORDER BY seq")?;
     let rows = stmt.query_map([&key], |r| r.get::<_, Vec<u8>>(0))?;
     for data in rows {
         doc.automerge().load_incremental(&data?)?;
@@ -579,10 +523,7 @@ fn append_change(tx: &Transaction, id: Uuid, change: &Change) -> Result<()> {
         [&key],
         |r| r.get(0),
     )?;
-    tx.execute(
-        "INSERT INTO doc_change (doc_id, seq, data) VALUES (?1, ?2, ?3)",
-        params![key, n, change.raw_bytes()],
-    )?;
+    tx.execute("INSERT INTO doc_change (doc_id, seq, data) VALUES (?1, ?2, ?3)", params![key, n, change.raw_bytes()])?;
     if n >= COMPACT_AFTER {
         let mut doc = load_doc(tx, id, &ActorId::random())?;
         save_snapshot(tx, id, &doc.save())?;
@@ -593,20 +534,13 @@ fn append_change(tx: &Transaction, id: Uuid, change: &Change) -> Result<()> {
 fn outbox_push(tx: &Transaction, doc_id: Uuid, change: &Change, now: i64) -> Result<()> {
     tx.execute(
         "INSERT OR IGNORE INTO outbox (doc_id, hash, change, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            doc_id.to_string(),
-            change.hash().0.as_slice(),
-            change.raw_bytes(),
-            now
-        ],
+        params![doc_id.to_string(), change.hash().0.as_slice(), change.raw_bytes(), now],
     )?;
     Ok(())
 }
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
 pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {

@@ -43,10 +43,7 @@ pub struct MemberSummary {
 /// search compares against.
 pub fn name_key(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    for w in name
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
+    for w in name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -96,9 +93,7 @@ pub fn weight_trends(hh: &Household) -> std::collections::HashMap<(Uuid, Uuid), 
                 continue;
             }
             // Several weighings in one month: the first one counts for the month.
-            if prev.is_some_and(|(pa, _)| {
-                (pa as f64 / 30.4375) as i64 == (age as f64 / 30.4375) as i64
-            }) {
+            if prev.is_some_and(|(pa, _)| (pa as f64 / 30.4375) as i64 == (age as f64 / 30.4375) as i64) {
                 continue;
             }
             out.insert((v.id, m.id), growth::weight_trend(m.sex, prev, (age, w)));
@@ -112,16 +107,10 @@ pub fn weight_trends(hh: &Household) -> std::collections::HashMap<(Uuid, Uuid), 
 pub fn materialize(tx: &Transaction, hh: &Household, conflicts: usize, _today: Date) -> Result<()> {
     let id = hh.id.to_string();
     for table in ["member", "pregnancy", "visit_entry"] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?
-            .execute([&id])?;
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?.execute([&id])?;
     }
     let live_members: Vec<&Member> = hh.members.iter().filter(|m| !m.deleted).collect();
-    let last_visit = hh
-        .visits
-        .iter()
-        .filter(|v| !v.deleted)
-        .map(|v| v.date)
-        .max();
+    let last_visit = hh.visits.iter().filter(|v| !v.deleted).map(|v| v.date).max();
     tx.prepare_cached(
         "INSERT INTO household (id, posyandu_id, rt, rw, dusun, kk_number, head_name, member_count, last_visit, conflict_count)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -145,15 +134,11 @@ pub fn materialize(tx: &Transaction, hh: &Household, conflicts: usize, _today: D
         "INSERT INTO member (id, household_id, nik, name, name_key, birth_date, sex, relation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for m in &live_members {
-        let relation = serde_json::to_value(m.relation)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
+        let relation = serde_json::to_value(m.relation).ok().and_then(|v| v.as_str().map(str::to_owned));
         ins_member.execute(params![
             m.id.to_string(),
             id,
-            m.nik
-                .as_deref()
-                .or(m.mother_nik.as_ref().map(|n| n.mother_nik.as_str())),
+            m.nik.as_deref().or(m.mother_nik.as_ref().map(|n| n.mother_nik.as_str())),
             m.name,
             name_key(&m.name),
             format_date(m.birth_date),
@@ -216,21 +201,13 @@ pub(crate) fn pregnancy_status(
     today: Date,
 ) -> Result<std::collections::HashMap<String, PregnancyStatus>> {
     let mut out = std::collections::HashMap::new();
-    let mut stmt =
-        conn.prepare_cached("SELECT member_id, due_date, ended FROM pregnancy ORDER BY lmp")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-        ))
-    })?;
+    let mut stmt = conn.prepare_cached("SELECT member_id, due_date, ended FROM pregnancy ORDER BY lmp")?;
+    let rows =
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))?;
     for row in rows {
         let (member, due, ended) = row?;
         let status = match ended.as_deref().and_then(parse_date) {
-            Some(end) => PregnancyStatus::Ended {
-                days_ago: (today - end).whole_days(),
-            },
+            Some(end) => PregnancyStatus::Ended { days_ago: (today - end).whole_days() },
             // An episode never closed is taken as ongoing until 4 weeks after the due date.
             None => match parse_date(&due) {
                 Some(d) if (today - d).whole_days() <= 28 => PregnancyStatus::Pregnant,
@@ -268,12 +245,7 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn member_rows(
-        &self,
-        where_sql: &str,
-        args: &[&dyn rusqlite::ToSql],
-        limit: usize,
-    ) -> Result<Vec<MemberSummary>> {
+    fn member_rows(&self, where_sql: &str, args: &[&dyn rusqlite::ToSql], limit: usize) -> Result<Vec<MemberSummary>> {
         let today = self.today();
         let conn = self.reader();
         let preg = pregnancy_status(&conn, today)?;
@@ -332,17 +304,12 @@ impl Store {
         }
         let words: Vec<String> = name_key(q).split(' ').map(|w| format!("% {w}%")).collect();
         let clause = vec!["(' ' || m.name_key) LIKE ?"; words.len()].join(" AND ");
-        let args: Vec<&dyn rusqlite::ToSql> =
-            words.iter().map(|w| w as &dyn rusqlite::ToSql).collect();
+        let args: Vec<&dyn rusqlite::ToSql> = words.iter().map(|w| w as &dyn rusqlite::ToSql).collect();
         self.member_rows(&clause, &args, limit)
     }
 
     /// Members currently in a life stage.
     pub fn members_by_stage(&self, stage: LifeStage) -> Result<Vec<MemberSummary>> {
-        Ok(self
-            .member_rows("1", &[], usize::MAX >> 1)?
-            .into_iter()
-            .filter(|m| m.stage == stage)
-            .collect())
+        Ok(self.member_rows("1", &[], usize::MAX >> 1)?.into_iter().filter(|m| m.stage == stage).collect())
     }
 }

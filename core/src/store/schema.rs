@@ -110,10 +110,7 @@ pub fn user_version(conn: &Connection) -> Result<i64> {
 pub fn migrate(conn: &mut Connection) -> Result<i64> {
     let found = user_version(conn)?;
     if found > SCHEMA_VERSION {
-        return Err(Error::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(Error::SchemaTooNew { found, supported: SCHEMA_VERSION });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;

@@ -40,11 +40,7 @@ pub enum SyncError {
     #[error("Server terlalu lama untuk aplikasi ini; hubungi admin")]
     ServerTooOld,
     #[error("Server menolak data ({code}): {message}")]
-    Rejected {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    Rejected { status: u16, code: String, message: String },
     #[error("Server sedang bermasalah (HTTP {0}); coba lagi nanti")]
     Server(u16),
     #[error("Jawaban server rusak: {0}")]
@@ -110,10 +106,7 @@ impl Store {
     pub fn set_relay(&self, cfg: &RelayConfig) -> Result<()> {
         let url = cfg.url.trim_end_matches('/');
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 {
-            return Err(crate::validation::ValidationError::Required {
-                field: "Alamat server (http/https)",
-            }
-            .into());
+            return Err(crate::validation::ValidationError::Required { field: "Alamat server (http/https)" }.into());
         }
         crate::validation::check_text("Token", &cfg.token, 200)?;
         let w = self.writer();
@@ -124,12 +117,10 @@ impl Store {
 
     pub fn relay(&self) -> Result<Option<RelayConfig>> {
         let w = self.writer();
-        Ok(
-            match (meta_get(&w.conn, META_URL)?, meta_get(&w.conn, META_TOKEN)?) {
-                (Some(url), Some(token)) => Some(RelayConfig { url, token }),
-                _ => None,
-            },
-        )
+        Ok(match (meta_get(&w.conn, META_URL)?, meta_get(&w.conn, META_TOKEN)?) {
+            (Some(url), Some(token)) => Some(RelayConfig { url, token }),
+            _ => None,
+        })
     }
 
     /// Unix time of the last successful sync.
@@ -151,11 +142,7 @@ impl Store {
         self.exchange(&http, &mut report, progress)?;
         {
             let w = self.writer();
-            meta_set(
-                &w.conn,
-                META_LAST_SYNC,
-                &self.now().unix_timestamp().to_string(),
-            )?;
+            meta_set(&w.conn, META_LAST_SYNC, &self.now().unix_timestamp().to_string())?;
         }
         progress(SyncProgress {
             phase: SyncPhase::Done,
@@ -188,26 +175,21 @@ impl Store {
     ) -> Result<()> {
         let (mut after, mut cursor) = {
             let w = self.writer();
-            let after = meta_get(&w.conn, META_BOOT_AFTER)?
-                .and_then(|s| Uuid::parse_str(&s).ok())
-                .map(|u| u.into_bytes());
+            let after =
+                meta_get(&w.conn, META_BOOT_AFTER)?.and_then(|s| Uuid::parse_str(&s).ok()).map(|u| u.into_bytes());
             let cursor = meta_get(&w.conn, META_BOOT_CURSOR)?.and_then(|s| s.parse::<u64>().ok());
             (after, cursor)
         };
         let mut docs_done = 0u64;
         let mut bytes_done = 0u64;
         loop {
-            let req = SnapshotRequest {
-                after,
-                page_bytes: DEFAULT_PAGE_BYTES,
-            };
+            let req = SnapshotRequest { after, page_bytes: DEFAULT_PAGE_BYTES };
             let page: SnapshotPage = http.post(SNAPSHOT_PATH, &req, report)?;
             let mut w = self.writer();
             let crate::store::Writer { conn, docs } = &mut *w;
             let tx = conn.transaction()?;
             for d in &page.docs {
-                if let Err(e) = self.apply_snapshot(docs, &tx, Uuid::from_bytes(d.doc), &d.snapshot)
-                {
+                if let Err(e) = self.apply_snapshot(docs, &tx, Uuid::from_bytes(d.doc), &d.snapshot) {
                     docs.forget();
                     return Err(e);
                 }
@@ -245,43 +227,26 @@ impl Store {
         }
     }
 
-    fn exchange(
-        &self,
-        http: &Http,
-        report: &mut SyncReport,
-        progress: &mut dyn FnMut(SyncProgress),
-    ) -> Result<()> {
+    fn exchange(&self, http: &Http, report: &mut SyncReport, progress: &mut dyn FnMut(SyncProgress)) -> Result<()> {
         loop {
             let (cursor, batch) = {
                 let w = self.writer();
-                let cursor = meta_get(&w.conn, META_CURSOR)?
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0u64);
+                let cursor = meta_get(&w.conn, META_CURSOR)?.and_then(|s| s.parse().ok()).unwrap_or(0u64);
                 (cursor, outbox_batch(&w.conn)?)
             };
             let mut push: Vec<DocChanges> = Vec::new();
             for (doc, change) in batch.iter().map(|(_, d, c)| (d, c)) {
                 match push.last_mut() {
                     Some(last) if last.doc == *doc => last.changes.push(change.clone()),
-                    _ => push.push(DocChanges {
-                        doc: *doc,
-                        changes: vec![change.clone()],
-                    }),
+                    _ => push.push(DocChanges { doc: *doc, changes: vec![change.clone()] }),
                 }
             }
-            let req = SyncRequest {
-                cursor,
-                push,
-                page_bytes: DEFAULT_PAGE_BYTES,
-            };
+            let req = SyncRequest { cursor, push, page_bytes: DEFAULT_PAGE_BYTES };
             let resp: SyncResponse = http.post(SYNC_PATH, &req, report)?;
             if resp.stored as usize != batch.len() {
-                return Err(SyncError::Protocol(format!(
-                    "{} dari {} perubahan disimpan",
-                    resp.stored,
-                    batch.len()
-                ))
-                .into());
+                return Err(
+                    SyncError::Protocol(format!("{} dari {} perubahan disimpan", resp.stored, batch.len())).into()
+                );
             }
             let mut w = self.writer();
             let crate::store::Writer { conn, docs } = &mut *w;
@@ -323,11 +288,8 @@ impl Store {
                 bytes_done: report.bytes_up + report.bytes_down,
                 bytes_total: report.bytes_up + report.bytes_down,
             });
-            let outbox_left: i64 =
-                conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
-            if (!resp.more && (outbox_left == 0 || batch.is_empty()))
-                || report.requests >= MAX_REQUESTS
-            {
+            let outbox_left: i64 = conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+            if (!resp.more && (outbox_left == 0 || batch.is_empty())) || report.requests >= MAX_REQUESTS {
                 return Ok(());
             }
         }
@@ -336,26 +298,18 @@ impl Store {
 
 /// The oldest outbox changes up to [`PUSH_BATCH_BYTES`], as (row id, doc, change).
 fn outbox_batch(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, Vec<u8>)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, doc_id, change FROM outbox ORDER BY id LIMIT 5000")?;
+    let mut stmt = conn.prepare_cached("SELECT id, doc_id, change FROM outbox ORDER BY id LIMIT 5000")?;
     let mut out = Vec::new();
     let mut bytes = 0usize;
-    let rows = stmt.query_map(params![], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Vec<u8>>(2)?,
-        ))
-    })?;
+    let rows =
+        stmt.query_map(params![], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
     for row in rows {
         let (id, doc, change) = row?;
         if !out.is_empty() && bytes + change.len() > PUSH_BATCH_BYTES {
             break;
         }
         bytes += change.len();
-        let doc = Uuid::parse_str(&doc)
-            .map_err(|e| Error::Document(e.to_string()))?
-            .into_bytes();
+        let doc = Uuid::parse_str(&doc).map_err(|e| Error::Document(e.to_string()))?.into_bytes();
         out.push((id, doc, change));
     }
     // Keep each document's changes together and in causal (row) order.
@@ -379,11 +333,7 @@ impl Http {
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| SyncError::Offline(e.to_string()))?;
-        Ok(Http {
-            client,
-            base: cfg.url.trim_end_matches('/').to_string(),
-            auth: format!("Bearer {}", cfg.token),
-        })
+        Ok(Http { client, base: cfg.url.trim_end_matches('/').to_string(), auth: format!("Bearer {}", cfg.token) })
     }
 
     fn post<Req: serde::Serialize, Resp: for<'de> serde::Deserialize<'de>>(
@@ -403,27 +353,19 @@ impl Http {
             .send()
             .map_err(|e| SyncError::Offline(short_reason(&e)))?;
         let status = resp.status().as_u16();
-        let server_version = resp
-            .headers()
-            .get(VERSION_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u8>().ok());
-        let bytes = resp
-            .bytes()
-            .map_err(|e| SyncError::Offline(short_reason(&e)))?;
+        let server_version =
+            resp.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u8>().ok());
+        let bytes = resp.bytes().map_err(|e| SyncError::Offline(short_reason(&e)))?;
         report.bytes_down += bytes.len() as u64;
         if status == 200 {
             return decode(&bytes).map_err(|e| match e {
-                WireError::Version { found, .. } if found > PROTOCOL_VERSION => {
-                    SyncError::ClientTooOld
-                }
+                WireError::Version { found, .. } if found > PROTOCOL_VERSION => SyncError::ClientTooOld,
                 WireError::Version { .. } => SyncError::ServerTooOld,
                 other => SyncError::Protocol(other.to_string()),
             });
         }
         let err: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-        let (code, message) =
-            err.map_or_else(|| (String::new(), String::new()), |e| (e.code, e.message));
+        let (code, message) = err.map_or_else(|| (String::new(), String::new()), |e| (e.code, e.message));
         Err(match (status, code.as_str()) {
             (401, _) => SyncError::Unauthorized,
             (403, _) => SyncError::Forbidden(message),
@@ -433,11 +375,7 @@ impl Http {
             },
             (404, _) => SyncError::ServerTooOld,
             (s, _) if s >= 500 => SyncError::Server(s),
-            (s, _) => SyncError::Rejected {
-                status: s,
-                code,
-                message,
-            },
+            (s, _) => SyncError::Rejected { status: s, code, message },
         })
     }
 }

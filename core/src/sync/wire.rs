@@ -121,11 +121,7 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, WireError> {
     let (&version, payload) = body.split_first().ok_or(WireError::Empty)?;
     if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
-        return Err(WireError::Version {
-            found: version,
-            min: MIN_PROTOCOL_VERSION,
-            max: PROTOCOL_VERSION,
-        });
+        return Err(WireError::Version { found: version, min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION });
     }
     if body.len() > MAX_BODY_BYTES {
         return Err(WireError::TooLarge);
@@ -136,8 +132,7 @@ pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, WireError>
         Ok(_) => {}
         Err(_) => return Err(WireError::Corrupt("bukan zstd".into())),
     }
-    let raw = zstd::bulk::decompress(payload, MAX_DECODED_BYTES)
-        .map_err(|e| WireError::Corrupt(e.to_string()))?;
+    let raw = zstd::bulk::decompress(payload, MAX_DECODED_BYTES).map_err(|e| WireError::Corrupt(e.to_string()))?;
     postcard::from_bytes(&raw).map_err(|e| WireError::Corrupt(e.to_string()))
 }
 
@@ -149,10 +144,7 @@ mod tests {
     fn roundtrip_and_bounds() {
         let req = SyncRequest {
             cursor: 42,
-            push: vec![DocChanges {
-                doc: [7; 16],
-                changes: vec![vec![1, 2, 3]],
-            }],
+            push: vec![DocChanges { doc: [7; 16], changes: vec![vec![1, 2, 3]] }],
             page_bytes: 1000,
         };
         let body = encode(&req);
@@ -161,20 +153,10 @@ mod tests {
         assert_eq!(decode::<SyncRequest>(&[]), Err(WireError::Empty));
         let mut old = body.clone();
         old[0] = 0;
-        assert!(matches!(
-            decode::<SyncRequest>(&old),
-            Err(WireError::Version { found: 0, .. })
-        ));
-        assert!(matches!(
-            decode::<SyncRequest>(&body[..body.len() / 2]),
-            Err(WireError::Corrupt(_))
-        ));
+        assert!(matches!(decode::<SyncRequest>(&old), Err(WireError::Version { found: 0, .. })));
+        assert!(matches!(decode::<SyncRequest>(&body[..body.len() / 2]), Err(WireError::Corrupt(_))));
         // A "zip bomb": 64 MiB of zeros compresses to a few KB but must not be inflated.
-        let bomb = [
-            vec![PROTOCOL_VERSION],
-            zstd::bulk::compress(&vec![0u8; 64 << 20], 3).unwrap(),
-        ]
-        .concat();
+        let bomb = [vec![PROTOCOL_VERSION], zstd::bulk::compress(&vec![0u8; 64 << 20], 3).unwrap()].concat();
         assert_eq!(decode::<SyncRequest>(&bomb), Err(WireError::TooLarge));
     }
 }

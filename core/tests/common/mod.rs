@@ -9,20 +9,13 @@ use uuid::Uuid;
 pub const TODAY: Date = date!(2026 - 11 - 23);
 
 pub fn identity(device: &str, kader: &str) -> DeviceIdentity {
-    DeviceIdentity {
-        device_id: device.into(),
-        kader_id: kader.into(),
-        posyandu_id: "P-001".into(),
-    }
+    DeviceIdentity { device_id: device.into(), kader_id: kader.into(), posyandu_id: "P-001".into() }
 }
 
 /// A store whose clock is fixed at 2026-11-23 10:00 WIB.
 pub fn open_store(path: &std::path::Path, device: &str) -> Store {
     let mut s = Store::open(path, identity(device, &format!("K-{device}"))).expect("open store");
-    s.set_clock(
-        || datetime!(2026-11-23 03:00 UTC),
-        UtcOffset::from_hms(7, 0, 0).unwrap(),
-    );
+    s.set_clock(|| datetime!(2026-11-23 03:00 UTC), UtcOffset::from_hms(7, 0, 0).unwrap());
     s
 }
 
@@ -37,10 +30,7 @@ pub fn new_household(rt: &str) -> NewHousehold {
             street: None,
         },
         gps: None,
-        spm: SpmAttributes {
-            clean_water: Some(true),
-            ..Default::default()
-        },
+        spm: SpmAttributes { clean_water: Some(true), ..Default::default() },
     }
 }
 
@@ -59,10 +49,7 @@ pub fn mother() -> NewMember {
 pub fn child(name: &str, birth: Date) -> NewMember {
     NewMember {
         nik: None,
-        mother_nik: Some(MotherNik {
-            mother_nik: "3275015205900002".into(),
-            birth_order: 1,
-        }),
+        mother_nik: Some(MotherNik { mother_nik: "3275015205900002".into(), birth_order: 1 }),
         name: name.into(),
         birth_date: birth,
         sex: Sex::Male,
