@@ -23,6 +23,19 @@
 #   CARGO_TARGET_DIR  target dir          (default: $WORKSPACE_DIR/target)
 #   BINDINGS_TESTS_DIR tests root         (default: $WORKSPACE_DIR/bindings/tests)
 #   POSYANDU_TOOLS    tool cache          (default: $HOME/.cache/posyandu-tools)
+#   POSYANDU_RELAY_BIN relay binary for the sync tests (default: $CARGO_TARGET_DIR/release/
+#                     posyandu-relay if it exists). Unset and absent: sync tests are SKIPPED.
+#                     Set: the script registers a posyandu, 2 kader and 2 devices in a temp
+#                     DB, starts the relay on a free port, exports POSYANDU_RELAY_URL,
+#                     POSYANDU_TOKEN_A/B, POSYANDU_POSYANDU_ID, POSYANDU_KADER_A/B to the
+#                     tests and kills it at the end; if it cannot start, that is a failure.
+#   POSYANDU_RELAY_URL with POSYANDU_TOKEN_A/B (+ POSYANDU_POSYANDU_ID, POSYANDU_KADER_A/B):
+#                     use an already running relay instead (nothing is started).
+#
+# Swift bindings are generated too (generation only, not compiled) into
+# $CARGO_TARGET_DIR/bindings-tests/swift.
+# The last line is `bindings: N passed, N failed` counting test cases (each Kotlin
+# test(...) block and each Python test method; skipped ones are in neither count).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -94,20 +107,98 @@ fi
 OUT="$TARGET_DIR/bindings-tests"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-for lang in kotlin python; do
+for lang in kotlin python swift; do
   if [ "$lang" = kotlin ] && [ "$RUN_KOTLIN" -eq 0 ]; then continue; fi
   if [ "$lang" = python ] && [ "$RUN_PYTHON" -eq 0 ]; then continue; fi
   log "uniffi-bindgen generate $SO --language $lang --out-dir $OUT/$lang"
   "$BINDGEN" generate "$SO" --language "$lang" --no-format --out-dir "$OUT/$lang"
 done
 
+[ -f "$OUT/swift/PosyanduSync.swift" ] || ls "$OUT"/swift/*.swift >/dev/null 2>&1 || die "uniffi-bindgen produced no Swift"
+
 SUITES_PASSED=0
 SUITES_FAILED=0
+CASES_PASSED=0
+CASES_FAILED=0
+CASES_SKIPPED=0
 FAILED_NAMES=()
-record() { # name rc
-  if [ "$2" -eq 0 ]; then SUITES_PASSED=$((SUITES_PASSED + 1)); log "PASS $1"
-  else SUITES_FAILED=$((SUITES_FAILED + 1)); FAILED_NAMES+=("$1"); log "FAIL $1 (exit $2)"; fi
+record() { # name rc [passed failed skipped]  (case counts parsed from the suite's summary line)
+  local p="${3:-}" f="${4:-}" k="${5:-0}"
+  if [ -z "$p" ]; then # no summary line (crash before it): count the suite as one case
+    if [ "$2" -eq 0 ]; then p=1; f=0; else p=0; f=1; fi
+  fi
+  if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # non-zero exit is always a failure
+  CASES_PASSED=$((CASES_PASSED + p)); CASES_FAILED=$((CASES_FAILED + f)); CASES_SKIPPED=$((CASES_SKIPPED + k))
+  if [ "$2" -eq 0 ]; then SUITES_PASSED=$((SUITES_PASSED + 1)); log "PASS $1 ($p passed, $k skipped)"
+  else SUITES_FAILED=$((SUITES_FAILED + 1)); FAILED_NAMES+=("$1"); log "FAIL $1 (exit $2; $p passed, $f failed)"; fi
 }
+# Reads `<lang>: N passed, N failed, N skipped` from a log into COUNTS=(p f k).
+counts_from() { # lang logfile
+  local line
+  line="$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$2" | tail -1 || true)"
+  if [ -z "$line" ]; then COUNTS=("" "" 0); return; fi
+  # shellcheck disable=SC2001
+  COUNTS=($(echo "$line" | sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/'))
+  [ "${#COUNTS[@]}" -ge 3 ] || COUNTS+=(0)
+}
+
+# --- relay for the sync tests -------------------------------------------------
+RELAY_PID=""
+RELAY_TMP=""
+cleanup() {
+  if [ -n "$RELAY_PID" ]; then kill "$RELAY_PID" 2>/dev/null || true; wait "$RELAY_PID" 2>/dev/null || true; fi
+  if [ -n "$RELAY_TMP" ]; then rm -rf "$RELAY_TMP"; fi
+}
+trap cleanup EXIT
+if [ -z "${POSYANDU_RELAY_BIN:-}" ] && [ -x "$TARGET_DIR/release/posyandu-relay" ]; then
+  POSYANDU_RELAY_BIN="$TARGET_DIR/release/posyandu-relay"
+fi
+RELAY_SETUP_FAILED=0
+# Uses the posyandu-relay CLI (server/src/main.rs: `admin --db F add-posyandu|add-kader|
+# add-device`, `serve --listen --db`); if its flags change, adjust only here. Sets POSYANDU_RELAY_URL etc.
+start_relay() {
+  local bin="$1" db port out
+  RELAY_TMP="$(mktemp -d "${TMPDIR:-/tmp}/posyandu-relay.XXXXXX")"
+  db="$RELAY_TMP/relay.db"
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  export POSYANDU_POSYANDU_ID="${POSYANDU_POSYANDU_ID:-P-3201010001-01}"
+  export POSYANDU_KADER_A="${POSYANDU_KADER_A:-kader-a}" POSYANDU_KADER_B="${POSYANDU_KADER_B:-kader-b}"
+  "$bin" admin --db "$db" add-posyandu --id "$POSYANDU_POSYANDU_ID" --name "Posyandu Uji" || return 1
+  "$bin" admin --db "$db" add-kader --id "$POSYANDU_KADER_A" --name "Kader A" --posyandu "$POSYANDU_POSYANDU_ID" || return 1
+  "$bin" admin --db "$db" add-kader --id "$POSYANDU_KADER_B" --name "Kader B" --posyandu "$POSYANDU_POSYANDU_ID" || return 1
+  # add-device prints the device token on stdout (last line; the notice goes to stderr).
+  out="$("$bin" admin --db "$db" add-device --kader "$POSYANDU_KADER_A" --device device-a)" || return 1
+  export POSYANDU_TOKEN_A="$(printf '%s\n' "$out" | tail -1 | tr -d '[:space:]')"
+  out="$("$bin" admin --db "$db" add-device --kader "$POSYANDU_KADER_B" --device device-b)" || return 1
+  export POSYANDU_TOKEN_B="$(printf '%s\n' "$out" | tail -1 | tr -d '[:space:]')"
+  [ -n "$POSYANDU_TOKEN_A" ] && [ -n "$POSYANDU_TOKEN_B" ] || return 1
+  "$bin" serve --listen "127.0.0.1:$port" --db "$db" >"$RELAY_TMP/relay.log" 2>&1 </dev/null &
+  RELAY_PID=$!
+  for _ in $(seq 1 100); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+      export POSYANDU_RELAY_URL="http://127.0.0.1:$port"
+      log "relay $bin up at $POSYANDU_RELAY_URL (pid $RELAY_PID, db $db)"
+      return 0
+    fi
+    kill -0 "$RELAY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "relay did not come up; its log:"; cat "$RELAY_TMP/relay.log" >&2 || true
+  return 1
+}
+if [ -n "${POSYANDU_RELAY_URL:-}" ]; then
+  log "sync tests use the running relay at $POSYANDU_RELAY_URL"
+  export POSYANDU_RELAY_URL POSYANDU_TOKEN_A POSYANDU_TOKEN_B
+elif [ -n "${POSYANDU_RELAY_BIN:-}" ]; then
+  export POSYANDU_RELAY_BIN
+  if ! start_relay "$POSYANDU_RELAY_BIN"; then
+    RELAY_SETUP_FAILED=1
+    log "could not start the relay $POSYANDU_RELAY_BIN: the sync tests will fail"
+  fi
+else
+  log "POSYANDU_RELAY_BIN unset and no $TARGET_DIR/release/posyandu-relay: sync tests are SKIPPED"
+fi
+if [ "$RELAY_SETUP_FAILED" -eq 1 ]; then record "relay:setup" 1 0 1 0; fi
 
 # --- Kotlin -----------------------------------------------------------------
 if [ "$RUN_KOTLIN" -eq 1 ]; then
@@ -139,11 +230,14 @@ if [ "$RUN_KOTLIN" -eq 1 ]; then
   for m in "${MAINS[@]}"; do
     log "java $m"
     rc=0
+    t0=$SECONDS
     java -ea -cp "$JAR:$CP:$KOTLIN_STDLIB_JAR" \
       -Djna.library.path="$(dirname "$SO")" \
       -Duniffi.component."$BINDINGS_LIB".libraryOverride="$SO" \
-      "$m" </dev/null || rc=$?
-    record "kotlin:$m" "$rc"
+      "$m" </dev/null 2>&1 | tee "$OUT/jvm/$m.log" || rc=$?
+    log "java $m took $((SECONDS - t0))s"
+    counts_from kotlin "$OUT/jvm/$m.log"
+    record "kotlin:$m" "$rc" "${COUNTS[@]}"
   done
 fi
 
@@ -153,8 +247,9 @@ if [ "$RUN_PYTHON" -eq 1 ]; then
   cp "$SO" "$OUT/python/"
   log "python unittest: ${#PY_TESTS[@]} file(s) in $TESTS_DIR/python"
   rc=0
+  t0=$SECONDS
   PYTHONPATH="$OUT/python:$TESTS_DIR/python${PYTHONPATH:+:$PYTHONPATH}" \
-    python3 - "$TESTS_DIR/python" <<'PY' || rc=$?
+    python3 - "$TESTS_DIR/python" <<'PY' 2>&1 | tee "$OUT/python/unittest.log" || rc=$?
 import sys, unittest
 start = sys.argv[1]
 suite = unittest.defaultTestLoader.discover(start, pattern="test_*.py", top_level_dir=start)
@@ -166,10 +261,13 @@ if result.testsRun == 0:
 print(f"python: {result.testsRun - bad - len(result.skipped)} passed, {bad} failed, {len(result.skipped)} skipped")
 sys.exit(0 if result.wasSuccessful() else 1)
 PY
-  record "python:unittest" "$rc"
+  log "python took $((SECONDS - t0))s"
+  counts_from python "$OUT/python/unittest.log"
+  record "python:unittest" "$rc" "${COUNTS[@]}"
 fi
 
-echo "bindings: $SUITES_PASSED passed, $SUITES_FAILED failed"
+log "suites: $SUITES_PASSED passed, $SUITES_FAILED failed; cases skipped: $CASES_SKIPPED"
+echo "bindings: $CASES_PASSED passed, $CASES_FAILED failed"
 if [ "$SUITES_FAILED" -ne 0 ]; then
   log "failed suites: ${FAILED_NAMES[*]}"
   exit 1

@@ -79,7 +79,7 @@ impl From<posyandu_core::validation::ValidationError> for PosyanduError {
 impl From<posyandu_core::growth::GrowthError> for PosyanduError {
     fn from(e: posyandu_core::growth::GrowthError) -> Self {
         // Growth errors are all about the input (negative age, non-positive value…).
-        PosyanduError::Validation { message: format!("Data tidak valid: {e}") }
+        PosyanduError::Validation { message: e.to_string() }
     }
 }
 
@@ -87,7 +87,7 @@ impl From<posyandu_core::growth::GrowthError> for PosyanduError {
 pub(crate) fn parse_date(field: &str, s: &str) -> Result<time::Date> {
     posyandu_core::model::parse_date(s.trim()).ok_or_else(|| {
         PosyanduError::validation(format!(
-            "Data tidak valid: tanggal {field} harus berformat TTTT-BB-HH (diisi: \"{}\")",
+            "Tanggal {field} harus berformat TTTT-BB-HH (diisi: \"{}\")",
             truncate(s, 40)
         ))
     })
@@ -99,9 +99,8 @@ pub(crate) fn parse_date_opt(field: &str, s: Option<&str>) -> Result<Option<time
 
 /// Parses a record id (UUID text) given by the app.
 pub(crate) fn parse_id(what: &str, s: &str) -> Result<uuid::Uuid> {
-    uuid::Uuid::parse_str(s.trim()).map_err(|_| {
-        PosyanduError::validation(format!("Data tidak valid: ID {what} tidak valid: \"{}\"", truncate(s, 60)))
-    })
+    uuid::Uuid::parse_str(s.trim())
+        .map_err(|_| PosyanduError::validation(format!("ID {what} tidak valid: \"{}\"", truncate(s, 60))))
 }
 
 pub(crate) fn parse_id_opt(what: &str, s: Option<&str>) -> Result<Option<uuid::Uuid>> {

@@ -26,13 +26,17 @@ pub struct KaderIdentity {
 
 impl From<&DeviceIdentity> for KaderIdentity {
     fn from(d: &DeviceIdentity) -> Self {
-        KaderIdentity { device_id: d.device_id.clone(), kader_id: d.kader_id.clone(), posyandu_id: d.posyandu_id.clone() }
+        KaderIdentity {
+            device_id: d.device_id.clone(),
+            kader_id: d.kader_id.clone(),
+            posyandu_id: d.posyandu_id.clone(),
+        }
     }
 }
 
 fn check_path(path: &str) -> Result<()> {
     if path.trim().is_empty() || path.contains('\0') {
-        return Err(PosyanduError::validation("Data tidak valid: lokasi berkas basis data wajib diisi"));
+        return Err(PosyanduError::validation("Lokasi berkas basis data wajib diisi"));
     }
     Ok(())
 }

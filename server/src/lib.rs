@@ -1,1 +1,143 @@
-// placeholder
+//! # posyandu-server
+//!
+//! The Posyandu Sync relay: kader phones push the automerge changes they recorded
+//! offline and pull those of the other kader of their Posyandu. The protocol is
+//! described in `docs/sync-protocol.md`; the wire format is shared with the client
+//! (`posyandu_core::sync::wire`).
+//!
+//! - [`auth`]: bearer tokens and principals (device / Puskesmas).
+//! - [`storage`]: the storage trait and its SQLite implementation.
+//! - [`merge`]: pure sync logic (apply and validate a push, cut a pull page).
+//! - [`sync`]: the `/v1/sync` and `/v1/snapshot` handlers.
+//! - [`admin`]: registry operations used by the CLI.
+//! - [`metrics`], [`config`], [`error`].
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod merge;
+pub mod metrics;
+pub mod storage;
+pub mod sync;
+
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header::CONTENT_TYPE, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use posyandu_core::sync::wire::{MAX_BODY_BYTES, PROTOCOL_VERSION, SNAPSHOT_PATH, SYNC_PATH, VERSION_HEADER};
+use tower_http::trace::TraceLayer;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::metrics::Metrics;
+use crate::storage::{Limits, Storage};
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub metrics: Arc<Metrics>,
+    pub limits: Limits,
+}
+
+impl AppState {
+    pub fn new(storage: impl Storage) -> Self {
+        AppState { storage: Arc::new(storage), metrics: Arc::new(Metrics::new()), limits: Limits::default() }
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// The relay's HTTP API.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route(SYNC_PATH, post(sync::sync))
+        .route(SNAPSHOT_PATH, post(sync::snapshot))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response_with_state(state.clone(), finish_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Adds the protocol header to every response and counts error codes.
+async fn finish_response(State(st): State<AppState>, mut resp: Response) -> Response {
+    if let Some(ErrorCode(code)) = resp.extensions().get::<ErrorCode>().copied() {
+        st.metrics.error(code);
+    }
+    resp.headers_mut().insert(VERSION_HEADER, HeaderValue::from(u16::from(PROTOCOL_VERSION)));
+    resp
+}
+
+async fn healthz(State(st): State<AppState>) -> Response {
+    match st.storage.health().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, code = e.code(), "health check failed");
+            ApiError::Unavailable.into_response()
+        }
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let mut resp = st.metrics.render().into_response();
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    resp
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish for at most `grace`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(());
+    });
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        r = &mut server => r,
+        _ = async { let _ = rx.await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; stopping");
+            Ok(())
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,1 +1,258 @@
-fn main() {}
+//! `posyandu-relay`: serve the sync relay, manage its registry, or run a demo.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use posyandu_server::config::{Config, ConfigLayer, LogFormat};
+use posyandu_server::storage::SqliteStorage;
+use posyandu_server::{admin, app, AppState};
+
+#[derive(Parser)]
+#[command(name = "posyandu-relay", version, about = "Posyandu Sync relay server")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the sync API.
+    Serve(ServeArgs),
+    /// Manage Puskesmas, Posyandu, kader and device tokens.
+    Admin {
+        /// Database file (default from config/env, else ./posyandu-relay.sqlite3).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        op: AdminOp,
+    },
+    /// Create a demo Posyandu with two kader devices, print their tokens, then serve
+    /// (database default: ./posyandu-demo.sqlite3).
+    Demo(ServeArgs),
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// SQLite database file [default: ./posyandu-relay.sqlite3].
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// TOML configuration file (see docs/relay-operations.md).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Log format [default: pretty].
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Subcommand)]
+enum AdminOp {
+    AddPuskesmas {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+    AddPosyandu {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        puskesmas: Option<String>,
+    },
+    AddKader {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        posyandu: String,
+    },
+    /// Issue a device token (printed once; an earlier token of the device is revoked).
+    AddDevice {
+        #[arg(long)]
+        kader: String,
+        #[arg(long)]
+        device: String,
+    },
+    RevokeDevice {
+        #[arg(long)]
+        device: String,
+    },
+    /// Revoke one token by its id (as shown by `list`).
+    RevokeToken {
+        #[arg(long)]
+        token_id: i64,
+    },
+    /// Issue a read-only Puskesmas token (printed once).
+    PuskesmasToken {
+        #[arg(long)]
+        puskesmas: String,
+    },
+    List,
+}
+
+fn config(
+    listen: Option<SocketAddr>,
+    db: Option<PathBuf>,
+    file: Option<&PathBuf>,
+    log: Option<LogFormat>,
+) -> anyhow::Result<Config> {
+    let file = match file {
+        Some(p) => ConfigLayer::from_file(p)?,
+        None => ConfigLayer::default(),
+    };
+    let env = ConfigLayer::from_env(|k| std::env::var(k).ok())?;
+    let flags = ConfigLayer { listen, db, log_format: log, ..Default::default() };
+    Ok(file.overlay(env).overlay(flags).resolve())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn open(db: &PathBuf) -> anyhow::Result<SqliteStorage> {
+    SqliteStorage::open(db).with_context(|| format!("cannot open database {}", db.display()))
+}
+
+fn main() -> std::process::ExitCode {
+    match real_main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Serve(a) => {
+            let cfg = config(a.listen, a.db, a.config.as_ref(), a.log_format)?;
+            init_logging(cfg.log_format);
+            let storage = open(&cfg.db)?;
+            run(cfg, storage)
+        }
+        Cmd::Demo(a) => {
+            // The demo never touches the default production database.
+            let db = a.db.or_else(|| Some(PathBuf::from("./posyandu-demo.sqlite3")));
+            let cfg = config(a.listen, db, a.config.as_ref(), a.log_format)?;
+            let storage = open(&cfg.db)?;
+            demo(&storage, &cfg)?;
+            init_logging(cfg.log_format);
+            run(cfg, storage)
+        }
+        Cmd::Admin { db, config: file, op } => {
+            let cfg = config(None, db, file.as_ref(), None)?;
+            let storage = open(&cfg.db)?;
+            storage.with_conn(|conn| admin_op(conn, op))
+        }
+    }
+}
+
+fn admin_op(conn: &mut rusqlite::Connection, op: AdminOp) -> anyhow::Result<()> {
+    match op {
+        AdminOp::AddPuskesmas { id, name } => {
+            admin::add_puskesmas(conn, &id, &name)?;
+            println!("Puskesmas {id} tersimpan");
+        }
+        AdminOp::AddPosyandu { id, name, puskesmas } => {
+            admin::add_posyandu(conn, &id, &name, puskesmas.as_deref())?;
+            println!("Posyandu {id} tersimpan");
+        }
+        AdminOp::AddKader { id, name, posyandu } => {
+            admin::add_kader(conn, &id, &name, &posyandu)?;
+            println!("Kader {id} tersimpan");
+        }
+        AdminOp::AddDevice { kader, device } => {
+            let t = admin::add_device(conn, &kader, &device)?;
+            eprintln!("Token #{} untuk perangkat {device} (hanya ditampilkan sekali):", t.token_id);
+            println!("{}", t.token);
+        }
+        AdminOp::RevokeDevice { device } => {
+            let n = admin::revoke_device(conn, &device)?;
+            println!("{n} token perangkat {device} dicabut");
+        }
+        AdminOp::RevokeToken { token_id } => {
+            admin::revoke_token(conn, token_id)?;
+            println!("Token #{token_id} dicabut");
+        }
+        AdminOp::PuskesmasToken { puskesmas } => {
+            let t = admin::puskesmas_token(conn, &puskesmas)?;
+            eprintln!("Token #{} untuk Puskesmas {puskesmas} (hanya ditampilkan sekali):", t.token_id);
+            println!("{}", t.token);
+        }
+        AdminOp::List => print!("{}", admin::list(conn)?),
+    }
+    Ok(())
+}
+
+/// Registers the demo Posyandu (idempotently) and prints fresh device tokens (issuing
+/// them revokes the previous demo tokens) and the commands to try a sync.
+fn demo(storage: &SqliteStorage, cfg: &Config) -> anyhow::Result<()> {
+    let tokens = storage.with_conn(|conn| -> anyhow::Result<Vec<(String, String, String)>> {
+        admin::add_puskesmas(conn, "PKM-DEMO", "Puskesmas Sukamaju")?;
+        admin::add_posyandu(conn, "P-DEMO", "Posyandu Melati", Some("PKM-DEMO"))?;
+        admin::add_kader(conn, "K-SITI", "Siti Aminah", "P-DEMO")?;
+        admin::add_kader(conn, "K-DEWI", "Dewi Lestari", "P-DEMO")?;
+        let mut out = Vec::new();
+        for (kader, device) in [("K-SITI", "D-SITI"), ("K-DEWI", "D-DEWI")] {
+            let t = admin::add_device(conn, kader, device)?;
+            out.push((kader.to_string(), device.to_string(), t.token));
+        }
+        Ok(out)
+    })?;
+    let url = format!("http://{}", cfg.listen);
+    println!("Demo Posyandu Melati (P-DEMO, Puskesmas PKM-DEMO) siap di {url}");
+    println!("Database: {}\n", cfg.db.display());
+    for (kader, device, token) in &tokens {
+        let store = format!("{}.sqlite3", device.to_lowercase());
+        println!("# Kader {kader}, perangkat {device}");
+        println!("posyandu-kader --store {store} init --device {device} --kader {kader} --posyandu P-DEMO --relay {url} --token {token}");
+    }
+    let (_, d1, _) = &tokens[0];
+    let (_, d2, _) = &tokens[1];
+    let (s1, s2) = (format!("{}.sqlite3", d1.to_lowercase()), format!("{}.sqlite3", d2.to_lowercase()));
+    println!("\n# Coba: catat di perangkat pertama, sinkronkan, lalu tarik di perangkat kedua");
+    println!("posyandu-kader --store {s1} add-household ...   # lalu add-member / record-visit");
+    println!("posyandu-kader --store {s1} sync");
+    println!("posyandu-kader --store {s2} sync");
+    println!("posyandu-kader --store {s2} list");
+    println!("\n(Menjalankan demo lagi membuat token baru; token lama dicabut.)\n");
+    Ok(())
+}
+
+fn run(cfg: Config, storage: SqliteStorage) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let state = AppState::new(storage).with_limits(cfg.limits);
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        tracing::info!(listen = %listener.local_addr()?, db = %cfg.db.display(), "posyandu-relay listening");
+        posyandu_server::serve(
+            listener,
+            app(state),
+            posyandu_server::shutdown_signal(),
+            Duration::from_secs(cfg.shutdown_grace_secs),
+        )
+        .await?;
+        tracing::info!("posyandu-relay stopped");
+        Ok(())
+    })
+}

@@ -111,10 +111,7 @@ pub enum DropRule {
     /// with [`ShapedProxy::set_profile`] — from that moment, so setting
     /// `downstream: Some(5000)` cuts the next response on a pooled keep-alive
     /// connection 5000 bytes in. Checked at each write.
-    AfterBytes {
-        upstream: Option<u64>,
-        downstream: Option<u64>,
-    },
+    AfterBytes { upstream: Option<u64>, downstream: Option<u64> },
     /// Each new connection is chosen with `probability_per_connection`
     /// (clamped to 0..=1). For a chosen connection a direction is picked
     /// (50/50) and the connection is cut at a uniformly random byte offset
@@ -126,10 +123,7 @@ pub enum DropRule {
     /// order: deterministic for sequential connections. A chosen connection is
     /// spared if the profile no longer has a `Random` rule when its first
     /// message arrives.
-    Random {
-        probability_per_connection: f64,
-        seed: u64,
-    },
+    Random { probability_per_connection: f64, seed: u64 },
 }
 
 /// Counters since start (or the last [`ShapedProxy::reset_stats`]).
@@ -147,11 +141,7 @@ pub struct LinkStats {
 
 /// 2G (EDGE-ish): 50 kbit/s each way, 250 ms one-way latency (500 ms RTT), no drops.
 pub fn profile_2g() -> LinkProfile {
-    LinkProfile {
-        bandwidth_bps: Some(50_000),
-        one_way_latency: Duration::from_millis(250),
-        drop: None,
-    }
+    LinkProfile { bandwidth_bps: Some(50_000), one_way_latency: Duration::from_millis(250), drop: None }
 }
 
 /// Size of one read from a socket.
@@ -220,10 +210,7 @@ impl Shared {
     fn after_bytes_limit(&self, dir: Dir) -> (Option<u64>, u64) {
         let p = lock(&self.profile);
         let limit = match p.drop {
-            Some(DropRule::AfterBytes {
-                upstream,
-                downstream,
-            }) => match dir {
+            Some(DropRule::AfterBytes { upstream, downstream }) => match dir {
                 Dir::Up => upstream,
                 Dir::Down => downstream,
             },
@@ -239,27 +226,15 @@ impl Shared {
     /// Decide, for a newly accepted connection, whether (and where) the Random rule cuts it.
     fn cut_plan(&self) -> Option<CutPlan> {
         let p = lock(&self.profile);
-        let Some(DropRule::Random {
-            probability_per_connection,
-            ..
-        }) = p.drop
-        else {
+        let Some(DropRule::Random { probability_per_connection, .. }) = p.drop else {
             return None;
         };
-        let prob = if probability_per_connection.is_nan() {
-            0.0
-        } else {
-            probability_per_connection.clamp(0.0, 1.0)
-        };
+        let prob = if probability_per_connection.is_nan() { 0.0 } else { probability_per_connection.clamp(0.0, 1.0) };
         let mut rng = lock(&self.rng);
         if !rng.random_bool(prob) {
             return None;
         }
-        let dir = if rng.random_bool(0.5) {
-            Dir::Up
-        } else {
-            Dir::Down
-        };
+        let dir = if rng.random_bool(0.5) { Dir::Up } else { Dir::Down };
         let frac: f64 = rng.random(); // [0, 1)
         Some(CutPlan { dir, frac })
     }
@@ -317,8 +292,8 @@ impl ShapedProxy {
         target: SocketAddr,
         profile: LinkProfile,
     ) -> anyhow::Result<ShapedProxy> {
-        let std_listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .context("netshape: bind 127.0.0.1:0")?;
+        let std_listener =
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("netshape: bind 127.0.0.1:0")?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let listener = {
@@ -328,12 +303,7 @@ impl ShapedProxy {
         let shared = Arc::new(Shared::new(profile));
         let (stop, stop_rx) = oneshot::channel();
         let task = rt.spawn(accept_loop(listener, target, shared.clone(), stop_rx));
-        Ok(ShapedProxy {
-            addr,
-            shared,
-            stop,
-            task,
-        })
+        Ok(ShapedProxy { addr, shared, stop, task })
     }
 
     /// The address clients should connect to (instead of the target).
@@ -373,12 +343,7 @@ impl ShapedProxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    target: SocketAddr,
-    shared: Arc<Shared>,
-    mut stop: oneshot::Receiver<()>,
-) {
+async fn accept_loop(listener: TcpListener, target: SocketAddr, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -408,12 +373,7 @@ enum ConnEnd {
     Gone,
 }
 
-async fn run_conn(
-    client: TcpStream,
-    target: SocketAddr,
-    shared: Arc<Shared>,
-    plan: Option<CutPlan>,
-) {
+async fn run_conn(client: TcpStream, target: SocketAddr, shared: Arc<Shared>, plan: Option<CutPlan>) {
     let server = match TcpStream::connect(target).await {
         Ok(s) => s,
         Err(_) => {
@@ -490,19 +450,11 @@ async fn pump_in(
     let mut buf = vec![0u8; READ_BUF];
     let mut link_free = Instant::now();
     loop {
-        let n = src
-            .read(&mut buf)
-            .await
-            .map_err(|_: io::Error| ConnEnd::Io)?;
+        let n = src.read(&mut buf).await.map_err(|_: io::Error| ConnEnd::Io)?;
         let (bps, latency) = shared.shape();
         link_free = link_free.max(Instant::now());
         if n == 0 {
-            let _ = tx
-                .send(Seg {
-                    deliver_at: link_free + latency,
-                    item: Item::Eof,
-                })
-                .await;
+            let _ = tx.send(Seg { deliver_at: link_free + latency, item: Item::Eof }).await;
             return Ok(());
         }
         let mut data = &buf[..n];
@@ -517,19 +469,11 @@ async fn pump_in(
         for chunk in data.chunks(seg_size(bps)) {
             // Back-to-back on the link: starts when the previous segment finished.
             link_free += tx_time(chunk.len(), bps);
-            let seg = Seg {
-                deliver_at: link_free + latency,
-                item: Item::Data(chunk.to_vec()),
-            };
+            let seg = Seg { deliver_at: link_free + latency, item: Item::Data(chunk.to_vec()) };
             tx.send(seg).await.map_err(|_| ConnEnd::Gone)?;
         }
         if cut_here {
-            let _ = tx
-                .send(Seg {
-                    deliver_at: link_free + latency,
-                    item: Item::Cut,
-                })
-                .await;
+            let _ = tx.send(Seg { deliver_at: link_free + latency, item: Item::Cut }).await;
             return Ok(()); // the writer aborts the connection at delivery time
         }
         // Backpressure: don't read (much) ahead of what the link has sent.
@@ -574,9 +518,7 @@ async fn pump_out(
                     None => (&bytes[..], false),
                 };
                 if !data.is_empty() {
-                    shared
-                        .counter(dir)
-                        .fetch_add(data.len() as u64, Ordering::SeqCst);
+                    shared.counter(dir).fetch_add(data.len() as u64, Ordering::SeqCst);
                     dst.write_all(data).await.map_err(|_| ConnEnd::Io)?;
                     forwarded += data.len() as u64;
                 }
@@ -605,10 +547,7 @@ pub struct ShapedProxyHandle {
 }
 
 /// Start a proxy on its own background runtime thread; see [`ShapedProxyHandle`].
-pub fn start_blocking(
-    target: SocketAddr,
-    profile: LinkProfile,
-) -> anyhow::Result<ShapedProxyHandle> {
+pub fn start_blocking(target: SocketAddr, profile: LinkProfile) -> anyhow::Result<ShapedProxyHandle> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("netshape")
@@ -616,10 +555,7 @@ pub fn start_blocking(
         .build()
         .context("netshape: build runtime")?;
     let proxy = ShapedProxy::start_on(rt.handle(), target, profile)?;
-    Ok(ShapedProxyHandle {
-        proxy: Some(proxy),
-        rt: Some(rt),
-    })
+    Ok(ShapedProxyHandle { proxy: Some(proxy), rt: Some(rt) })
 }
 
 impl ShapedProxyHandle {
@@ -676,9 +612,7 @@ mod tests {
 
     /// Every test body is bounded, so a hang fails fast instead of stalling CI.
     async fn bounded<F: Future<Output = T>, T>(secs: u64, f: F) -> T {
-        tokio::time::timeout(Duration::from_secs(secs), f)
-            .await
-            .expect("test timed out")
+        tokio::time::timeout(Duration::from_secs(secs), f).await.expect("test timed out")
     }
 
     /// Echo server: echoes until EOF, then half-closes.
@@ -749,9 +683,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn echo_counts_bytes_exactly_and_propagates_eof() {
         bounded(10, async {
-            let proxy = ShapedProxy::start(echo_server().await, LinkProfile::unshaped())
-                .await
-                .unwrap();
+            let proxy = ShapedProxy::start(echo_server().await, LinkProfile::unshaped()).await.unwrap();
             for _ in 0..3 {
                 let data = pattern(10_000);
                 let (got, err) = echo_through(proxy.addr(), data.clone()).await;
@@ -759,15 +691,7 @@ mod tests {
                 assert_eq!(got, data);
             }
             let s = proxy.stats();
-            assert_eq!(
-                s,
-                LinkStats {
-                    bytes_up: 30_000,
-                    bytes_down: 30_000,
-                    connections: 3,
-                    dropped_connections: 0
-                }
-            );
+            assert_eq!(s, LinkStats { bytes_up: 30_000, bytes_down: 30_000, connections: 3, dropped_connections: 0 });
             proxy.reset_stats();
             assert_eq!(proxy.stats(), LinkStats::default());
             proxy.shutdown().await;
@@ -779,13 +703,8 @@ mod tests {
     async fn latency_adds_rtt_and_pipelines() {
         bounded(10, async {
             let lat = Duration::from_millis(150);
-            let profile = LinkProfile {
-                one_way_latency: lat,
-                ..Default::default()
-            };
-            let proxy = ShapedProxy::start(echo_server().await, profile)
-                .await
-                .unwrap();
+            let profile = LinkProfile { one_way_latency: lat, ..Default::default() };
+            let proxy = ShapedProxy::start(echo_server().await, profile).await.unwrap();
             let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
             s.set_nodelay(true).unwrap();
 
@@ -796,10 +715,7 @@ mod tests {
             s.read_exact(&mut b).await.unwrap();
             let rtt = t0.elapsed();
             assert!(rtt >= 2 * lat, "rtt {rtt:?} < 2x latency");
-            assert!(
-                rtt < 2 * lat + Duration::from_millis(300),
-                "rtt {rtt:?} too long"
-            );
+            assert!(rtt < 2 * lat + Duration::from_millis(300), "rtt {rtt:?} too long");
 
             // 20 messages sent 10 ms apart arrive pipelined: ~ 2*lat + 190 ms,
             // not 20 * lat (which would be 3 s).
@@ -816,14 +732,8 @@ mod tests {
             r.read_exact(&mut got).await.unwrap();
             let took = t0.elapsed();
             let _w = writer.await.unwrap();
-            assert!(
-                took >= 2 * lat + Duration::from_millis(190),
-                "took {took:?}"
-            );
-            assert!(
-                took < Duration::from_millis(1500),
-                "not pipelined: took {took:?}"
-            );
+            assert!(took >= 2 * lat + Duration::from_millis(190), "took {took:?}");
+            assert!(took < Duration::from_millis(1500), "not pipelined: took {took:?}");
         })
         .await
     }
@@ -832,13 +742,8 @@ mod tests {
     async fn bandwidth_limits_throughput() {
         bounded(15, async {
             // 25 kB at 100 kbit/s = 2.0 s each way; echo pipelines both directions.
-            let profile = LinkProfile {
-                bandwidth_bps: Some(100_000),
-                ..Default::default()
-            };
-            let proxy = ShapedProxy::start(echo_server().await, profile)
-                .await
-                .unwrap();
+            let profile = LinkProfile { bandwidth_bps: Some(100_000), ..Default::default() };
+            let proxy = ShapedProxy::start(echo_server().await, profile).await.unwrap();
             let data = pattern(25_000);
             let t0 = StdInstant::now();
             let (got, err) = echo_through(proxy.addr(), data.clone()).await;
@@ -856,9 +761,7 @@ mod tests {
     async fn profile_2g_is_slow_both_ways() {
         bounded(15, async {
             // 3000 B at 50 kbit/s = 0.48 s per direction, + 500 ms RTT.
-            let proxy = ShapedProxy::start(echo_server().await, profile_2g())
-                .await
-                .unwrap();
+            let proxy = ShapedProxy::start(echo_server().await, profile_2g()).await.unwrap();
             let t0 = StdInstant::now();
             let (got, _) = echo_through(proxy.addr(), pattern(3000)).await;
             let took = t0.elapsed();
@@ -872,16 +775,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn after_bytes_drop_cuts_and_counts() {
         bounded(10, async {
-            let down = DropRule::AfterBytes {
-                upstream: None,
-                downstream: Some(1000),
-            };
-            let proxy = ShapedProxy::start(
-                echo_server().await,
-                LinkProfile::unshaped().with_drop(Some(down)),
-            )
-            .await
-            .unwrap();
+            let down = DropRule::AfterBytes { upstream: None, downstream: Some(1000) };
+            let proxy =
+                ShapedProxy::start(echo_server().await, LinkProfile::unshaped().with_drop(Some(down))).await.unwrap();
             let (got, _) = echo_through(proxy.addr(), pattern(5000)).await;
             assert_eq!(got, pattern(1000), "peer gets exactly the first N bytes");
             let s = proxy.stats();
@@ -889,10 +785,7 @@ mod tests {
             assert_eq!(s.dropped_connections, 1);
             assert_eq!(s.connections, 1);
 
-            let up = DropRule::AfterBytes {
-                upstream: Some(100),
-                downstream: None,
-            };
+            let up = DropRule::AfterBytes { upstream: Some(100), downstream: None };
             proxy.set_profile(LinkProfile::unshaped().with_drop(Some(up)));
             proxy.reset_stats();
             let (got, _) = echo_through(proxy.addr(), pattern(5000)).await;
@@ -907,16 +800,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn set_profile_turns_drops_off() {
         bounded(10, async {
-            let rule = DropRule::AfterBytes {
-                upstream: None,
-                downstream: Some(10),
-            };
-            let proxy = ShapedProxy::start(
-                echo_server().await,
-                LinkProfile::unshaped().with_drop(Some(rule)),
-            )
-            .await
-            .unwrap();
+            let rule = DropRule::AfterBytes { upstream: None, downstream: Some(10) };
+            let proxy =
+                ShapedProxy::start(echo_server().await, LinkProfile::unshaped().with_drop(Some(rule))).await.unwrap();
             let (got, _) = echo_through(proxy.addr(), pattern(1000)).await;
             assert_eq!(got.len(), 10);
             proxy.set_profile(LinkProfile::unshaped());
@@ -932,18 +818,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn after_bytes_set_on_open_connection_counts_from_then() {
         bounded(10, async {
-            let proxy = ShapedProxy::start(echo_server().await, LinkProfile::unshaped())
-                .await
-                .unwrap();
+            let proxy = ShapedProxy::start(echo_server().await, LinkProfile::unshaped()).await.unwrap();
             let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
             let mut got = vec![0u8; 1000];
             s.write_all(&pattern(1000)).await.unwrap();
             s.read_exact(&mut got).await.unwrap();
             // Like a pooled keep-alive connection: the next 500 bytes pass, then it is cut.
-            let rule = DropRule::AfterBytes {
-                upstream: None,
-                downstream: Some(500),
-            };
+            let rule = DropRule::AfterBytes { upstream: None, downstream: Some(500) };
             proxy.set_profile(LinkProfile::unshaped().with_drop(Some(rule)));
             s.write_all(&pattern(1000)).await.unwrap();
             let (got, _) = read_all(&mut s).await;
@@ -957,16 +838,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn random_drop_respects_probability() {
         bounded(10, async {
-            let rule = DropRule::Random {
-                probability_per_connection: 1.0,
-                seed: 7,
-            };
-            let proxy = ShapedProxy::start(
-                echo_server().await,
-                LinkProfile::unshaped().with_drop(Some(rule)),
-            )
-            .await
-            .unwrap();
+            let rule = DropRule::Random { probability_per_connection: 1.0, seed: 7 };
+            let proxy =
+                ShapedProxy::start(echo_server().await, LinkProfile::unshaped().with_drop(Some(rule))).await.unwrap();
             for _ in 0..6 {
                 let (got, _) = echo_through(proxy.addr(), pattern(1000)).await;
                 assert!(got.len() < 1000, "connection should have been cut");
@@ -974,10 +848,9 @@ mod tests {
             }
             assert_eq!(proxy.stats().dropped_connections, 6);
 
-            proxy.set_profile(LinkProfile::unshaped().with_drop(Some(DropRule::Random {
-                probability_per_connection: 0.0,
-                seed: 7,
-            })));
+            proxy.set_profile(
+                LinkProfile::unshaped().with_drop(Some(DropRule::Random { probability_per_connection: 0.0, seed: 7 })),
+            );
             for _ in 0..3 {
                 let (got, err) = echo_through(proxy.addr(), pattern(1000)).await;
                 assert!(!err);
@@ -992,13 +865,8 @@ mod tests {
     async fn target_down_resets_client() {
         bounded(10, async {
             // A port nobody listens on (bind, note, close).
-            let dead = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                .unwrap()
-                .local_addr()
-                .unwrap();
-            let proxy = ShapedProxy::start(dead, LinkProfile::unshaped())
-                .await
-                .unwrap();
+            let dead = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap();
+            let proxy = ShapedProxy::start(dead, LinkProfile::unshaped()).await.unwrap();
             let (got, _) = echo_through(proxy.addr(), pattern(10)).await;
             assert!(got.is_empty());
         })
@@ -1021,14 +889,7 @@ mod tests {
             }
         });
         let lat = Duration::from_millis(50);
-        let proxy = start_blocking(
-            target,
-            LinkProfile {
-                one_way_latency: lat,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let proxy = start_blocking(target, LinkProfile { one_way_latency: lat, ..Default::default() }).unwrap();
         let mut s = std::net::TcpStream::connect(proxy.addr()).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let t0 = StdInstant::now();

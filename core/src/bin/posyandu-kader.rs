@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use posyandu_core::growth::{self, Anthropometry};
+use posyandu_core::growth;
 use posyandu_core::*;
 use uuid::Uuid;
 
@@ -283,24 +283,13 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
             )?;
             println!("{id}");
             let hh = store.household(household)?;
-            if let Some(m) = hh.member(member) {
-                let age = (date - m.birth_date).whole_days();
-                if age <= 1856 {
-                    let a = growth::assess(&Anthropometry {
-                        sex: m.sex,
-                        age_days: age,
-                        weight_kg: measurements.weight_kg,
-                        length_height_cm: measurements.length_height_cm,
-                        measure: measurements.measure,
-                        oedema: measurements.oedema.unwrap_or(false),
-                        head_cm: measurements.head_circumference_cm,
-                        muac_cm: measurements.muac_cm,
-                    })?;
-                    let z = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
-                    println!("BB/U z={} {}", z(a.zwfa), a.bbu.map_or("", |c| c.label_id()));
-                    println!("TB/U z={} {}", z(a.zlhfa), a.tbu.map_or("", |c| c.label_id()));
-                    println!("BB/TB z={} {}", z(a.zwfl), a.bbtb.map_or("", |c| c.label_id()));
-                }
+            if let Some(a) =
+                hh.member(member).map(|m| growth::assess_member(m, date, &measurements)).transpose()?.flatten()
+            {
+                let z = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+                println!("BB/U z={} {}", z(a.zwfa), a.bbu.map_or("", |c| c.label_id()));
+                println!("TB/U z={} {}", z(a.zlhfa), a.tbu.map_or("", |c| c.label_id()));
+                println!("BB/TB z={} {}", z(a.zwfl), a.bbtb.map_or("", |c| c.label_id()));
             }
         }
         Command::List { rt } => {

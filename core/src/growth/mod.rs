@@ -311,3 +311,31 @@ pub fn round_half_away(x: f64, decimals: u32) -> f64 {
 
 #[cfg(test)]
 mod tests;
+
+/// The growth assessment of a household member at a visit: `None` for anyone not a
+/// child under five on that day or with nothing measured that the standards use.
+pub fn assess_member(
+    member: &crate::model::Member,
+    visit_date: time::Date,
+    m: &crate::model::Measurements,
+) -> Result<Option<GrowthAssessment>, GrowthError> {
+    let age = age_days(member.birth_date, visit_date)?;
+    let measured = m.weight_kg.is_some()
+        || m.length_height_cm.is_some()
+        || m.head_circumference_cm.is_some()
+        || m.muac_cm.is_some();
+    if age > 1856 || !measured {
+        return Ok(None);
+    }
+    assess(&Anthropometry {
+        sex: member.sex,
+        age_days: age,
+        weight_kg: m.weight_kg,
+        length_height_cm: m.length_height_cm,
+        measure: m.measure,
+        oedema: m.oedema.unwrap_or(false),
+        head_cm: m.head_circumference_cm,
+        muac_cm: m.muac_cm,
+    })
+    .map(Some)
+}

@@ -99,6 +99,10 @@ impl Store {
                     a
                 }
             };
+            // A phone moved to another Posyandu starts its sync state afresh.
+            if meta_get(&tx, "posyandu_id")?.is_some_and(|p| p != identity.posyandu_id) {
+                tx.execute("DELETE FROM meta WHERE key LIKE 'sync_%'", [])?;
+            }
             meta_set(&tx, "device_id", &identity.device_id)?;
             meta_set(&tx, "kader_id", &identity.kader_id)?;
             meta_set(&tx, "posyandu_id", &identity.posyandu_id)?;

@@ -1,0 +1,97 @@
+package id.posyandu.app.ui
+
+import androidx.compose.foundation.layout.padding
+import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.filled.Home
+import androidx.compose.material.icons.filled.List
+import androidx.compose.material.icons.filled.Settings
+import androidx.compose.material.icons.filled.Warning
+import androidx.compose.material3.Icon
+import androidx.compose.material3.NavigationBar
+import androidx.compose.material3.NavigationBarItem
+import androidx.compose.material3.Scaffold
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.graphics.vector.ImageVector
+import androidx.compose.ui.res.stringResource
+import androidx.navigation.NavHostController
+import androidx.navigation.compose.NavHost
+import androidx.navigation.compose.composable
+import androidx.navigation.compose.currentBackStackEntryAsState
+import androidx.navigation.compose.rememberNavController
+import id.posyandu.app.R
+import id.posyandu.app.logic.StoreHolder
+
+private data class Tab(val route: String, val label: Int, val icon: ImageVector)
+
+private val tabs = listOf(
+    Tab("households", R.string.tab_households, Icons.Filled.Home),
+    Tab("due", R.string.tab_due, Icons.Filled.List),
+    Tab("conflicts", R.string.tab_conflicts, Icons.Filled.Warning),
+    Tab("settings", R.string.tab_settings, Icons.Filled.Settings),
+)
+
+/**
+ * Routes: households, household/{id}, visit/{id}, due, conflicts, conflicts/{id}, settings.
+ * Until the phone is set up (no store file yet) only the settings screen is shown.
+ */
+@Composable
+fun PosyanduNavHost(stores: StoreHolder) {
+    val nav = rememberNavController()
+    val entry by nav.currentBackStackEntryAsState()
+    val route = entry?.destination?.route
+    Scaffold(
+        bottomBar = {
+            if (route in tabs.map { it.route }) NavigationBar {
+                tabs.forEach { t ->
+                    NavigationBarItem(
+                        selected = route == t.route,
+                        onClick = { nav.navigateTab(t.route) },
+                        icon = { Icon(t.icon, contentDescription = null) },
+                        label = { Text(stringResource(t.label)) },
+                    )
+                }
+            }
+        },
+    ) { pad ->
+        NavHost(nav, startDestination = if (stores.isSetUp) "households" else "settings", modifier = Modifier.padding(pad)) {
+            composable("settings") {
+                SettingsScreen(stores, onDone = { nav.navigateTab("households") })
+            }
+            composable("households") {
+                GatewayScreen(stores, nav) { gw ->
+                    HouseholdListScreen(gw, onOpen = { nav.navigate("household/$it") }, onOpenSettings = { nav.navigateTab("settings") })
+                }
+            }
+            composable("household/{id}") { e ->
+                val id = e.arguments?.getString("id").orEmpty()
+                GatewayScreen(stores, nav) { gw ->
+                    HouseholdDetailScreen(gw, id, onBack = { nav.popBackStack() },
+                        onRecordVisit = { nav.navigate("visit/$id") }, onConflicts = { nav.navigate("conflicts/$id") })
+                }
+            }
+            composable("visit/{id}") { e ->
+                val id = e.arguments?.getString("id").orEmpty()
+                GatewayScreen(stores, nav) { gw -> RecordVisitScreen(gw, id, onDone = { nav.popBackStack() }) }
+            }
+            composable("due") {
+                GatewayScreen(stores, nav) { gw -> DueListScreen(gw, onOpen = { nav.navigate("household/$it") }) }
+            }
+            composable("conflicts") {
+                GatewayScreen(stores, nav) { gw -> ConflictsScreen(gw, householdId = null, onBack = null) }
+            }
+            composable("conflicts/{id}") { e ->
+                val id = e.arguments?.getString("id")
+                GatewayScreen(stores, nav) { gw -> ConflictsScreen(gw, householdId = id, onBack = { nav.popBackStack() }) }
+            }
+        }
+    }
+}
+
+private fun NavHostController.navigateTab(route: String) = navigate(route) {
+    popUpTo(graph.startDestinationId) { saveState = true }
+    launchSingleTop = true
+    restoreState = true
+}

@@ -1,0 +1,79 @@
+package id.posyandu.app.logic
+
+import id.posyandu.sync.Conflict
+import id.posyandu.sync.DueItem
+import id.posyandu.sync.GrowthResult
+import id.posyandu.sync.HouseholdDetail
+import id.posyandu.sync.HouseholdSummary
+import id.posyandu.sync.KaderIdentity
+import id.posyandu.sync.KaderStore
+import id.posyandu.sync.Measurements
+import id.posyandu.sync.MemberPatch
+import id.posyandu.sync.MemberSummary
+import id.posyandu.sync.NewHousehold
+import id.posyandu.sync.NewMember
+import id.posyandu.sync.NewVisit
+import id.posyandu.sync.RelayConfig
+import id.posyandu.sync.SyncPhase
+import id.posyandu.sync.SyncProgressListener
+import id.posyandu.sync.SyncReport
+import java.io.File
+
+/**
+ * [PosyanduGateway] over the generated uniffi bindings. One instance per process
+ * (the Rust store is `Send + Sync`: the UI and the WorkManager worker share it).
+ */
+class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoCloseable {
+
+    companion object {
+        /** File name of the store inside the app-private directory (`context.filesDir`). */
+        const val DB_FILE = "posyandu.db"
+
+        fun storeFile(dir: File): File = File(dir, DB_FILE)
+
+        /** True once [create] has run on this phone (the identity is stored in the file). */
+        fun exists(dir: File): Boolean = storeFile(dir).exists()
+
+        /** First start: creates the store for this device/kader/Posyandu (from the admin's registration). */
+        fun create(dir: File, deviceId: String, kaderId: String, posyanduId: String): BindingsGateway {
+            dir.mkdirs()
+            return BindingsGateway(KaderStore.open(storeFile(dir).path, deviceId.trim(), kaderId.trim(), posyanduId.trim()))
+        }
+
+        /** Later starts and the background worker: identity read from the file. */
+        fun openExisting(dir: File): BindingsGateway = BindingsGateway(KaderStore.openExisting(storeFile(dir).path))
+    }
+
+    override fun identity(): KaderIdentity = store.identity()
+    override fun today(): String = store.today()
+    override fun listHouseholds(rt: String?): List<HouseholdSummary> = store.listHouseholds(rt)
+    override fun searchMembers(query: String, limit: Int): List<MemberSummary> =
+        store.searchMembers(query, limit.coerceIn(1, 500).toUInt())
+    override fun household(householdId: String): HouseholdDetail = store.household(householdId)
+    override fun createHousehold(household: NewHousehold): String = store.createHousehold(household)
+    override fun addMember(householdId: String, member: NewMember): String = store.addMember(householdId, member)
+    override fun updateMember(householdId: String, memberId: String, patch: MemberPatch) =
+        store.updateMember(householdId, memberId, patch)
+    override fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements): GrowthResult =
+        store.assessMemberGrowth(householdId, memberId, measuredOn, m)
+    override fun recordVisit(householdId: String, visit: NewVisit): String = store.recordVisit(householdId, visit)
+    override fun dueVisits(): List<DueItem> = store.dueVisits()
+    override fun conflicts(householdId: String): List<Conflict> = store.conflicts(householdId)
+    override fun resolveConflict(householdId: String, path: String, valueJson: String) =
+        store.resolveConflict(householdId, path, valueJson)
+    override fun relay(): RelayConfig? = store.relay()
+    override fun setRelay(url: String, token: String) = store.setRelay(url, token)
+    override fun lastSyncAt(): Long? = store.lastSyncAt()
+    override fun pendingChanges(): Long = store.pendingChanges().toLong()
+
+    override fun syncNow(onProgress: (SyncProgress) -> Unit): SyncReport {
+        val listener = object : SyncProgressListener {
+            override fun onProgress(phase: SyncPhase, docsDone: ULong, docsTotal: ULong, bytesDone: ULong, bytesTotal: ULong) {
+                onProgress(SyncProgress(phase, docsDone.toLong(), docsTotal.toLong(), bytesDone.toLong(), bytesTotal.toLong()))
+            }
+        }
+        return store.syncNow(listener)
+    }
+
+    override fun close() = store.close()
+}

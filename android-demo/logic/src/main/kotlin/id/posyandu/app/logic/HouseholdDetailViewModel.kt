@@ -1,0 +1,138 @@
+package id.posyandu.app.logic
+
+import id.posyandu.sync.HouseholdDetail
+import id.posyandu.sync.LifeStage
+import id.posyandu.sync.MemberDetail
+import id.posyandu.sync.Relation
+import id.posyandu.sync.VisitEntry
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.launch
+
+data class MemberRow(
+    val id: String,
+    val name: String,
+    val relation: String,
+    val sexAge: String,
+    val stage: LifeStage,
+    val stageLabel: String,
+    val nikText: String,
+    val ageMonths: Int,
+    val isHead: Boolean,
+) {
+    val isUnderFive: Boolean get() = ageMonths in 0..59
+}
+
+data class VisitRow(val id: String, val dateText: String, val kindLabel: String, val kaderId: String, val lines: List<String>)
+
+data class HouseholdDetailState(
+    val loading: Boolean = true,
+    val id: String = "",
+    val title: String = "",
+    val address: String = "",
+    val kkText: String = "",
+    val members: List<MemberRow> = emptyList(),
+    /** Newest first. */
+    val visits: List<VisitRow> = emptyList(),
+    val pregnancies: List<String> = emptyList(),
+    val spm: List<String> = emptyList(),
+    val conflictCount: Int = 0,
+    val error: UiError? = null,
+)
+
+class HouseholdDetailViewModel(
+    private val gw: PosyanduGateway,
+    private val householdId: String,
+    scope: CoroutineScope,
+    io: CoroutineDispatcher = Dispatchers.IO,
+) : LogicViewModel<HouseholdDetailState>(HouseholdDetailState(id = householdId), scope, io) {
+
+    fun refresh(): Job = scope.launch {
+        update { it.copy(loading = true, error = null) }
+        try {
+            val (h, conflicts) = onIo { gw.household(householdId) to gw.conflicts(householdId).size }
+            update { toState(h, conflicts) }
+        } catch (t: Throwable) {
+            update { it.copy(loading = false, error = UiError.from(t)) }
+        }
+    }
+
+    companion object {
+        fun toState(h: HouseholdDetail, conflictCount: Int): HouseholdDetailState {
+            val names = h.members.associate { it.id to it.name }
+            val head = h.members.firstOrNull { it.id == h.headMemberId }
+            val a = h.address
+            return HouseholdDetailState(
+                loading = false,
+                id = h.id,
+                title = head?.name?.let { "Keluarga $it" } ?: "Rumah tangga",
+                address = listOfNotNull(a.street, a.dusun?.let { "Dusun $it" }, Format.rtRw(a.rt, a.rw)).joinToString(", "),
+                kkText = h.kkNumber?.let { "No. KK $it" } ?: "No. KK belum diisi",
+                members = h.members
+                    .sortedWith(compareBy<MemberDetail>({ it.id != h.headMemberId }, { it.relation != Relation.ISTRI && it.relation != Relation.SUAMI }, { it.birthDate }))
+                    .map { member(it, it.id == h.headMemberId) },
+                visits = h.visits.reversed().map { v ->
+                    VisitRow(v.id, Format.date(v.date), Labels.visitKind(v.kind), v.kaderId,
+                        v.entries.map { e -> "${names[e.memberId] ?: "(anggota dihapus)"}: ${entrySummary(e)}" })
+                },
+                pregnancies = h.pregnancies.map { p ->
+                    val who = names[p.memberId] ?: "(anggota dihapus)"
+                    val status = p.ended?.let { "selesai ${Format.date(it)}" } ?: "HPL ${Format.date(p.dueDate)}"
+                    "$who: kehamilan ke-${p.gravida}, $status" + (if (p.kek) " · KEK (LiLA < 23,5 cm)" else "")
+                },
+                spm = listOfNotNull(
+                    h.spm.cleanWater?.let { "Air bersih: ${yesNo(it)}" },
+                    h.spm.latrine?.let { "Jamban sehat: ${yesNo(it)}" },
+                    h.spm.rutilahu?.let { "Rumah tidak layak huni: ${yesNo(it)}" },
+                    h.spm.socialAid?.let { "Penerima bantuan sosial: ${yesNo(it)}" },
+                    h.spm.childOutOfSchool?.let { "Ada anak putus sekolah: ${yesNo(it)}" },
+                    h.spm.publicOrderNote?.let { "Catatan ketertiban: $it" },
+                ),
+                conflictCount = conflictCount,
+            )
+        }
+
+        fun member(m: MemberDetail, isHead: Boolean) = MemberRow(
+            id = m.id,
+            name = m.name,
+            relation = Labels.relation(m.relation),
+            sexAge = "${Labels.sex(m.sex)} · ${Format.age(m.ageMonths)}",
+            stage = m.stage,
+            stageLabel = m.stageLabel,
+            nikText = m.nik?.let { "NIK $it" }
+                ?: m.motherNik?.let { "Belum ber-NIK (NIK ibu ${it.motherNik}, anak ke-${it.birthOrder})" }
+                ?: "NIK belum diisi",
+            ageMonths = m.ageMonths,
+            isHead = isHead,
+        )
+
+        private fun yesNo(b: Boolean) = if (b) "Ya" else "Tidak"
+
+        /** `BB 7,9 kg, PB 69,5 cm; imunisasi BCG; vitamin A; rujuk: …` */
+        fun entrySummary(e: VisitEntry): String {
+            val m = e.measurements
+            val parts = mutableListOf<String>()
+            val meas = listOfNotNull(
+                m.weightKg?.let { "BB ${Format.decimal(it)} kg" },
+                m.lengthHeightCm?.let { "${if (m.measure == id.posyandu.sync.Measure.STANDING) "TB" else "PB"} ${Format.decimal(it)} cm" },
+                m.headCircumferenceCm?.let { "LK ${Format.decimal(it)} cm" },
+                m.muacCm?.let { "LiLA ${Format.decimal(it)} cm" },
+                if (m.bpSystolicMmhg != null && m.bpDiastolicMmhg != null) "TD ${m.bpSystolicMmhg}/${m.bpDiastolicMmhg} mmHg" else null,
+                m.bloodGlucoseMgDl?.let { "GDS ${Format.decimal(it)} mg/dL" },
+                if (m.oedema == true) "edema" else null,
+            )
+            if (meas.isNotEmpty()) parts += meas.joinToString(", ")
+            val s = e.services
+            if (s.immunisations.isNotEmpty()) parts += "imunisasi " + s.immunisations.joinToString(", ") { Labels.antigen(it) }
+            if (s.vitaminA) parts += "vitamin A"
+            if (s.deworming) parts += "obat cacing"
+            s.ironTablets?.let { parts += "TTD $it tablet" }
+            if (s.supplementaryFood) parts += "PMT"
+            e.referral?.let { parts += "rujuk" + (it.to?.let { t -> " ke $t" } ?: "") + ": ${it.reason}" }
+            e.spmNeeds.forEach { parts += "kebutuhan ${Labels.spmArea(it.area)}: ${it.need}" }
+            return if (parts.isEmpty()) "dikunjungi" else parts.joinToString("; ")
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package id.posyandu.app.logic
+
+import id.posyandu.sync.GrowthResult
+import id.posyandu.sync.HeightForAge
+import id.posyandu.sync.LifeStage
+import id.posyandu.sync.Measure
+import id.posyandu.sync.NutritionStatus
+import id.posyandu.sync.Relation
+import id.posyandu.sync.Sex
+import id.posyandu.sync.SpmArea
+import id.posyandu.sync.SyncPhase
+import id.posyandu.sync.VisitKind
+import id.posyandu.sync.WeightForAge
+
+/** Traffic-light severity of a growth category; [argb] is the colour the app paints. */
+enum class Severity(val label: String, val argb: Long) {
+    NORMAL("Normal", 0xFF2E7D32),      // green
+    PERHATIAN("Perhatian", 0xFFEF6C00), // orange: at risk of overweight
+    WASPADA("Waspada", 0xFFF9A825),     // yellow: kurang / pendek
+    BAHAYA("Bahaya", 0xFFC62828);       // red: gizi buruk / sangat pendek / sangat kurang
+
+    /** Higher = worse (for "overall" = the worst category). */
+    val rank: Int get() = when (this) { NORMAL -> 0; PERHATIAN -> 1; WASPADA -> 2; BAHAYA -> 3 }
+}
+
+/** One line of the growth result: indicator, Indonesian category, z-score, colour. */
+data class GrowthCategory(
+    val indicator: String,
+    val label: String,
+    val z: String?,
+    val severity: Severity,
+)
+
+/** What the record-visit screen shows under a child's measurements before saving. */
+data class GrowthPreview(
+    val ageText: String,
+    val categories: List<GrowthCategory>,
+    val overall: Severity,
+    val headline: String,
+    val trendLabel: String?,
+    /** Non-null when a z-score is biologically implausible: re-measure. */
+    val implausibleWarning: String?,
+    /** Pre-filled referral reason when the result is red. */
+    val suggestedReferral: String?,
+)
+
+object Labels {
+    fun severity(c: WeightForAge): Severity = when (c) {
+        WeightForAge.SANGAT_KURANG -> Severity.BAHAYA
+        WeightForAge.KURANG -> Severity.WASPADA
+        WeightForAge.NORMAL -> Severity.NORMAL
+        WeightForAge.RISIKO_LEBIH -> Severity.PERHATIAN
+    }
+
+    fun severity(c: HeightForAge): Severity = when (c) {
+        HeightForAge.SANGAT_PENDEK -> Severity.BAHAYA
+        HeightForAge.PENDEK -> Severity.WASPADA
+        HeightForAge.NORMAL, HeightForAge.TINGGI -> Severity.NORMAL
+    }
+
+    fun severity(c: NutritionStatus): Severity = when (c) {
+        NutritionStatus.GIZI_BURUK -> Severity.BAHAYA
+        NutritionStatus.GIZI_KURANG -> Severity.WASPADA
+        NutritionStatus.GIZI_BAIK -> Severity.NORMAL
+        NutritionStatus.BERISIKO_GIZI_LEBIH, NutritionStatus.GIZI_LEBIH -> Severity.PERHATIAN
+        NutritionStatus.OBESITAS -> Severity.BAHAYA
+    }
+
+    /** LiLA screening of a child 6–59 months (Kemenkes): < 11,5 cm red, < 12,5 cm yellow. */
+    fun muacSeverity(muacCm: Double): Severity = when {
+        muacCm < 11.5 -> Severity.BAHAYA
+        muacCm < 12.5 -> Severity.WASPADA
+        else -> Severity.NORMAL
+    }
+
+    fun growthPreview(r: GrowthResult, muacCm: Double? = null, oedema: Boolean = false): GrowthPreview {
+        val cats = mutableListOf<GrowthCategory>()
+        r.bbtb?.let { cats += GrowthCategory("BB/PB atau BB/TB", r.bbtbLabel ?: it.name, r.zwfl?.let(Format::z), severity(it)) }
+        r.bbu?.let { cats += GrowthCategory("BB/U", r.bbuLabel ?: it.name, r.zwfa?.let(Format::z), severity(it)) }
+        r.tbu?.let { cats += GrowthCategory("PB/U atau TB/U", r.tbuLabel ?: it.name, r.zlhfa?.let(Format::z), severity(it)) }
+        r.imtu?.let { cats += GrowthCategory("IMT/U", r.imtuLabel ?: it.name, r.zbmi?.let(Format::z), severity(it)) }
+        if (muacCm != null && r.ageMonths in 6..59) {
+            val s = muacSeverity(muacCm)
+            val label = when (s) { Severity.BAHAYA -> "LiLA merah (< 11,5 cm)"; Severity.WASPADA -> "LiLA kuning (11,5–12,4 cm)"; else -> "LiLA hijau (≥ 12,5 cm)" }
+            cats += GrowthCategory("LiLA", label, r.zmuac?.let(Format::z), s)
+        }
+        if (oedema) cats += GrowthCategory("Edema", "Edema kedua kaki: gizi buruk", null, Severity.BAHAYA)
+        val overall = cats.maxByOrNull { it.severity.rank }?.severity ?: Severity.NORMAL
+        val worst = cats.filter { it.severity == overall }
+        val headline = when {
+            cats.isEmpty() -> "Isi berat badan dan/atau panjang/tinggi badan untuk melihat hasil"
+            overall == Severity.BAHAYA -> worst.joinToString(", ") { it.label } + " — segera rujuk ke Puskesmas"
+            overall == Severity.WASPADA -> worst.joinToString(", ") { it.label } + " — beri konseling dan pantau bulan depan"
+            overall == Severity.PERHATIAN -> worst.joinToString(", ") { it.label } + " — konseling pola makan"
+            else -> "Pertumbuhan normal"
+        }
+        val f = r.flags
+        val implausible = listOfNotNull(
+            "BB/U".takeIf { f.wfa }, "PB/U" .takeIf { f.lhfa }, "BB/PB".takeIf { f.wfl },
+            "IMT/U".takeIf { f.bmi }, "LK/U".takeIf { f.hcfa }, "LiLA/U".takeIf { f.muac },
+        )
+        return GrowthPreview(
+            ageText = Format.age(r.ageMonths.toInt()),
+            categories = cats,
+            overall = overall,
+            headline = headline,
+            trendLabel = r.weightTrendLabel,
+            implausibleWarning = if (implausible.isEmpty()) null
+            else "Nilai tidak wajar (${implausible.joinToString(", ")}): periksa ulang alat dan cara mengukur",
+            suggestedReferral = if (overall == Severity.BAHAYA) "Hasil penimbangan: " + worst.joinToString(", ") { it.label } else null,
+        )
+    }
+
+    fun sex(s: Sex) = when (s) { Sex.MALE -> "Laki-laki"; Sex.FEMALE -> "Perempuan" }
+
+    fun relation(r: Relation) = when (r) {
+        Relation.KEPALA_KELUARGA -> "Kepala keluarga"
+        Relation.ISTRI -> "Istri"
+        Relation.SUAMI -> "Suami"
+        Relation.ANAK -> "Anak"
+        Relation.MENANTU -> "Menantu"
+        Relation.CUCU -> "Cucu"
+        Relation.ORANG_TUA -> "Orang tua"
+        Relation.MERTUA -> "Mertua"
+        Relation.FAMILI_LAIN -> "Famili lain"
+        Relation.LAINNYA -> "Lainnya"
+    }
+
+    fun visitKind(k: VisitKind) = when (k) {
+        VisitKind.HARI_BUKA -> "Hari buka Posyandu"
+        VisitKind.KUNJUNGAN_RUMAH -> "Kunjungan rumah"
+    }
+
+    fun measure(m: Measure) = when (m) { Measure.LYING -> "Telentang (PB)"; Measure.STANDING -> "Berdiri (TB)" }
+
+    /** Short fallback; the app prefers `spmAreaLabel()` from the bindings. */
+    fun spmArea(a: SpmArea) = when (a) {
+        SpmArea.KESEHATAN -> "Kesehatan"
+        SpmArea.PENDIDIKAN -> "Pendidikan"
+        SpmArea.PEKERJAAN_UMUM -> "Pekerjaan umum"
+        SpmArea.PERUMAHAN -> "Perumahan rakyat"
+        SpmArea.TRANTIBUMLINMAS -> "Trantibumlinmas"
+        SpmArea.SOSIAL -> "Sosial"
+    }
+
+    fun stageShort(s: LifeStage) = when (s) {
+        LifeStage.IBU_HAMIL -> "Bumil"
+        LifeStage.IBU_NIFAS -> "Bufas"
+        LifeStage.BAYI_BALITA -> "Balita"
+        LifeStage.USIA_SEKOLAH_REMAJA -> "Remaja"
+        LifeStage.DEWASA -> "Dewasa"
+        LifeStage.LANSIA -> "Lansia"
+    }
+
+    fun syncPhase(p: SyncPhase) = when (p) {
+        SyncPhase.DOWNLOAD -> "Mengunduh data Posyandu…"
+        SyncPhase.EXCHANGE -> "Mengirim dan menerima perubahan…"
+        SyncPhase.DONE -> "Selesai"
+    }
+
+    /** Child immunisation antigens in schedule order (codes the core accepts), with display names. */
+    val ANTIGENS: List<Pair<String, String>> = listOf(
+        "HB0" to "HB-0", "BCG" to "BCG", "POLIO1" to "Polio 1", "DPT_HB_HIB1" to "DPT-HB-Hib 1",
+        "POLIO2" to "Polio 2", "PCV1" to "PCV 1", "RV1" to "Rotavirus 1", "DPT_HB_HIB2" to "DPT-HB-Hib 2",
+        "POLIO3" to "Polio 3", "PCV2" to "PCV 2", "RV2" to "Rotavirus 2", "DPT_HB_HIB3" to "DPT-HB-Hib 3",
+        "POLIO4" to "Polio 4", "IPV1" to "IPV 1", "RV3" to "Rotavirus 3", "MR1" to "MR 1", "IPV2" to "IPV 2",
+        "PCV3" to "PCV 3", "DPT_HB_HIB4" to "DPT-HB-Hib 4 (lanjutan)", "MR2" to "MR 2 (lanjutan)",
+        "TD1" to "Td 1", "TD2" to "Td 2", "TD3" to "Td 3", "TD4" to "Td 4", "TD5" to "Td 5",
+    )
+
+    fun antigen(code: String) = ANTIGENS.firstOrNull { it.first == code }?.second ?: code
+}

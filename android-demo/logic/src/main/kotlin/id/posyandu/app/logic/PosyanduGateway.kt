@@ -1,0 +1,72 @@
+package id.posyandu.app.logic
+
+import id.posyandu.sync.Conflict
+import id.posyandu.sync.DueItem
+import id.posyandu.sync.GrowthResult
+import id.posyandu.sync.HouseholdDetail
+import id.posyandu.sync.HouseholdSummary
+import id.posyandu.sync.KaderIdentity
+import id.posyandu.sync.Measurements
+import id.posyandu.sync.MemberPatch
+import id.posyandu.sync.MemberSummary
+import id.posyandu.sync.NewHousehold
+import id.posyandu.sync.NewMember
+import id.posyandu.sync.NewVisit
+import id.posyandu.sync.RelayConfig
+import id.posyandu.sync.SyncPhase
+import id.posyandu.sync.SyncReport
+
+/**
+ * What the view models need from the Rust core. Records are the generated uniffi
+ * data classes (plain immutable values); only the store object is hidden behind
+ * this interface, so screens can be driven by the real bindings on the JVM (tests)
+ * or by a fake in UI previews.
+ *
+ * Every method BLOCKS (SQLite, network for [syncNow]): view models call them on
+ * their IO dispatcher, never on the main thread. Failures are the generated
+ * `PosyanduException.*` subclasses whose messages are already Bahasa Indonesia.
+ */
+interface PosyanduGateway {
+    fun identity(): KaderIdentity
+    /** Today in WIB, `YYYY-MM-DD`. */
+    fun today(): String
+
+    fun listHouseholds(rt: String?): List<HouseholdSummary>
+    fun searchMembers(query: String, limit: Int): List<MemberSummary>
+    fun household(householdId: String): HouseholdDetail
+    fun createHousehold(household: NewHousehold): String
+    fun addMember(householdId: String, member: NewMember): String
+    fun updateMember(householdId: String, memberId: String, patch: MemberPatch)
+
+    fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements): GrowthResult
+    fun recordVisit(householdId: String, visit: NewVisit): String
+    fun dueVisits(): List<DueItem>
+
+    fun conflicts(householdId: String): List<Conflict>
+    fun resolveConflict(householdId: String, path: String, valueJson: String)
+
+    fun relay(): RelayConfig?
+    fun setRelay(url: String, token: String)
+    /** Unix seconds, `null` if never synced. */
+    fun lastSyncAt(): Long?
+    fun pendingChanges(): Long
+    fun syncNow(onProgress: (SyncProgress) -> Unit): SyncReport
+}
+
+/** One progress callback of a running sync. */
+data class SyncProgress(
+    val phase: SyncPhase,
+    val docsDone: Long,
+    val docsTotal: Long,
+    val bytesDone: Long,
+    val bytesTotal: Long,
+) {
+    /** 0..1, or `null` when the total is not known yet (indeterminate bar). */
+    val fraction: Float?
+        get() = when {
+            phase == SyncPhase.DONE -> 1f
+            docsTotal > 0 -> (docsDone.toFloat() / docsTotal).coerceIn(0f, 1f)
+            bytesTotal > 0 -> (bytesDone.toFloat() / bytesTotal).coerceIn(0f, 1f)
+            else -> null
+        }
+}

@@ -1,0 +1,253 @@
+package id.posyandu.app.logic
+
+import id.posyandu.sync.Measure
+import id.posyandu.sync.Measurements
+import id.posyandu.sync.NewVisit
+import id.posyandu.sync.PosyanduException
+import id.posyandu.sync.Referral
+import id.posyandu.sync.Services
+import id.posyandu.sync.SpmArea
+import id.posyandu.sync.SpmNeed
+import id.posyandu.sync.VisitEntry
+import id.posyandu.sync.VisitKind
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.launch
+
+data class SpmNeedForm(val area: SpmArea, val need: String)
+
+/** The form for one member; numbers are kept as typed (comma or dot) and parsed on use. */
+data class EntryForm(
+    val memberId: String,
+    val name: String,
+    val stageLabel: String,
+    val ageMonths: Int,
+    val included: Boolean = false,
+    // Measurements
+    val weight: String = "",
+    val lengthHeight: String = "",
+    val measure: Measure? = null,
+    val headCirc: String = "",
+    val muac: String = "",
+    val bpSystolic: String = "",
+    val bpDiastolic: String = "",
+    val glucose: String = "",
+    val oedema: Boolean = false,
+    // Services
+    val immunisations: Set<String> = emptySet(),
+    val vitaminA: Boolean = false,
+    val deworming: Boolean = false,
+    val ironTablets: String = "",
+    val supplementaryFood: Boolean = false,
+    // Referral
+    val referral: Boolean = false,
+    val referralReason: String = "",
+    val referralTo: String = "Puskesmas",
+    // SPM needs for other sectors
+    val spmNeeds: List<SpmNeedForm> = emptyList(),
+    // Growth result (children under five)
+    val growth: GrowthPreview? = null,
+    val growthError: String? = null,
+    val growthLoading: Boolean = false,
+) {
+    val isUnderFive: Boolean get() = ageMonths in 0..59
+    val hasAnthropometry: Boolean get() = weight.isNotBlank() || lengthHeight.isNotBlank()
+}
+
+data class RecordVisitState(
+    val loading: Boolean = true,
+    val householdTitle: String = "",
+    val date: String = "",
+    val kind: VisitKind = VisitKind.KUNJUNGAN_RUMAH,
+    val entries: List<EntryForm> = emptyList(),
+    val saving: Boolean = false,
+    /** Shown at the top of the form; for a rejected save it is the core's Indonesian message. */
+    val error: UiError? = null,
+    val savedVisitId: String? = null,
+) {
+    val canSave: Boolean get() = !loading && !saving && savedVisitId == null && entries.any { it.included }
+}
+
+/** Thrown for input that never reaches the core (not a number, missing referral reason). */
+class FormException(message: String) : Exception(message)
+
+/**
+ * Record a home visit: pick members, enter measurements/services/referral/SPM
+ * needs, preview the growth result of a child under five, save.
+ */
+class RecordVisitViewModel(
+    private val gw: PosyanduGateway,
+    private val householdId: String,
+    scope: CoroutineScope,
+    io: CoroutineDispatcher = Dispatchers.IO,
+) : LogicViewModel<RecordVisitState>(RecordVisitState(), scope, io) {
+
+    private val growthJobs = HashMap<String, Job>()
+
+    fun load(): Job = scope.launch {
+        try {
+            val (h, today) = onIo { gw.household(householdId) to gw.today() }
+            val detail = HouseholdDetailViewModel.toState(h, 0)
+            update {
+                it.copy(
+                    loading = false,
+                    householdTitle = detail.title,
+                    date = today,
+                    entries = detail.members.map { m ->
+                        EntryForm(
+                            memberId = m.id, name = m.name, stageLabel = m.stageLabel, ageMonths = m.ageMonths,
+                            // Children under 2 are measured lying (PB), older ones standing (TB).
+                            measure = if (m.isUnderFive) (if (m.ageMonths < 24) Measure.LYING else Measure.STANDING) else null,
+                        )
+                    },
+                )
+            }
+        } catch (t: Throwable) {
+            update { it.copy(loading = false, error = UiError.from(t)) }
+        }
+    }
+
+    fun setDate(date: String) = update { s -> s.copy(date = date, entries = s.entries.map { it.copy(growth = null, growthError = null) }) }
+    fun setKind(kind: VisitKind) = update { it.copy(kind = kind) }
+
+    /** Any edit of a member's form; a measurement change drops the now stale growth result. */
+    fun edit(memberId: String, change: (EntryForm) -> EntryForm) = update { s ->
+        s.copy(error = null, entries = s.entries.map { e ->
+            if (e.memberId != memberId) e else {
+                val n = change(e)
+                val measuresChanged = n.weight != e.weight || n.lengthHeight != e.lengthHeight || n.measure != e.measure ||
+                    n.muac != e.muac || n.oedema != e.oedema || n.headCirc != e.headCirc
+                val withIncluded = if (n != e && n.included == e.included && !e.included) n.copy(included = true) else n
+                if (measuresChanged) withIncluded.copy(growth = null, growthError = null) else withIncluded
+            }
+        })
+    }
+
+    fun setIncluded(memberId: String, included: Boolean) = edit(memberId) { it.copy(included = included) }
+
+    fun toggleImmunisation(memberId: String, code: String) =
+        edit(memberId) { it.copy(immunisations = if (code in it.immunisations) it.immunisations - code else it.immunisations + code) }
+
+    fun addSpmNeed(memberId: String, area: SpmArea, need: String) =
+        edit(memberId) { it.copy(spmNeeds = it.spmNeeds + SpmNeedForm(area, need.trim())) }
+
+    fun removeSpmNeed(memberId: String, index: Int) =
+        edit(memberId) { it.copy(spmNeeds = it.spmNeeds.filterIndexed { i, _ -> i != index }) }
+
+    /** Growth result before saving (bindings' `assessMemberGrowth`: z-scores, categories, KMS trend). */
+    fun previewGrowth(memberId: String): Job {
+        growthJobs[memberId]?.cancel()
+        val job = scope.launch {
+            val s = current
+            val e = s.entries.firstOrNull { it.memberId == memberId } ?: return@launch
+            if (!e.hasAnthropometry) {
+                edit(memberId) { it.copy(growth = null, growthError = "Isi berat badan atau panjang/tinggi badan dulu") }
+                return@launch
+            }
+            val m = try { measurements(e) } catch (f: FormException) {
+                edit(memberId) { it.copy(growth = null, growthError = f.message) }
+                return@launch
+            }
+            update { st -> st.copy(entries = st.entries.map { if (it.memberId == memberId) it.copy(growthLoading = true) else it }) }
+            val result = runCatching { onIo { gw.assessMemberGrowth(householdId, memberId, s.date, m) } }
+            update { st ->
+                st.copy(entries = st.entries.map {
+                    if (it.memberId != memberId) it
+                    else result.fold(
+                        { r -> it.copy(growthLoading = false, growthError = null, growth = Labels.growthPreview(r, m.muacCm, m.oedema == true)) },
+                        { t -> it.copy(growthLoading = false, growth = null, growthError = UiError.from(t).message) },
+                    )
+                })
+            }
+            // Red result: pre-fill the referral so the kader does not forget it.
+            result.getOrNull()?.let { Labels.growthPreview(it, m.muacCm, m.oedema == true) }?.suggestedReferral?.let { reason ->
+                update { st ->
+                    st.copy(entries = st.entries.map {
+                        if (it.memberId == memberId && !it.referral) it.copy(referral = true, referralReason = reason) else it
+                    })
+                }
+            }
+        }
+        growthJobs[memberId] = job
+        return job
+    }
+
+    fun save(): Job = scope.launch {
+        val s = current
+        if (!s.canSave) {
+            if (s.entries.none { it.included }) update { it.copy(error = UiError("Pilih minimal satu anggota keluarga yang dikunjungi", null, ErrorAction.NONE)) }
+            return@launch
+        }
+        val visit = try {
+            NewVisit(date = s.date.trim(), kind = s.kind, entries = s.entries.filter { it.included }.map(::entry))
+        } catch (f: FormException) {
+            update { it.copy(error = UiError(f.message ?: "Data tidak valid", null, ErrorAction.NONE)) }
+            return@launch
+        }
+        update { it.copy(saving = true, error = null) }
+        try {
+            val id = onIo { gw.recordVisit(householdId, visit) }
+            update { it.copy(saving = false, savedVisitId = id) }
+        } catch (e: PosyanduException) {
+            update { it.copy(saving = false, error = UiError.from(e)) }
+        } catch (t: Throwable) {
+            update { it.copy(saving = false, error = UiError.from(t)) }
+        }
+    }
+
+    companion object {
+        private fun dec(label: String, text: String): Double? {
+            val v = Format.parseDecimal(text) ?: return null
+            if (v.isNaN()) throw FormException("Data tidak valid: $label harus berupa angka (diisi: \"${text.trim()}\")")
+            return v
+        }
+
+        private fun whole(label: String, text: String, max: Int): Int? {
+            val t = text.trim()
+            if (t.isEmpty()) return null
+            return t.toIntOrNull()?.takeIf { it in 0..max }
+                ?: throw FormException("Data tidak valid: $label harus berupa bilangan bulat (diisi: \"$t\")")
+        }
+
+        fun measurements(e: EntryForm): Measurements {
+            val sys = whole("tekanan darah sistolik", e.bpSystolic, 65535)
+            val dia = whole("tekanan darah diastolik", e.bpDiastolic, 65535)
+            if ((sys == null) != (dia == null)) throw FormException("Data tidak valid: isi tekanan darah sistolik dan diastolik (${e.name})")
+            val lh = dec("panjang/tinggi badan", e.lengthHeight)
+            return Measurements(
+                weightKg = dec("berat badan", e.weight),
+                lengthHeightCm = lh,
+                measure = if (lh != null) e.measure else null,
+                headCircumferenceCm = dec("lingkar kepala", e.headCirc),
+                muacCm = dec("LiLA", e.muac),
+                bpSystolicMmhg = sys?.toUShort(),
+                bpDiastolicMmhg = dia?.toUShort(),
+                bloodGlucoseMgDl = dec("gula darah", e.glucose),
+                oedema = if (e.oedema) true else null,
+            )
+        }
+
+        fun entry(e: EntryForm): VisitEntry {
+            if (e.referral && e.referralReason.isBlank()) throw FormException("Alasan rujukan wajib diisi (${e.name})")
+            e.spmNeeds.forEach { if (it.need.isBlank()) throw FormException("Kebutuhan ${Labels.spmArea(it.area)} wajib diisi (${e.name})") }
+            return VisitEntry(
+                memberId = e.memberId,
+                measurements = measurements(e),
+                services = Services(
+                    immunisations = Labels.ANTIGENS.map { it.first }.filter { it in e.immunisations } +
+                        e.immunisations.filter { c -> Labels.ANTIGENS.none { it.first == c } }.sorted(),
+                    vitaminA = e.vitaminA,
+                    deworming = e.deworming,
+                    ironTablets = whole("jumlah TTD", e.ironTablets, 65535)?.toUShort(),
+                    supplementaryFood = e.supplementaryFood,
+                ),
+                checklist = emptyMap(),
+                counselling = emptyList(),
+                referral = if (e.referral) Referral(e.referralReason.trim(), e.referralTo.trim().ifEmpty { null }) else null,
+                spmNeeds = e.spmNeeds.map { SpmNeed(it.area, it.need) },
+            )
+        }
+    }
+}

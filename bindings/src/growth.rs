@@ -1,0 +1,243 @@
+//! Immediate growth result for a child's measurement: WHO 2006 z-scores, the
+//! Permenkes 2/2020 categories with Indonesian labels, and the KMS weight trend.
+
+use posyandu_core::growth::{self as g, Anthropometry};
+use posyandu_core::model as core;
+use posyandu_core::validation;
+
+use crate::error::{parse_date, parse_id, PosyanduError, Result};
+use crate::member::{mirror_enum, Sex};
+use crate::store::KaderStore;
+use crate::visit::{Measure, Measurements};
+
+/// BB/U (weight-for-age).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum WeightForAge {
+    SangatKurang,
+    Kurang,
+    Normal,
+    RisikoLebih,
+}
+mirror_enum!(WeightForAge, g::WeightForAge, [SangatKurang, Kurang, Normal, RisikoLebih]);
+
+/// PB/U or TB/U (length/height-for-age).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum HeightForAge {
+    SangatPendek,
+    Pendek,
+    Normal,
+    Tinggi,
+}
+mirror_enum!(HeightForAge, g::HeightForAge, [SangatPendek, Pendek, Normal, Tinggi]);
+
+/// BB/PB, BB/TB and IMT/U (nutrition status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum NutritionStatus {
+    GiziBuruk,
+    GiziKurang,
+    GiziBaik,
+    BerisikoGiziLebih,
+    GiziLebih,
+    Obesitas,
+}
+mirror_enum!(
+    NutritionStatus,
+    g::NutritionStatus,
+    [GiziBuruk, GiziKurang, GiziBaik, BerisikoGiziLebih, GiziLebih, Obesitas]
+);
+
+/// KMS monthly weight trend: N naik, T tidak naik, O not weighed last month, B first weighing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum WeightTrend {
+    N,
+    T,
+    O,
+    B,
+}
+mirror_enum!(WeightTrend, g::WeightTrend, [N, T, O, B]);
+
+// TODO(core): these labels belong next to `WeightTrend` in core (a `label_id()`).
+fn trend_label(t: WeightTrend) -> &'static str {
+    match t {
+        WeightTrend::N => "Naik (N)",
+        WeightTrend::T => "Tidak naik (T)",
+        WeightTrend::O => "Tidak ditimbang bulan lalu (O)",
+        WeightTrend::B => "Baru pertama kali ditimbang (B)",
+    }
+}
+
+/// True = the z-score is biologically implausible (check the measurement).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
+pub struct ImplausibleFlags {
+    pub wfa: bool,
+    pub lhfa: bool,
+    pub wfl: bool,
+    pub bmi: bool,
+    pub hcfa: bool,
+    pub muac: bool,
+}
+
+/// A measurement to assess without a stored member.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct GrowthInput {
+    pub sex: Sex,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// `YYYY-MM-DD`, the day of the measurement.
+    pub measured_on: String,
+    #[uniffi(default)]
+    pub weight_kg: Option<f64>,
+    #[uniffi(default)]
+    pub length_height_cm: Option<f64>,
+    /// `null`: assumed lying below 731 days, standing from 731 days.
+    #[uniffi(default)]
+    pub measure: Option<Measure>,
+    #[uniffi(default)]
+    pub oedema: bool,
+    #[uniffi(default)]
+    pub head_circumference_cm: Option<f64>,
+    #[uniffi(default)]
+    pub muac_cm: Option<f64>,
+}
+
+/// Z-scores (unrounded; round for display), categories with Indonesian labels.
+/// A score is `null` when it cannot be computed (age/length outside the WHO tables,
+/// value missing, oedema for the weight-based ones).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct GrowthResult {
+    pub age_days: i64,
+    /// Completed months (days / 30.4375), as on the KMS.
+    pub age_months: i64,
+    pub zwfa: Option<f64>,
+    pub zlhfa: Option<f64>,
+    pub zwfl: Option<f64>,
+    pub zbmi: Option<f64>,
+    pub zhcfa: Option<f64>,
+    pub zmuac: Option<f64>,
+    pub flags: ImplausibleFlags,
+    pub bbu: Option<WeightForAge>,
+    pub bbu_label: Option<String>,
+    pub tbu: Option<HeightForAge>,
+    pub tbu_label: Option<String>,
+    pub bbtb: Option<NutritionStatus>,
+    pub bbtb_label: Option<String>,
+    pub imtu: Option<NutritionStatus>,
+    pub imtu_label: Option<String>,
+    pub length_height_corrected_cm: Option<f64>,
+    pub bmi: Option<f64>,
+    /// Only from `assess_member_growth` with a weight (needs the previous weighing).
+    pub weight_trend: Option<WeightTrend>,
+    pub weight_trend_label: Option<String>,
+}
+
+fn to_result(age_days: i64, a: g::GrowthAssessment, trend: Option<g::WeightTrend>) -> GrowthResult {
+    let trend = trend.map(WeightTrend::from);
+    GrowthResult {
+        age_days,
+        age_months: g::age_months_completed(age_days),
+        zwfa: a.zwfa,
+        zlhfa: a.zlhfa,
+        zwfl: a.zwfl,
+        zbmi: a.zbmi,
+        zhcfa: a.zhcfa,
+        zmuac: a.zmuac,
+        flags: ImplausibleFlags {
+            wfa: a.flags.wfa,
+            lhfa: a.flags.lhfa,
+            wfl: a.flags.wfl,
+            bmi: a.flags.bmi,
+            hcfa: a.flags.hcfa,
+            muac: a.flags.muac,
+        },
+        bbu: a.bbu.map(Into::into),
+        bbu_label: a.bbu.map(|c| c.label_id().to_string()),
+        tbu: a.tbu.map(Into::into),
+        tbu_label: a.tbu.map(|c| c.label_id().to_string()),
+        bbtb: a.bbtb.map(Into::into),
+        bbtb_label: a.bbtb.map(|c| c.label_id().to_string()),
+        imtu: a.imtu.map(Into::into),
+        imtu_label: a.imtu.map(|c| c.label_id().to_string()),
+        length_height_corrected_cm: a.length_height_corrected_cm,
+        bmi: a.bmi,
+        weight_trend: trend,
+        weight_trend_label: trend.map(|t| trend_label(t).to_string()),
+    }
+}
+
+/// Checks the measurement the way `record_visit` does, then scores it.
+fn assess_core(
+    sex: core::Sex,
+    birth: time::Date,
+    on: time::Date,
+    m: &core::Measurements,
+) -> Result<(i64, g::GrowthAssessment)> {
+    validation::check_measurements(m).map_err(PosyanduError::from)?;
+    let age_days = g::age_days(birth, on)?;
+    let a = g::assess(&Anthropometry {
+        sex,
+        age_days,
+        weight_kg: m.weight_kg,
+        length_height_cm: m.length_height_cm,
+        measure: m.measure,
+        oedema: m.oedema.unwrap_or(false),
+        head_cm: m.head_circumference_cm,
+        muac_cm: m.muac_cm,
+    })?;
+    Ok((age_days, a))
+}
+
+/// Scores one measurement (no store needed, e.g. for a "check" screen).
+#[uniffi::export]
+pub fn assess_growth(input: GrowthInput) -> Result<GrowthResult> {
+    let birth = parse_date("lahir", &input.birth_date)?;
+    let on = parse_date("pengukuran", &input.measured_on)?;
+    let m = core::Measurements {
+        weight_kg: input.weight_kg,
+        length_height_cm: input.length_height_cm,
+        measure: input.measure.map(Into::into),
+        head_circumference_cm: input.head_circumference_cm,
+        muac_cm: input.muac_cm,
+        oedema: Some(input.oedema),
+        ..Default::default()
+    };
+    let (age_days, a) = assess_core(input.sex.into(), birth, on, &m)?;
+    Ok(to_result(age_days, a, None))
+}
+
+#[uniffi::export]
+impl KaderStore {
+    /// The growth result for a member's measurement taken on `measured_on`, before
+    /// (or after) it is recorded: sex and birth date come from the member, the weight
+    /// trend from their last weighing before that day.
+    pub fn assess_member_growth(
+        &self,
+        household_id: String,
+        member_id: String,
+        measured_on: String,
+        measurements: Measurements,
+    ) -> Result<GrowthResult> {
+        let hh_id = parse_id("rumah tangga", &household_id)?;
+        let member_id = parse_id("anggota keluarga", &member_id)?;
+        let on = parse_date("pengukuran", &measured_on)?;
+        let hh = self.inner.household(hh_id)?;
+        let member = hh.member(member_id).filter(|m| !m.deleted).ok_or_else(|| PosyanduError::NotFound {
+            message: format!("Anggota keluarga tidak ditemukan: {member_id}"),
+        })?;
+        let m: core::Measurements = measurements.into();
+        let (age_days, a) = assess_core(member.sex, member.birth_date, on, &m)?;
+        let trend = m.weight_kg.map(|w| {
+            let prev = hh
+                .visits
+                .iter()
+                .filter(|v| !v.deleted && v.date < on)
+                .filter_map(|v| {
+                    let e = v.entries.iter().find(|e| e.member_id == member_id)?;
+                    Some((v.date, e.measurements.weight_kg?))
+                })
+                .max_by_key(|(d, _)| *d)
+                .map(|(d, w)| ((d - member.birth_date).whole_days(), w));
+            g::weight_trend(member.sex, prev, (age_days, w))
+        });
+        Ok(to_result(age_days, a, trend))
+    }
+}

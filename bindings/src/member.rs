@@ -1,0 +1,291 @@
+//! Members: add/edit/remove, search by name or NIK, lists by life stage.
+
+use posyandu_core::lifestage::{self, PregnancyStatus};
+use posyandu_core::model as core;
+use posyandu_core::model::{format_date, parse_date};
+
+use crate::error::{parse_date as parse_date_field, parse_date_opt, parse_id, Result};
+use crate::store::KaderStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum Sex {
+    /// Laki-laki.
+    Male,
+    /// Perempuan.
+    Female,
+}
+
+impl From<Sex> for core::Sex {
+    fn from(s: Sex) -> Self {
+        match s {
+            Sex::Male => core::Sex::Male,
+            Sex::Female => core::Sex::Female,
+        }
+    }
+}
+
+impl From<core::Sex> for Sex {
+    fn from(s: core::Sex) -> Self {
+        match s {
+            core::Sex::Male => Sex::Male,
+            core::Sex::Female => Sex::Female,
+        }
+    }
+}
+
+/// Relation to the head of the family, as on the KK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum Relation {
+    KepalaKeluarga,
+    Istri,
+    Suami,
+    Anak,
+    Menantu,
+    Cucu,
+    OrangTua,
+    Mertua,
+    FamiliLain,
+    Lainnya,
+}
+
+macro_rules! mirror_enum {
+    ($ffi:ident, $core:path, [$($v:ident),* $(,)?]) => {
+        impl From<$ffi> for $core {
+            fn from(x: $ffi) -> Self {
+                match x { $($ffi::$v => <$core>::$v,)* }
+            }
+        }
+        impl From<$core> for $ffi {
+            fn from(x: $core) -> Self {
+                match x { $(<$core>::$v => $ffi::$v,)* }
+            }
+        }
+    };
+}
+pub(crate) use mirror_enum;
+
+mirror_enum!(
+    Relation,
+    core::Relation,
+    [KepalaKeluarga, Istri, Suami, Anak, Menantu, Cucu, OrangTua, Mertua, FamiliLain, Lainnya]
+);
+
+/// ILP life-cycle stage (klaster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum LifeStage {
+    IbuHamil,
+    IbuNifas,
+    BayiBalita,
+    UsiaSekolahRemaja,
+    Dewasa,
+    Lansia,
+}
+
+mirror_enum!(LifeStage, core::LifeStage, [IbuHamil, IbuNifas, BayiBalita, UsiaSekolahRemaja, Dewasa, Lansia]);
+
+/// Indonesian label of a life stage ("Ibu hamil", "Lansia", …).
+#[uniffi::export]
+pub fn life_stage_label(stage: LifeStage) -> String {
+    core::LifeStage::from(stage).label_id().to_string()
+}
+
+/// A newborn without NIK is identified by the mother's NIK and birth order.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MotherNik {
+    pub mother_nik: String,
+    /// 1 for the first child, …
+    pub birth_order: u8,
+}
+
+impl From<MotherNik> for core::MotherNik {
+    fn from(m: MotherNik) -> Self {
+        core::MotherNik { mother_nik: m.mother_nik, birth_order: m.birth_order }
+    }
+}
+
+impl From<core::MotherNik> for MotherNik {
+    fn from(m: core::MotherNik) -> Self {
+        MotherNik { mother_nik: m.mother_nik, birth_order: m.birth_order }
+    }
+}
+
+/// Input for a new member. `nik`: 16 digits matching birth date and sex;
+/// `birth_date`: `YYYY-MM-DD`, not in the future; `bpjs_number`: 13 digits.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NewMember {
+    pub name: String,
+    pub birth_date: String,
+    pub sex: Sex,
+    pub relation: Relation,
+    #[uniffi(default)]
+    pub nik: Option<String>,
+    #[uniffi(default)]
+    pub mother_nik: Option<MotherNik>,
+    #[uniffi(default)]
+    pub bpjs_number: Option<String>,
+}
+
+impl TryFrom<NewMember> for core::NewMember {
+    type Error = crate::PosyanduError;
+    fn try_from(m: NewMember) -> Result<Self> {
+        Ok(core::NewMember {
+            nik: m.nik,
+            mother_nik: m.mother_nik.map(Into::into),
+            name: m.name,
+            birth_date: parse_date_field("lahir", &m.birth_date)?,
+            sex: m.sex.into(),
+            relation: m.relation.into(),
+            bpjs_number: m.bpjs_number,
+        })
+    }
+}
+
+/// Field edits on a member; `null` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
+pub struct MemberPatch {
+    #[uniffi(default)]
+    pub nik: Option<String>,
+    #[uniffi(default)]
+    pub name: Option<String>,
+    #[uniffi(default)]
+    pub birth_date: Option<String>,
+    #[uniffi(default)]
+    pub sex: Option<Sex>,
+    #[uniffi(default)]
+    pub relation: Option<Relation>,
+    #[uniffi(default)]
+    pub bpjs_number: Option<String>,
+}
+
+impl TryFrom<MemberPatch> for core::MemberPatch {
+    type Error = crate::PosyanduError;
+    fn try_from(p: MemberPatch) -> Result<Self> {
+        Ok(core::MemberPatch {
+            nik: p.nik,
+            name: p.name,
+            birth_date: parse_date_opt("lahir", p.birth_date.as_deref())?,
+            sex: p.sex.map(Into::into),
+            relation: p.relation.map(Into::into),
+            bpjs_number: p.bpjs_number,
+        })
+    }
+}
+
+/// A live member of a household, with today's life stage.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MemberDetail {
+    pub id: String,
+    pub name: String,
+    pub nik: Option<String>,
+    pub mother_nik: Option<MotherNik>,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    pub sex: Sex,
+    pub relation: Relation,
+    pub bpjs_number: Option<String>,
+    /// Completed months of age today (for the KMS and the 0–59 month lists).
+    pub age_months: i32,
+    pub stage: LifeStage,
+    pub stage_label: String,
+}
+
+/// Pregnancy status of a member from the household's pregnancies, the way the core's
+/// query tables derive it (latest episode by LMP; pregnant until 28 days past HPL).
+fn pregnancy_status(h: &core::Household, member: uuid::Uuid, today: time::Date) -> PregnancyStatus {
+    let mut ps: Vec<&core::Pregnancy> = h.pregnancies.iter().filter(|p| !p.deleted && p.member_id == member).collect();
+    ps.sort_by_key(|p| p.lmp);
+    match ps.last() {
+        None => PregnancyStatus::None,
+        Some(p) => match p.ended {
+            Some(end) => PregnancyStatus::Ended { days_ago: (today - end).whole_days() },
+            None if (today - p.due_date).whole_days() <= 28 => PregnancyStatus::Pregnant,
+            None => PregnancyStatus::None,
+        },
+    }
+}
+
+pub(crate) fn member_detail(m: &core::Member, h: &core::Household, today: time::Date) -> MemberDetail {
+    let stage = lifestage::life_stage(m.birth_date, today, pregnancy_status(h, m.id, today));
+    MemberDetail {
+        id: m.id.to_string(),
+        name: m.name.clone(),
+        nik: m.nik.clone(),
+        mother_nik: m.mother_nik.clone().map(Into::into),
+        birth_date: format_date(m.birth_date),
+        sex: m.sex.into(),
+        relation: m.relation.into(),
+        bpjs_number: m.bpjs_number.clone(),
+        age_months: lifestage::age_months(m.birth_date, today).max(0),
+        stage: stage.into(),
+        stage_label: stage.label_id().to_string(),
+    }
+}
+
+/// A search/list hit.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MemberSummary {
+    pub id: String,
+    pub household_id: String,
+    pub name: String,
+    /// The member's NIK, or for a newborn without one the mother's NIK.
+    pub nik: Option<String>,
+    pub birth_date: String,
+    pub sex: Sex,
+    pub stage: LifeStage,
+    pub stage_label: String,
+    pub rt: String,
+    /// Completed months of age today (`-1` if the stored birth date is unreadable).
+    pub age_months: i32,
+}
+
+fn member_summary(m: posyandu_core::store::MemberSummary, today: time::Date) -> MemberSummary {
+    let age_months = parse_date(&m.birth_date).map_or(-1, |b| lifestage::age_months(b, today).max(0));
+    MemberSummary {
+        id: m.id.to_string(),
+        household_id: m.household_id.to_string(),
+        name: m.name,
+        nik: m.nik,
+        birth_date: m.birth_date,
+        sex: m.sex.into(),
+        stage: m.stage.into(),
+        stage_label: m.stage.label_id().to_string(),
+        rt: m.rt,
+        age_months,
+    }
+}
+
+#[uniffi::export]
+impl KaderStore {
+    /// Adds a member and returns their id. The first `KepalaKeluarga` becomes the head.
+    pub fn add_member(&self, household_id: String, member: NewMember) -> Result<String> {
+        let hh = parse_id("rumah tangga", &household_id)?;
+        Ok(self.inner.add_member(hh, member.try_into()?)?.to_string())
+    }
+
+    pub fn update_member(&self, household_id: String, member_id: String, patch: MemberPatch) -> Result<()> {
+        let hh = parse_id("rumah tangga", &household_id)?;
+        let m = parse_id("anggota keluarga", &member_id)?;
+        Ok(self.inner.update_member(hh, m, patch.try_into()?)?)
+    }
+
+    /// Removes a member (moved away / died); their recorded visits stay.
+    pub fn remove_member(&self, household_id: String, member_id: String) -> Result<()> {
+        let hh = parse_id("rumah tangga", &household_id)?;
+        let m = parse_id("anggota keluarga", &member_id)?;
+        Ok(self.inner.remove_member(hh, m)?)
+    }
+
+    /// Members whose name contains all words of `query` (word prefixes,
+    /// case-insensitive), or whose NIK starts with `query` when it is all digits.
+    /// `limit` is clamped to 1–500.
+    pub fn search_members(&self, query: String, limit: u32) -> Result<Vec<MemberSummary>> {
+        let today = self.inner.today();
+        Ok(self.inner.search_members(&query, limit as usize)?.into_iter().map(|m| member_summary(m, today)).collect())
+    }
+
+    /// All members of this Posyandu in a life stage (e.g. the balita list), by name.
+    pub fn members_by_stage(&self, stage: LifeStage) -> Result<Vec<MemberSummary>> {
+        let today = self.inner.today();
+        Ok(self.inner.members_by_stage(stage.into())?.into_iter().map(|m| member_summary(m, today)).collect())
+    }
+}

@@ -1,0 +1,159 @@
+//! Relay configuration: defaults, overridden by a TOML file, overridden by
+//! `POSYANDU_RELAY_*` environment variables, overridden by command-line flags.
+//!
+//! ```toml
+//! listen = "0.0.0.0:8080"
+//! db = "/var/lib/posyandu/relay.sqlite3"
+//! log_format = "json"          # or "pretty"
+//! max_push_bytes = 8388608
+//! max_push_changes = 20000
+//! shutdown_grace_secs = 30
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::storage::Limits;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub db: PathBuf,
+    pub log_format: LogFormat,
+    pub limits: Limits,
+    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db: PathBuf::from("./posyandu-relay.sqlite3"),
+            log_format: LogFormat::Pretty,
+            limits: Limits::default(),
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// The file (and environment) layer: every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigLayer {
+    pub listen: Option<SocketAddr>,
+    pub db: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    pub max_push_bytes: Option<usize>,
+    pub max_push_changes: Option<usize>,
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+impl ConfigLayer {
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+    }
+
+    /// Reads `POSYANDU_RELAY_LISTEN`, `_DB`, `_LOG_FORMAT`, `_MAX_PUSH_BYTES`,
+    /// `_MAX_PUSH_CHANGES`, `_SHUTDOWN_GRACE_SECS` through `get` (the process
+    /// environment in production).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        fn parse<T: std::str::FromStr>(
+            get: &impl Fn(&str) -> Option<String>,
+            name: &str,
+        ) -> Result<Option<T>, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            get(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.parse::<T>().map_err(|e| ConfigError::Env { name: name.into(), message: e.to_string() }))
+                .transpose()
+        }
+        let log_format = match get("POSYANDU_RELAY_LOG_FORMAT").as_deref() {
+            None | Some("") => None,
+            Some("json") => Some(LogFormat::Json),
+            Some("pretty") => Some(LogFormat::Pretty),
+            Some(other) => {
+                return Err(ConfigError::Env {
+                    name: "POSYANDU_RELAY_LOG_FORMAT".into(),
+                    message: format!("{other}: use json or pretty"),
+                })
+            }
+        };
+        Ok(ConfigLayer {
+            listen: parse(&get, "POSYANDU_RELAY_LISTEN")?,
+            db: get("POSYANDU_RELAY_DB").filter(|v| !v.is_empty()).map(PathBuf::from),
+            log_format,
+            max_push_bytes: parse(&get, "POSYANDU_RELAY_MAX_PUSH_BYTES")?,
+            max_push_changes: parse(&get, "POSYANDU_RELAY_MAX_PUSH_CHANGES")?,
+            shutdown_grace_secs: parse(&get, "POSYANDU_RELAY_SHUTDOWN_GRACE_SECS")?,
+        })
+    }
+
+    /// Values set in `over` win.
+    pub fn overlay(self, over: ConfigLayer) -> ConfigLayer {
+        ConfigLayer {
+            listen: over.listen.or(self.listen),
+            db: over.db.or(self.db),
+            log_format: over.log_format.or(self.log_format),
+            max_push_bytes: over.max_push_bytes.or(self.max_push_bytes),
+            max_push_changes: over.max_push_changes.or(self.max_push_changes),
+            shutdown_grace_secs: over.shutdown_grace_secs.or(self.shutdown_grace_secs),
+        }
+    }
+
+    pub fn resolve(self) -> Config {
+        let d = Config::default();
+        Config {
+            listen: self.listen.unwrap_or(d.listen),
+            db: self.db.unwrap_or(d.db),
+            log_format: self.log_format.unwrap_or(d.log_format),
+            limits: Limits {
+                max_push_bytes: self.max_push_bytes.unwrap_or(d.limits.max_push_bytes),
+                max_push_changes: self.max_push_changes.unwrap_or(d.limits.max_push_changes),
+            },
+            shutdown_grace_secs: self.shutdown_grace_secs.unwrap_or(d.shutdown_grace_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_override_in_order() {
+        let file: ConfigLayer =
+            toml::from_str("listen = \"0.0.0.0:9000\"\ndb = \"/tmp/a.sqlite3\"\nlog_format = \"json\"").unwrap();
+        let env = ConfigLayer::from_env(|k| (k == "POSYANDU_RELAY_DB").then(|| "/tmp/b.sqlite3".to_string())).unwrap();
+        let flags = ConfigLayer { listen: Some("127.0.0.1:7000".parse().unwrap()), ..Default::default() };
+        let c = file.overlay(env).overlay(flags).resolve();
+        assert_eq!(c.listen, "127.0.0.1:7000".parse().unwrap());
+        assert_eq!(c.db, PathBuf::from("/tmp/b.sqlite3"));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.limits, Limits::default());
+        assert!(toml::from_str::<ConfigLayer>("bogus = 1").is_err());
+        assert!(ConfigLayer::from_env(|_| Some("x".into())).is_err());
+    }
+}

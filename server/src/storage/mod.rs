@@ -1,0 +1,69 @@
+//! Durable storage of the relay, behind a backend-independent trait.
+//!
+//! A backend must give the same observable behaviour as [`sqlite::SqliteStorage`]
+//! (the contract is written on each method); the sync decisions themselves live in
+//! [`crate::merge`] so a backend only does I/O inside one transaction per call.
+
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use posyandu_core::sync::wire::{SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse};
+
+use crate::auth::{DevicePrincipal, TokenLookup};
+use crate::error::ApiError;
+
+pub use sqlite::SqliteStorage;
+
+/// A boxed `Send` future, so the trait can be used as `Arc<dyn Storage>`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Request limits enforced before any storage work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Raw bytes of changes accepted in one push (the client sends ~512 KiB batches).
+    pub max_push_bytes: usize,
+    /// Changes accepted in one push.
+    pub max_push_changes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_push_bytes: 8 << 20, max_push_changes: 20_000 }
+    }
+}
+
+/// What a sync did, for the response and the metrics.
+#[derive(Debug, Clone)]
+pub struct SyncOutcome {
+    pub response: SyncResponse,
+    /// Pushed changes that were new to the relay (appended to the log).
+    pub new_changes: u64,
+}
+
+pub trait Storage: Send + Sync + 'static {
+    /// The principal a token hash stands for, revoked or not; `None` if unknown.
+    fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>>;
+
+    /// Stores a device's push and returns its pull page.
+    ///
+    /// Contract (in ONE write transaction; on any error nothing is stored):
+    /// for each pushed document, refuse it (`forbidden_scope`) if it is stored under
+    /// another scope; otherwise [`crate::merge::apply_push`] it onto the stored snapshot,
+    /// append the new changes to the scope's log with gap-free increasing `seq`
+    /// (ignoring hashes already logged), store the new snapshot; commit. Then, read in
+    /// one read transaction: log entries of the scope with `seq > req.cursor` not pushed
+    /// by this device, in `seq` order, cut with [`crate::merge::PageBuilder`].
+    /// `stored` is the number of pushed changes (new or already known).
+    fn sync(&self, device: DevicePrincipal, req: SyncRequest) -> BoxFuture<'_, Result<SyncOutcome, ApiError>>;
+
+    /// A page of the scope's compacted documents ordered by id after `req.after`, at
+    /// least one per page, up to `req.page_bytes` (capped at `MAX_PAGE_BYTES`). The
+    /// `cursor` is the scope's last log `seq` read in the same read transaction as the
+    /// documents, so every change up to it is in the snapshots.
+    fn snapshot(&self, scope: String, req: SnapshotRequest) -> BoxFuture<'_, Result<SnapshotPage, ApiError>>;
+
+    /// Checks the database answers.
+    fn health(&self) -> BoxFuture<'_, Result<(), ApiError>>;
+}

@@ -1,0 +1,354 @@
+//! SQLite backend: one database file in WAL mode with `synchronous=FULL` (a sync is
+//! answered only after its push is on disk), one connection behind a mutex, used from
+//! `spawn_blocking`. Reads share the connection: a Posyandu relay serves a few
+//! thousand short requests a day, so one connection is plenty and keeps every sync
+//! strictly serialised.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use posyandu_core::sync::wire::{
+    DocId, SnapshotDoc, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse, MAX_PAGE_BYTES,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::{BoxFuture, Storage, SyncOutcome};
+use crate::auth::{DevicePrincipal, Principal, TokenLookup};
+use crate::error::ApiError;
+use crate::merge::{apply_push, PageBuilder};
+
+/// Numbered schema migrations; `PRAGMA user_version` is the number applied. Append
+/// only: never edit a released migration.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the registry (who may sync what).
+    r#"
+    CREATE TABLE puskesmas (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE posyandu (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        puskesmas_id TEXT REFERENCES puskesmas(id),
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX posyandu_puskesmas ON posyandu(puskesmas_id);
+    CREATE TABLE kader (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        posyandu_id TEXT NOT NULL REFERENCES posyandu(id),
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE token (
+        id INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('device', 'puskesmas')),
+        device_id TEXT,
+        kader_id TEXT REFERENCES kader(id),
+        posyandu_id TEXT REFERENCES posyandu(id),
+        puskesmas_id TEXT REFERENCES puskesmas(id),
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        CHECK ((kind = 'device' AND device_id IS NOT NULL AND kader_id IS NOT NULL AND posyandu_id IS NOT NULL)
+            OR (kind = 'puskesmas' AND puskesmas_id IS NOT NULL))
+    );
+    CREATE INDEX token_device ON token(device_id);
+    "#,
+    // 2: documents and the per-Posyandu change log.
+    r#"
+    CREATE TABLE doc (
+        id BLOB PRIMARY KEY,
+        scope TEXT NOT NULL,
+        snapshot BLOB NOT NULL,
+        updated_seq INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX doc_scope ON doc(scope, id);
+    CREATE TABLE change_log (
+        scope TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        doc_id BLOB NOT NULL,
+        hash BLOB NOT NULL,
+        data BLOB NOT NULL,
+        origin_device TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, seq),
+        UNIQUE (scope, hash)
+    );
+    CREATE TABLE scope_counter (
+        scope TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// Applies pending migrations up to `target` (each in its own transaction) and returns
+/// the resulting version. Refuses a database from a newer relay.
+pub fn migrate_to(conn: &mut Connection, target: usize) -> rusqlite::Result<usize> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = current.max(0) as usize;
+    if current > MIGRATIONS.len() {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "database schema version {current} is newer than this relay ({}); upgrade the relay",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(target).skip(current) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "database migrated");
+    }
+    Ok(current.max(target.min(MIGRATIONS.len())))
+}
+
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Opens (creating if needed) a relay database with the relay's pragmas, unmigrated.
+pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // journal_mode returns a row; in-memory databases answer "memory".
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(())
+}
+
+#[derive(Clone)]
+pub struct SqliteStorage {
+    conn: Arc<Mutex<Connection>>,
+    path: Option<PathBuf>,
+}
+
+impl SqliteStorage {
+    /// Opens the database at `path`, creating and migrating it as needed.
+    pub fn open(path: impl AsRef<Path>) -> rusqlite::Result<Self> {
+        let path = path.as_ref();
+        let mut conn = open_connection(path)?;
+        migrate_to(&mut conn, MIGRATIONS.len())?;
+        Ok(SqliteStorage { conn: Arc::new(Mutex::new(conn)), path: Some(path.to_path_buf()) })
+    }
+
+    /// A private in-memory database (tests).
+    pub fn open_in_memory() -> rusqlite::Result<Self> {
+        let mut conn = Connection::open_in_memory()?;
+        configure(&conn)?;
+        migrate_to(&mut conn, MIGRATIONS.len())?;
+        Ok(SqliteStorage { conn: Arc::new(Mutex::new(conn)), path: None })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Runs `f` on the connection on the current thread (CLI, tests, admin ops).
+    pub fn with_conn<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
+        // A panic while holding the lock leaves no open transaction (it rolls back on
+        // drop during unwinding), so a poisoned lock is safe to reuse.
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    async fn blocking<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.with_conn(f))
+            .await
+            .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>> {
+        Box::pin(self.blocking(move |conn| lookup_token(conn, &hash)))
+    }
+
+    fn sync(&self, device: DevicePrincipal, req: SyncRequest) -> BoxFuture<'_, Result<SyncOutcome, ApiError>> {
+        Box::pin(self.blocking(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (stored, new_changes) = store_push(&tx, &device, &req)?;
+            tx.commit()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let (pull, cursor, more) =
+                read_pull(&tx, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes)?;
+            tx.commit()?;
+            Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more }, new_changes })
+        }))
+    }
+
+    fn snapshot(&self, scope: String, req: SnapshotRequest) -> BoxFuture<'_, Result<SnapshotPage, ApiError>> {
+        Box::pin(self.blocking(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let page = read_snapshot_page(&tx, &scope, &req)?;
+            tx.commit()?;
+            Ok(page)
+        }))
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(self.blocking(|conn| {
+            let _: i64 = conn.query_row("SELECT count(*) FROM scope_counter", [], |r| r.get(0))?;
+            Ok(())
+        }))
+    }
+}
+
+pub fn lookup_token(conn: &Connection, hash: &[u8; 32]) -> Result<Option<TokenLookup>, ApiError> {
+    type Row = (i64, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT id, kind, device_id, kader_id, posyandu_id, puskesmas_id, revoked_at FROM token WHERE hash = ?1",
+        )?
+        .query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+        .optional()?;
+    let Some((token_id, kind, device_id, kader_id, posyandu_id, puskesmas_id, revoked_at)) = row else {
+        return Ok(None);
+    };
+    let principal = match (kind.as_str(), device_id, kader_id, posyandu_id, puskesmas_id) {
+        ("device", Some(device_id), Some(kader_id), Some(posyandu_id), _) => {
+            Principal::Device(DevicePrincipal { token_id, device_id, kader_id, posyandu_id })
+        }
+        ("puskesmas", _, _, _, Some(puskesmas_id)) => {
+            let posyandu_ids = conn
+                .prepare_cached("SELECT id FROM posyandu WHERE puskesmas_id = ?1 ORDER BY id")?
+                .query_map([&puskesmas_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Principal::Puskesmas { token_id, puskesmas_id, posyandu_ids }
+        }
+        _ => return Err(ApiError::internal(format!("token {token_id} is malformed"))),
+    };
+    Ok(Some(TokenLookup { principal, revoked: revoked_at.is_some() }))
+}
+
+/// The scope's last log sequence number (0 before the first change).
+pub fn last_seq(tx: &Transaction, scope: &str) -> rusqlite::Result<u64> {
+    let v: Option<i64> = tx
+        .prepare_cached("SELECT last_seq FROM scope_counter WHERE scope = ?1")?
+        .query_row([scope], |r| r.get(0))
+        .optional()?;
+    Ok(v.unwrap_or(0).max(0) as u64)
+}
+
+/// Stores a push (see [`Storage::sync`]); returns `(stored, new)`. The caller commits.
+pub fn store_push(tx: &Transaction, device: &DevicePrincipal, req: &SyncRequest) -> Result<(u32, u64), ApiError> {
+    let scope = device.posyandu_id.as_str();
+    let first_seq = last_seq(tx, scope)?;
+    let mut next = first_seq + 1;
+    let now = now_unix();
+    let mut stored: u32 = 0;
+    for dc in &req.push {
+        stored = stored.saturating_add(dc.changes.len() as u32);
+        if dc.changes.is_empty() {
+            continue;
+        }
+        let existing: Option<(String, Vec<u8>)> = tx
+            .prepare_cached("SELECT scope, snapshot FROM doc WHERE id = ?1")?
+            .query_row([&dc.doc[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((doc_scope, _)) = &existing {
+            if doc_scope != scope {
+                return Err(ApiError::ForbiddenScope(uuid::Uuid::from_bytes(dc.doc).to_string()));
+            }
+        }
+        let merged = apply_push(dc.doc, scope, existing.as_ref().map(|(_, s)| s.as_slice()), &dc.changes)?;
+        let Some(snapshot) = merged.snapshot else { continue };
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO change_log (scope, seq, doc_id, hash, data, origin_device, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for c in &merged.new_changes {
+                let n =
+                    ins.execute(params![scope, next as i64, &dc.doc[..], &c.hash[..], &c.data, device.device_id, now])?;
+                next += n as u64;
+            }
+        }
+        tx.prepare_cached(
+            "INSERT INTO doc (id, scope, snapshot, updated_seq, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated_seq = excluded.updated_seq,
+                                            updated_at = excluded.updated_at",
+        )?
+        .execute(params![&dc.doc[..], scope, snapshot, (next - 1) as i64, now])?;
+    }
+    if next != first_seq + 1 {
+        tx.prepare_cached(
+            "INSERT INTO scope_counter (scope, last_seq) VALUES (?1, ?2)
+             ON CONFLICT (scope) DO UPDATE SET last_seq = excluded.last_seq",
+        )?
+        .execute(params![scope, (next - 1) as i64])?;
+    }
+    Ok((stored, next - 1 - first_seq))
+}
+
+fn doc_id(bytes: Vec<u8>) -> Result<DocId, ApiError> {
+    DocId::try_from(bytes.as_slice()).map_err(|_| ApiError::internal("stored document id is not 16 bytes"))
+}
+
+/// The pull page for a device (see [`Storage::sync`]): `(pull, cursor, more)`.
+pub fn read_pull(
+    tx: &Transaction,
+    scope: &str,
+    device_id: &str,
+    cursor: u64,
+    page_bytes: u32,
+) -> Result<(Vec<posyandu_core::sync::wire::DocChanges>, u64, bool), ApiError> {
+    let last = last_seq(tx, scope)?;
+    let mut page = PageBuilder::new(page_bytes);
+    if cursor < last {
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq, doc_id, data FROM change_log
+             WHERE scope = ?1 AND seq > ?2 AND origin_device <> ?3 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![scope, cursor.min(i64::MAX as u64) as i64, device_id])?;
+        while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
+            if !page.offer(seq as u64, doc_id(r.get(1)?)?, r.get(2)?) {
+                break;
+            }
+        }
+    }
+    Ok(page.finish(last))
+}
+
+/// A page of compacted documents (see [`Storage::snapshot`]).
+pub fn read_snapshot_page(tx: &Transaction, scope: &str, req: &SnapshotRequest) -> Result<SnapshotPage, ApiError> {
+    let cursor = last_seq(tx, scope)?;
+    let (total_docs, total_bytes): (i64, i64) = tx
+        .prepare_cached("SELECT count(*), coalesce(sum(length(snapshot)), 0) FROM doc WHERE scope = ?1")?
+        .query_row([scope], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let limit = req.page_bytes.min(MAX_PAGE_BYTES) as usize;
+    let after: Vec<u8> = req.after.map(|a| a.to_vec()).unwrap_or_default();
+    let mut stmt = tx.prepare_cached("SELECT id, snapshot FROM doc WHERE scope = ?1 AND id > ?2 ORDER BY id")?;
+    let mut rows = stmt.query(params![scope, after])?;
+    let mut docs: Vec<SnapshotDoc> = Vec::new();
+    let mut used = 0usize;
+    let mut next = None;
+    while let Some(r) = rows.next()? {
+        let snapshot: Vec<u8> = r.get(1)?;
+        if !docs.is_empty() && used + snapshot.len() > limit {
+            next = docs.last().map(|d| d.doc);
+            break;
+        }
+        used += snapshot.len();
+        docs.push(SnapshotDoc { doc: doc_id(r.get(0)?)?, snapshot });
+    }
+    Ok(SnapshotPage {
+        docs,
+        next,
+        cursor,
+        total_docs: total_docs.clamp(0, u32::MAX as i64) as u32,
+        total_bytes: total_bytes.max(0) as u64,
+    })
+}
