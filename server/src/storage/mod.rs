@@ -42,6 +42,17 @@ pub struct SyncOutcome {
     pub new_changes: u64,
 }
 
+/// A merged household document as the relay stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDoc {
+    pub doc: posyandu_core::sync::wire::DocId,
+    pub scope: String,
+    /// The scope's log position of the last change merged into this document.
+    pub updated_seq: u64,
+    /// Compacted automerge bytes (`HouseholdDoc::load_readonly`).
+    pub snapshot: Vec<u8>,
+}
+
 pub trait Storage: Send + Sync + 'static {
     /// The principal a token hash stands for, revoked or not; `None` if unknown.
     fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>>;
@@ -63,6 +74,18 @@ pub trait Storage: Send + Sync + 'static {
     /// `cursor` is the scope's last log `seq` read in the same read transaction as the
     /// documents, so every change up to it is in the snapshots.
     fn snapshot(&self, scope: String, req: SnapshotRequest) -> BoxFuture<'_, Result<SnapshotPage, ApiError>>;
+
+    /// Merged documents of one Posyandu changed after `after_seq` (the scope's log
+    /// position that last changed them), ordered by that position, at most `limit`.
+    /// With `after_seq = 0` this walks every document of the scope. This is the one
+    /// read the Puskesmas side (export, reports, FHIR) is built on: a document whose
+    /// visit arrives late gets a newer `updated_seq`, so incremental pulls see it again.
+    fn docs_after(
+        &self,
+        scope: String,
+        after_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<StoredDoc>, ApiError>>;
 
     /// Checks the database answers.
     fn health(&self) -> BoxFuture<'_, Result<(), ApiError>>;

@@ -13,7 +13,7 @@ use posyandu_core::sync::wire::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{BoxFuture, Storage, SyncOutcome};
+use super::{BoxFuture, Storage, StoredDoc, SyncOutcome};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
 use crate::merge::{apply_push, PageBuilder};
@@ -81,6 +81,10 @@ pub const MIGRATIONS: &[&str] = &[
         scope TEXT PRIMARY KEY,
         last_seq INTEGER NOT NULL
     );
+    "#,
+    // 3: documents by scope in log order (Puskesmas incremental export).
+    r#"
+    CREATE INDEX doc_scope_seq ON doc(scope, updated_seq);
     "#,
 ];
 
@@ -195,6 +199,15 @@ impl Storage for SqliteStorage {
             tx.commit()?;
             Ok(page)
         }))
+    }
+
+    fn docs_after(
+        &self,
+        scope: String,
+        after_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<StoredDoc>, ApiError>> {
+        Box::pin(self.blocking(move |conn| read_docs_after(conn, &scope, after_seq, limit)))
     }
 
     fn health(&self) -> BoxFuture<'_, Result<(), ApiError>> {
@@ -320,6 +333,27 @@ pub fn read_pull(
         }
     }
     Ok(page.finish(last))
+}
+
+/// See [`Storage::docs_after`].
+pub fn read_docs_after(
+    conn: &Connection,
+    scope: &str,
+    after_seq: u64,
+    limit: usize,
+) -> Result<Vec<StoredDoc>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, updated_seq, snapshot FROM doc WHERE scope = ?1 AND updated_seq > ?2 ORDER BY updated_seq, id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![scope, after_seq as i64, limit.min(i64::MAX as usize) as i64], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, seq, snapshot) = row?;
+        out.push(StoredDoc { doc: doc_id(id)?, scope: scope.to_string(), updated_seq: seq.max(0) as u64, snapshot });
+    }
+    Ok(out)
 }
 
 /// A page of compacted documents (see [`Storage::snapshot`]).
