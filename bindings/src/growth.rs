@@ -56,16 +56,6 @@ pub enum WeightTrend {
 }
 mirror_enum!(WeightTrend, g::WeightTrend, [N, T, O, B]);
 
-// TODO(core): these labels belong next to `WeightTrend` in core (a `label_id()`).
-fn trend_label(t: WeightTrend) -> &'static str {
-    match t {
-        WeightTrend::N => "Naik (N)",
-        WeightTrend::T => "Tidak naik (T)",
-        WeightTrend::O => "Tidak ditimbang bulan lalu (O)",
-        WeightTrend::B => "Baru pertama kali ditimbang (B)",
-    }
-}
-
 /// True = the z-score is biologically implausible (check the measurement).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
 pub struct ImplausibleFlags {
@@ -160,7 +150,7 @@ fn to_result(age_days: i64, a: g::GrowthAssessment, trend: Option<g::WeightTrend
         length_height_corrected_cm: a.length_height_corrected_cm,
         bmi: a.bmi,
         weight_trend: trend,
-        weight_trend_label: trend.map(|t| trend_label(t).to_string()),
+        weight_trend_label: trend.map(|t| g::WeightTrend::from(t).label_id().to_string()),
     }
 }
 

@@ -189,23 +189,8 @@ pub struct MemberDetail {
     pub stage_label: String,
 }
 
-/// Pregnancy status of a member from the household's pregnancies, the way the core's
-/// query tables derive it (latest episode by LMP; pregnant until 28 days past HPL).
-fn pregnancy_status(h: &core::Household, member: uuid::Uuid, today: time::Date) -> PregnancyStatus {
-    let mut ps: Vec<&core::Pregnancy> = h.pregnancies.iter().filter(|p| !p.deleted && p.member_id == member).collect();
-    ps.sort_by_key(|p| p.lmp);
-    match ps.last() {
-        None => PregnancyStatus::None,
-        Some(p) => match p.ended {
-            Some(end) => PregnancyStatus::Ended { days_ago: (today - end).whole_days() },
-            None if (today - p.due_date).whole_days() <= 28 => PregnancyStatus::Pregnant,
-            None => PregnancyStatus::None,
-        },
-    }
-}
-
 pub(crate) fn member_detail(m: &core::Member, h: &core::Household, today: time::Date) -> MemberDetail {
-    let stage = lifestage::life_stage(m.birth_date, today, pregnancy_status(h, m.id, today));
+    let stage = h.life_stage_of(m.id, today).unwrap_or(lifestage::LifeStage::Dewasa);
     MemberDetail {
         id: m.id.to_string(),
         name: m.name.clone(),

@@ -396,7 +396,9 @@ impl HouseholdDoc {
         let parts: Vec<&str> = path.split('/').collect();
         let (key, parent) = parts.split_last().ok_or_else(|| Error::Document("jalur kosong".into()))?;
         let obj = self.map_at(parent)?;
-        put_json(&mut self.doc, &obj, key, &value)
+        // Written even when equal to the value currently shown: the new op must
+        // supersede every concurrent value for the conflict to end.
+        put_json(&mut self.doc, &obj, key, &value, Write::Always)
     }
 }
 
@@ -472,16 +474,24 @@ fn visit_from_doc(mut v: Json) -> Result<Visit> {
 /// Writes the fields of `fields` into map `obj`, touching only keys whose value differs.
 fn write_map(doc: &mut AutoCommit, obj: &ObjId, fields: &Map<String, Json>) -> Result<()> {
     for (k, v) in fields {
-        put_json(doc, obj, k, v)?;
+        put_json(doc, obj, k, v, Write::IfChanged)?;
     }
     Ok(())
 }
 
-fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &Json) -> Result<()> {
-    let existing = doc.get(obj, key)?;
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// Skip keys whose value is already the one given (edits).
+    IfChanged,
+    /// Write a new op whatever the current value (conflict resolution).
+    Always,
+}
+
+fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &Json, mode: Write) -> Result<()> {
+    let existing = if mode == Write::Always { None } else { doc.get(obj, key)? };
     match v {
         Json::Null => {
-            if existing.is_some() {
+            if existing.is_some() || mode == Write::Always {
                 doc.delete(obj, key)?;
             }
         }

@@ -69,6 +69,24 @@ pub enum PregnancyStatus {
     },
 }
 
+/// An episode never marked ended counts as ongoing until this many days after its
+/// due date (HPL), then as over.
+pub const OPEN_EPISODE_GRACE_DAYS: i64 = 28;
+
+/// Pregnancy status on `today` from a member's episodes `(lmp, due_date, ended)`:
+/// the latest episode by LMP decides.
+pub fn pregnancy_status(
+    episodes: impl IntoIterator<Item = (Date, Date, Option<Date>)>,
+    today: Date,
+) -> PregnancyStatus {
+    match episodes.into_iter().max_by_key(|e| e.0) {
+        None => PregnancyStatus::None,
+        Some((_, _, Some(end))) => PregnancyStatus::Ended { days_ago: (today - end).whole_days() },
+        Some((_, due, None)) if (today - due).whole_days() <= OPEN_EPISODE_GRACE_DAYS => PregnancyStatus::Pregnant,
+        Some(_) => PregnancyStatus::None,
+    }
+}
+
 /// Completed years between two dates.
 pub fn age_years(birth: Date, on: Date) -> i32 {
     let mut years = on.year() - birth.year();

@@ -139,6 +139,17 @@ impl Household {
     pub fn head(&self) -> Option<&Member> {
         self.head_member_id.and_then(|id| self.member(id))
     }
+
+    /// The life-cycle stage of a member on `today` (`None` for an unknown member).
+    pub fn life_stage_of(&self, member_id: Uuid, today: Date) -> Option<LifeStage> {
+        let m = self.member(member_id)?;
+        let episodes = self
+            .pregnancies
+            .iter()
+            .filter(|p| !p.deleted && p.member_id == member_id)
+            .map(|p| (p.lmp, p.due_date, p.ended));
+        Some(crate::lifestage::life_stage(m.birth_date, today, crate::lifestage::pregnancy_status(episodes, today)))
+    }
 }
 
 /// One value the KK number had, and from when.

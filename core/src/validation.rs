@@ -233,14 +233,14 @@ pub fn check_member_patch(p: &MemberPatch, current: &Member, today: Date) -> V {
 
 pub fn check_measurements(m: &Measurements) -> V {
     let r = |field, v: Option<f64>, min, max| v.map_or(Ok(()), |v| check_range(field, v, min, max));
-    r("weight_kg", m.weight_kg, 0.5, 250.0)?;
-    r("length_height_cm", m.length_height_cm, 35.0, 230.0)?;
-    r("head_circumference_cm", m.head_circumference_cm, 20.0, 70.0)?;
-    r("muac_cm", m.muac_cm, 5.0, 60.0)?;
-    r("waist_cm", m.waist_cm, 30.0, 250.0)?;
-    r("bp_systolic_mmhg", m.bp_systolic_mmhg.map(f64::from), 50.0, 300.0)?;
-    r("bp_diastolic_mmhg", m.bp_diastolic_mmhg.map(f64::from), 20.0, 200.0)?;
-    r("blood_glucose_mg_dl", m.blood_glucose_mg_dl, 20.0, 800.0)?;
+    r("Berat badan (kg)", m.weight_kg, 0.5, 250.0)?;
+    r("Panjang/tinggi badan (cm)", m.length_height_cm, 35.0, 230.0)?;
+    r("Lingkar kepala (cm)", m.head_circumference_cm, 20.0, 70.0)?;
+    r("LiLA (cm)", m.muac_cm, 5.0, 60.0)?;
+    r("Lingkar perut (cm)", m.waist_cm, 30.0, 250.0)?;
+    r("Tekanan darah sistolik (mmHg)", m.bp_systolic_mmhg.map(f64::from), 50.0, 300.0)?;
+    r("Tekanan darah diastolik (mmHg)", m.bp_diastolic_mmhg.map(f64::from), 20.0, 200.0)?;
+    r("Gula darah (mg/dL)", m.blood_glucose_mg_dl, 20.0, 800.0)?;
     if let (Some(s), Some(d)) = (m.bp_systolic_mmhg, m.bp_diastolic_mmhg) {
         if s <= d {
             return Err(ValidationError::BloodPressureOrder);
@@ -326,7 +326,7 @@ pub fn check_new_pregnancy(p: &NewPregnancy, household: &Household, today: Date)
     check_range("Usia kehamilan (minggu)", weeks, 0.0, 44.0)?;
     check_range("Gravida", p.gravida as f64, 1.0, 20.0)?;
     if let Some(l) = p.muac_cm {
-        check_range("muac_cm", l, 5.0, 60.0)?;
+        check_range("LiLA (cm)", l, 5.0, 60.0)?;
     }
     Ok(())
 }
@@ -355,7 +355,7 @@ mod tests {
     #[test]
     fn ranges_and_bp() {
         let mut m = Measurements { weight_kg: Some(0.4), ..Default::default() };
-        assert!(matches!(check_measurements(&m), Err(ValidationError::OutOfRange { field: "weight_kg", .. })));
+        assert!(matches!(check_measurements(&m), Err(ValidationError::OutOfRange { field: "Berat badan (kg)", .. })));
         m.weight_kg = Some(f64::NAN);
         assert!(check_measurements(&m).is_err());
         m.weight_kg = Some(12.0);

@@ -141,6 +141,24 @@ fn different_fields_both_apply_same_field_conflicts_until_resolved() {
 }
 
 #[test]
+fn choosing_the_value_already_shown_ends_the_conflict() {
+    let (bytes, m) = base();
+    let (mut a, mut b) = (replica(&bytes), replica(&bytes));
+    a.patch_member(m, &MemberPatch { name: Some("Budi A".into()), ..Default::default() }).unwrap();
+    a.commit("K-A", 1);
+    b.patch_member(m, &MemberPatch { name: Some("Budi B".into()), ..Default::default() }).unwrap();
+    b.commit("K-B", 2);
+    merge(&mut a, &mut b);
+    let shown = serde_json::to_string(&a.read().unwrap().members[0].name).unwrap();
+    let path = a.conflicts()[0].path.clone();
+    a.resolve(&path, &shown).unwrap();
+    assert!(a.commit("K-A", 3).is_some(), "resolution writes a change even for the shown value");
+    merge(&mut a, &mut b);
+    assert!(a.conflicts().is_empty() && b.conflicts().is_empty());
+    assert_eq!(serde_json::to_string(&b.read().unwrap().members[0].name).unwrap(), shown);
+}
+
+#[test]
 fn unchanged_fields_do_not_conflict() {
     let (bytes, m) = base();
     let (mut a, mut b) = (replica(&bytes), replica(&bytes));

@@ -50,7 +50,7 @@ fn invalid_input_is_refused_and_writes_nothing() {
     let pending = store.pending_changes().unwrap();
 
     let err = store.record_visit(hh, weighing(kid, date!(2026 - 11 - 20), 0.2)).unwrap_err();
-    assert!(matches!(err, Error::Validation(ValidationError::OutOfRange { field: "weight_kg", .. })), "{err:?}");
+    assert!(matches!(err, Error::Validation(ValidationError::OutOfRange { field: "Berat badan (kg)", .. })), "{err:?}");
     assert!(err.to_string().contains("di luar batas wajar"), "{err}");
     let err = store.record_visit(hh, weighing(kid, date!(2026 - 01 - 01), 3.0)).unwrap_err();
     assert!(matches!(err, Error::Validation(ValidationError::VisitBeforeBirth { .. })));

@@ -1,11 +1,16 @@
-//! Registration operations used by the `posyandu-relay admin` CLI (SQLite).
+//! Registration operations used by the `posyandu-relay admin` CLI, for both backends.
+//!
+//! The checks (id and name formats, existence, kader moves, token rotation) live here
+//! once; a backend only implements the small [`Registry`] trait of storage primitives
+//! (SQLite: `rusqlite::Connection`; PostgreSQL: `storage::postgres::PgRegistry`).
 //!
 //! Adding a Puskesmas, Posyandu or kader again updates its name (idempotent).
 //! Tokens are printed once by the caller and stored only as hashes.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::auth::new_token;
+use crate::auth::new_token as fresh_token;
+
 use crate::storage::sqlite::now_unix;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +23,8 @@ pub enum AdminError {
     Conflict(String),
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Backend(String),
 }
 
 pub type Result<T> = std::result::Result<T, AdminError>;
@@ -49,189 +56,283 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn exists(conn: &Connection, table: &str, id: &str) -> Result<bool> {
-    let sql = format!("SELECT 1 FROM {table} WHERE id = ?1");
-    Ok(conn.query_row(&sql, [id], |_| Ok(())).optional()?.is_some())
+/// Registry tables that can be checked for an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Puskesmas,
+    Posyandu,
 }
 
-pub fn add_puskesmas(conn: &Connection, id: &str, name: &str) -> Result<()> {
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Puskesmas => "puskesmas",
+            Table::Posyandu => "posyandu",
+        }
+    }
+}
+
+/// The registry's rows for `admin list`.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// (id, name)
+    pub puskesmas: Vec<(String, String)>,
+    /// (id, name, puskesmas or '-', documents, last seq)
+    pub posyandu: Vec<(String, String, String, i64, i64)>,
+    /// (id, name, posyandu)
+    pub kader: Vec<(String, String, String)>,
+    /// (id, kind, device, kader, puskesmas, created_at, revoked_at)
+    pub tokens: Vec<(i64, String, String, String, String, i64, Option<i64>)>,
+}
+
+/// Storage primitives of the registry; the rules are in this module's functions.
+pub trait Registry {
+    fn exists(&self, table: Table, id: &str) -> Result<bool>;
+    /// Inserts, or updates the name.
+    fn upsert_puskesmas(&self, id: &str, name: &str, now: i64) -> Result<()>;
+    /// Inserts, or updates the name (and the Puskesmas when given).
+    fn upsert_posyandu(&self, id: &str, name: &str, puskesmas: Option<&str>, now: i64) -> Result<()>;
+    /// The Posyandu of a kader, if registered.
+    fn kader_posyandu(&self, kader: &str) -> Result<Option<String>>;
+    /// Inserts, or updates the name.
+    fn upsert_kader(&self, id: &str, name: &str, posyandu: &str, now: i64) -> Result<()>;
+    /// In ONE transaction: if the device has an active token of another kader, return
+    /// `Ok(Err(that kader))` and change nothing; otherwise revoke the device's active
+    /// tokens and insert a device token with `hash`, returning its id.
+    fn replace_device_token(
+        &self,
+        device: &str,
+        kader: &str,
+        posyandu: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> Result<std::result::Result<i64, String>>;
+    fn insert_puskesmas_token(&self, puskesmas: &str, hash: &[u8; 32], now: i64) -> Result<i64>;
+    /// Revokes the device's active tokens; returns how many.
+    fn revoke_device_tokens(&self, device: &str, now: i64) -> Result<u64>;
+    /// Revokes one active token; returns 0 or 1.
+    fn revoke_token_id(&self, token_id: i64, now: i64) -> Result<u64>;
+    fn listing(&self) -> Result<Listing>;
+}
+
+pub fn add_puskesmas<R: Registry + ?Sized>(reg: &R, id: &str, name: &str) -> Result<()> {
     check_id("ID Puskesmas", id)?;
     check_name(name)?;
-    conn.execute(
-        "INSERT INTO puskesmas (id, name, created_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-        params![id, name.trim(), now_unix()],
-    )?;
-    Ok(())
+    reg.upsert_puskesmas(id, name.trim(), now_unix())
 }
 
-pub fn add_posyandu(conn: &Connection, id: &str, name: &str, puskesmas: Option<&str>) -> Result<()> {
+pub fn add_posyandu<R: Registry + ?Sized>(reg: &R, id: &str, name: &str, puskesmas: Option<&str>) -> Result<()> {
     check_id("ID Posyandu", id)?;
     check_name(name)?;
     if let Some(p) = puskesmas {
-        if !exists(conn, "puskesmas", p)? {
+        if !reg.exists(Table::Puskesmas, p)? {
             return Err(AdminError::NotFound { kind: "Puskesmas", id: p.into() });
         }
     }
-    conn.execute(
-        "INSERT INTO posyandu (id, name, puskesmas_id, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, puskesmas_id = coalesce(excluded.puskesmas_id, puskesmas_id)",
-        params![id, name.trim(), puskesmas, now_unix()],
-    )?;
-    Ok(())
+    reg.upsert_posyandu(id, name.trim(), puskesmas, now_unix())
 }
 
-pub fn add_kader(conn: &Connection, id: &str, name: &str, posyandu: &str) -> Result<()> {
+pub fn add_kader<R: Registry + ?Sized>(reg: &R, id: &str, name: &str, posyandu: &str) -> Result<()> {
     check_id("ID kader", id)?;
     check_name(name)?;
-    if !exists(conn, "posyandu", posyandu)? {
+    if !reg.exists(Table::Posyandu, posyandu)? {
         return Err(AdminError::NotFound { kind: "Posyandu", id: posyandu.into() });
     }
-    let current: Option<String> =
-        conn.query_row("SELECT posyandu_id FROM kader WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-    if let Some(cur) = current.filter(|c| c != posyandu) {
+    if let Some(cur) = reg.kader_posyandu(id)?.filter(|c| c != posyandu) {
         // Moving a kader would silently move their devices' scope: make it explicit.
         return Err(AdminError::Conflict(format!(
             "kader {id} terdaftar di Posyandu {cur}; cabut perangkatnya dan daftarkan dengan ID kader baru"
         )));
     }
-    conn.execute(
-        "INSERT INTO kader (id, name, posyandu_id, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-        params![id, name.trim(), posyandu, now_unix()],
-    )?;
-    Ok(())
+    reg.upsert_kader(id, name.trim(), posyandu, now_unix())
 }
 
 /// Issues a token for device `device` of kader `kader`. Any earlier active token of
 /// the device is revoked (so re-running this rotates the device's token).
-pub fn add_device(conn: &mut Connection, kader: &str, device: &str) -> Result<IssuedToken> {
+pub fn add_device<R: Registry + ?Sized>(reg: &R, kader: &str, device: &str) -> Result<IssuedToken> {
     check_id("ID perangkat", device)?;
-    let tx = conn.transaction()?;
-    let posyandu: String = tx
-        .query_row("SELECT posyandu_id FROM kader WHERE id = ?1", [kader], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| AdminError::NotFound { kind: "Kader", id: kader.into() })?;
-    let other: Option<String> = tx
-        .query_row(
-            "SELECT kader_id FROM token WHERE device_id = ?1 AND kind = 'device' AND revoked_at IS NULL AND kader_id <> ?2",
-            [device, kader],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(other) = other {
-        return Err(AdminError::Conflict(format!(
+    let posyandu =
+        reg.kader_posyandu(kader)?.ok_or_else(|| AdminError::NotFound { kind: "Kader", id: kader.into() })?;
+    let (token, hash) = fresh_token();
+    match reg.replace_device_token(device, kader, &posyandu, &hash, now_unix())? {
+        Ok(token_id) => Ok(IssuedToken { token_id, token }),
+        Err(other) => Err(AdminError::Conflict(format!(
             "perangkat {device} masih terdaftar untuk kader {other}; cabut dulu dengan revoke-device"
-        )));
+        ))),
     }
-    let now = now_unix();
-    tx.execute(
-        "UPDATE token SET revoked_at = ?2 WHERE device_id = ?1 AND kind = 'device' AND revoked_at IS NULL",
-        params![device, now],
-    )?;
-    let (token, hash) = new_token();
-    tx.execute(
-        "INSERT INTO token (hash, kind, device_id, kader_id, posyandu_id, created_at) VALUES (?1, 'device', ?2, ?3, ?4, ?5)",
-        params![&hash[..], device, kader, posyandu, now],
-    )?;
-    let token_id = tx.last_insert_rowid();
-    tx.commit()?;
-    Ok(IssuedToken { token_id, token })
 }
 
 /// Revokes every active token of a device; returns how many.
-pub fn revoke_device(conn: &Connection, device: &str) -> Result<usize> {
-    let n = conn.execute(
-        "UPDATE token SET revoked_at = ?2 WHERE device_id = ?1 AND kind = 'device' AND revoked_at IS NULL",
-        params![device, now_unix()],
-    )?;
+pub fn revoke_device<R: Registry + ?Sized>(reg: &R, device: &str) -> Result<usize> {
+    let n = reg.revoke_device_tokens(device, now_unix())?;
     if n == 0 {
         return Err(AdminError::NotFound { kind: "Perangkat aktif", id: device.into() });
     }
-    Ok(n)
+    Ok(n as usize)
 }
 
 /// Issues a read-only Puskesmas token (earlier ones stay valid until revoked).
-pub fn puskesmas_token(conn: &Connection, puskesmas: &str) -> Result<IssuedToken> {
-    if !exists(conn, "puskesmas", puskesmas)? {
+pub fn puskesmas_token<R: Registry + ?Sized>(reg: &R, puskesmas: &str) -> Result<IssuedToken> {
+    if !reg.exists(Table::Puskesmas, puskesmas)? {
         return Err(AdminError::NotFound { kind: "Puskesmas", id: puskesmas.into() });
     }
-    let (token, hash) = new_token();
-    conn.execute(
-        "INSERT INTO token (hash, kind, puskesmas_id, created_at) VALUES (?1, 'puskesmas', ?2, ?3)",
-        params![&hash[..], puskesmas, now_unix()],
-    )?;
-    Ok(IssuedToken { token_id: conn.last_insert_rowid(), token })
+    let (token, hash) = fresh_token();
+    let token_id = reg.insert_puskesmas_token(puskesmas, &hash, now_unix())?;
+    Ok(IssuedToken { token_id, token })
 }
 
 /// Revokes one token by id (any kind).
-pub fn revoke_token(conn: &Connection, token_id: i64) -> Result<()> {
-    let n = conn.execute(
-        "UPDATE token SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-        params![token_id, now_unix()],
-    )?;
-    if n == 0 {
+pub fn revoke_token<R: Registry + ?Sized>(reg: &R, token_id: i64) -> Result<()> {
+    if reg.revoke_token_id(token_id, now_unix())? == 0 {
         return Err(AdminError::NotFound { kind: "Token aktif", id: token_id.to_string() });
     }
     Ok(())
 }
 
 /// A human-readable listing of the registry, for `admin list`.
-pub fn list(conn: &Connection) -> Result<String> {
+pub fn list<R: Registry + ?Sized>(reg: &R) -> Result<String> {
     use std::fmt::Write as _;
+    let l = reg.listing()?;
     let mut out = String::new();
-    let mut stmt = conn.prepare("SELECT id, name FROM puskesmas ORDER BY id")?;
-    for r in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, name) = r?;
+    for (id, name) in &l.puskesmas {
         let _ = writeln!(out, "Puskesmas {id}  {name}");
     }
-    let mut stmt = conn.prepare(
-        "SELECT p.id, p.name, coalesce(p.puskesmas_id, '-'),
-                (SELECT count(*) FROM doc d WHERE d.scope = p.id),
-                coalesce((SELECT last_seq FROM scope_counter s WHERE s.scope = p.id), 0)
-         FROM posyandu p ORDER BY p.id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    for r in rows {
-        let (id, name, pkm, docs, seq) = r?;
+    for (id, name, pkm, docs, seq) in &l.posyandu {
         let _ = writeln!(out, "Posyandu {id}  {name}  (Puskesmas {pkm}; {docs} rumah tangga, log sampai {seq})");
     }
-    let mut stmt = conn.prepare("SELECT id, name, posyandu_id FROM kader ORDER BY posyandu_id, id")?;
-    for r in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
-        let (id, name, p) = r?;
+    for (id, name, p) in &l.kader {
         let _ = writeln!(out, "Kader {id}  {name}  (Posyandu {p})");
     }
-    let mut stmt = conn.prepare(
-        "SELECT id, kind, coalesce(device_id, ''), coalesce(kader_id, ''), coalesce(puskesmas_id, ''), created_at, revoked_at
-         FROM token ORDER BY id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, i64>(5)?,
-            r.get::<_, Option<i64>>(6)?,
-        ))
-    })?;
-    for r in rows {
-        let (id, kind, device, kader, pkm, created, revoked) = r?;
+    for (id, kind, device, kader, pkm, created, revoked) in &l.tokens {
         let who =
             if kind == "device" { format!("perangkat {device} kader {kader}") } else { format!("Puskesmas {pkm}") };
         let state = revoked.map_or("aktif".to_string(), |t| format!("dicabut {}", date(t)));
-        let _ = writeln!(out, "Token #{id}  {kind}  {who}  dibuat {}  {state}", date(created));
+        let _ = writeln!(out, "Token #{id}  {kind}  {who}  dibuat {}  {state}", date(*created));
     }
     Ok(out)
+}
+
+/// The SQLite registry: a relay database connection.
+impl Registry for Connection {
+    fn exists(&self, table: Table, id: &str) -> Result<bool> {
+        let sql = format!("SELECT 1 FROM {} WHERE id = ?1", table.name());
+        Ok(self.query_row(&sql, [id], |_| Ok(())).optional()?.is_some())
+    }
+
+    fn upsert_puskesmas(&self, id: &str, name: &str, now: i64) -> Result<()> {
+        self.execute(
+            "INSERT INTO puskesmas (id, name, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![id, name, now],
+        )?;
+        Ok(())
+    }
+
+    fn upsert_posyandu(&self, id: &str, name: &str, puskesmas: Option<&str>, now: i64) -> Result<()> {
+        self.execute(
+            "INSERT INTO posyandu (id, name, puskesmas_id, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, puskesmas_id = coalesce(excluded.puskesmas_id, puskesmas_id)",
+            params![id, name, puskesmas, now],
+        )?;
+        Ok(())
+    }
+
+    fn kader_posyandu(&self, kader: &str) -> Result<Option<String>> {
+        Ok(self.query_row("SELECT posyandu_id FROM kader WHERE id = ?1", [kader], |r| r.get(0)).optional()?)
+    }
+
+    fn upsert_kader(&self, id: &str, name: &str, posyandu: &str, now: i64) -> Result<()> {
+        self.execute(
+            "INSERT INTO kader (id, name, posyandu_id, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![id, name, posyandu, now],
+        )?;
+        Ok(())
+    }
+
+    fn replace_device_token(
+        &self,
+        device: &str,
+        kader: &str,
+        posyandu: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> Result<std::result::Result<i64, String>> {
+        let tx = self.unchecked_transaction()?;
+        let other: Option<String> = tx
+            .query_row(
+                "SELECT kader_id FROM token WHERE device_id = ?1 AND kind = 'device' AND revoked_at IS NULL AND kader_id <> ?2",
+                params![device, kader],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(other) = other {
+            return Ok(Err(other));
+        }
+        tx.execute(
+            "UPDATE token SET revoked_at = ?2 WHERE device_id = ?1 AND kind = 'device' AND revoked_at IS NULL",
+            params![device, now],
+        )?;
+        tx.execute(
+            "INSERT INTO token (hash, kind, device_id, kader_id, posyandu_id, created_at) VALUES (?1, 'device', ?2, ?3, ?4, ?5)",
+            params![&hash[..], device, kader, posyandu, now],
+        )?;
+        let token_id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Ok(token_id))
+    }
+
+    fn insert_puskesmas_token(&self, puskesmas: &str, hash: &[u8; 32], now: i64) -> Result<i64> {
+        self.execute(
+            "INSERT INTO token (hash, kind, puskesmas_id, created_at) VALUES (?1, 'puskesmas', ?2, ?3)",
+            params![&hash[..], puskesmas, now],
+        )?;
+        Ok(self.last_insert_rowid())
+    }
+
+    fn revoke_device_tokens(&self, device: &str, now: i64) -> Result<u64> {
+        Ok(self.execute(
+            "UPDATE token SET revoked_at = ?2 WHERE device_id = ?1 AND kind = 'device' AND revoked_at IS NULL",
+            params![device, now],
+        )? as u64)
+    }
+
+    fn revoke_token_id(&self, token_id: i64, now: i64) -> Result<u64> {
+        Ok(self
+            .execute("UPDATE token SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![token_id, now])?
+            as u64)
+    }
+
+    fn listing(&self) -> Result<Listing> {
+        let mut l = Listing::default();
+        let mut stmt = self.prepare("SELECT id, name FROM puskesmas ORDER BY id")?;
+        for r in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            l.puskesmas.push(r?);
+        }
+        let mut stmt = self.prepare(
+            "SELECT p.id, p.name, coalesce(p.puskesmas_id, '-'),
+                    (SELECT count(*) FROM doc d WHERE d.scope = p.id),
+                    coalesce((SELECT last_seq FROM scope_counter s WHERE s.scope = p.id), 0)
+             FROM posyandu p ORDER BY p.id",
+        )?;
+        for r in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))? {
+            l.posyandu.push(r?);
+        }
+        let mut stmt = self.prepare("SELECT id, name, posyandu_id FROM kader ORDER BY posyandu_id, id")?;
+        for r in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
+            l.kader.push(r?);
+        }
+        let mut stmt = self.prepare(
+            "SELECT id, kind, coalesce(device_id, ''), coalesce(kader_id, ''), coalesce(puskesmas_id, ''), created_at, revoked_at
+             FROM token ORDER BY id",
+        )?;
+        for r in
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
+        {
+            l.tokens.push(r?);
+        }
+        Ok(l)
+    }
 }
 
 /// Unix seconds as an RFC 3339 UTC time.

@@ -10,6 +10,7 @@
 //! - [`merge`]: pure sync logic (apply and validate a push, cut a pull page).
 //! - [`sync`]: the `/v1/sync` and `/v1/snapshot` handlers.
 //! - [`admin`]: registry operations used by the CLI.
+//! - [`puskesmas`]: the Puskesmas read API (export, monthly reports, FHIR).
 //! - [`metrics`], [`config`], [`error`].
 
 pub mod admin;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod merge;
 pub mod metrics;
+pub mod puskesmas;
 pub mod storage;
 pub mod sync;
 
@@ -63,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .route(SNAPSHOT_PATH, post(sync::snapshot))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(puskesmas::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -6,15 +6,31 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use posyandu_server::admin::Registry;
 use posyandu_server::config::{Config, ConfigLayer, LogFormat};
-use posyandu_server::storage::SqliteStorage;
+use posyandu_server::storage::postgres::PgRegistry;
+use posyandu_server::storage::{PgStorage, SqliteStorage};
 use posyandu_server::{admin, app, AppState};
 
 #[derive(Parser)]
 #[command(name = "posyandu-relay", version, about = "Posyandu Sync relay server")]
 struct Cli {
+    /// PostgreSQL database (`postgres://user@host/db` or `host=... dbname=...`) shared
+    /// by several relays; without it the SQLite file (--db) is used. Applies to serve,
+    /// demo and admin.
+    #[arg(long, global = true, env = "POSYANDU_RELAY_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Connections per relay process in the PostgreSQL pool.
+    #[arg(long, global = true, env = "POSYANDU_RELAY_PG_POOL_SIZE", default_value_t = 16)]
+    pg_pool_size: usize,
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+/// Where the relay keeps its data.
+enum Db {
+    Sqlite(SqliteStorage),
+    Postgres { url: String, pool_size: usize },
 }
 
 #[derive(Subcommand)]
@@ -34,6 +50,9 @@ enum Cmd {
     /// Create a demo Posyandu with two kader devices, print their tokens, then serve
     /// (database default: ./posyandu-demo.sqlite3).
     Demo(ServeArgs),
+    /// Pull the Puskesmas export (`GET /v1/export`) from a relay into DIR, page by page,
+    /// resuming from the cursor in --since-file (see server/src/puskesmas/client.rs).
+    Export(ExportCmd),
 }
 
 #[derive(Args, Clone)]
@@ -50,6 +69,32 @@ struct ServeArgs {
     /// Log format [default: pretty].
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
+}
+
+#[derive(Args, Clone)]
+struct ExportCmd {
+    /// Relay base URL, e.g. https://relay.example.go.id
+    #[arg(long)]
+    url: String,
+    /// Puskesmas token (or env POSYANDU_PUSKESMAS_TOKEN).
+    #[arg(long, env = "POSYANDU_PUSKESMAS_TOKEN", hide_env_values = true)]
+    token: String,
+    /// File holding the cursor; read at start (absent = everything), rewritten after
+    /// every page.
+    #[arg(long)]
+    since_file: PathBuf,
+    /// ndjson or csv.
+    #[arg(long, default_value = "ndjson")]
+    format: String,
+    /// Directory for the page files.
+    #[arg(long)]
+    out: PathBuf,
+    /// Households per page.
+    #[arg(long, default_value_t = 500)]
+    limit: usize,
+    /// Only this Posyandu of the Puskesmas.
+    #[arg(long)]
+    posyandu: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -141,31 +186,64 @@ fn main() -> std::process::ExitCode {
 
 fn real_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let pg = cli.database_url.clone().filter(|u| !u.trim().is_empty());
+    let pool_size = cli.pg_pool_size;
     match cli.cmd {
         Cmd::Serve(a) => {
             let cfg = config(a.listen, a.db, a.config.as_ref(), a.log_format)?;
             init_logging(cfg.log_format);
-            let storage = open(&cfg.db)?;
-            run(cfg, storage)
+            let db = match pg {
+                Some(url) => Db::Postgres { url, pool_size },
+                None => Db::Sqlite(open(&cfg.db)?),
+            };
+            run(cfg, db)
         }
         Cmd::Demo(a) => {
             // The demo never touches the default production database.
             let db = a.db.or_else(|| Some(PathBuf::from("./posyandu-demo.sqlite3")));
             let cfg = config(a.listen, db, a.config.as_ref(), a.log_format)?;
-            let storage = open(&cfg.db)?;
-            demo(&storage, &cfg)?;
+            let db = match pg {
+                Some(url) => {
+                    let reg = PgRegistry::connect(&url).context("cannot open the PostgreSQL database")?;
+                    demo(&reg, &cfg, "PostgreSQL (--database-url)")?;
+                    Db::Postgres { url, pool_size }
+                }
+                None => {
+                    let storage = open(&cfg.db)?;
+                    storage.with_conn(|conn| demo(&*conn, &cfg, &cfg.db.display().to_string()))?;
+                    Db::Sqlite(storage)
+                }
+            };
             init_logging(cfg.log_format);
-            run(cfg, storage)
+            run(cfg, db)
+        }
+        Cmd::Export(a) => {
+            let args = posyandu_server::puskesmas::client::ExportArgs {
+                url: a.url,
+                token: a.token,
+                since_file: a.since_file,
+                format: a.format,
+                out: a.out,
+                limit: a.limit,
+                posyandu: a.posyandu,
+            };
+            let sum = posyandu_server::puskesmas::client::run_export(&args)?;
+            eprintln!("{} halaman, {} rumah tangga, {} file", sum.pages, sum.households, sum.files.len());
+            Ok(())
         }
         Cmd::Admin { db, config: file, op } => {
+            if let Some(url) = pg {
+                let reg = PgRegistry::connect(&url).context("cannot open the PostgreSQL database")?;
+                return admin_op(&reg, op);
+            }
             let cfg = config(None, db, file.as_ref(), None)?;
             let storage = open(&cfg.db)?;
-            storage.with_conn(|conn| admin_op(conn, op))
+            storage.with_conn(|conn| admin_op(&*conn, op))
         }
     }
 }
 
-fn admin_op(conn: &mut rusqlite::Connection, op: AdminOp) -> anyhow::Result<()> {
+fn admin_op(conn: &dyn Registry, op: AdminOp) -> anyhow::Result<()> {
     match op {
         AdminOp::AddPuskesmas { id, name } => {
             admin::add_puskesmas(conn, &id, &name)?;
@@ -204,8 +282,8 @@ fn admin_op(conn: &mut rusqlite::Connection, op: AdminOp) -> anyhow::Result<()> 
 
 /// Registers the demo Posyandu (idempotently) and prints fresh device tokens (issuing
 /// them revokes the previous demo tokens) and the commands to try a sync.
-fn demo(storage: &SqliteStorage, cfg: &Config) -> anyhow::Result<()> {
-    let tokens = storage.with_conn(|conn| -> anyhow::Result<Vec<(String, String, String)>> {
+fn demo(conn: &dyn Registry, cfg: &Config, db_label: &str) -> anyhow::Result<()> {
+    let tokens = (|| -> anyhow::Result<Vec<(String, String, String)>> {
         admin::add_puskesmas(conn, "PKM-DEMO", "Puskesmas Sukamaju")?;
         admin::add_posyandu(conn, "P-DEMO", "Posyandu Melati", Some("PKM-DEMO"))?;
         admin::add_kader(conn, "K-SITI", "Siti Aminah", "P-DEMO")?;
@@ -216,10 +294,10 @@ fn demo(storage: &SqliteStorage, cfg: &Config) -> anyhow::Result<()> {
             out.push((kader.to_string(), device.to_string(), t.token));
         }
         Ok(out)
-    })?;
+    })()?;
     let url = format!("http://{}", cfg.listen);
     println!("Demo Posyandu Melati (P-DEMO, Puskesmas PKM-DEMO) siap di {url}");
-    println!("Database: {}\n", cfg.db.display());
+    println!("Database: {db_label}\n");
     for (kader, device, token) in &tokens {
         let store = format!("{}.sqlite3", device.to_lowercase());
         println!("# Kader {kader}, perangkat {device}");
@@ -237,14 +315,23 @@ fn demo(storage: &SqliteStorage, cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run(cfg: Config, storage: SqliteStorage) -> anyhow::Result<()> {
+fn run(cfg: Config, db: Db) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let state = AppState::new(storage).with_limits(cfg.limits);
+        let (state, db_label) = match db {
+            Db::Sqlite(storage) => (AppState::new(storage), cfg.db.display().to_string()),
+            Db::Postgres { url, pool_size } => {
+                let storage = PgStorage::connect(&url, pool_size)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+                (AppState::new(storage), "postgresql".to_string())
+            }
+        };
+        let state = state.with_limits(cfg.limits);
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-        tracing::info!(listen = %listener.local_addr()?, db = %cfg.db.display(), "posyandu-relay listening");
+        tracing::info!(listen = %listener.local_addr()?, db = %db_label, "posyandu-relay listening");
         posyandu_server::serve(
             listener,
             app(state),

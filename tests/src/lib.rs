@@ -2,3 +2,4 @@
 //! this library holds what they and the benchmarks share.
 
 pub mod netshape;
+pub mod relay;

@@ -292,6 +292,13 @@ pub fn assess(a: &Anthropometry) -> Result<GrowthAssessment, GrowthError> {
     Ok(r)
 }
 
+/// The WHO weight-for-age LMS row for `sex` at `age_days` (0..=1856), `None` outside
+/// the table. For drawing growth charts (median and ±2/±3 SD curves via
+/// [`Lms::value_at`]); scoring goes through [`assess`].
+pub fn weight_for_age_lms(sex: Sex, age_days: i64) -> Option<Lms> {
+    tables::tables().wfa.get(sex, age_days)
+}
+
 /// Rounds half away from zero to `decimals` places (for display/export).
 pub fn round_half_away(x: f64, decimals: u32) -> f64 {
     if !x.is_finite() {

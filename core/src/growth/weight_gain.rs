@@ -26,6 +26,16 @@ pub enum WeightTrend {
 }
 
 impl WeightTrend {
+    /// Indonesian label as on the KMS.
+    pub fn label_id(&self) -> &'static str {
+        match self {
+            WeightTrend::N => "Naik (N)",
+            WeightTrend::T => "Tidak naik (T)",
+            WeightTrend::O => "Tidak ditimbang bulan lalu (O)",
+            WeightTrend::B => "Baru pertama kali ditimbang (B)",
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::N => "N",

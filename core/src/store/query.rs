@@ -200,23 +200,18 @@ pub(crate) fn pregnancy_status(
     conn: &Connection,
     today: Date,
 ) -> Result<std::collections::HashMap<String, PregnancyStatus>> {
-    let mut out = std::collections::HashMap::new();
-    let mut stmt = conn.prepare_cached("SELECT member_id, due_date, ended FROM pregnancy ORDER BY lmp")?;
-    let rows =
-        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))?;
+    let mut episodes: std::collections::HashMap<String, Vec<(Date, Date, Option<Date>)>> = Default::default();
+    let mut stmt = conn.prepare_cached("SELECT member_id, lmp, due_date, ended FROM pregnancy")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+    })?;
     for row in rows {
-        let (member, due, ended) = row?;
-        let status = match ended.as_deref().and_then(parse_date) {
-            Some(end) => PregnancyStatus::Ended { days_ago: (today - end).whole_days() },
-            // An episode never closed is taken as ongoing until 4 weeks after the due date.
-            None => match parse_date(&due) {
-                Some(d) if (today - d).whole_days() <= 28 => PregnancyStatus::Pregnant,
-                _ => PregnancyStatus::None,
-            },
-        };
-        out.insert(member, status);
+        let (member, lmp, due, ended) = row?;
+        if let (Some(lmp), Some(due)) = (parse_date(&lmp), parse_date(&due)) {
+            episodes.entry(member).or_default().push((lmp, due, ended.as_deref().and_then(parse_date)));
+        }
     }
-    Ok(out)
+    Ok(episodes.into_iter().map(|(m, e)| (m, crate::lifestage::pregnancy_status(e, today))).collect())
 }
 
 impl Store {

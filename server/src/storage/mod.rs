@@ -4,6 +4,7 @@
 //! (the contract is written on each method); the sync decisions themselves live in
 //! [`crate::merge`] so a backend only does I/O inside one transaction per call.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;
@@ -14,6 +15,7 @@ use posyandu_core::sync::wire::{SnapshotPage, SnapshotRequest, SyncRequest, Sync
 use crate::auth::{DevicePrincipal, TokenLookup};
 use crate::error::ApiError;
 
+pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
 /// A boxed `Send` future, so the trait can be used as `Arc<dyn Storage>`.

@@ -1,0 +1,290 @@
+//! The Puskesmas read API (issue 5): what a primary health centre pulls from the
+//! Posyandu of its area.
+//!
+//! - `GET /v1/export` ([`export`]): incremental NDJSON/CSV export of merged households,
+//!   members, pregnancies and visits, paged by an opaque cursor.
+//! - `GET /v1/report/{posyandu}/{YYYY-MM}` ([`report`], [`html`]): the monthly report
+//!   (laporan bulanan: SKDN, 2T/BGM, nutrition status, KEK, immunisation, screening,
+//!   referrals, SPM needs, conflicts) as JSON, HTML or CSV.
+//! - `GET /v1/report/{posyandu}/child/{member_id}`: one child's weight-for-age chart.
+//! - `GET /v1/fhir/{posyandu}` ([`fhir`]): a FHIR R4 `Bundle` for SATUSEHAT.
+//! - `GET /openapi.json`: the hand-written OpenAPI 3 description of the whole API.
+//!
+//! Everything is built on [`crate::storage::Storage::docs_after`] (no extra storage
+//! method) and on the Posyandu list the Puskesmas token carries
+//! ([`Principal::Puskesmas`]). Only Puskesmas tokens are accepted (device tokens get
+//! 403 `wrong_token_kind`); a Posyandu outside the token's area gets 403
+//! `forbidden_scope`. Browsers cannot send a bearer header when a page is opened from
+//! a link, so the HTML pages also accept `?access_token=` (RFC 6750 §2.3); prefer the
+//! header everywhere else, since a URL can end up in proxy logs and browser history.
+
+pub mod client;
+pub mod export;
+pub mod fhir;
+pub mod html;
+pub mod report;
+
+use std::collections::BTreeMap;
+
+use axum::http::{header::AUTHORIZATION, HeaderMap, HeaderValue};
+use axum::routing::get;
+use axum::Router;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use posyandu_core::doc::HouseholdDoc;
+use posyandu_core::model::{Conflict, Household};
+
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Response header carrying the next cursor of `/v1/export` and `/v1/fhir/...`.
+pub const CURSOR_HEADER: &str = "x-posyandu-cursor";
+/// Response header: `true` when more documents remain after this page.
+pub const MORE_HEADER: &str = "x-posyandu-more";
+/// Documents read per storage call when a whole Posyandu is walked (reports).
+pub const WALK_PAGE: usize = 256;
+/// Default and largest number of household documents in one export / FHIR page.
+pub const DEFAULT_LIMIT: usize = 500;
+pub const MAX_LIMIT: usize = 5_000;
+
+/// The OpenAPI 3 description served at `/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../../static/openapi.json");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/export", get(export::handler))
+        .route("/v1/report/{posyandu}/{month}", get(report::handler))
+        .route("/v1/report/{posyandu}/child/{member_id}", get(html::child_handler))
+        .route("/v1/fhir/{posyandu}", get(fhir::handler))
+        .route("/openapi.json", get(openapi))
+}
+
+async fn openapi() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+/// The Puskesmas calling, with the Posyandu it may read.
+#[derive(Debug, Clone)]
+pub struct PuskesmasScope {
+    pub puskesmas_id: String,
+    /// Sorted, deduplicated.
+    pub posyandu_ids: Vec<String>,
+}
+
+impl PuskesmasScope {
+    pub fn check(&self, posyandu: &str) -> Result<(), ApiError> {
+        if self.posyandu_ids.binary_search_by(|p| p.as_str().cmp(posyandu)).is_ok() {
+            Ok(())
+        } else {
+            Err(ApiError::ForbiddenScope(posyandu.to_string()))
+        }
+    }
+}
+
+/// Authenticates a Puskesmas token (header, or `access_token` for HTML pages).
+pub async fn puskesmas(
+    st: &AppState,
+    headers: &HeaderMap,
+    access_token: Option<&str>,
+) -> Result<PuskesmasScope, ApiError> {
+    let mut token_id = None;
+    let principal = match (auth::bearer(headers), access_token) {
+        (None, Some(t)) if !t.is_empty() => {
+            let mut h = HeaderMap::new();
+            let v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| ApiError::Unauthorized)?;
+            h.insert(AUTHORIZATION, v);
+            auth::authenticate(st, &h, &mut token_id).await
+        }
+        _ => auth::authenticate(st, headers, &mut token_id).await,
+    };
+    let principal = principal.inspect_err(|e| {
+        tracing::warn!(token_id, code = e.code(), "puskesmas request refused");
+    })?;
+    match principal {
+        Principal::Puskesmas { puskesmas_id, mut posyandu_ids, .. } => {
+            posyandu_ids.sort();
+            posyandu_ids.dedup();
+            Ok(PuskesmasScope { puskesmas_id, posyandu_ids })
+        }
+        Principal::Device(d) => {
+            tracing::warn!(token_id = d.token_id, code = "wrong_token_kind", "device token on puskesmas API");
+            Err(ApiError::WrongTokenKind)
+        }
+    }
+}
+
+/// The opaque export cursor: per Posyandu, the last log position already exported.
+/// Encoded as base64url (no padding) of the JSON object `{"P-001":123,...}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor(pub BTreeMap<String, u64>);
+
+impl Cursor {
+    pub fn parse(s: Option<&str>) -> Result<Cursor, ApiError> {
+        let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(Cursor::default());
+        };
+        let bad = || ApiError::BadBody("cursor `since` tidak valid".into());
+        if s.len() > 64 * 1024 {
+            return Err(bad());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|_| bad())?;
+        let map: BTreeMap<String, u64> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        Ok(Cursor(map))
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&self.0).expect("map of strings to numbers"))
+    }
+
+    pub fn get(&self, posyandu: &str) -> u64 {
+        self.0.get(posyandu).copied().unwrap_or(0)
+    }
+}
+
+/// One merged household as the Puskesmas side reads it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub updated_seq: u64,
+    pub household: Household,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Decodes one stored snapshot. A document that cannot be read is logged and skipped
+/// (returns `None`), so one bad document does not block a whole Puskesmas export.
+pub fn decode(scope: &str, updated_seq: u64, snapshot: &[u8]) -> Option<Loaded> {
+    let doc = match HouseholdDoc::load_readonly(snapshot) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(scope, updated_seq, error = %e, "cannot load stored document; skipped");
+            return None;
+        }
+    };
+    match doc.read() {
+        Ok(household) => Some(Loaded { updated_seq, household, conflicts: doc.conflicts() }),
+        Err(e) => {
+            tracing::error!(scope, updated_seq, error = %e, "cannot read stored document; skipped");
+            None
+        }
+    }
+}
+
+/// One page of a Posyandu's documents after `after`, decoded off the async runtime.
+/// Returns the decoded households and the last `updated_seq` read (to continue from),
+/// and whether the storage returned a full page.
+pub async fn load_page(
+    st: &AppState,
+    posyandu: &str,
+    after: u64,
+    limit: usize,
+) -> Result<(Vec<Loaded>, u64, bool), ApiError> {
+    let docs = st.storage.docs_after(posyandu.to_string(), after, limit).await?;
+    let full = docs.len() >= limit;
+    let last = docs.last().map_or(after, |d| d.updated_seq);
+    let scope = posyandu.to_string();
+    let loaded = tokio::task::spawn_blocking(move || {
+        docs.iter().filter_map(|d| decode(&scope, d.updated_seq, &d.snapshot)).collect::<Vec<_>>()
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok((loaded, last, full))
+}
+
+/// Walks every document of a Posyandu, page by page, handing each to `f` (memory stays
+/// bounded by one page).
+pub async fn walk_posyandu(st: &AppState, posyandu: &str, mut f: impl FnMut(&Loaded)) -> Result<u64, ApiError> {
+    let mut after = 0;
+    loop {
+        let (page, last, full) = load_page(st, posyandu, after, WALK_PAGE).await?;
+        for l in &page {
+            f(l);
+        }
+        after = last;
+        if !full {
+            return Ok(after);
+        }
+    }
+}
+
+/// Parses `YYYY-MM`.
+pub fn parse_month(s: &str) -> Option<(time::Date, time::Date)> {
+    let (y, m) = s.split_once('-')?;
+    if y.len() != 4 || m.len() != 2 {
+        return None;
+    }
+    let y: i32 = y.parse().ok()?;
+    let m: u8 = m.parse().ok()?;
+    let month = time::Month::try_from(m).ok()?;
+    let first = time::Date::from_calendar_date(y, month, 1).ok()?;
+    let last = time::Date::from_calendar_date(y, month, month.length(y)).ok()?;
+    Some((first, last))
+}
+
+/// Splits a query string into decoded pairs (`+` is a space).
+pub fn query_pairs(raw: Option<&str>) -> BTreeMap<String, String> {
+    fn dec(s: &str) -> String {
+        let s = s.replace('+', " ");
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' && i + 2 < b.len() {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                if let Ok(v) = u8::from_str_radix(hex, 16) {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(b[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    raw.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+/// `limit` query parameter, defaulting and capped.
+pub fn parse_limit(q: &BTreeMap<String, String>) -> Result<usize, ApiError> {
+    match q.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n.min(MAX_LIMIT)),
+            _ => Err(ApiError::BadBody("limit harus bilangan bulat ≥ 1".into())),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let mut c = Cursor::default();
+        c.0.insert("P-001".into(), 12);
+        c.0.insert("P-002".into(), 7);
+        let s = c.encode();
+        assert_eq!(Cursor::parse(Some(&s)).unwrap(), c);
+        assert_eq!(Cursor::parse(None).unwrap(), Cursor::default());
+        assert!(Cursor::parse(Some("!!")).is_err());
+    }
+
+    #[test]
+    fn months_and_queries_parse() {
+        let (a, b) = parse_month("2024-02").unwrap();
+        assert_eq!((a.day(), b.day()), (1, 29));
+        assert!(parse_month("2024-13").is_none() && parse_month("24-01").is_none());
+        let q = query_pairs(Some("since=abc%3D&format=csv&x"));
+        assert_eq!(q["since"], "abc=");
+        assert_eq!(q["format"], "csv");
+        assert_eq!(q["x"], "");
+    }
+}

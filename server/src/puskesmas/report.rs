@@ -1,0 +1,697 @@
+//! The monthly Posyandu report (laporan bulanan), computed from the merged documents.
+//!
+//! Definitions (all ages at the stated day; "in the month" = visit date within the
+//! calendar month; deleted members/visits/pregnancies are ignored):
+//!
+//! - **S**: children 0–59 completed months old on the last day of the month,
+//!   registered (born on or before that day). **K**: KMS ownership is not modelled, so
+//!   every registered child counts as having a KMS: K = S.
+//! - **D**: children of S weighed in the month. Each is counted once, in **N**, **T**,
+//!   **O** or **B** by the core's trend ([`posyandu_core::store::query::weight_trends`])
+//!   of the first weighing in the month; a weighing the core does not score because the
+//!   child was already weighed in the same month of age counts as O. D = N + T + O + B.
+//!   Ratios K/S, D/S, N/D, N/S in percent (one decimal), `null` for a zero denominator.
+//! - **2T**: children whose trend this month is T and whose previous trend is T too
+//!   ([`posyandu_core::growth::is_2t`]). **BGM** (bawah garis merah): children whose
+//!   last weighing in the month has weight-for-age z < −3 (z from the core's WHO
+//!   module; implausible z-scores excluded).
+//! - **Nutrition status** of the children measured in the month (last measurement of
+//!   the month), by sex and age group (0–5, 6–11, 12–23, 24–35, 36–59 completed months
+//!   at the visit): underweight (BB/U z < −2), stunting (TB/U z < −2), wasting
+//!   (BB/TB z < −2), each with its denominator (children with that z-score);
+//!   implausible z-scores are counted separately and excluded.
+//! - **KEK**: pregnancies ongoing in the month (LMP ≤ last day and ended — or, if not
+//!   recorded, due date + 14 days — ≥ first day) flagged KEK, or with a MUAC < 23.5 cm
+//!   measured at a visit in the month.
+//! - **Immunisation**: doses given in the month per antigen, and children immunised.
+//!   **Vitamin A**: children 6–59 months (of S) given vitamin A in the month over all
+//!   children 6–59 months.
+//! - **Screening** of adults (18–59 years at the visit) and elderly (≥ 60): last
+//!   reading in the month per person. Hypertension: systolic ≥ 140 or diastolic
+//!   ≥ 90 mmHg. High blood glucose: random (sewaktu) glucose ≥ 200 mg/dL.
+//! - **Referrals** and **SPM needs** raised at visits in the month (satu data hand-off,
+//!   counted per SPM area).
+//! - **Conflicts**: households of the Posyandu with unresolved same-field conflicts;
+//!   the report uses automerge's merged winner and lists each conflicted path,
+//!   flagging those inside a visit of the month (`affects_month`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use posyandu_core::growth::{self, WeightTrend};
+use posyandu_core::lifestage::{age_months, age_years};
+use posyandu_core::model::*;
+use posyandu_core::store::query::weight_trends;
+use serde::Serialize;
+use time::Date;
+use uuid::Uuid;
+
+use super::export::{assess_entry, sex_code};
+use super::{parse_month, puskesmas, query_pairs, walk_posyandu, Loaded};
+use crate::error::ApiError;
+use crate::AppState;
+
+pub const HYPERTENSION_SYSTOLIC: u16 = 140;
+pub const HYPERTENSION_DIASTOLIC: u16 = 90;
+pub const HIGH_GLUCOSE_MG_DL: f64 = 200.0;
+
+/// Age groups in completed months.
+pub const AGE_GROUPS: [(&str, i32, i32); 5] =
+    [("0-5", 0, 5), ("6-11", 6, 11), ("12-23", 12, 23), ("24-35", 24, 35), ("36-59", 36, 59)];
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Skdn {
+    pub s: u32,
+    pub k: u32,
+    pub d: u32,
+    pub n: u32,
+    pub t: u32,
+    pub o: u32,
+    pub b: u32,
+    pub k_s_pct: Option<f64>,
+    pub d_s_pct: Option<f64>,
+    pub n_d_pct: Option<f64>,
+    pub n_s_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChildRow {
+    pub household_id: Uuid,
+    pub member_id: Uuid,
+    pub name: String,
+    pub sex: &'static str,
+    pub age_months: i32,
+    pub rt: String,
+    pub rw: String,
+    pub date: String,
+    pub weight_kg: Option<f64>,
+    pub zwfa: Option<f64>,
+}
+
+/// Counts of one indicator by age group and sex.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SexCounts {
+    pub male: u32,
+    pub female: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IndicatorRow {
+    pub age_group: &'static str,
+    /// Children with this z-score (denominator), by sex.
+    pub measured: SexCounts,
+    /// Children below −2 SD, by sex.
+    pub below_2sd: SexCounts,
+    /// Of those, below −3 SD.
+    pub below_3sd: SexCounts,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Nutrition {
+    /// BB/U (weight-for-age) z < −2.
+    pub underweight: Vec<IndicatorRow>,
+    /// TB/U (length/height-for-age) z < −2.
+    pub stunting: Vec<IndicatorRow>,
+    /// BB/TB (weight-for-length/height) z < −2.
+    pub wasting: Vec<IndicatorRow>,
+    /// Measurements with an implausible z-score (excluded above).
+    pub implausible: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonRow {
+    pub household_id: Uuid,
+    pub member_id: Uuid,
+    pub name: String,
+    pub age_years: i32,
+    pub rt: String,
+    pub rw: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Maternal {
+    pub pregnant: u32,
+    pub kek: u32,
+    pub kek_list: Vec<PersonRow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Immunisation {
+    pub doses_by_antigen: BTreeMap<String, u32>,
+    pub children_immunised: u32,
+    pub vitamin_a_eligible_6_59: u32,
+    pub vitamin_a_given: u32,
+    pub vitamin_a_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScreeningGroup {
+    /// People of the group seen at a visit in the month.
+    pub visited: u32,
+    pub bp_measured: u32,
+    pub hypertension: u32,
+    pub glucose_measured: u32,
+    pub high_glucose: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Screening {
+    pub adult_18_59: ScreeningGroup,
+    pub elderly_60_plus: ScreeningGroup,
+    pub hypertension_list: Vec<PersonRow>,
+    pub high_glucose_list: Vec<PersonRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReferralRow {
+    pub date: String,
+    pub household_id: Uuid,
+    pub member_id: Uuid,
+    pub name: String,
+    pub reason: String,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpmAreaCount {
+    pub area: SpmArea,
+    pub label: &'static str,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpmNeedRow {
+    pub date: String,
+    pub household_id: Uuid,
+    pub member_id: Uuid,
+    pub area: SpmArea,
+    pub need: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SpmSummary {
+    pub by_area: Vec<SpmAreaCount>,
+    pub needs: Vec<SpmNeedRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConflictRow {
+    pub household_id: Uuid,
+    pub path: String,
+    /// Number of concurrent values kept.
+    pub values: usize,
+    /// The path lies in a visit dated in the report month.
+    pub affects_month: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConflictSummary {
+    pub households: u32,
+    pub fields: u32,
+    pub affecting_month: u32,
+    pub items: Vec<ConflictRow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Thresholds {
+    pub hypertension: &'static str,
+    pub high_glucose: &'static str,
+    pub bgm: &'static str,
+    pub kek: &'static str,
+    pub k_definition: &'static str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MonthlyReport {
+    pub posyandu_id: String,
+    pub month: String,
+    /// Highest log position included (the report is exact up to it).
+    pub as_of_seq: u64,
+    pub households: u32,
+    pub skdn: Skdn,
+    pub two_t: Vec<ChildRow>,
+    pub bgm: Vec<ChildRow>,
+    pub nutrition: Nutrition,
+    pub maternal: Maternal,
+    pub immunisation: Immunisation,
+    pub screening: Screening,
+    pub referrals: Vec<ReferralRow>,
+    pub spm: SpmSummary,
+    pub conflicts: ConflictSummary,
+    pub thresholds: Thresholds,
+}
+
+fn pct(num: u32, den: u32) -> Option<f64> {
+    (den > 0).then(|| growth::round_half_away(num as f64 * 100.0 / den as f64, 1))
+}
+
+fn inc(c: &mut SexCounts, sex: Sex) {
+    match sex {
+        Sex::Male => c.male += 1,
+        Sex::Female => c.female += 1,
+    }
+}
+
+fn age_group(months: i32) -> Option<usize> {
+    AGE_GROUPS.iter().position(|(_, lo, hi)| (*lo..=*hi).contains(&months))
+}
+
+/// Accumulates households one at a time (memory stays bounded by one household).
+pub struct ReportBuilder {
+    first: Date,
+    last: Date,
+    r: MonthlyReport,
+    spm_counts: BTreeMap<SpmArea, u32>,
+    immunised: BTreeSet<Uuid>,
+}
+
+impl ReportBuilder {
+    pub fn new(posyandu_id: &str, month: &str, first: Date, last: Date) -> Self {
+        let r = MonthlyReport {
+            posyandu_id: posyandu_id.to_string(),
+            month: month.to_string(),
+            nutrition: Nutrition { underweight: rows(), stunting: rows(), wasting: rows(), implausible: 0 },
+            thresholds: Thresholds {
+                hypertension: "sistolik ≥ 140 mmHg atau diastolik ≥ 90 mmHg",
+                high_glucose: "gula darah sewaktu ≥ 200 mg/dL",
+                bgm: "BB/U z < −3 SD (WHO 2006)",
+                kek: "ibu hamil dengan status KEK atau LiLA < 23,5 cm",
+                k_definition: "kepemilikan KMS tidak dicatat: semua balita terdaftar dihitung K (K = S)",
+            },
+            ..Default::default()
+        };
+        ReportBuilder { first, last, r, spm_counts: BTreeMap::new(), immunised: BTreeSet::new() }
+    }
+
+    fn in_month(&self, d: Date) -> bool {
+        self.first <= d && d <= self.last
+    }
+
+    pub fn add(&mut self, l: &Loaded) {
+        let hh = &l.household;
+        self.r.households += 1;
+        self.r.as_of_seq = self.r.as_of_seq.max(l.updated_seq);
+        let visits: Vec<&Visit> = hh.visits.iter().filter(|v| !v.deleted).collect();
+        let month_visits: Vec<&Visit> = visits.iter().copied().filter(|v| self.in_month(v.date)).collect();
+        let trends = weight_trends(hh);
+        for m in hh.members.iter().filter(|m| !m.deleted) {
+            self.child(hh, m, &visits, &trends);
+            self.adult(hh, m, &month_visits);
+        }
+        self.maternal(hh, &month_visits);
+        for v in &month_visits {
+            for e in &v.entries {
+                let name = hh.member(e.member_id).map(|m| m.name.clone()).unwrap_or_default();
+                for a in &e.services.immunisations {
+                    *self.r.immunisation.doses_by_antigen.entry(a.clone()).or_default() += 1;
+                    self.immunised.insert(e.member_id);
+                }
+                if let Some(rf) = &e.referral {
+                    self.r.referrals.push(ReferralRow {
+                        date: format_date(v.date),
+                        household_id: hh.id,
+                        member_id: e.member_id,
+                        name: name.clone(),
+                        reason: rf.reason.clone(),
+                        to: rf.to.clone(),
+                    });
+                }
+                for n in &e.spm_needs {
+                    *self.spm_counts.entry(n.area).or_default() += 1;
+                    self.r.spm.needs.push(SpmNeedRow {
+                        date: format_date(v.date),
+                        household_id: hh.id,
+                        member_id: e.member_id,
+                        area: n.area,
+                        need: n.need.clone(),
+                    });
+                }
+            }
+        }
+        if !l.conflicts.is_empty() {
+            self.r.conflicts.households += 1;
+        }
+        for c in &l.conflicts {
+            let affects_month = c
+                .path
+                .strip_prefix("visits/")
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .is_some_and(|id| month_visits.iter().any(|v| v.id == id));
+            self.r.conflicts.fields += 1;
+            self.r.conflicts.affecting_month += affects_month as u32;
+            self.r.conflicts.items.push(ConflictRow {
+                household_id: hh.id,
+                path: c.path.clone(),
+                values: c.values.len(),
+                affects_month,
+            });
+        }
+    }
+
+    fn child(&mut self, hh: &Household, m: &Member, visits: &[&Visit], trends: &HashMap<(Uuid, Uuid), WeightTrend>) {
+        if m.birth_date > self.last {
+            return;
+        }
+        let age_end = age_months(m.birth_date, self.last);
+        if !(0..=59).contains(&age_end) {
+            return;
+        }
+        let sk = &mut self.r.skdn;
+        sk.s += 1;
+        sk.k += 1;
+        let vit_a_eligible = age_end >= 6;
+        if vit_a_eligible {
+            self.r.immunisation.vitamin_a_eligible_6_59 += 1;
+        }
+        let entry_of = |v: &Visit| v.entries.iter().find(|e| e.member_id == m.id).cloned();
+        let weighed: Vec<(&Visit, VisitEntry)> = visits
+            .iter()
+            .copied()
+            .filter(|v| self.in_month(v.date))
+            .filter_map(|v| entry_of(v).filter(|e| e.measurements.weight_kg.is_some()).map(|e| (v, e)))
+            .collect();
+        let given_vit_a =
+            visits.iter().filter(|v| self.in_month(v.date)).any(|v| entry_of(v).is_some_and(|e| e.services.vitamin_a));
+        if vit_a_eligible && given_vit_a {
+            self.r.immunisation.vitamin_a_given += 1;
+        }
+        let row = |v: &Visit, e: &VisitEntry, z: Option<f64>| ChildRow {
+            household_id: hh.id,
+            member_id: m.id,
+            name: m.name.clone(),
+            sex: sex_code(m.sex),
+            age_months: age_months(m.birth_date, v.date),
+            rt: hh.address.rt.clone(),
+            rw: hh.address.rw.clone(),
+            date: format_date(v.date),
+            weight_kg: e.measurements.weight_kg,
+            zwfa: z.map(|z| growth::round_half_away(z, 2)),
+        };
+        if let Some((first_v, first_e)) = weighed.first() {
+            let sk = &mut self.r.skdn;
+            sk.d += 1;
+            // The first weighing of the month the core scored.
+            let scored = weighed.iter().find_map(|(v, _)| trends.get(&(v.id, m.id)).map(|t| (*v, *t)));
+            match scored.map(|(_, t)| t).unwrap_or(WeightTrend::O) {
+                WeightTrend::N => sk.n += 1,
+                WeightTrend::T => sk.t += 1,
+                WeightTrend::O => sk.o += 1,
+                WeightTrend::B => sk.b += 1,
+            }
+            if let Some((sv, WeightTrend::T)) = scored {
+                let seq: Vec<WeightTrend> = visits
+                    .iter()
+                    .filter(|v| v.date <= sv.date)
+                    .filter_map(|v| trends.get(&(v.id, m.id)).copied())
+                    .collect();
+                if growth::is_2t(&seq) {
+                    let e = entry_of(sv).unwrap_or_else(|| first_e.clone());
+                    let z = assess_entry(Some(m), sv.date, &e).and_then(|a| a.zwfa);
+                    self.r.two_t.push(row(sv, &e, z));
+                }
+            }
+            let _ = first_v;
+            // BGM from the last weighing of the month.
+            let (lv, le) = weighed.last().expect("non-empty");
+            if let Some(a) = assess_entry(Some(m), lv.date, le) {
+                if let Some(z) = a.zwfa.filter(|_| !a.flags.wfa) {
+                    if z < -3.0 {
+                        self.r.bgm.push(row(lv, le, Some(z)));
+                    }
+                }
+            }
+        }
+        // Nutrition status from the last measurement of the month.
+        let measured = visits
+            .iter()
+            .rev()
+            .filter(|v| self.in_month(v.date))
+            .find_map(|v| entry_of(v).and_then(|e| assess_entry(Some(m), v.date, &e).map(|a| (*v, a))));
+        if let Some((v, a)) = measured {
+            let Some(g) = age_group(age_months(m.birth_date, v.date)) else {
+                return;
+            };
+            let f = a.flags;
+            if f.wfa || f.lhfa || f.wfl {
+                self.r.nutrition.implausible += 1;
+            }
+            let n = &mut self.r.nutrition;
+            for (rows, z, bad) in [
+                (&mut n.underweight, a.zwfa, f.wfa),
+                (&mut n.stunting, a.zlhfa, f.lhfa),
+                (&mut n.wasting, a.zwfl, f.wfl),
+            ] {
+                if let Some(z) = z.filter(|_| !bad) {
+                    let r = &mut rows[g];
+                    inc(&mut r.measured, m.sex);
+                    if z < -2.0 {
+                        inc(&mut r.below_2sd, m.sex);
+                    }
+                    if z < -3.0 {
+                        inc(&mut r.below_3sd, m.sex);
+                    }
+                }
+            }
+        }
+    }
+
+    fn adult(&mut self, hh: &Household, m: &Member, month_visits: &[&Visit]) {
+        let seen: Vec<(&Visit, &VisitEntry)> = month_visits
+            .iter()
+            .filter_map(|v| v.entries.iter().find(|e| e.member_id == m.id).map(|e| (*v, e)))
+            .collect();
+        let Some((last_v, _)) = seen.last() else {
+            return;
+        };
+        let age = age_years(m.birth_date, last_v.date);
+        let person = |detail: String| PersonRow {
+            household_id: hh.id,
+            member_id: m.id,
+            name: m.name.clone(),
+            age_years: age,
+            rt: hh.address.rt.clone(),
+            rw: hh.address.rw.clone(),
+            detail,
+        };
+        let s = &mut self.r.screening;
+        let g = match age {
+            18..=59 => &mut s.adult_18_59,
+            a if a >= 60 => &mut s.elderly_60_plus,
+            _ => return,
+        };
+        g.visited += 1;
+        let bp = seen.iter().rev().find_map(|(v, e)| {
+            let ms = &e.measurements;
+            (ms.bp_systolic_mmhg.is_some() || ms.bp_diastolic_mmhg.is_some())
+                .then(|| (*v, ms.bp_systolic_mmhg, ms.bp_diastolic_mmhg))
+        });
+        if let Some((v, sys, dia)) = bp {
+            g.bp_measured += 1;
+            if sys.is_some_and(|x| x >= HYPERTENSION_SYSTOLIC) || dia.is_some_and(|x| x >= HYPERTENSION_DIASTOLIC) {
+                g.hypertension += 1;
+                let d = format!("{}: {}/{} mmHg", format_date(v.date), num(sys), num(dia));
+                s.hypertension_list.push(person(d));
+            }
+        }
+        let s = &mut self.r.screening;
+        let g = if age >= 60 { &mut s.elderly_60_plus } else { &mut s.adult_18_59 };
+        let glu = seen.iter().rev().find_map(|(v, e)| e.measurements.blood_glucose_mg_dl.map(|x| (*v, x)));
+        if let Some((v, x)) = glu {
+            g.glucose_measured += 1;
+            if x >= HIGH_GLUCOSE_MG_DL {
+                g.high_glucose += 1;
+                s.high_glucose_list.push(person(format!("{}: {x} mg/dL", format_date(v.date))));
+            }
+        }
+    }
+
+    fn maternal(&mut self, hh: &Household, month_visits: &[&Visit]) {
+        let mut counted = BTreeSet::new();
+        for p in hh.pregnancies.iter().filter(|p| !p.deleted) {
+            let end = p.ended.unwrap_or(p.due_date + time::Duration::days(14));
+            if p.lmp > self.last || end < self.first || !counted.insert(p.member_id) {
+                continue;
+            }
+            let Some(m) = hh.member(p.member_id).filter(|m| !m.deleted) else {
+                continue;
+            };
+            self.r.maternal.pregnant += 1;
+            let low_muac = month_visits
+                .iter()
+                .filter(|v| v.date >= p.lmp && v.date <= end)
+                .filter_map(|v| v.entries.iter().find(|e| e.member_id == m.id))
+                .filter_map(|e| e.measurements.muac_cm)
+                .find(|x| *x < KEK_MUAC_CM);
+            if p.kek || low_muac.is_some() {
+                self.r.maternal.kek += 1;
+                let lila = low_muac.or(p.muac_cm).map(|x| format!("LiLA {x} cm")).unwrap_or_else(|| "KEK".into());
+                self.r.maternal.kek_list.push(PersonRow {
+                    household_id: hh.id,
+                    member_id: m.id,
+                    name: m.name.clone(),
+                    age_years: age_years(m.birth_date, self.last),
+                    rt: hh.address.rt.clone(),
+                    rw: hh.address.rw.clone(),
+                    detail: format!("{lila}; HPL {}", format_date(p.due_date)),
+                });
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> MonthlyReport {
+        let sk = &mut self.r.skdn;
+        sk.k_s_pct = pct(sk.k, sk.s);
+        sk.d_s_pct = pct(sk.d, sk.s);
+        sk.n_d_pct = pct(sk.n, sk.d);
+        sk.n_s_pct = pct(sk.n, sk.s);
+        debug_assert_eq!(sk.d, sk.n + sk.t + sk.o + sk.b);
+        let im = &mut self.r.immunisation;
+        im.children_immunised = self.immunised.len() as u32;
+        im.vitamin_a_pct = pct(im.vitamin_a_given, im.vitamin_a_eligible_6_59);
+        self.r.spm.by_area = SpmArea::ALL
+            .iter()
+            .map(|a| SpmAreaCount {
+                area: *a,
+                label: a.label_id(),
+                count: self.spm_counts.get(a).copied().unwrap_or(0),
+            })
+            .collect();
+        // Deterministic order whatever the storage order.
+        let key = |c: &ChildRow| (c.rw.clone(), c.rt.clone(), c.name.clone(), c.member_id);
+        self.r.two_t.sort_by_key(key);
+        self.r.bgm.sort_by_key(key);
+        self.r.maternal.kek_list.sort_by(|a, b| (&a.name, a.member_id).cmp(&(&b.name, b.member_id)));
+        self.r.screening.hypertension_list.sort_by(|a, b| (&a.name, a.member_id).cmp(&(&b.name, b.member_id)));
+        self.r.screening.high_glucose_list.sort_by(|a, b| (&a.name, a.member_id).cmp(&(&b.name, b.member_id)));
+        self.r.referrals.sort_by(|a, b| (&a.date, &a.name, a.member_id).cmp(&(&b.date, &b.name, b.member_id)));
+        self.r.spm.needs.sort_by(|a, b| (&a.date, a.area, a.member_id).cmp(&(&b.date, b.area, b.member_id)));
+        self.r.conflicts.items.sort_by(|a, b| (a.household_id, &a.path).cmp(&(b.household_id, &b.path)));
+        self.r
+    }
+}
+
+fn rows() -> Vec<IndicatorRow> {
+    AGE_GROUPS.iter().map(|(g, _, _)| IndicatorRow { age_group: g, ..Default::default() }).collect()
+}
+
+fn num<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// Builds the report of one Posyandu and month from the storage.
+pub async fn build(st: &AppState, posyandu: &str, month: &str) -> Result<MonthlyReport, ApiError> {
+    let (first, last) = parse_month(month).ok_or_else(|| ApiError::BadBody("bulan harus berformat TTTT-BB".into()))?;
+    let mut b = ReportBuilder::new(posyandu, month, first, last);
+    walk_posyandu(st, posyandu, |l| b.add(l)).await?;
+    Ok(b.finish())
+}
+
+pub async fn handler(
+    State(st): State<AppState>,
+    Path((posyandu, month)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match inner(&st, &posyandu, &month, &headers, raw.as_deref()).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn inner(
+    st: &AppState,
+    posyandu: &str,
+    month: &str,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+) -> Result<Response, ApiError> {
+    let q = query_pairs(raw);
+    let scope = puskesmas(st, headers, q.get("access_token").map(String::as_str)).await?;
+    scope.check(posyandu)?;
+    let format = q.get("format").map(String::as_str).unwrap_or("json");
+    if !matches!(format, "json" | "html" | "csv") {
+        return Err(ApiError::BadBody("format harus json, html atau csv".into()));
+    }
+    let report = build(st, posyandu, month).await?;
+    let (ct, body) = match format {
+        "html" => (
+            "text/html; charset=utf-8",
+            super::html::report_page(&report, q.get("access_token").map(String::as_str)).into_bytes(),
+        ),
+        "csv" => ("text/csv; charset=utf-8", to_csv(&report)?),
+        _ => ("application/json", serde_json::to_vec_pretty(&report).map_err(ApiError::internal)?),
+    };
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    if format == "html" {
+        resp.headers_mut().insert(
+            "content-security-policy",
+            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+        );
+    }
+    Ok(resp)
+}
+
+/// The report as CSV: one `section,indicator,group,value` row per number (lists of
+/// children/people are in JSON/HTML only, as they carry names).
+pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut put = |section: &str, ind: &str, group: &str, v: String| w.write_record([section, ind, group, &v]);
+    let e = ApiError::internal;
+    put("meta", "posyandu", "", r.posyandu_id.clone()).map_err(e)?;
+    put("meta", "bulan", "", r.month.clone()).map_err(e)?;
+    put("meta", "rumah_tangga", "", r.households.to_string()).map_err(e)?;
+    let s = &r.skdn;
+    for (k, v) in [("S", s.s), ("K", s.k), ("D", s.d), ("N", s.n), ("T", s.t), ("O", s.o), ("B", s.b)] {
+        put("skdn", k, "", v.to_string()).map_err(e)?;
+    }
+    for (k, v) in [("K/S", s.k_s_pct), ("D/S", s.d_s_pct), ("N/D", s.n_d_pct), ("N/S", s.n_s_pct)] {
+        put("skdn_persen", k, "", v.map(|x| x.to_string()).unwrap_or_default()).map_err(e)?;
+    }
+    put("balita", "2T", "", r.two_t.len().to_string()).map_err(e)?;
+    put("balita", "BGM", "", r.bgm.len().to_string()).map_err(e)?;
+    for (name, rows) in [
+        ("underweight", &r.nutrition.underweight),
+        ("stunting", &r.nutrition.stunting),
+        ("wasting", &r.nutrition.wasting),
+    ] {
+        for row in rows {
+            for (sex, m, b2, b3) in [
+                ("L", row.measured.male, row.below_2sd.male, row.below_3sd.male),
+                ("P", row.measured.female, row.below_2sd.female, row.below_3sd.female),
+            ] {
+                let g = format!("{} bln {sex}", row.age_group);
+                put(name, "diukur", &g, m.to_string()).map_err(e)?;
+                put(name, "< -2 SD", &g, b2.to_string()).map_err(e)?;
+                put(name, "< -3 SD", &g, b3.to_string()).map_err(e)?;
+            }
+        }
+    }
+    put("ibu_hamil", "jumlah", "", r.maternal.pregnant.to_string()).map_err(e)?;
+    put("ibu_hamil", "KEK", "", r.maternal.kek.to_string()).map_err(e)?;
+    for (a, n) in &r.immunisation.doses_by_antigen {
+        put("imunisasi", a, "", n.to_string()).map_err(e)?;
+    }
+    let im = &r.immunisation;
+    put("vitamin_a", "sasaran_6_59", "", im.vitamin_a_eligible_6_59.to_string()).map_err(e)?;
+    put("vitamin_a", "diberi", "", im.vitamin_a_given.to_string()).map_err(e)?;
+    for (g, s) in [("dewasa", &r.screening.adult_18_59), ("lansia", &r.screening.elderly_60_plus)] {
+        put("skrining", "dikunjungi", g, s.visited.to_string()).map_err(e)?;
+        put("skrining", "tensi_diukur", g, s.bp_measured.to_string()).map_err(e)?;
+        put("skrining", "hipertensi", g, s.hypertension.to_string()).map_err(e)?;
+        put("skrining", "gula_diukur", g, s.glucose_measured.to_string()).map_err(e)?;
+        put("skrining", "gula_tinggi", g, s.high_glucose.to_string()).map_err(e)?;
+    }
+    put("rujukan", "jumlah", "", r.referrals.len().to_string()).map_err(e)?;
+    for a in &r.spm.by_area {
+        put("spm", a.label, "", a.count.to_string()).map_err(e)?;
+    }
+    put("konflik", "rumah_tangga", "", r.conflicts.households.to_string()).map_err(e)?;
+    put("konflik", "isian", "", r.conflicts.fields.to_string()).map_err(e)?;
+    put("konflik", "isian_bulan_ini", "", r.conflicts.affecting_month.to_string()).map_err(e)?;
+    w.into_inner().map_err(ApiError::internal)
+}

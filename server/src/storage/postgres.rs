@@ -1,0 +1,701 @@
+//! PostgreSQL backend: several relay processes share one database and behave exactly
+//! like one SQLite relay (same contract, see [`super::Storage`]).
+//!
+//! # Why the per-Posyandu log stays gap-free with several writers
+//!
+//! Every push that appends to scope `S` first takes the row lock of `S`'s
+//! `scope_counter` row (`SELECT ... FOR UPDATE`) and keeps it until commit. Hence the
+//! pushes of one scope are serialised: a second push reads `last_seq` only after the
+//! first one committed (or rolled back; READ COMMITTED re-reads the newest committed
+//! row version after waiting for the lock), so it numbers its changes after the
+//! first's and it commits after it. PostgreSQL marks a transaction committed before it
+//! releases its locks, so any snapshot that sees the second push also sees the first:
+//! the committed `seq`s of a scope are always a prefix `1..=last_seq`, and a reader's
+//! `seq > cursor` never misses a lower `seq` that commits later. Readers also read
+//! `last_seq` and the log (or the documents) in one REPEATABLE READ snapshot, so the
+//! cursor they return covers exactly what they read.
+//!
+//! Lock order is always counter row, then document rows, so two pushes of the same
+//! scope cannot deadlock; pushes of different scopes touch disjoint rows (a foreign
+//! document is only read, then refused). Serialization failures, deadlocks and the
+//! unique-violation race of two scopes creating the same new document id are retried
+//! a bounded number of times.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use posyandu_core::sync::wire::{
+    DocChanges, DocId, SnapshotDoc, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse, MAX_PAGE_BYTES,
+};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use super::{BoxFuture, Storage, StoredDoc, SyncOutcome};
+use crate::admin::{self, AdminError, Listing, Registry, Table};
+use crate::auth::{DevicePrincipal, Principal, TokenLookup};
+use crate::error::ApiError;
+use crate::merge::{apply_push, PageBuilder};
+use crate::storage::sqlite::now_unix;
+
+/// Numbered schema migrations (`server/migrations/postgres/NNNN_*.sql`); the
+/// `schema_version` table records the ones applied. Append only.
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_registry.sql"),
+    include_str!("../../migrations/postgres/0002_log.sql"),
+    include_str!("../../migrations/postgres/0003_doc_scope_seq.sql"),
+];
+
+/// How often a transaction is retried after a serialization failure or deadlock.
+const MAX_ATTEMPTS: u32 = 8;
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.is_closed() {
+            return ApiError::Unavailable;
+        }
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ApiError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        tracing::warn!(error = %e, "database pool");
+        ApiError::Unavailable
+    }
+}
+
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
+    )
+}
+
+/// An error of a push attempt: either retry the transaction or give up with the error.
+enum Attempt {
+    Retry(tokio_postgres::Error),
+    Fail(ApiError),
+}
+
+impl From<tokio_postgres::Error> for Attempt {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if retryable(&e) {
+            Attempt::Retry(e)
+        } else {
+            Attempt::Fail(e.into())
+        }
+    }
+}
+
+impl From<ApiError> for Attempt {
+    fn from(e: ApiError) -> Self {
+        Attempt::Fail(e)
+    }
+}
+
+/// Parses a `postgres://` URL or a `key=value` connection string.
+pub fn parse_config(url: &str) -> Result<tokio_postgres::Config, tokio_postgres::Error> {
+    tokio_postgres::Config::from_str(url)
+}
+
+/// Applies pending migrations under a session advisory lock (two relays starting at
+/// once: the second waits, then finds nothing to do). Returns the resulting version.
+/// The lock key includes the current schema, so relays of different schemas (tests)
+/// do not wait for each other.
+pub async fn migrate(client: &tokio_postgres::Client) -> Result<usize, tokio_postgres::Error> {
+    client.batch_execute("SELECT pg_advisory_lock(72017, hashtext(current_schema()))").await?;
+    let result = migrate_locked(client).await;
+    let unlock = client.batch_execute("SELECT pg_advisory_unlock(72017, hashtext(current_schema()))").await;
+    let v = result?;
+    unlock?;
+    Ok(v)
+}
+
+async fn migrate_locked(client: &tokio_postgres::Client) -> Result<usize, tokio_postgres::Error> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+    let current: i32 = client.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[]).await?.get(0);
+    let current = current.max(0) as usize;
+    if current > MIGRATIONS.len() {
+        // Not a driver error; report through a query that fails with our message.
+        let msg = format!(
+            "database schema version {current} is newer than this relay ({}); upgrade the relay",
+            MIGRATIONS.len()
+        );
+        client.batch_execute(&format!("DO $$ BEGIN RAISE EXCEPTION '{}'; END $$", msg.replace('\'', "''"))).await?;
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        // Each migration and its version row in one transaction.
+        let batch = format!(
+            "BEGIN; {sql}\n; INSERT INTO schema_version (version, applied_at) VALUES ({}, {}); COMMIT;",
+            i + 1,
+            now_unix()
+        );
+        if let Err(e) = client.batch_execute(&batch).await {
+            // A failed statement left the transaction aborted: end it.
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(e);
+        }
+        tracing::info!(version = i + 1, "database migrated");
+    }
+    Ok(current.max(MIGRATIONS.len()))
+}
+
+#[derive(Clone)]
+pub struct PgStorage {
+    pool: Pool,
+    config: tokio_postgres::Config,
+}
+
+impl PgStorage {
+    /// Connects a pool of `pool_size` connections to `url` (a `postgres://` URL or a
+    /// `key=value` string; a schema can be chosen with `options=-csearch_path=...`)
+    /// and applies pending migrations.
+    pub async fn connect(url: &str, pool_size: usize) -> Result<Self, ApiError> {
+        let config = parse_config(url).map_err(|e| ApiError::internal(format!("invalid database URL: {e}")))?;
+        let mgr =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(mgr)
+            .max_size(pool_size.max(1))
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| ApiError::internal(format!("database pool: {e}")))?;
+        let client = pool.get().await?;
+        migrate(&client).await.map_err(|e| ApiError::internal(format!("migration failed: {e}")))?;
+        drop(client);
+        Ok(PgStorage { pool, config })
+    }
+
+    /// The connection pool (tests, tools).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    async fn sync_inner(&self, device: DevicePrincipal, req: SyncRequest) -> Result<SyncOutcome, ApiError> {
+        let mut client = self.pool.get().await?;
+        let mut stored: u32 = 0;
+        let mut new_changes = 0;
+        for dc in &req.push {
+            stored = stored.saturating_add(dc.changes.len() as u32);
+        }
+        // A pull-only sync takes no lock at all.
+        if req.push.iter().any(|d| !d.changes.is_empty()) {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match store_push(&mut client, &device, &req.push).await {
+                    Ok(n) => {
+                        new_changes = n;
+                        break;
+                    }
+                    Err(Attempt::Retry(e)) if attempt < MAX_ATTEMPTS => {
+                        tracing::debug!(error = %e, attempt, "push conflict; retrying");
+                        tokio::time::sleep(Duration::from_millis(5 * attempt as u64 + rand::random::<u64>() % 10))
+                            .await;
+                    }
+                    Err(Attempt::Retry(e)) => return Err(e.into()),
+                    Err(Attempt::Fail(e)) => return Err(e),
+                }
+            }
+        }
+        let (pull, cursor, more) =
+            read_pull(&mut client, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes).await?;
+        Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more }, new_changes })
+    }
+}
+
+/// One push transaction (see the module docs); returns how many changes were new.
+async fn store_push(
+    client: &mut deadpool_postgres::Object,
+    device: &DevicePrincipal,
+    push: &[DocChanges],
+) -> Result<u64, Attempt> {
+    let scope = device.posyandu_id.as_str();
+    let tx = client.transaction().await?;
+    let ensure = tx
+        .prepare_cached("INSERT INTO scope_counter (scope, last_seq) VALUES ($1, 0) ON CONFLICT (scope) DO NOTHING")
+        .await?;
+    tx.execute(&ensure, &[&scope]).await?;
+    let lock = tx.prepare_cached("SELECT last_seq FROM scope_counter WHERE scope = $1 FOR UPDATE").await?;
+    let first_seq: i64 = tx.query_one(&lock, &[&scope]).await?.get(0);
+    let mut next = first_seq + 1;
+    let now = now_unix();
+    let select_doc = tx.prepare_cached("SELECT scope, snapshot FROM doc WHERE id = $1 FOR UPDATE").await?;
+    let known = tx.prepare_cached("SELECT hash FROM change_log WHERE scope = $1 AND hash = ANY($2)").await?;
+    let insert_log = tx
+        .prepare_cached(
+            "INSERT INTO change_log (scope, seq, doc_id, hash, data, origin_device, received_at)
+             SELECT $1, t.seq, $2, t.hash, t.data, $3, $4
+             FROM unnest($5::bigint[], $6::bytea[], $7::bytea[]) AS t(seq, hash, data)",
+        )
+        .await?;
+    let upsert_doc = tx
+        .prepare_cached(
+            "INSERT INTO doc (id, scope, snapshot, updated_seq, updated_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated_seq = excluded.updated_seq,
+                                            updated_at = excluded.updated_at",
+        )
+        .await?;
+    for dc in push {
+        if dc.changes.is_empty() {
+            continue;
+        }
+        let id: &[u8] = &dc.doc;
+        let existing: Option<(String, Vec<u8>)> =
+            tx.query_opt(&select_doc, &[&id]).await?.map(|r| (r.get(0), r.get(1)));
+        if let Some((doc_scope, _)) = &existing {
+            if doc_scope != scope {
+                return Err(ApiError::ForbiddenScope(uuid::Uuid::from_bytes(dc.doc).to_string()).into());
+            }
+        }
+        // Merging is CPU work (automerge load + save): keep it off the async workers.
+        let (doc, changes) = (dc.doc, dc.changes.clone());
+        let scope_owned = scope.to_string();
+        let merged = tokio::task::spawn_blocking(move || {
+            apply_push(doc, &scope_owned, existing.as_ref().map(|(_, s)| s.as_slice()), &changes)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("merge task failed: {e}")))??;
+        let Some(snapshot) = merged.snapshot else { continue };
+        // Same rule as SQLite's INSERT OR IGNORE: a hash already logged in the scope is
+        // not appended again (and takes no seq).
+        let hashes: Vec<&[u8]> = merged.new_changes.iter().map(|c| &c.hash[..]).collect();
+        let already: std::collections::HashSet<Vec<u8>> =
+            tx.query(&known, &[&scope, &hashes]).await?.into_iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
+        let mut seqs: Vec<i64> = Vec::new();
+        let mut hs: Vec<&[u8]> = Vec::new();
+        let mut datas: Vec<&[u8]> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for c in &merged.new_changes {
+            if already.contains(&c.hash[..]) || !seen.insert(c.hash) {
+                continue;
+            }
+            seqs.push(next);
+            hs.push(&c.hash[..]);
+            datas.push(&c.data[..]);
+            next += 1;
+        }
+        if !seqs.is_empty() {
+            tx.execute(&insert_log, &[&scope, &id, &device.device_id, &now, &seqs, &hs, &datas]).await?;
+        }
+        tx.execute(&upsert_doc, &[&id, &scope, &snapshot, &(next - 1), &now]).await?;
+    }
+    if next != first_seq + 1 {
+        let update = tx.prepare_cached("UPDATE scope_counter SET last_seq = $2 WHERE scope = $1").await?;
+        tx.execute(&update, &[&scope, &(next - 1)]).await?;
+    }
+    tx.commit().await?;
+    Ok((next - 1 - first_seq) as u64)
+}
+
+fn doc_id(bytes: &[u8]) -> Result<DocId, ApiError> {
+    DocId::try_from(bytes).map_err(|_| ApiError::internal("stored document id is not 16 bytes"))
+}
+
+async fn last_seq(client: &impl GenericClient, scope: &str) -> Result<u64, tokio_postgres::Error> {
+    let stmt = client.prepare_cached("SELECT last_seq FROM scope_counter WHERE scope = $1").await?;
+    Ok(client.query_opt(&stmt, &[&scope]).await?.map_or(0, |r| r.get::<_, i64>(0)).max(0) as u64)
+}
+
+/// The pull page, read in one REPEATABLE READ snapshot (counter and log agree).
+async fn read_pull(
+    client: &mut deadpool_postgres::Object,
+    scope: &str,
+    device_id: &str,
+    cursor: u64,
+    page_bytes: u32,
+) -> Result<(Vec<DocChanges>, u64, bool), ApiError> {
+    let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+    let last = last_seq(&tx, scope).await?;
+    let mut page = PageBuilder::new(page_bytes);
+    if cursor < last {
+        // Bounded by the page budget: at most MAX_PAGE_BYTES of data, read in chunks.
+        let stmt = tx
+            .prepare_cached(
+                "SELECT seq, doc_id, data FROM change_log
+                 WHERE scope = $1 AND seq > $2 AND origin_device <> $3 ORDER BY seq LIMIT $4",
+            )
+            .await?;
+        let mut from = cursor.min(i64::MAX as u64) as i64;
+        'outer: loop {
+            let rows = tx.query(&stmt, &[&scope, &from, &device_id, &500i64]).await?;
+            let n = rows.len();
+            for r in rows {
+                let seq: i64 = r.get(0);
+                from = seq;
+                if !page.offer(seq as u64, doc_id(r.get(1))?, r.get(2)) {
+                    break 'outer;
+                }
+            }
+            if n < 500 {
+                break;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(page.finish(last))
+}
+
+impl Storage for PgStorage {
+    fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let stmt = client
+                .prepare_cached(
+                    "SELECT id, kind, device_id, kader_id, posyandu_id, puskesmas_id, revoked_at FROM token WHERE hash = $1",
+                )
+                .await?;
+            let Some(row) = client.query_opt(&stmt, &[&&hash[..]]).await? else { return Ok(None) };
+            let token_id: i64 = row.get(0);
+            let kind: String = row.get(1);
+            let revoked_at: Option<i64> = row.get(6);
+            let principal = match (kind.as_str(), row.get(2), row.get(3), row.get(4), row.get::<_, Option<String>>(5)) {
+                ("device", Some(device_id), Some(kader_id), Some(posyandu_id), _) => {
+                    Principal::Device(DevicePrincipal { token_id, device_id, kader_id, posyandu_id })
+                }
+                ("puskesmas", _, _, _, Some(puskesmas_id)) => {
+                    let stmt =
+                        client.prepare_cached("SELECT id FROM posyandu WHERE puskesmas_id = $1 ORDER BY id").await?;
+                    let posyandu_ids =
+                        client.query(&stmt, &[&puskesmas_id]).await?.into_iter().map(|r| r.get(0)).collect();
+                    Principal::Puskesmas { token_id, puskesmas_id, posyandu_ids }
+                }
+                _ => return Err(ApiError::internal(format!("token {token_id} is malformed"))),
+            };
+            Ok(Some(TokenLookup { principal, revoked: revoked_at.is_some() }))
+        })
+    }
+
+    fn sync(&self, device: DevicePrincipal, req: SyncRequest) -> BoxFuture<'_, Result<SyncOutcome, ApiError>> {
+        Box::pin(self.sync_inner(device, req))
+    }
+
+    fn snapshot(&self, scope: String, req: SnapshotRequest) -> BoxFuture<'_, Result<SnapshotPage, ApiError>> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let cursor = last_seq(&tx, &scope).await?;
+            let totals = tx
+                .prepare_cached("SELECT count(*), coalesce(sum(length(snapshot)), 0)::bigint FROM doc WHERE scope = $1")
+                .await?;
+            let row = tx.query_one(&totals, &[&scope]).await?;
+            let (total_docs, total_bytes): (i64, i64) = (row.get(0), row.get(1));
+            let limit = req.page_bytes.min(MAX_PAGE_BYTES) as usize;
+            let after: Vec<u8> = req.after.map(|a| a.to_vec()).unwrap_or_default();
+            let stmt = tx
+                .prepare_cached("SELECT id, snapshot FROM doc WHERE scope = $1 AND id > $2 ORDER BY id LIMIT $3")
+                .await?;
+            let mut docs: Vec<SnapshotDoc> = Vec::new();
+            let mut used = 0usize;
+            let mut next = None;
+            let mut from = after;
+            'outer: loop {
+                let rows = tx.query(&stmt, &[&scope, &from, &64i64]).await?;
+                let n = rows.len();
+                for r in rows {
+                    let id: &[u8] = r.get(0);
+                    from = id.to_vec();
+                    let snapshot: Vec<u8> = r.get(1);
+                    if !docs.is_empty() && used + snapshot.len() > limit {
+                        next = docs.last().map(|d| d.doc);
+                        break 'outer;
+                    }
+                    used += snapshot.len();
+                    docs.push(SnapshotDoc { doc: doc_id(id)?, snapshot });
+                }
+                if n < 64 {
+                    break;
+                }
+            }
+            tx.commit().await?;
+            Ok(SnapshotPage {
+                docs,
+                next,
+                cursor,
+                total_docs: total_docs.clamp(0, u32::MAX as i64) as u32,
+                total_bytes: total_bytes.max(0) as u64,
+            })
+        })
+    }
+
+    fn docs_after(
+        &self,
+        scope: String,
+        after_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<StoredDoc>, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let stmt = client
+                .prepare_cached(
+                    "SELECT id, updated_seq, snapshot FROM doc WHERE scope = $1 AND updated_seq > $2
+                     ORDER BY updated_seq, id LIMIT $3",
+                )
+                .await?;
+            let rows = client
+                .query(
+                    &stmt,
+                    &[&scope, &(after_seq.min(i64::MAX as u64) as i64), &(limit.min(i64::MAX as usize) as i64)],
+                )
+                .await?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok(StoredDoc {
+                        doc: doc_id(r.get(0))?,
+                        scope: scope.clone(),
+                        updated_seq: r.get::<_, i64>(1).max(0) as u64,
+                        snapshot: r.get(2),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client.query_one("SELECT count(*) FROM scope_counter", &[]).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Registry operations on PostgreSQL for the CLI (blocking): one connection driven by
+/// its own single-threaded runtime, so it can be used from any non-async thread.
+pub struct PgRegistry {
+    rt: tokio::runtime::Runtime,
+    client: tokio::sync::Mutex<tokio_postgres::Client>,
+}
+
+impl PgRegistry {
+    /// Connects and applies pending migrations (like the relay at start).
+    pub fn connect(url: &str) -> Result<Self, AdminError> {
+        let config = parse_config(url).map_err(|e| AdminError::Invalid(format!("database URL tidak valid: {e}")))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| AdminError::Backend(e.to_string()))?;
+        let client = rt.block_on(async {
+            let (client, conn) = config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::warn!(error = %e, "registry connection");
+                }
+            });
+            migrate(&client).await?;
+            Ok::<_, tokio_postgres::Error>(client)
+        })?;
+        Ok(PgRegistry { rt, client: tokio::sync::Mutex::new(client) })
+    }
+
+    fn run<T>(
+        &self,
+        f: impl for<'c> FnOnce(&'c mut tokio_postgres::Client) -> BoxFuture<'c, Result<T, tokio_postgres::Error>>,
+    ) -> admin::Result<T> {
+        self.rt.block_on(async {
+            let mut client = self.client.lock().await;
+            f(&mut client).await.map_err(AdminError::from)
+        })
+    }
+}
+
+impl From<tokio_postgres::Error> for AdminError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        AdminError::Backend(e.to_string())
+    }
+}
+
+impl Registry for PgRegistry {
+    fn exists(&self, table: Table, id: &str) -> admin::Result<bool> {
+        let sql = format!("SELECT 1 FROM {} WHERE id = $1", table.name());
+        let id = id.to_string();
+        self.run(move |c| Box::pin(async move { Ok(c.query_opt(&sql, &[&id]).await?.is_some()) }))
+    }
+
+    fn upsert_puskesmas(&self, id: &str, name: &str, now: i64) -> admin::Result<()> {
+        let (id, name) = (id.to_string(), name.to_string());
+        self.run(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "INSERT INTO puskesmas (id, name, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                    &[&id, &name, &now],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+    }
+
+    fn upsert_posyandu(&self, id: &str, name: &str, puskesmas: Option<&str>, now: i64) -> admin::Result<()> {
+        let (id, name, pkm) = (id.to_string(), name.to_string(), puskesmas.map(str::to_string));
+        self.run(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "INSERT INTO posyandu (id, name, puskesmas_id, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                         puskesmas_id = coalesce(excluded.puskesmas_id, posyandu.puskesmas_id)",
+                    &[&id, &name, &pkm, &now],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+    }
+
+    fn kader_posyandu(&self, kader: &str) -> admin::Result<Option<String>> {
+        let kader = kader.to_string();
+        self.run(move |c| {
+            Box::pin(async move {
+                Ok(c.query_opt("SELECT posyandu_id FROM kader WHERE id = $1", &[&kader]).await?.map(|r| r.get(0)))
+            })
+        })
+    }
+
+    fn upsert_kader(&self, id: &str, name: &str, posyandu: &str, now: i64) -> admin::Result<()> {
+        let (id, name, p) = (id.to_string(), name.to_string(), posyandu.to_string());
+        self.run(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "INSERT INTO kader (id, name, posyandu_id, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                    &[&id, &name, &p, &now],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+    }
+
+    fn replace_device_token(
+        &self,
+        device: &str,
+        kader: &str,
+        posyandu: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> admin::Result<Result<i64, String>> {
+        let (device, kader, posyandu, hash) = (device.to_string(), kader.to_string(), posyandu.to_string(), *hash);
+        self.run(move |c| {
+            Box::pin(async move {
+                let tx = c.transaction().await?;
+                // Serialise token issuance per device across relays/operators.
+                tx.execute("SELECT pg_advisory_xact_lock(72018, hashtext($1))", &[&device]).await?;
+                let other = tx
+                    .query_opt(
+                        "SELECT kader_id FROM token WHERE device_id = $1 AND kind = 'device' AND revoked_at IS NULL
+                         AND kader_id <> $2 LIMIT 1",
+                        &[&device, &kader],
+                    )
+                    .await?;
+                if let Some(r) = other {
+                    return Ok(Err(r.get(0)));
+                }
+                tx.execute(
+                    "UPDATE token SET revoked_at = $2 WHERE device_id = $1 AND kind = 'device' AND revoked_at IS NULL",
+                    &[&device, &now],
+                )
+                .await?;
+                let id: i64 = tx
+                    .query_one(
+                        "INSERT INTO token (hash, kind, device_id, kader_id, posyandu_id, created_at)
+                         VALUES ($1, 'device', $2, $3, $4, $5) RETURNING id",
+                        &[&&hash[..], &device, &kader, &posyandu, &now],
+                    )
+                    .await?
+                    .get(0);
+                tx.commit().await?;
+                Ok(Ok(id))
+            })
+        })
+    }
+
+    fn insert_puskesmas_token(&self, puskesmas: &str, hash: &[u8; 32], now: i64) -> admin::Result<i64> {
+        let (pkm, hash) = (puskesmas.to_string(), *hash);
+        self.run(move |c| {
+            Box::pin(async move {
+                Ok(c.query_one(
+                    "INSERT INTO token (hash, kind, puskesmas_id, created_at) VALUES ($1, 'puskesmas', $2, $3) RETURNING id",
+                    &[&&hash[..], &pkm, &now],
+                )
+                .await?
+                .get(0))
+            })
+        })
+    }
+
+    fn revoke_device_tokens(&self, device: &str, now: i64) -> admin::Result<u64> {
+        let device = device.to_string();
+        self.run(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "UPDATE token SET revoked_at = $2 WHERE device_id = $1 AND kind = 'device' AND revoked_at IS NULL",
+                    &[&device, &now],
+                )
+                .await
+            })
+        })
+    }
+
+    fn revoke_token_id(&self, token_id: i64, now: i64) -> admin::Result<u64> {
+        self.run(move |c| {
+            Box::pin(async move {
+                c.execute("UPDATE token SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &[&token_id, &now])
+                    .await
+            })
+        })
+    }
+
+    fn listing(&self) -> admin::Result<Listing> {
+        self.run(|c| {
+            Box::pin(async move {
+                let mut l = Listing::default();
+                for r in c.query("SELECT id, name FROM puskesmas ORDER BY id", &[]).await? {
+                    l.puskesmas.push((r.get(0), r.get(1)));
+                }
+                for r in c
+                    .query(
+                        "SELECT p.id, p.name, coalesce(p.puskesmas_id, '-'),
+                                (SELECT count(*) FROM doc d WHERE d.scope = p.id),
+                                coalesce((SELECT last_seq FROM scope_counter s WHERE s.scope = p.id), 0)
+                         FROM posyandu p ORDER BY p.id",
+                        &[],
+                    )
+                    .await?
+                {
+                    l.posyandu.push((r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)));
+                }
+                for r in c.query("SELECT id, name, posyandu_id FROM kader ORDER BY posyandu_id, id", &[]).await? {
+                    l.kader.push((r.get(0), r.get(1), r.get(2)));
+                }
+                for r in c
+                    .query(
+                        "SELECT id, kind, coalesce(device_id, ''), coalesce(kader_id, ''), coalesce(puskesmas_id, ''),
+                                created_at, revoked_at FROM token ORDER BY id",
+                        &[],
+                    )
+                    .await?
+                {
+                    l.tokens.push((r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)));
+                }
+                Ok(l)
+            })
+        })
+    }
+}

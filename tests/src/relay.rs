@@ -1,0 +1,146 @@
+//! The relay as a real process (`posyandu-relay serve`), for tests that kill it,
+//! restart it, and shape or break its network link; and kader devices as real
+//! `posyandu_core::Store`s.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use posyandu_core::{DeviceIdentity, RelayConfig, Store};
+
+/// Path of the `posyandu-relay` binary built next to the running test.
+pub fn relay_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("POSYANDU_RELAY_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> → target/<profile>/posyandu-relay
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("posyandu-relay");
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo build --release -p posyandu-server` (scripts/test-all.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+pub struct RelayProcess {
+    pub db: PathBuf,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl RelayProcess {
+    /// A relay on a fresh database in `dir` (not started).
+    pub fn new(dir: &Path) -> RelayProcess {
+        RelayProcess {
+            db: dir.join("relay.sqlite3"),
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            child: None,
+            log: dir.join("relay.log"),
+        }
+    }
+
+    /// Runs `posyandu-relay admin --db DB <args>` and returns its stdout.
+    pub fn admin(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new(relay_bin()).arg("admin").arg("--db").arg(&self.db).args(args).output()?;
+        if !out.status.success() {
+            bail!("admin {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    }
+
+    /// Registers Posyandu `posyandu` (idempotent), kader `kader` in it, and a device;
+    /// returns the device token.
+    pub fn register(&self, posyandu: &str, kader: &str, device: &str) -> Result<String> {
+        self.admin(&["add-posyandu", "--id", posyandu, "--name", &format!("Posyandu {posyandu}")])?;
+        self.admin(&["add-kader", "--id", kader, "--name", &format!("Kader {kader}"), "--posyandu", posyandu])?;
+        let out = self.admin(&["add-device", "--kader", kader, "--device", device])?;
+        Ok(out.lines().last().context("no token printed")?.trim().to_string())
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Starts `serve` and waits until it accepts connections.
+    pub fn start(&mut self) -> Result<()> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log)?;
+        let child = Command::new(relay_bin())
+            .args(["serve", "--listen", &self.addr.to_string(), "--db"])
+            .arg(&self.db)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                bail!("relay exited with {status}: {}", std::fs::read_to_string(&self.log).unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("relay did not come up on {}", self.addr)
+    }
+
+    /// SIGKILL: no graceful shutdown, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// `(rows, distinct hashes, max seq)` of one Posyandu's change log, read from the
+    /// relay's database file: equal numbers mean no duplicate and no gap.
+    pub fn log_stats(&self, posyandu: &str) -> Result<(i64, i64, i64)> {
+        let conn = rusqlite::Connection::open(&self.db)?;
+        Ok(conn.query_row(
+            "SELECT count(*), count(DISTINCT hash), coalesce(max(seq), 0) FROM change_log WHERE scope = ?1",
+            [posyandu],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A kader device: a store in `dir` syncing with `url`.
+pub fn device(dir: &Path, posyandu: &str, kader: &str, device: &str, url: &str, token: &str) -> Store {
+    let store = Store::open(
+        dir.join(format!("{device}.sqlite3")),
+        DeviceIdentity { device_id: device.into(), kader_id: kader.into(), posyandu_id: posyandu.into() },
+    )
+    .expect("open device store");
+    store.set_relay(&RelayConfig { url: url.into(), token: token.into() }).expect("set relay");
+    store
+}
+
+/// Syncs until it succeeds (for flaky links), at most `tries` times.
+pub fn sync_until_ok(store: &Store, tries: usize) -> Result<posyandu_core::SyncReport> {
+    let mut last = None;
+    for _ in 0..tries {
+        match store.sync_now(&mut |_| {}) {
+            Ok(r) => return Ok(r),
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("sync failed {tries} times; last error: {}", last.map(|e| e.to_string()).unwrap_or_default())
+}
