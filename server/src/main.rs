@@ -307,7 +307,10 @@ fn demo(conn: &dyn Registry, cfg: &Config, db_label: &str) -> anyhow::Result<()>
     let (_, d2, _) = &tokens[1];
     let (s1, s2) = (format!("{}.sqlite3", d1.to_lowercase()), format!("{}.sqlite3", d2.to_lowercase()));
     println!("\n# Coba: catat di perangkat pertama, sinkronkan, lalu tarik di perangkat kedua");
-    println!("posyandu-kader --store {s1} add-household ...   # lalu add-member / record-visit");
+    println!("# (posyandu-kader ada di target/release/ setelah `cargo build --release -p posyandu-core`)");
+    println!("H=$(posyandu-kader --store {s1} add-household --rt 003 --rw 005 --kode-wilayah 3275011001)");
+    println!("A=$(posyandu-kader --store {s1} add-member --household $H --name Budi --birth-date 2025-06-01 --sex L)");
+    println!("posyandu-kader --store {s1} record-visit --household $H --member $A --weight-kg 9.1 --height-cm 76.5 --measure l");
     println!("posyandu-kader --store {s1} sync");
     println!("posyandu-kader --store {s2} sync");
     println!("posyandu-kader --store {s2} list");
