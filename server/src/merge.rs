@@ -71,13 +71,8 @@ fn apply_inner(
     let mut seen: HashSet<ChangeHash> = HashSet::new();
     let mut new: Vec<Change> = Vec::new();
     for raw in changes {
-        let change = Change::from_bytes(raw.clone()).map_err(|e| bad(e.to_string()))?;
+        let change = posyandu_core::sync::wire::parse_change(raw.clone()).map_err(|e| bad(e.to_string()))?;
         let hash = change.hash();
-        // automerge does not verify the chunk checksum (first 4 bytes of the hash, after
-        // the 4 magic bytes): check it, so corruption is refused rather than stored.
-        if raw.get(4..8) != Some(&hash.0[..4]) {
-            return Err(bad("checksum tidak cocok".into()));
-        }
         if !seen.insert(hash) || am.get_change_by_hash(&hash).is_some() {
             continue;
         }

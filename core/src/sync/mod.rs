@@ -16,7 +16,6 @@ pub mod wire;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use automerge::Change;
 use rusqlite::params;
 use uuid::Uuid;
 
@@ -263,7 +262,7 @@ impl Store {
                 let changes = dc
                     .changes
                     .into_iter()
-                    .map(Change::from_bytes)
+                    .map(parse_change)
                     .collect::<std::result::Result<Vec<_>, _>>()
                     .map_err(|e| SyncError::Protocol(format!("perubahan rusak: {e}")))?;
                 pulled += changes.len() as u64;

@@ -108,6 +108,18 @@ pub enum WireError {
     Corrupt(String),
 }
 
+/// Parses one automerge change chunk and verifies its checksum (automerge's own
+/// parser does not: a bit-flipped change would otherwise be accepted).
+pub fn parse_change(raw: Vec<u8>) -> Result<automerge::Change, WireError> {
+    let checksum: Option<[u8; 4]> = raw.get(4..8).and_then(|c| c.try_into().ok());
+    let change = automerge::Change::from_bytes(raw).map_err(|e| WireError::Corrupt(e.to_string()))?;
+    // The chunk header is 4 magic bytes, then the first 4 bytes of the change hash.
+    if checksum != Some(change.hash().0[..4].try_into().expect("4 bytes")) {
+        return Err(WireError::Corrupt("checksum tidak cocok".into()));
+    }
+    Ok(change)
+}
+
 /// Encodes a message as version byte + zstd(postcard).
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
     let raw = postcard::to_stdvec(msg).expect("wire messages always serialize");
@@ -158,5 +170,21 @@ mod tests {
         // A "zip bomb": 64 MiB of zeros compresses to a few KB but must not be inflated.
         let bomb = [vec![PROTOCOL_VERSION], zstd::bulk::compress(&vec![0u8; 64 << 20], 3).unwrap()].concat();
         assert_eq!(decode::<SyncRequest>(&bomb), Err(WireError::TooLarge));
+    }
+
+    #[test]
+    fn changes_with_a_bad_checksum_are_refused() {
+        use automerge::transaction::Transactable;
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(automerge::ROOT, "k", "v").unwrap();
+        doc.commit();
+        let raw = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+        assert!(parse_change(raw.clone()).is_ok());
+        let mut flipped = raw.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x01;
+        assert!(parse_change(flipped).is_err(), "a flipped bit is caught");
+        assert!(parse_change(raw[..raw.len() / 2].to_vec()).is_err());
+        assert!(parse_change(Vec::new()).is_err());
     }
 }
