@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use automerge::sync::{State, SyncDoc};
 use automerge::AutoCommit;
 use posyandu_core::*;
-use posyandu_tests::netshape::{profile_2g, start_blocking, LinkProfile};
+use posyandu_tests::fixtures::member;
+use posyandu_tests::netshape::{profile_2g, start_blocking, LinkProfile, ShapedProxyHandle};
 use posyandu_tests::relay::{device, RelayProcess};
 use uuid::Uuid;
 
@@ -39,18 +40,6 @@ fn household(i: usize) -> NewHousehold {
         },
         gps: None,
         spm: SpmAttributes { clean_water: Some(true), latrine: Some(i % 3 != 0), ..Default::default() },
-    }
-}
-
-fn member(store: &Store, name: String, days_old: i64, sex: Sex, relation: Relation) -> NewMember {
-    NewMember {
-        nik: None,
-        mother_nik: None,
-        name,
-        birth_date: store.today() - time::Duration::days(days_old),
-        sex,
-        relation,
-        bpjs_number: None,
     }
 }
 
@@ -132,17 +121,53 @@ fn export_doc(store: &Store, id: Uuid) -> Vec<u8> {
     doc.save()
 }
 
+#[derive(Default)]
+struct Baseline {
+    messages: usize,
+    rounds: usize,
+    bytes: usize,
+}
+
+/// Automerge's per-document sync over each (device, relay) pair of documents.
+fn baseline(pairs: impl IntoIterator<Item = (AutoCommit, AutoCommit)>) -> Baseline {
+    let mut b = Baseline::default();
+    for (mut x, mut y) in pairs {
+        let (m, bytes, r) = automerge_sync(&mut x, &mut y);
+        b.messages += m;
+        b.bytes += bytes;
+        b.rounds = b.rounds.max(r);
+    }
+    b
+}
+
 struct Row {
-    scenario: String,
-    requests: u32,
+    scenario: &'static str,
+    report: SyncReport,
     up: u64,
     down: u64,
-    per_visit: Option<f64>,
+    visits: Option<usize>,
     time: Duration,
-    base_messages: usize,
-    base_rounds: usize,
-    base_bytes: usize,
+    base: Baseline,
     target: &'static str,
+}
+
+/// Syncs `store` through the 2G-shaped proxy and measures it.
+fn measure(
+    proxy: &ShapedProxyHandle,
+    store: &Store,
+    scenario: &'static str,
+    visits: Option<usize>,
+    base: Baseline,
+    target: &'static str,
+) -> Row {
+    proxy.set_profile(profile_2g());
+    proxy.reset_stats();
+    let t = Instant::now();
+    let report = store.sync_now(&mut |_| {}).unwrap();
+    let time = t.elapsed();
+    let s = proxy.stats();
+    proxy.set_profile(LinkProfile::unshaped());
+    Row { scenario, report, up: s.bytes_up, down: s.bytes_down, visits, time, base, target }
 }
 
 fn main() {
@@ -158,78 +183,34 @@ fn main() {
     let b = device(dir.path(), P, "K-B", "D-B", &url, &tb);
     let mut rows = Vec::new();
 
-    // --- Setup (unshaped): 10 households on both phones.
+    // Setup (unshaped): 10 households on both phones.
     let households: Vec<(Uuid, Vec<Uuid>)> = (0..10).map(|i| seed_household(&a, i)).collect();
     a.sync_now(&mut |_| {}).unwrap();
     b.sync_now(&mut |_| {}).unwrap();
     let ids: Vec<Uuid> = households.iter().map(|h| h.0).collect();
-    let mut before_b = docs(&b, &ids);
 
-    // --- The day: 30 home visits offline on A.
+    // The day: 30 home visits offline on A. The relay's documents before A syncs are B's.
     for k in 0..30 {
         let (h, children) = &households[k % 10];
         a.record_visit(*h, home_visit(&a, children[k % 2], k)).unwrap();
     }
-    let mut after_a = docs(&a, &ids);
+    let base = baseline(docs(&a, &ids).into_iter().zip(docs(&b, &ids)));
+    rows.push(measure(
+        &proxy,
+        &a,
+        "push a day: 30 visits, 10 households",
+        Some(30),
+        base,
+        "≤ 200 B/visit, 1 request, < 5 s",
+    ));
 
-    // Baseline push: automerge per-document sync, A's docs against the relay's (= B's before).
-    let (mut bm, mut bb, mut br) = (0, 0, 0);
-    for (i, relay_doc) in before_b.iter_mut().enumerate() {
-        let mut device_doc = after_a[i].fork();
-        let (m, b_, r) = automerge_sync(&mut device_doc, relay_doc);
-        bm += m;
-        bb += b_;
-        br = br.max(r);
-    }
-    proxy.set_profile(profile_2g());
-    proxy.reset_stats();
-    let t = Instant::now();
-    let r = a.sync_now(&mut |_| {}).unwrap();
-    let push_time = t.elapsed();
-    let s = proxy.stats();
-    rows.push(Row {
-        scenario: "push a day: 30 visits, 10 households".into(),
-        requests: r.requests,
-        up: s.bytes_up,
-        down: s.bytes_down,
-        per_visit: Some((s.bytes_up + s.bytes_down) as f64 / 30.0),
-        time: push_time,
-        base_messages: bm,
-        base_rounds: br,
-        base_bytes: bb,
-        target: "≤ 200 B/visit, 1 request, < 5 s",
-    });
+    // B pulls the day; the relay's documents are now A's.
+    let base = baseline(docs(&b, &ids).into_iter().zip(docs(&a, &ids)));
+    let row = measure(&proxy, &b, "pull that day on another phone", Some(30), base, "≤ 150 B/visit");
+    assert_eq!(row.report.pulled, 30, "B received the day's 30 changes");
+    rows.push(row);
 
-    // Baseline pull: B's docs (before the day) against the relay's (= A's after the day).
-    let (mut bm, mut bb, mut br) = (0, 0, 0);
-    for (i, id) in ids.iter().enumerate() {
-        let mut b_doc = docs(&b, &[*id]).remove(0);
-        let (m, b_, r) = automerge_sync(&mut b_doc, &mut after_a[i]);
-        bm += m;
-        bb += b_;
-        br = br.max(r);
-    }
-    proxy.reset_stats();
-    let t = Instant::now();
-    let r = b.sync_now(&mut |_| {}).unwrap();
-    let pull_time = t.elapsed();
-    let s = proxy.stats();
-    assert_eq!(r.pulled, 30, "B received the day's 30 changes");
-    rows.push(Row {
-        scenario: "pull that day on another phone".into(),
-        requests: r.requests,
-        up: s.bytes_up,
-        down: s.bytes_down,
-        per_visit: Some((s.bytes_up + s.bytes_down) as f64 / 30.0),
-        time: pull_time,
-        base_messages: bm,
-        base_rounds: br,
-        base_bytes: bb,
-        target: "≤ 150 B/visit",
-    });
-
-    // --- Nothing new, for a Posyandu of 250 households (C holds them all).
-    proxy.set_profile(LinkProfile::unshaped());
+    // Nothing new, for a Posyandu of 250 households (C holds them all).
     for i in 10..250 {
         seed_household(&a, i);
     }
@@ -238,34 +219,10 @@ fn main() {
     c.sync_now(&mut |_| {}).unwrap();
     let all: Vec<Uuid> = c.list_households(None).unwrap().iter().map(|h| h.id).collect();
     assert_eq!(all.len(), 250);
-    let mut c_docs = docs(&c, &all);
-    let mut a_docs = docs(&a, &all);
-    let (mut bm, mut bb, mut br) = (0, 0, 0);
-    for (x, y) in c_docs.iter_mut().zip(a_docs.iter_mut()) {
-        let (m, b_, r) = automerge_sync(x, y);
-        bm += m;
-        bb += b_;
-        br = br.max(r);
-    }
-    proxy.set_profile(profile_2g());
-    proxy.reset_stats();
-    let t = Instant::now();
-    let r = c.sync_now(&mut |_| {}).unwrap();
-    let noop_time = t.elapsed();
-    let s = proxy.stats();
-    assert_eq!((r.pushed, r.pulled), (0, 0));
-    rows.push(Row {
-        scenario: "sync with nothing new, 250 households".into(),
-        requests: r.requests,
-        up: s.bytes_up,
-        down: s.bytes_down,
-        per_visit: None,
-        time: noop_time,
-        base_messages: bm,
-        base_rounds: br,
-        base_bytes: bb,
-        target: "1 request, < 2 KB",
-    });
+    let base = baseline(docs(&c, &all).into_iter().zip(docs(&a, &all)));
+    let row = measure(&proxy, &c, "sync with nothing new, 250 households", None, base, "1 request, < 2 KB");
+    assert_eq!((row.report.pushed, row.report.pulled), (0, 0));
+    rows.push(row);
 
     let mut out = String::from(
         "Sync benchmark through a 2G-shaped link (50 kbit/s each way, 500 ms RTT); bytes counted on the wire by the proxy, HTTP headers included.\n\
@@ -277,15 +234,15 @@ fn main() {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {:.2} s | {} ({}) | {} | {:.2}× | {} |\n",
             r.scenario,
-            r.requests,
+            r.report.requests,
             r.up,
             r.down,
-            r.per_visit.map_or("–".into(), |v| format!("{v:.0}")),
+            r.visits.map_or("–".into(), |v| format!("{:.0}", (r.up + r.down) as f64 / v as f64)),
             r.time.as_secs_f64(),
-            r.base_messages,
-            r.base_rounds,
-            r.base_bytes,
-            (r.up + r.down) as f64 / r.base_bytes.max(1) as f64,
+            r.base.messages,
+            r.base.rounds,
+            r.base.bytes,
+            (r.up + r.down) as f64 / r.base.bytes.max(1) as f64,
             r.target
         ));
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use posyandu_core::*;
+use posyandu_tests::fixtures::{household, member};
 use posyandu_tests::relay::{device, RelayProcess};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -12,25 +13,8 @@ use uuid::Uuid;
 
 const P: &str = "P-001";
 
-fn household(rt: &str) -> NewHousehold {
-    NewHousehold {
-        kk_number: None,
-        address: Address { rt: rt.into(), rw: "002".into(), kode_wilayah: "3275011001".into(), ..Default::default() },
-        gps: None,
-        spm: SpmAttributes::default(),
-    }
-}
-
 fn kid(name: &str, store: &Store) -> NewMember {
-    NewMember {
-        nik: None,
-        mother_nik: None,
-        name: name.into(),
-        birth_date: store.today() - Duration::days(400),
-        sex: Sex::Female,
-        relation: Relation::Anak,
-        bpjs_number: None,
-    }
+    member(store, name, 400, Sex::Female, Relation::Anak)
 }
 
 fn visit(store: &Store, member: Uuid, days_ago: i64, weight: f64) -> NewVisit {

@@ -7,40 +7,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use posyandu_core::*;
+use posyandu_tests::fixtures::{household, member};
 use posyandu_tests::netshape::{start_blocking, DropRule, LinkProfile};
 use posyandu_tests::relay::{device, sync_until_ok, RelayProcess};
 use uuid::Uuid;
 
 const P: &str = "P-001";
 
-fn household(rt: &str) -> NewHousehold {
-    NewHousehold {
-        kk_number: None,
-        address: Address { rt: rt.into(), rw: "002".into(), kode_wilayah: "3275011001".into(), ..Default::default() },
-        gps: None,
-        spm: SpmAttributes::default(),
-    }
-}
-
 /// Records `n_households` households with a child and `visits_each` visits; returns visit ids.
 fn record_day(store: &Store, n_households: usize, visits_each: usize, tag: &str) -> BTreeSet<Uuid> {
     let mut ids = BTreeSet::new();
     for h in 0..n_households {
         let hh = store.create_household(household(&format!("{:03}", h % 9 + 1))).unwrap();
-        let m = store
-            .add_member(
-                hh,
-                NewMember {
-                    nik: None,
-                    mother_nik: None,
-                    name: format!("Anak {tag} {h}"),
-                    birth_date: store.today() - time::Duration::days(500),
-                    sex: Sex::Male,
-                    relation: Relation::Anak,
-                    bpjs_number: None,
-                },
-            )
-            .unwrap();
+        let m = store.add_member(hh, member(store, format!("Anak {tag} {h}"), 500, Sex::Male, Relation::Anak)).unwrap();
         for v in 0..visits_each {
             let visit = NewVisit {
                 date: store.today() - time::Duration::days(v as i64),
