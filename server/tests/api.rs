@@ -1,5 +1,9 @@
 //! The relay's HTTP API, driven through the router (`oneshot`) and, once, through a real
 //! server on 127.0.0.1:0 with the real client (`posyandu_core::Store::sync_now`).
+//!
+//! The behaviour tests run against BOTH storage backends: each body takes a [`Kind`]
+//! and `both!` generates `sqlite::<name>` and `postgres::<name>` tests. PostgreSQL
+//! tests use a fresh schema each (env `POSYANDU_TEST_PG`), dropped at the end.
 
 use automerge::{ActorId, Change};
 use axum::body::Body;
@@ -9,14 +13,142 @@ use http_body_util::BodyExt;
 use posyandu_core::doc::HouseholdDoc;
 use posyandu_core::model::{Address, HouseholdPatch};
 use posyandu_core::sync::wire::*;
-use posyandu_server::storage::{Limits, SqliteStorage};
+use posyandu_server::admin::Registry;
+use posyandu_server::storage::postgres::PgRegistry;
+use posyandu_server::storage::{Limits, PgStorage, SqliteStorage, Storage};
 use posyandu_server::{admin, app, AppState};
+use std::sync::Arc;
 use tower::ServiceExt;
 use uuid::Uuid;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Sqlite,
+    Pg,
+}
+
+/// A fresh PostgreSQL schema, dropped on drop.
+struct PgSchema {
+    name: String,
+    url: String,
+}
+
+impl PgSchema {
+    fn new() -> Self {
+        let base = std::env::var("POSYANDU_TEST_PG")
+            .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into());
+        let name = format!("t_{}", Uuid::new_v4().simple());
+        Self::admin_sql(&base, &format!("CREATE SCHEMA {name}"));
+        let url = format!("{base} options='-csearch_path={name}'");
+        PgSchema { name, url }
+    }
+
+    /// Runs one statement on its own connection, on a separate thread (callable from
+    /// async tests and from Drop).
+    fn admin_sql(base: &str, sql: &str) {
+        let (base, sql) = (base.to_string(), sql.to_string());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.expect("PostgreSQL");
+                tokio::spawn(conn);
+                client.batch_execute(&sql).await.unwrap();
+            })
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let base = std::env::var("POSYANDU_TEST_PG")
+            .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into());
+        Self::admin_sql(&base, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+    }
+}
+
+enum TestDb {
+    Sqlite(SqliteStorage),
+    Pg(PgStorage, PgSchema),
+}
+
+impl TestDb {
+    async fn open(kind: Kind) -> TestDb {
+        match kind {
+            Kind::Sqlite => TestDb::Sqlite(SqliteStorage::open_in_memory().unwrap()),
+            Kind::Pg => {
+                let schema = PgSchema::new();
+                TestDb::Pg(PgStorage::connect(&schema.url, 4).await.unwrap(), schema)
+            }
+        }
+    }
+
+    fn state(&self) -> AppState {
+        match self {
+            TestDb::Sqlite(s) => AppState::new(s.clone()),
+            TestDb::Pg(s, _) => AppState::new(s.clone()),
+        }
+    }
+
+    /// Runs registry operations (blocking for PostgreSQL: on a blocking thread).
+    async fn admin<T: Send + 'static>(&self, f: impl FnOnce(&dyn Registry) -> T + Send + 'static) -> T {
+        match self {
+            TestDb::Sqlite(s) => s.with_conn(|c| f(&*c)),
+            TestDb::Pg(_, schema) => {
+                let url = schema.url.clone();
+                tokio::task::spawn_blocking(move || f(&PgRegistry::connect(&url).unwrap())).await.unwrap()
+            }
+        }
+    }
+
+    async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        match self {
+            TestDb::Sqlite(s) => s.with_conn(|c| c.query_row(&sql, [], |x| x.get(0)).unwrap()),
+            TestDb::Pg(s, _) => s.pool().get().await.unwrap().query_one(&sql, &[]).await.unwrap().get(0),
+        }
+    }
+
+    async fn only_snapshot(&self) -> Vec<u8> {
+        let sql = "SELECT snapshot FROM doc";
+        match self {
+            TestDb::Sqlite(s) => s.with_conn(|c| c.query_row(sql, [], |x| x.get(0)).unwrap()),
+            TestDb::Pg(s, _) => s.pool().get().await.unwrap().query_one(sql, &[]).await.unwrap().get(0),
+        }
+    }
+}
+
+/// Generates `sqlite::<name>` and `postgres::<name>` tests from `async fn <name>(Kind)`.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::$name(super::Kind::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::Kind::Pg).await } )*
+        }
+    };
+}
+
+both!(
+    push_then_other_device_pulls,
+    replay_is_idempotent,
+    small_pages_cover_everything_without_gaps,
+    out_of_scope_pushes_are_refused_atomically,
+    missing_dependencies_and_bad_changes_are_400,
+    garbage_bodies_never_5xx_nor_store,
+    version_size_and_auth_errors,
+    snapshot_pages_cover_all_docs_with_consistent_cursor,
+    healthz_and_metrics,
+    docs_after_walks_changed_documents,
+);
+
 struct Relay {
     router: Router,
-    storage: SqliteStorage,
+    db: TestDb,
+    storage: Arc<dyn Storage>,
     /// Devices D-1, D-2 (Posyandu P-001) and D-3 (P-002).
     d1: String,
     d2: String,
@@ -25,7 +157,11 @@ struct Relay {
 }
 
 fn register(storage: &SqliteStorage) -> (String, String, String, String) {
-    storage.with_conn(|c| {
+    storage.with_conn(|c| register_on(&*c))
+}
+
+fn register_on(c: &dyn Registry) -> (String, String, String, String) {
+    {
         admin::add_puskesmas(c, "PKM-01", "Puskesmas Satu").unwrap();
         admin::add_posyandu(c, "P-001", "Posyandu Melati", Some("PKM-01")).unwrap();
         admin::add_posyandu(c, "P-002", "Posyandu Mawar", Some("PKM-01")).unwrap();
@@ -37,18 +173,20 @@ fn register(storage: &SqliteStorage) -> (String, String, String, String) {
         let d3 = admin::add_device(c, "K-3", "D-3").unwrap().token;
         let p = admin::puskesmas_token(c, "PKM-01").unwrap().token;
         (d1, d2, d3, p)
-    })
+    }
 }
 
-fn relay_with(limits: Limits) -> Relay {
-    let storage = SqliteStorage::open_in_memory().unwrap();
-    let (d1, d2, d3, puskesmas) = register(&storage);
-    let router = app(AppState::new(storage.clone()).with_limits(limits));
-    Relay { router, storage, d1, d2, d3, puskesmas }
+async fn relay_with(kind: Kind, limits: Limits) -> Relay {
+    let db = TestDb::open(kind).await;
+    let (d1, d2, d3, puskesmas) = db.admin(register_on).await;
+    let state = db.state().with_limits(limits);
+    let storage = state.storage.clone();
+    let router = app(state);
+    Relay { router, db, storage, d1, d2, d3, puskesmas }
 }
 
-fn relay() -> Relay {
-    relay_with(Limits::default())
+async fn relay(kind: Kind) -> Relay {
+    relay_with(kind, Limits::default()).await
 }
 
 struct Resp {
@@ -93,12 +231,12 @@ async fn get(r: &Relay, path: &str) -> (StatusCode, String) {
     (status, String::from_utf8(body).unwrap())
 }
 
-fn log_count(r: &Relay) -> i64 {
-    r.storage.with_conn(|c| c.query_row("SELECT count(*) FROM change_log", [], |x| x.get(0)).unwrap())
+async fn log_count(r: &Relay) -> i64 {
+    r.db.count("change_log").await
 }
 
-fn doc_count(r: &Relay) -> i64 {
-    r.storage.with_conn(|c| c.query_row("SELECT count(*) FROM doc", [], |x| x.get(0)).unwrap())
+async fn doc_count(r: &Relay) -> i64 {
+    r.db.count("doc").await
 }
 
 /// A household of `posyandu` with its creating change.
@@ -154,9 +292,8 @@ fn apply_all(pulled: &[DocChanges]) -> std::collections::HashMap<DocId, Househol
     docs
 }
 
-#[tokio::test]
-async fn push_then_other_device_pulls() {
-    let r = relay();
+async fn push_then_other_device_pulls(kind: Kind) {
+    let r = relay(kind).await;
     let mut h = Household::new("P-001");
     h.edit(1);
     let resp = sync(&r, &r.d1, &req(0, vec![h.push_all()])).await;
@@ -177,35 +314,31 @@ async fn push_then_other_device_pulls() {
     assert!(other.pull.is_empty() && other.cursor == 0);
 }
 
-#[tokio::test]
-async fn replay_is_idempotent() {
-    let r = relay();
+async fn replay_is_idempotent(kind: Kind) {
+    let r = relay(kind).await;
     let mut h = Household::new("P-001");
     h.edit(1);
     let request = req(0, vec![h.push_all()]);
     let first = sync(&r, &r.d1, &request).await;
-    let snapshot_before: Vec<u8> =
-        r.storage.with_conn(|c| c.query_row("SELECT snapshot FROM doc", [], |x| x.get(0)).unwrap());
+    let snapshot_before: Vec<u8> = r.db.only_snapshot().await;
     let second = sync(&r, &r.d1, &request).await;
     assert_eq!(first, second);
-    assert_eq!(log_count(&r), 2);
-    let snapshot_after: Vec<u8> =
-        r.storage.with_conn(|c| c.query_row("SELECT snapshot FROM doc", [], |x| x.get(0)).unwrap());
+    assert_eq!(log_count(&r).await, 2);
+    let snapshot_after: Vec<u8> = r.db.only_snapshot().await;
     assert_eq!(snapshot_before, snapshot_after);
     // Another device pushing the same (already known) changes: stored, not duplicated.
     let third = sync(&r, &r.d2, &req(0, vec![h.push_all()])).await;
     assert_eq!(third.stored, 2);
-    assert_eq!(log_count(&r), 2);
+    assert_eq!(log_count(&r).await, 2);
     // A push with a duplicate inside, plus a new edit.
     let c = h.edit(2);
     let dup = sync(&r, &r.d1, &req(2, vec![DocChanges { doc: *h.id.as_bytes(), changes: vec![c.clone(), c] }])).await;
     assert_eq!((dup.stored, dup.cursor), (2, 3));
-    assert_eq!(log_count(&r), 3);
+    assert_eq!(log_count(&r).await, 3);
 }
 
-#[tokio::test]
-async fn small_pages_cover_everything_without_gaps() {
-    let r = relay();
+async fn small_pages_cover_everything_without_gaps(kind: Kind) {
+    let r = relay(kind).await;
     let mut households: Vec<Household> = (0..3).map(|_| Household::new("P-001")).collect();
     for (i, h) in households.iter_mut().enumerate() {
         for n in 0..4 {
@@ -251,12 +384,11 @@ async fn small_pages_cover_everything_without_gaps() {
     assert_eq!((all.pull.len(), all.cursor, all.more), (1, 16, false), "D-1 gets only D-2's change");
 }
 
-#[tokio::test]
-async fn out_of_scope_pushes_are_refused_atomically() {
-    let r = relay();
+async fn out_of_scope_pushes_are_refused_atomically(kind: Kind) {
+    let r = relay(kind).await;
     let mut h = Household::new("P-001");
     sync(&r, &r.d1, &req(0, vec![h.push_all()])).await;
-    let before = log_count(&r);
+    let before = log_count(&r).await;
     // D-3 (P-002) edits a P-001 document, alongside a valid new one of its own.
     let edit = h.edit(5);
     let mine = Household::new("P-002");
@@ -269,8 +401,8 @@ async fn out_of_scope_pushes_are_refused_atomically() {
     .await;
     assert_eq!(resp.status, StatusCode::FORBIDDEN);
     assert_eq!(resp.code(), "forbidden_scope");
-    assert_eq!(log_count(&r), before, "nothing stored");
-    assert_eq!(doc_count(&r), 1);
+    assert_eq!(log_count(&r).await, before, "nothing stored");
+    assert_eq!(doc_count(&r).await, 1);
     // A new document claiming another Posyandu.
     let foreign = Household::new("P-002");
     let resp = post_raw(&r, SYNC_PATH, Some(&r.d1), encode(&req(0, vec![foreign.push_all()]))).await;
@@ -285,12 +417,11 @@ async fn out_of_scope_pushes_are_refused_atomically() {
     )
     .await;
     assert_eq!((resp.status, resp.code().as_str()), (StatusCode::FORBIDDEN, "doc_id_mismatch"));
-    assert_eq!(log_count(&r), before);
+    assert_eq!(log_count(&r).await, before);
 }
 
-#[tokio::test]
-async fn missing_dependencies_and_bad_changes_are_400() {
-    let r = relay();
+async fn missing_dependencies_and_bad_changes_are_400(kind: Kind) {
+    let r = relay(kind).await;
     let mut h = Household::new("P-001");
     let second = h.edit(1);
     let resp = post_raw(
@@ -310,13 +441,12 @@ async fn missing_dependencies_and_bad_changes_are_400() {
     .await;
     assert_eq!((resp.status, resp.code().as_str()), (StatusCode::BAD_REQUEST, "bad_change"));
     assert!(resp.error().message.contains("rusak"));
-    assert_eq!(log_count(&r), 0);
-    assert_eq!(doc_count(&r), 0);
+    assert_eq!(log_count(&r).await, 0);
+    assert_eq!(doc_count(&r).await, 0);
 }
 
-#[tokio::test]
-async fn garbage_bodies_never_5xx_nor_store() {
-    let r = relay();
+async fn garbage_bodies_never_5xx_nor_store(kind: Kind) {
+    let r = relay(kind).await;
     let mut h = Household::new("P-001");
     h.edit(1);
     let valid = encode(&req(0, vec![h.push_all()]));
@@ -364,13 +494,12 @@ async fn garbage_bodies_never_5xx_nor_store() {
             }
         }
     }
-    assert_eq!(log_count(&r), 0);
-    assert_eq!(doc_count(&r), 0);
+    assert_eq!(log_count(&r).await, 0);
+    assert_eq!(doc_count(&r).await, 0);
 }
 
-#[tokio::test]
-async fn version_size_and_auth_errors() {
-    let r = relay_with(Limits { max_push_bytes: 1000, max_push_changes: 100 });
+async fn version_size_and_auth_errors(kind: Kind) {
+    let r = relay_with(kind, Limits { max_push_bytes: 1000, max_push_changes: 100 }).await;
     let h = Household::new("P-001");
     let mut body = encode(&req(0, vec![h.push_all()]));
     body[0] = PROTOCOL_VERSION + 1;
@@ -398,11 +527,11 @@ async fn version_size_and_auth_errors() {
     let resp = post_raw(&r, SNAPSHOT_PATH, Some(&r.puskesmas), snap).await;
     assert_eq!(resp.status, StatusCode::FORBIDDEN);
     assert_eq!(post_raw(&r, SYNC_PATH, Some(&r.d2), ok_body.clone()).await.status, StatusCode::OK);
-    r.storage.with_conn(|c| admin::revoke_device(c, "D-2")).unwrap();
+    r.db.admin(|c| admin::revoke_device(c, "D-2").unwrap()).await;
     let resp = post_raw(&r, SYNC_PATH, Some(&r.d2), ok_body.clone()).await;
     assert_eq!((resp.status, resp.code().as_str()), (StatusCode::UNAUTHORIZED, "revoked_token"));
     // Re-issuing a device token revokes the old one.
-    let fresh = r.storage.with_conn(|c| admin::add_device(c, "K-1", "D-1")).unwrap().token;
+    let fresh = r.db.admin(|c| admin::add_device(c, "K-1", "D-1").unwrap().token).await;
     assert_eq!(post_raw(&r, SYNC_PATH, Some(&r.d1), ok_body.clone()).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(post_raw(&r, SYNC_PATH, Some(&fresh), ok_body.clone()).await.status, StatusCode::OK);
     // Unknown route and wrong method: JSON errors with the header.
@@ -415,9 +544,8 @@ async fn version_size_and_auth_errors() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
-#[tokio::test]
-async fn snapshot_pages_cover_all_docs_with_consistent_cursor() {
-    let r = relay();
+async fn snapshot_pages_cover_all_docs_with_consistent_cursor(kind: Kind) {
+    let r = relay(kind).await;
     let mut households: Vec<Household> = (0..5).map(|_| Household::new("P-001")).collect();
     for (i, h) in households.iter_mut().enumerate() {
         h.edit(i as u64);
@@ -481,21 +609,29 @@ fn migrations_upgrade_an_old_database() {
     let mode: String = storage.with_conn(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap());
     assert_eq!(mode, "wal");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let router = app(AppState::new(storage.clone()));
-    let r = Relay { router, storage, d1: token, d2: String::new(), d3: String::new(), puskesmas: String::new() };
+    let state = AppState::new(storage.clone());
+    let r = Relay {
+        router: app(state.clone()),
+        storage: state.storage.clone(),
+        db: TestDb::Sqlite(storage.clone()),
+        d1: token,
+        d2: String::new(),
+        d3: String::new(),
+        puskesmas: String::new(),
+    };
     rt.block_on(async {
         let resp = sync(&r, &r.d1, &req(0, vec![Household::new("P-001").push_all()])).await;
         assert_eq!(resp.stored, 1);
     });
     // A database from a newer relay is refused.
-    r.storage.with_conn(|c| c.execute_batch("PRAGMA user_version = 99").unwrap());
+    storage.with_conn(|c| c.execute_batch("PRAGMA user_version = 99").unwrap());
+    drop(storage);
     drop(r);
     assert!(SqliteStorage::open(&path).is_err());
 }
 
-#[tokio::test]
-async fn healthz_and_metrics() {
-    let r = relay();
+async fn healthz_and_metrics(kind: Kind) {
+    let r = relay(kind).await;
     let (status, body) = get(&r, "/healthz").await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
     let mut h = Household::new("P-001");
@@ -631,4 +767,71 @@ fn real_server_with_real_clients() {
 
     let _ = stop_tx.send(());
     rt.block_on(server).unwrap().unwrap();
+}
+
+async fn docs_after_walks_changed_documents(kind: Kind) {
+    let r = relay(kind).await;
+    let mut a = Household::new("P-001");
+    let b = Household::new("P-001");
+    sync(&r, &r.d1, &req(0, vec![a.push_all(), b.push_all()])).await;
+    sync(&r, &r.d3, &req(0, vec![Household::new("P-002").push_all()])).await;
+    let all = r.storage.docs_after("P-001".into(), 0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|d| (d.doc, d.updated_seq)).collect::<Vec<_>>(),
+        vec![(*a.id.as_bytes(), 1), (*b.id.as_bytes(), 2)]
+    );
+    assert!(all.iter().all(|d| d.scope == "P-001"));
+    // A late edit of `a` moves it after `b`.
+    let c = a.edit(7);
+    sync(&r, &r.d2, &req(0, vec![DocChanges { doc: *a.id.as_bytes(), changes: vec![c] }])).await;
+    let after = r.storage.docs_after("P-001".into(), 2, 100).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!((after[0].doc, after[0].updated_seq), (*a.id.as_bytes(), 3));
+    let doc = HouseholdDoc::load_readonly(&after[0].snapshot).unwrap();
+    assert_eq!(doc.read().unwrap().kk_number.as_deref(), Some("0000000000000007"));
+    assert_eq!(r.storage.docs_after("P-001".into(), 0, 1).await.unwrap().len(), 1, "limit");
+    assert!(r.storage.docs_after("P-001".into(), 3, 10).await.unwrap().is_empty());
+    assert_eq!(r.storage.docs_after("P-002".into(), 0, 10).await.unwrap().len(), 1);
+}
+
+/// PostgreSQL migrations: applying them again is a no-op, two relays starting at once
+/// do not race, and a database of a newer relay is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrations_are_idempotent_and_guarded() {
+    use posyandu_server::storage::postgres::MIGRATIONS;
+    let schema = PgSchema::new();
+    let (a, b) = tokio::join!(PgStorage::connect(&schema.url, 2), PgStorage::connect(&schema.url, 2));
+    let (a, _b) = (a.unwrap(), b.unwrap());
+    let client = a.pool().get().await.unwrap();
+    let rows = client.query("SELECT version FROM schema_version ORDER BY version", &[]).await.unwrap();
+    let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(versions, (1..=MIGRATIONS.len() as i32).collect::<Vec<_>>());
+    let url = schema.url.clone();
+    let token = tokio::task::spawn_blocking(move || {
+        let reg = PgRegistry::connect(&url).unwrap();
+        admin::add_posyandu(&reg, "P-001", "Posyandu Melati", None).unwrap();
+        admin::add_kader(&reg, "K-1", "Kader", "P-001").unwrap();
+        admin::add_device(&reg, "K-1", "D-1").unwrap().token
+    })
+    .await
+    .unwrap();
+    // Reconnecting (migrations again) keeps data and versions.
+    let again = PgStorage::connect(&schema.url, 2).await.unwrap();
+    let n: i64 = client.query_one("SELECT count(*) FROM schema_version", &[]).await.unwrap().get(0);
+    assert_eq!(n as usize, MIGRATIONS.len());
+    let state = AppState::new(again.clone());
+    let r = Relay {
+        router: app(state.clone()),
+        storage: state.storage.clone(),
+        db: TestDb::Sqlite(SqliteStorage::open_in_memory().unwrap()),
+        d1: token,
+        d2: String::new(),
+        d3: String::new(),
+        puskesmas: String::new(),
+    };
+    let resp = sync(&r, &r.d1, &req(0, vec![Household::new("P-001").push_all()])).await;
+    assert_eq!((resp.stored, resp.cursor), (1, 1));
+    client.execute("INSERT INTO schema_version VALUES (99, 0)", &[]).await.unwrap();
+    let err = PgStorage::connect(&schema.url, 2).await.err().expect("newer schema refused");
+    assert!(format!("{err:?}").contains("newer"), "{err:?}");
 }

@@ -45,6 +45,9 @@ pub const NIK_IBU_SYSTEM: &str = "https://fhir.kemkes.go.id/id/nik-ibu";
 pub const MEMBER_SYSTEM: &str = "https://posyandu-sync.id/fhir/sid/member-id";
 pub const ZSCORE_SYSTEM: &str = "https://posyandu-sync.id/fhir/CodeSystem/who-growth-zscore";
 pub const ANTIGEN_SYSTEM: &str = "https://posyandu-sync.id/fhir/CodeSystem/antigen";
+/// Households per FHIR page by default, and at most.
+pub const DEFAULT_FHIR_LIMIT: usize = 100;
+pub const MAX_FHIR_LIMIT: usize = 1000;
 const LOINC: &str = "http://loinc.org";
 const UCUM: &str = "http://unitsofmeasure.org";
 const OBS_CAT: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
@@ -263,28 +266,41 @@ pub fn household_entries(l: &Loaded, out: &mut Vec<Value>) {
     }
 }
 
-/// A `collection` Bundle of the given households.
-pub fn bundle(posyandu: &str, households: &[Loaded], next: Option<String>) -> Value {
-    let mut entries = Vec::new();
-    for l in households {
-        household_entries(l, &mut entries);
-    }
+/// A `collection` Bundle of the given households, serialised household by household
+/// (only one household's resources are held as JSON values at a time).
+pub fn bundle_bytes(posyandu: &str, households: &[Loaded], next: Option<String>) -> serde_json::Result<Vec<u8>> {
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into());
-    let mut b = json!({
+    let mut head = json!({
         "resourceType": "Bundle",
         "id": Uuid::new_v4().to_string(),
         "meta": { "lastUpdated": now },
         "identifier": { "system": "https://posyandu-sync.id/fhir/sid/posyandu", "value": posyandu },
         "type": "collection",
         "timestamp": now,
-        "entry": entries,
     });
     if let Some(n) = next {
-        b["link"] = json!([{ "relation": "next", "url": n }]);
+        head["link"] = json!([{ "relation": "next", "url": n }]);
     }
-    b
+    let mut out = serde_json::to_vec(&head)?;
+    out.pop(); // the closing brace
+    out.extend_from_slice(b",\"entry\":[");
+    let mut first = true;
+    let mut entries = Vec::new();
+    for l in households {
+        entries.clear();
+        household_entries(l, &mut entries);
+        for e in &entries {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            serde_json::to_writer(&mut out, e)?;
+        }
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
 }
 
 pub async fn handler(
@@ -307,7 +323,8 @@ async fn inner(st: &AppState, posyandu: &str, headers: &HeaderMap, raw: Option<&
     for p in cursor.0.keys() {
         scope.check(p)?;
     }
-    let limit = parse_limit(&q)?;
+    // Bundles are ~50 KiB per household: a smaller default page than the export.
+    let limit = if q.contains_key("limit") { parse_limit(&q)?.min(MAX_FHIR_LIMIT) } else { DEFAULT_FHIR_LIMIT };
     let after = cursor.get(posyandu);
     let mut docs = st.storage.docs_after(posyandu.to_string(), after, limit + 1).await?;
     let more = docs.len() > limit;
@@ -319,7 +336,7 @@ async fn inner(st: &AppState, posyandu: &str, headers: &HeaderMap, raw: Option<&
     let link = more.then(|| format!("/v1/fhir/{posyandu}?since={next_s}&limit={limit}"));
     let body = tokio::task::spawn_blocking(move || {
         let loaded: Vec<Loaded> = docs.iter().filter_map(|d| decode(&p, d.updated_seq, &d.snapshot)).collect();
-        serde_json::to_vec(&bundle(&p, &loaded, link))
+        bundle_bytes(&p, &loaded, link)
     })
     .await
     .map_err(ApiError::internal)?

@@ -54,7 +54,7 @@ impl From<tokio_postgres::Error> for ApiError {
         if e.is_closed() {
             return ApiError::Unavailable;
         }
-        ApiError::Internal(e.to_string())
+        ApiError::Internal(pg_message(&e))
     }
 }
 
@@ -62,6 +62,14 @@ impl From<deadpool_postgres::PoolError> for ApiError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         tracing::warn!(error = %e, "database pool");
         ApiError::Unavailable
+    }
+}
+
+/// The driver's message with the server's (its `Display` says only "db error").
+pub fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
     }
 }
 
@@ -168,7 +176,7 @@ impl PgStorage {
             .build()
             .map_err(|e| ApiError::internal(format!("database pool: {e}")))?;
         let client = pool.get().await?;
-        migrate(&client).await.map_err(|e| ApiError::internal(format!("migration failed: {e}")))?;
+        migrate(&client).await.map_err(|e| ApiError::internal(format!("migration failed: {}", pg_message(&e))))?;
         drop(client);
         Ok(PgStorage { pool, config })
     }
@@ -517,7 +525,7 @@ impl PgRegistry {
 
 impl From<tokio_postgres::Error> for AdminError {
     fn from(e: tokio_postgres::Error) -> Self {
-        AdminError::Backend(e.to_string())
+        AdminError::Backend(pg_message(&e))
     }
 }
 
