@@ -34,7 +34,8 @@ private val tabs = listOf(
 )
 
 /**
- * Routes: households, household/{id}, visit/{id}, due, conflicts, conflicts/{id}, settings.
+ * Routes: households, new-household, household/{id}, member/new/{id}, pregnancy/new/{id},
+ * visit/{id}, visit/{id}/edit/{visitId}, due, conflicts, conflicts/{id}, settings.
  * Until the phone is set up (no store file yet) only the settings screen is shown.
  */
 @Composable
@@ -62,19 +63,45 @@ fun PosyanduNavHost(stores: StoreHolder) {
             }
             composable("households") {
                 GatewayScreen(stores, nav) { gw ->
-                    HouseholdListScreen(gw, onOpen = { nav.navigate("household/$it") }, onOpenSettings = { nav.navigateTab("settings") })
+                    HouseholdListScreen(gw, onOpen = { nav.navigate("household/$it") }, onOpenSettings = { nav.navigateTab("settings") },
+                        onAddHousehold = { nav.navigate("new-household") })
+                }
+            }
+            // Own route (not "household/new") so it never competes with "household/{id}".
+            composable("new-household") {
+                GatewayScreen(stores, nav) { gw ->
+                    AddHouseholdScreen(gw, onBack = { nav.popBackStack() }, onSaved = { id ->
+                        // Replace the form by the new household's detail (next step: its members).
+                        nav.navigate("household/$id") { popUpTo("new-household") { inclusive = true } }
+                    })
                 }
             }
             composable("household/{id}") { e ->
                 val id = e.arguments?.getString("id").orEmpty()
                 GatewayScreen(stores, nav) { gw ->
                     HouseholdDetailScreen(gw, id, onBack = { nav.popBackStack() },
-                        onRecordVisit = { nav.navigate("visit/$id") }, onConflicts = { nav.navigate("conflicts/$id") })
+                        onRecordVisit = { nav.navigate("visit/$id") }, onConflicts = { nav.navigate("conflicts/$id") },
+                        onAddMember = { nav.navigate("member/new/$id") }, onRecordPregnancy = { nav.navigate("pregnancy/new/$id") },
+                        onEditVisit = { visitId -> nav.navigate("visit/$id/edit/$visitId") })
                 }
+            }
+            composable("member/new/{id}") { e ->
+                val id = e.arguments?.getString("id").orEmpty()
+                // Back to the detail, which refreshes and shows the new member with life stage.
+                GatewayScreen(stores, nav) { gw -> AddMemberScreen(gw, id, onBack = { nav.popBackStack() }, onSaved = { nav.popBackStack() }) }
+            }
+            composable("pregnancy/new/{id}") { e ->
+                val id = e.arguments?.getString("id").orEmpty()
+                GatewayScreen(stores, nav) { gw -> PregnancyScreen(gw, id, onBack = { nav.popBackStack() }, onSaved = { nav.popBackStack() }) }
             }
             composable("visit/{id}") { e ->
                 val id = e.arguments?.getString("id").orEmpty()
                 GatewayScreen(stores, nav) { gw -> RecordVisitScreen(gw, id, onDone = { nav.popBackStack() }) }
+            }
+            composable("visit/{id}/edit/{visitId}") { e ->
+                val id = e.arguments?.getString("id").orEmpty()
+                val visitId = e.arguments?.getString("visitId").orEmpty()
+                GatewayScreen(stores, nav) { gw -> RecordVisitScreen(gw, id, onDone = { nav.popBackStack() }, visitId = visitId) }
             }
             composable("due") {
                 GatewayScreen(stores, nav) { gw -> DueListScreen(gw, onOpen = { nav.navigate("household/$it") }) }

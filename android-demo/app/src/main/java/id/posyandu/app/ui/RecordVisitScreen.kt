@@ -46,8 +46,9 @@ import id.posyandu.sync.VisitKind
 import id.posyandu.sync.spmAreaLabel
 
 @Composable
-fun RecordVisitScreen(gw: PosyanduGateway, householdId: String, onDone: () -> Unit) {
-    val vm = rememberLogicVm("visit-$householdId") { RecordVisitViewModel(gw, householdId, it) }
+fun RecordVisitScreen(gw: PosyanduGateway, householdId: String, onDone: () -> Unit, visitId: String? = null) {
+    // visitId != null: "Ubah kunjungan" (same form, entries amended; date and kind fixed).
+    val vm = rememberLogicVm("visit-$householdId-${visitId ?: "new"}") { RecordVisitViewModel(gw, householdId, it, visitId = visitId) }
     val s by vm.state.collectAsStateWithLifecycle()
     val context = LocalContext.current
     LaunchedEffect(Unit) { if (s.entries.isEmpty()) vm.load() }
@@ -61,20 +62,21 @@ fun RecordVisitScreen(gw: PosyanduGateway, householdId: String, onDone: () -> Un
     LazyColumn(Modifier.fillMaxSize().padding(horizontal = 8.dp)) {
         item {
             Text(s.householdTitle, style = MaterialTheme.typography.titleLarge, modifier = Modifier.padding(8.dp))
-            OutlinedTextField(s.date, { vm.setDate(it) }, label = { Text(stringResource(R.string.visit_date)) },
-                singleLine = true, modifier = Modifier.fillMaxWidth())
+            s.editNote?.let { Text(it, style = MaterialTheme.typography.bodySmall, modifier = Modifier.padding(8.dp)) }
+            // Material3 DatePicker; the view model keeps YYYY-MM-DD (default: the store's today).
+            DateField(s.date, stringResource(R.string.visit_date), { vm.setDate(it) }, maxIso = s.today, enabled = !s.isEdit)
             Row {
                 FilterChip(s.kind == VisitKind.KUNJUNGAN_RUMAH, { vm.setKind(VisitKind.KUNJUNGAN_RUMAH) },
-                    label = { Text(stringResource(R.string.visit_kind_home)) }, modifier = Modifier.padding(4.dp))
+                    label = { Text(stringResource(R.string.visit_kind_home)) }, modifier = Modifier.padding(4.dp), enabled = !s.isEdit)
                 FilterChip(s.kind == VisitKind.HARI_BUKA, { vm.setKind(VisitKind.HARI_BUKA) },
-                    label = { Text(stringResource(R.string.visit_kind_open_day)) }, modifier = Modifier.padding(4.dp))
+                    label = { Text(stringResource(R.string.visit_kind_open_day)) }, modifier = Modifier.padding(4.dp), enabled = !s.isEdit)
             }
         }
         items(s.entries, key = { it.memberId }) { e -> MemberEntryCard(vm, e) }
         item {
             s.error?.let { ErrorCard(it) }
             Button(onClick = { vm.save() }, enabled = s.canSave, modifier = Modifier.fillMaxWidth().padding(vertical = 16.dp)) {
-                Text(stringResource(if (s.saving) R.string.saving else R.string.save_visit))
+                Text(stringResource(if (s.saving) R.string.saving else if (s.isEdit) R.string.save_changes else R.string.save_visit))
             }
         }
     }
@@ -100,7 +102,7 @@ private fun MemberEntryCard(vm: RecordVisitViewModel, e: EntryForm) {
     Card(Modifier.fillMaxWidth().padding(vertical = 6.dp)) {
         Column(Modifier.padding(8.dp)) {
             Row(verticalAlignment = Alignment.CenterVertically) {
-                Checkbox(e.included, { vm.setIncluded(id, it) })
+                Checkbox(e.included, { vm.setIncluded(id, it) }, enabled = !e.locked)
                 Column {
                     Text(e.name, fontWeight = FontWeight.Bold)
                     Text("${e.stageLabel} · ${id.posyandu.app.logic.Format.age(e.ageMonths)}", style = MaterialTheme.typography.bodySmall)

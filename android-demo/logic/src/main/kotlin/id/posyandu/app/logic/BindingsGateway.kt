@@ -4,6 +4,7 @@ import id.posyandu.sync.Conflict
 import id.posyandu.sync.DueItem
 import id.posyandu.sync.GrowthResult
 import id.posyandu.sync.HouseholdDetail
+import id.posyandu.sync.HouseholdPatch
 import id.posyandu.sync.HouseholdSummary
 import id.posyandu.sync.KaderIdentity
 import id.posyandu.sync.KaderStore
@@ -12,11 +13,13 @@ import id.posyandu.sync.MemberPatch
 import id.posyandu.sync.MemberSummary
 import id.posyandu.sync.NewHousehold
 import id.posyandu.sync.NewMember
+import id.posyandu.sync.NewPregnancy
 import id.posyandu.sync.NewVisit
 import id.posyandu.sync.RelayConfig
 import id.posyandu.sync.SyncPhase
 import id.posyandu.sync.SyncProgressListener
 import id.posyandu.sync.SyncReport
+import id.posyandu.sync.VisitEntry
 import java.io.File
 
 /**
@@ -50,13 +53,32 @@ class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoClos
     override fun searchMembers(query: String, limit: Int): List<MemberSummary> =
         store.searchMembers(query, limit.coerceIn(1, 500).toUInt())
     override fun household(householdId: String): HouseholdDetail = store.household(householdId)
-    override fun createHousehold(household: NewHousehold): String = store.createHousehold(household)
+    override fun createHousehold(household: NewHousehold): String =
+        store.createHousehold(household).also { lastKode = household.address.kodeWilayah }
+    override fun updateHousehold(householdId: String, patch: HouseholdPatch) {
+        store.updateHousehold(householdId, patch)
+        patch.address?.let { lastKode = it.kodeWilayah }
+    }
     override fun addMember(householdId: String, member: NewMember): String = store.addMember(householdId, member)
     override fun updateMember(householdId: String, memberId: String, patch: MemberPatch) =
         store.updateMember(householdId, memberId, patch)
+    override fun removeMember(householdId: String, memberId: String) = store.removeMember(householdId, memberId)
+
+    /** Last kode wilayah written in this process; else the most common among (up to 50) stored households. */
+    @Volatile private var lastKode: String? = null
+
+    override fun lastKodeWilayah(): String? = lastKode ?: store.listHouseholds(null).take(50)
+        .mapNotNull { runCatching { store.household(it.id).address.kodeWilayah }.getOrNull() }
+        .groupingBy { it }.eachCount().maxByOrNull { it.value }?.key
     override fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements): GrowthResult =
         store.assessMemberGrowth(householdId, memberId, measuredOn, m)
     override fun recordVisit(householdId: String, visit: NewVisit): String = store.recordVisit(householdId, visit)
+    override fun amendVisitEntry(householdId: String, visitId: String, entry: VisitEntry) =
+        store.amendVisitEntry(householdId, visitId, entry)
+    override fun deleteVisit(householdId: String, visitId: String) = store.deleteVisit(householdId, visitId)
+    override fun addPregnancy(householdId: String, pregnancy: NewPregnancy): String = store.addPregnancy(householdId, pregnancy)
+    override fun endPregnancy(householdId: String, pregnancyId: String, ended: String) =
+        store.endPregnancy(householdId, pregnancyId, ended)
     override fun dueVisits(): List<DueItem> = store.dueVisits()
     override fun conflicts(householdId: String): List<Conflict> = store.conflicts(householdId)
     override fun resolveConflict(householdId: String, path: String, valueJson: String) =

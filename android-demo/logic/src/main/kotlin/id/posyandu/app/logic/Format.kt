@@ -61,4 +61,17 @@ object Format {
         nik?.let { if (it.length == 16) it.take(6) + "••••••" + it.takeLast(4) else it }
 
     fun rtRw(rt: String, rw: String) = "RT $rt / RW $rw"
+
+    /** `2025-05-12` -> midnight UTC in millis (what Material3's DatePicker works in); `null` if unparsable. */
+    fun isoToUtcMillis(iso: String?): Long? =
+        iso?.let { runCatching { LocalDate.parse(it.trim()).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli() }.getOrNull() }
+
+    /** A DatePicker selection (UTC millis) -> `YYYY-MM-DD`. */
+    fun utcMillisToIso(millis: Long): String = Instant.ofEpochMilli(millis).atOffset(ZoneOffset.UTC).toLocalDate().toString()
+
+    /** NIK/KK/BPJS/kode wilayah as typed ("3201 0142-0395 0001") -> digits only; other characters are kept for the core to reject. */
+    fun compactNumber(text: String): String = text.filterNot { it == ' ' || it == '-' || it == '.' }
+
+    /** Blank -> `null`, else trimmed. */
+    fun optional(text: String): String? = text.trim().ifEmpty { null }
 }

@@ -27,6 +27,23 @@ data class MemberRow(
 
 data class VisitRow(val id: String, val dateText: String, val kindLabel: String, val kaderId: String, val lines: List<String>)
 
+data class PregnancyRow(
+    val id: String,
+    val memberId: String,
+    val text: String,
+    /** Not ended yet: the detail offers "Kehamilan selesai". */
+    val ongoing: Boolean,
+    val kek: Boolean,
+)
+
+/** A pending destructive action the screen asks the kader to confirm. */
+sealed interface Confirm {
+    data class DeleteVisit(val visit: VisitRow) : Confirm {
+        val text: String get() = "Hapus kunjungan ${visit.dateText} (${visit.kindLabel})? Kunjungan ditandai terhapus di semua HP setelah sinkron."
+    }
+    data class EndPregnancy(val pregnancy: PregnancyRow, val date: String) : Confirm
+}
+
 data class HouseholdDetailState(
     val loading: Boolean = true,
     val id: String = "",
@@ -36,9 +53,16 @@ data class HouseholdDetailState(
     val members: List<MemberRow> = emptyList(),
     /** Newest first. */
     val visits: List<VisitRow> = emptyList(),
-    val pregnancies: List<String> = emptyList(),
+    val pregnancies: List<PregnancyRow> = emptyList(),
     val spm: List<String> = emptyList(),
     val conflictCount: Int = 0,
+    /** Women 10+ years old: "Catat kehamilan" is offered only when there is one. */
+    val canRecordPregnancy: Boolean = false,
+    val confirm: Confirm? = null,
+    val busy: Boolean = false,
+    /** Result of the last action ("Kunjungan 12 Mei 2025 dihapus"). */
+    val message: String? = null,
+    val today: String = "",
     val error: UiError? = null,
 )
 
@@ -52,10 +76,53 @@ class HouseholdDetailViewModel(
     fun refresh(): Job = scope.launch {
         update { it.copy(loading = true, error = null) }
         try {
-            val (h, conflicts) = onIo { gw.household(householdId) to gw.conflicts(householdId).size }
-            update { toState(h, conflicts) }
+            val (h, conflicts, today) = onIo { Triple(gw.household(householdId), gw.conflicts(householdId).size, gw.today()) }
+            update { old -> toState(h, conflicts).copy(today = today, message = old.message, confirm = old.confirm) }
         } catch (t: Throwable) {
             update { it.copy(loading = false, error = UiError.from(t)) }
+        }
+    }
+
+    /** Asks for confirmation before tombstoning a visit. */
+    fun askDeleteVisit(visitId: String) = update { s ->
+        s.visits.firstOrNull { it.id == visitId }?.let { s.copy(confirm = Confirm.DeleteVisit(it), message = null, error = null) } ?: s
+    }
+
+    /** Asks for the end date (default today) of an ongoing pregnancy. */
+    fun askEndPregnancy(pregnancyId: String) = update { s ->
+        s.pregnancies.firstOrNull { it.id == pregnancyId && it.ongoing }
+            ?.let { s.copy(confirm = Confirm.EndPregnancy(it, s.today), message = null, error = null) } ?: s
+    }
+
+    /** The date picker of the end-pregnancy dialog. */
+    fun setEndDate(date: String) = update { s ->
+        val c = s.confirm
+        if (c is Confirm.EndPregnancy) s.copy(confirm = c.copy(date = date)) else s
+    }
+
+    fun dismissConfirm() = update { it.copy(confirm = null) }
+
+    /** Runs the confirmed action; on error the dialog closes and the core's message is shown. */
+    fun confirm(): Job = scope.launch {
+        val c = current.confirm ?: return@launch
+        update { it.copy(busy = true, error = null, message = null) }
+        try {
+            val msg = onIo {
+                when (c) {
+                    is Confirm.DeleteVisit -> {
+                        gw.deleteVisit(householdId, c.visit.id)
+                        "Kunjungan ${c.visit.dateText} dihapus"
+                    }
+                    is Confirm.EndPregnancy -> {
+                        gw.endPregnancy(householdId, c.pregnancy.id, c.date.trim())
+                        "Kehamilan dicatat selesai ${Format.date(c.date)}"
+                    }
+                }
+            }
+            update { it.copy(busy = false, confirm = null, message = msg) }
+            refresh().join()
+        } catch (t: Throwable) {
+            update { it.copy(busy = false, confirm = null, error = UiError.from(t)) }
         }
     }
 
@@ -77,10 +144,18 @@ class HouseholdDetailViewModel(
                     VisitRow(v.id, Format.date(v.date), Labels.visitKind(v.kind), v.kaderId,
                         v.entries.map { e -> "${names[e.memberId] ?: "(anggota dihapus)"}: ${entrySummary(e)}" })
                 },
-                pregnancies = h.pregnancies.map { p ->
+                pregnancies = h.pregnancies.sortedByDescending { it.lmp }.map { p ->
                     val who = names[p.memberId] ?: "(anggota dihapus)"
-                    val status = p.ended?.let { "selesai ${Format.date(it)}" } ?: "HPL ${Format.date(p.dueDate)}"
-                    "$who: kehamilan ke-${p.gravida}, $status" + (if (p.kek) " · KEK (LiLA < 23,5 cm)" else "")
+                    val status = p.ended?.let { "selesai ${Format.date(it)}" } ?: "HPHT ${Format.date(p.lmp)}, HPL ${Format.date(p.dueDate)}"
+                    PregnancyRow(
+                        id = p.id,
+                        memberId = p.memberId,
+                        text = "$who: kehamilan ke-${p.gravida}, $status" +
+                            (p.muacCm?.let { " · LiLA ${Format.decimal(it)} cm" } ?: "") +
+                            (if (p.kek) " · KEK (LiLA < 23,5 cm)" else ""),
+                        ongoing = p.ended == null,
+                        kek = p.kek,
+                    )
                 },
                 spm = listOfNotNull(
                     h.spm.cleanWater?.let { "Air bersih: ${yesNo(it)}" },
@@ -91,6 +166,7 @@ class HouseholdDetailViewModel(
                     h.spm.publicOrderNote?.let { "Catatan ketertiban: $it" },
                 ),
                 conflictCount = conflictCount,
+                canRecordPregnancy = h.members.any { it.sex == id.posyandu.sync.Sex.FEMALE && it.ageMonths >= 10 * 12 },
             )
         }
 

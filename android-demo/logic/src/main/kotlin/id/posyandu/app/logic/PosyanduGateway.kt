@@ -4,6 +4,7 @@ import id.posyandu.sync.Conflict
 import id.posyandu.sync.DueItem
 import id.posyandu.sync.GrowthResult
 import id.posyandu.sync.HouseholdDetail
+import id.posyandu.sync.HouseholdPatch
 import id.posyandu.sync.HouseholdSummary
 import id.posyandu.sync.KaderIdentity
 import id.posyandu.sync.Measurements
@@ -11,10 +12,12 @@ import id.posyandu.sync.MemberPatch
 import id.posyandu.sync.MemberSummary
 import id.posyandu.sync.NewHousehold
 import id.posyandu.sync.NewMember
+import id.posyandu.sync.NewPregnancy
 import id.posyandu.sync.NewVisit
 import id.posyandu.sync.RelayConfig
 import id.posyandu.sync.SyncPhase
 import id.posyandu.sync.SyncReport
+import id.posyandu.sync.VisitEntry
 
 /**
  * What the view models need from the Rust core. Records are the generated uniffi
@@ -35,11 +38,26 @@ interface PosyanduGateway {
     fun searchMembers(query: String, limit: Int): List<MemberSummary>
     fun household(householdId: String): HouseholdDetail
     fun createHousehold(household: NewHousehold): String
+    fun updateHousehold(householdId: String, patch: HouseholdPatch)
     fun addMember(householdId: String, member: NewMember): String
     fun updateMember(householdId: String, memberId: String, patch: MemberPatch)
+    fun removeMember(householdId: String, memberId: String)
+
+    /**
+     * The 10-digit kode wilayah the Posyandu's households use (the last one created
+     * through this gateway, else the most common one in the store), `null` when the
+     * store has no household yet. Default for the "Tambah rumah tangga" form.
+     */
+    fun lastKodeWilayah(): String? = null
 
     fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements): GrowthResult
     fun recordVisit(householdId: String, visit: NewVisit): String
+    /** Corrects (or adds) one member's entry of a recorded visit; the date and kind stay. */
+    fun amendVisitEntry(householdId: String, visitId: String, entry: VisitEntry)
+    /** Tombstones a visit (syncs as a deletion; it disappears from the detail). */
+    fun deleteVisit(householdId: String, visitId: String)
+    fun addPregnancy(householdId: String, pregnancy: NewPregnancy): String
+    fun endPregnancy(householdId: String, pregnancyId: String, ended: String)
     fun dueVisits(): List<DueItem>
 
     fun conflicts(householdId: String): List<Conflict>

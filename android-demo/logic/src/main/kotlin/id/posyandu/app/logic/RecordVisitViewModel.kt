@@ -51,6 +51,8 @@ data class EntryForm(
     val growth: GrowthPreview? = null,
     val growthError: String? = null,
     val growthLoading: Boolean = false,
+    /** Edit mode: this member already has an entry in the visit (it can be corrected, not removed). */
+    val locked: Boolean = false,
 ) {
     val isUnderFive: Boolean get() = ageMonths in 0..59
     val hasAnthropometry: Boolean get() = weight.isNotBlank() || lengthHeight.isNotBlank()
@@ -66,8 +68,17 @@ data class RecordVisitState(
     /** Shown at the top of the form; for a rejected save it is the core's Indonesian message. */
     val error: UiError? = null,
     val savedVisitId: String? = null,
+    /** Non-null: correcting this recorded visit (date and kind fixed; entries amended one by one). */
+    val editVisitId: String? = null,
+    /** The store's today: default date and the latest day the date picker allows. */
+    val today: String = "",
 ) {
     val canSave: Boolean get() = !loading && !saving && savedVisitId == null && entries.any { it.included }
+    val isEdit: Boolean get() = editVisitId != null
+    /** Shown above the form in edit mode. */
+    val editNote: String?
+        get() = if (isEdit) "Mengubah kunjungan ${Format.date(date)}. Tanggal dan jenis kunjungan tidak bisa diubah: " +
+            "jika salah, hapus kunjungan ini di halaman rumah tangga lalu catat ulang." else null
 }
 
 /** Thrown for input that never reaches the core (not a number, missing referral reason). */
@@ -82,25 +93,36 @@ class RecordVisitViewModel(
     private val householdId: String,
     scope: CoroutineScope,
     io: CoroutineDispatcher = Dispatchers.IO,
-) : LogicViewModel<RecordVisitState>(RecordVisitState(), scope, io) {
+    /** Edit mode ("Ubah kunjungan"): the visit to correct through `amendVisitEntry`. */
+    private val visitId: String? = null,
+) : LogicViewModel<RecordVisitState>(RecordVisitState(editVisitId = visitId), scope, io) {
 
     private val growthJobs = HashMap<String, Job>()
+    /** Edit mode: the entries as recorded, to amend only what changed and keep fields the form does not show. */
+    private var original: Map<String, VisitEntry> = emptyMap()
 
     fun load(): Job = scope.launch {
         try {
             val (h, today) = onIo { gw.household(householdId) to gw.today() }
             val detail = HouseholdDetailViewModel.toState(h, 0)
+            val visit = visitId?.let { id ->
+                h.visits.firstOrNull { it.id == id } ?: throw PosyanduException.NotFound("Kunjungan tidak ditemukan (mungkin sudah dihapus)")
+            }
+            original = visit?.entries?.associateBy { it.memberId }.orEmpty()
             update {
                 it.copy(
                     loading = false,
                     householdTitle = detail.title,
-                    date = today,
+                    date = visit?.date ?: today,
+                    today = today,
+                    kind = visit?.kind ?: it.kind,
                     entries = detail.members.map { m ->
-                        EntryForm(
+                        val blank = EntryForm(
                             memberId = m.id, name = m.name, stageLabel = m.stageLabel, ageMonths = m.ageMonths,
                             // Children under 2 are measured lying (PB), older ones standing (TB).
                             measure = if (m.isUnderFive) (if (m.ageMonths < 24) Measure.LYING else Measure.STANDING) else null,
                         )
+                        original[m.id]?.let { e -> form(e, blank) } ?: blank
                     },
                 )
             }
@@ -109,14 +131,16 @@ class RecordVisitViewModel(
         }
     }
 
-    fun setDate(date: String) = update { s -> s.copy(date = date, entries = s.entries.map { it.copy(growth = null, growthError = null) }) }
-    fun setKind(kind: VisitKind) = update { it.copy(kind = kind) }
+    fun setDate(date: String) = update { s ->
+        if (s.isEdit) s else s.copy(date = date, entries = s.entries.map { it.copy(growth = null, growthError = null) })
+    }
+    fun setKind(kind: VisitKind) = update { if (it.isEdit) it else it.copy(kind = kind) }
 
     /** Any edit of a member's form; a measurement change drops the now stale growth result. */
     fun edit(memberId: String, change: (EntryForm) -> EntryForm) = update { s ->
         s.copy(error = null, entries = s.entries.map { e ->
             if (e.memberId != memberId) e else {
-                val n = change(e)
+                val n = change(e).let { if (e.locked) it.copy(included = true) else it }
                 val measuresChanged = n.weight != e.weight || n.lengthHeight != e.lengthHeight || n.measure != e.measure ||
                     n.muac != e.muac || n.oedema != e.oedema || n.headCirc != e.headCirc
                 val withIncluded = if (n != e && n.included == e.included && !e.included) n.copy(included = true) else n
@@ -188,7 +212,22 @@ class RecordVisitViewModel(
         }
         update { it.copy(saving = true, error = null) }
         try {
-            val id = onIo { gw.recordVisit(householdId, visit) }
+            val id = if (s.editVisitId != null) {
+                val editId = s.editVisitId
+                // Keep what the form does not show (checklist, counselling, waist) and send only changed entries.
+                val changed = visit.entries.map { e ->
+                    original[e.memberId]?.let { o ->
+                        e.copy(checklist = o.checklist, counselling = o.counselling,
+                            measurements = e.measurements.copy(waistCm = o.measurements.waistCm))
+                    } ?: e
+                }.filter { it != original[it.memberId] }
+                if (changed.isEmpty()) {
+                    update { it.copy(saving = false, error = UiError("Tidak ada perubahan untuk disimpan", null, ErrorAction.NONE)) }
+                    return@launch
+                }
+                onIo { changed.forEach { gw.amendVisitEntry(householdId, editId, it) } }
+                editId
+            } else onIo { gw.recordVisit(householdId, visit) }
             update { it.copy(saving = false, savedVisitId = id) }
         } catch (e: PosyanduException) {
             update { it.copy(saving = false, error = UiError.from(e)) }
@@ -198,6 +237,36 @@ class RecordVisitViewModel(
     }
 
     companion object {
+        private fun num(x: Double?): String = x?.let { Format.decimal(it, 3) } ?: ""
+
+        /** A recorded entry back into the form (edit mode). */
+        fun form(e: VisitEntry, base: EntryForm): EntryForm {
+            val m = e.measurements
+            val s = e.services
+            return base.copy(
+                included = true,
+                locked = true,
+                weight = num(m.weightKg),
+                lengthHeight = num(m.lengthHeightCm),
+                measure = m.measure ?: base.measure,
+                headCirc = num(m.headCircumferenceCm),
+                muac = num(m.muacCm),
+                bpSystolic = m.bpSystolicMmhg?.toString() ?: "",
+                bpDiastolic = m.bpDiastolicMmhg?.toString() ?: "",
+                glucose = num(m.bloodGlucoseMgDl),
+                oedema = m.oedema == true,
+                immunisations = s.immunisations.toSet(),
+                vitaminA = s.vitaminA,
+                deworming = s.deworming,
+                ironTablets = s.ironTablets?.toString() ?: "",
+                supplementaryFood = s.supplementaryFood,
+                referral = e.referral != null,
+                referralReason = e.referral?.reason ?: "",
+                referralTo = e.referral?.to ?: "",
+                spmNeeds = e.spmNeeds.map { SpmNeedForm(it.area, it.need) },
+            )
+        }
+
         private fun dec(label: String, text: String): Double? {
             val v = Format.parseDecimal(text) ?: return null
             if (v.isNaN()) throw FormException("Data tidak valid: $label harus berupa angka (diisi: \"${text.trim()}\")")

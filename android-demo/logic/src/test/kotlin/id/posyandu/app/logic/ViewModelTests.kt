@@ -4,6 +4,7 @@ package id.posyandu.app.logic
 
 import id.posyandu.app.logic.TestRunner.test
 import id.posyandu.sync.Address
+import id.posyandu.sync.LifeStage
 import id.posyandu.sync.Measure
 import id.posyandu.sync.MemberPatch
 import id.posyandu.sync.MotherNik
@@ -35,6 +36,8 @@ import kotlin.test.assertTrue
 const val POSYANDU = "P-3201010001-01"
 const val MOTHER_NIK = "3201014203950001" // female, born 1995-03-02
 const val FATHER_NIK = "3201011507900002" // male, born 1990-07-15
+const val JOKO_NIK = "3201011004880003"   // male, born 1988-04-10
+const val RINA_NIK = "3201016108960004"   // female, born 1996-08-21
 
 val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
 fun Job.await() = runBlocking { join() }
@@ -348,7 +351,277 @@ fun main() {
         assertEquals("tok", again.current.token)
     }
 
-    test("real sync between two stores through the relay, then a same-field conflict resolved on screen") {
+    // --- Registering a new family in the field (new households: the fixture's counts above stay as they are) ---
+    var hhNew = ""
+    var joko = ""; var rina = ""; var wati = ""; var baby = ""
+
+    test("date picker helpers: YYYY-MM-DD <-> UTC millis") {
+        val ms = assertNotNull(Format.isoToUtcMillis("2025-05-12"))
+        assertEquals(1747008000000L, ms)
+        assertEquals("2025-05-12", Format.utcMillisToIso(ms))
+        assertEquals("2025-05-12", Format.utcMillisToIso(ms + 23 * 3600 * 1000L))
+        assertNull(Format.isoToUtcMillis("12-05-2025"))
+        assertNull(Format.isoToUtcMillis(""))
+        assertEquals("3201014203950001", Format.compactNumber("3201 0142-0395.0001"))
+    }
+
+    test("add household: kode wilayah default, core errors per field and nothing saved, then saved with SPM and GPS") {
+        val empty = AddHouseholdViewModel(StoreHolder(File(tmp, "empty")).setUp("device-e", "kader-e", POSYANDU), scope)
+        empty.load().await()
+        assertEquals("", empty.current.kodeWilayah) // nothing to go by in a fresh store
+
+        val before = gw.listHouseholds(null).size
+        val vm = AddHouseholdViewModel(gw, scope)
+        vm.load().await()
+        assertEquals("3201010001", vm.current.kodeWilayah) // the Posyandu's code
+        vm.edit { it.copy(rw = "004", dusun = "Sukamaju") }
+        vm.save().await()
+        assertEquals("RT harus 3 angka", vm.current.error?.message)
+        assertEquals(HouseholdField.RT, vm.current.errorField)
+        vm.edit { it.copy(rt = "003", kkNumber = "3201 0101 0120 000") } // 15 digits
+        assertNull(vm.current.error) // editing clears the error
+        vm.save().await()
+        assertEquals("Nomor KK harus 16 angka", vm.current.error?.message)
+        assertEquals(HouseholdField.KK, vm.current.errorField)
+        vm.edit { it.copy(kkNumber = "3201 0101 0120 0003", kodeWilayah = "32010") }
+        vm.save().await()
+        assertEquals("Kode wilayah desa/kelurahan harus 10 angka", vm.current.error?.message)
+        assertEquals(HouseholdField.KODE_WILAYAH, vm.current.errorField)
+        vm.edit { it.copy(kodeWilayah = "3201010001") }
+        vm.setGps(48.85, 2.35) // Paris
+        vm.save().await()
+        assertEquals("Titik GPS di luar wilayah Indonesia", vm.current.error?.message)
+        assertEquals(HouseholdField.GPS, vm.current.errorField)
+        assertNull(vm.current.savedHouseholdId)
+        assertEquals(before, gw.listHouseholds(null).size) // nothing saved by the rejected attempts
+
+        vm.setGps(-6.914744, 107.60981)
+        assertEquals("Lokasi: -6,914744, 107,60981", vm.current.gpsText)
+        vm.edit { it.copy(cleanWater = true, latrine = false, socialAid = true, publicOrderNote = "  ") }
+        vm.save().await()
+        assertNull(vm.current.error, vm.current.error?.fullText)
+        hhNew = assertNotNull(vm.current.savedHouseholdId)
+        assertEquals(before + 1, gw.listHouseholds(null).size)
+        val h = gw.household(hhNew)
+        assertEquals("3201010101200003", h.kkNumber)
+        assertEquals(-6.914744, h.gps?.lat)
+        assertNull(h.spm.publicOrderNote) // blank note not stored
+        val d = HouseholdDetailViewModel(gw, hhNew, scope)
+        d.refresh().await()
+        assertEquals("Rumah tangga", d.current.title) // no head yet
+        assertEquals("Dusun Sukamaju, RT 003 / RW 004", d.current.address)
+        assertEquals(listOf("Air bersih: Ya", "Jamban sehat: Tidak", "Penerima bantuan sosial: Ya"), d.current.spm)
+        assertTrue(!d.current.canRecordPregnancy)
+    }
+
+    test("add member: NIK/BPJS errors from the core, nothing saved; head and wife saved") {
+        val vm = AddMemberViewModel(gw, hhNew, scope)
+        vm.load().await()
+        assertEquals(id.posyandu.sync.Relation.KEPALA_KELUARGA, vm.current.relation) // first member: the head
+        assertEquals(emptyList(), vm.current.mothers)
+        vm.save().await()
+        assertEquals("Pilih jenis kelamin", vm.current.error?.message)
+        assertEquals(MemberField.SEX, vm.current.errorField)
+        vm.edit { it.copy(sex = Sex.MALE, birthDate = "1988-04-10") }
+        vm.save().await()
+        assertEquals("Nama wajib diisi", vm.current.error?.message)
+        assertEquals(MemberField.NAME, vm.current.errorField)
+        vm.edit { it.copy(name = "Joko Susilo", nik = RINA_NIK) } // a woman's NIK for a man
+        vm.save().await()
+        assertEquals("NIK tidak cocok dengan tanggal lahir atau jenis kelamin", vm.current.error?.message)
+        assertEquals(MemberField.NIK, vm.current.errorField)
+        vm.edit { it.copy(nik = "3201 0110 0488 0003", bpjs = "000123456789") } // 12 digits
+        vm.save().await()
+        assertEquals("Nomor BPJS harus 13 angka", vm.current.error?.message)
+        assertEquals(MemberField.BPJS, vm.current.errorField)
+        assertEquals(0, gw.household(hhNew).members.size) // nothing saved
+        vm.edit { it.copy(bpjs = "0001234567890") }
+        vm.save().await()
+        assertNull(vm.current.error, vm.current.error?.fullText)
+        joko = assertNotNull(vm.current.savedMemberId)
+
+        val w = AddMemberViewModel(gw, hhNew, scope)
+        w.load().await()
+        assertNull(w.current.relation) // the head exists now: the kader chooses
+        w.edit { it.copy(name = "Rina Marlina", birthDate = "1996-08-21", sex = Sex.FEMALE) }
+        w.save().await()
+        assertEquals("Pilih hubungan dengan kepala keluarga", w.current.error?.message)
+        w.edit { it.copy(relation = id.posyandu.sync.Relation.ISTRI, nik = RINA_NIK) }
+        w.save().await()
+        rina = assertNotNull(w.current.savedMemberId, w.current.error?.fullText)
+        val x = AddMemberViewModel(gw, hhNew, scope)
+        x.load().await()
+        x.edit { it.copy(name = "Wati", birthDate = "2000-01-15", sex = Sex.FEMALE, relation = id.posyandu.sync.Relation.FAMILI_LAIN) }
+        x.save().await()
+        wati = assertNotNull(x.current.savedMemberId, x.current.error?.fullText)
+        val d = HouseholdDetailViewModel(gw, hhNew, scope)
+        d.refresh().await()
+        assertEquals("Keluarga Joko Susilo", d.current.title)
+        assertEquals(listOf("Joko Susilo", "Rina Marlina", "Wati"), d.current.members.map { it.name })
+        assertEquals("NIK belum diisi", d.current.members.last().nikText)
+    }
+
+    test("add member: newborn without NIK by the mother picked from the household, shown with life stage") {
+        val vm = AddMemberViewModel(gw, hhNew, scope)
+        vm.load().await()
+        assertEquals(listOf("Rina Marlina", "Wati"), vm.current.mothers.map { it.name }) // women only
+        assertEquals("Rina Marlina · NIK 320101••••••0004", vm.current.mothers.first().label)
+        vm.setIdMode(IdMode.MOTHER_NIK)
+        assertEquals(id.posyandu.sync.Relation.ANAK, vm.current.relation)
+        vm.edit { it.copy(name = "Bayi Ny. Rina", birthDate = f.today.minusDays(20).toString(), sex = Sex.FEMALE) }
+        vm.save().await()
+        assertEquals("NIK ibu wajib diisi untuk bayi yang belum ber-NIK", vm.current.error?.message)
+        assertEquals(MemberField.MOTHER_NIK, vm.current.errorField)
+        vm.pickMother(rina)
+        assertEquals(RINA_NIK, vm.current.motherNik)
+        assertEquals("1", vm.current.birthOrder)
+        vm.edit { it.copy(nik = JOKO_NIK) } // ignored in mother's-NIK mode
+        vm.save().await()
+        assertNull(vm.current.error, vm.current.error?.fullText)
+        baby = assertNotNull(vm.current.savedMemberId)
+
+        // Back on the household detail: the new member with her life stage.
+        val d = HouseholdDetailViewModel(gw, hhNew, scope)
+        d.refresh().await()
+        val row = d.current.members.single { it.id == baby }
+        assertEquals("Bayi, balita dan anak prasekolah", row.stageLabel)
+        assertEquals(LifeStage.BAYI_BALITA, row.stage)
+        assertEquals("Perempuan · 0 bulan", row.sexAge)
+        assertEquals("Belum ber-NIK (NIK ibu $RINA_NIK, anak ke-1)", row.nikText)
+        assertTrue(d.current.canRecordPregnancy)
+        // The next baby of the same mother gets birth order 2.
+        val next = AddMemberViewModel(gw, hhNew, scope)
+        next.load().await()
+        next.pickMother(rina)
+        assertEquals("2", next.current.birthOrder)
+        // Found by the mother's NIK in the search.
+        assertTrue(gw.searchMembers(RINA_NIK, 10).any { it.id == baby })
+    }
+
+    test("catat kehamilan: KEK shown as soon as LiLA < 23,5 is typed; core errors; saved; ended from the detail") {
+        val vm = PregnancyViewModel(gw, hhNew, scope)
+        vm.load().await()
+        assertEquals(listOf("Rina Marlina", "Wati"), vm.current.candidates.map { it.name })
+        assertNull(vm.current.memberId) // two women: the kader picks
+        vm.edit { it.copy(lmp = f.today.minusWeeks(10).toString(), gravida = "1", muac = "22,5") }
+        assertEquals(true, vm.current.kek)
+        assertTrue(vm.current.kekText!!.startsWith("KEK (LiLA < 23,5 cm)"), vm.current.kekText)
+        assertTrue(vm.current.dueText!!.startsWith("HPL ${Format.date(f.today.minusWeeks(10).plusDays(280).toString())}"), vm.current.dueText)
+        assertTrue(vm.current.dueText!!.endsWith("usia kehamilan 10 minggu"), vm.current.dueText)
+        vm.edit { it.copy(muac = "23,5") }
+        assertEquals(false, vm.current.kek)
+        vm.edit { it.copy(muac = "") }
+        assertNull(vm.current.kek)
+        vm.edit { it.copy(muac = "22,5") }
+        vm.save().await()
+        assertEquals("Pilih ibu yang hamil", vm.current.error?.message)
+        vm.edit { it.copy(memberId = joko) } // not offered on screen; the core refuses anyway
+        vm.save().await()
+        assertEquals("Hanya perempuan yang dapat dicatat hamil", vm.current.error?.message)
+        vm.edit { it.copy(memberId = wati, lmp = f.today.plusDays(10).toString()) }
+        vm.save().await()
+        assertTrue(vm.current.error!!.message.contains("ada di masa depan"), vm.current.error!!.message)
+        assertEquals(0, gw.household(hhNew).pregnancies.size) // nothing saved
+        vm.edit { it.copy(lmp = f.today.minusWeeks(10).toString()) }
+        vm.save().await()
+        assertNull(vm.current.error, vm.current.error?.fullText)
+        val pid = assertNotNull(vm.current.savedPregnancyId)
+
+        val d = HouseholdDetailViewModel(gw, hhNew, scope)
+        d.refresh().await()
+        val p = d.current.pregnancies.single()
+        assertEquals(pid, p.id)
+        assertTrue(p.kek && p.ongoing)
+        assertTrue(p.text.startsWith("Wati: kehamilan ke-1, HPHT "), p.text)
+        assertTrue(p.text.endsWith("LiLA 22,5 cm · KEK (LiLA < 23,5 cm)"), p.text)
+        assertEquals(LifeStage.IBU_HAMIL, d.current.members.single { it.id == wati }.stage)
+        // KEK pregnant woman is on the due list.
+        assertTrue(gw.dueVisits().any { it.memberId == wati && it.reasons.any { r -> r.code == id.posyandu.sync.DueReasonCode.PREGNANT_KEK } })
+
+        // Already pregnant: a second one is refused before the core.
+        val again = PregnancyViewModel(gw, hhNew, scope, preselectMemberId = wati)
+        again.load().await()
+        assertEquals(wati, again.current.memberId)
+        assertTrue(again.current.candidates.single { it.memberId == wati }.pregnantNow)
+        again.edit { it.copy(lmp = f.today.minusWeeks(2).toString()) }
+        again.save().await()
+        assertTrue(again.current.error!!.message.startsWith("Kehamilan ibu ini masih tercatat"), again.current.error!!.message)
+
+        // End it from the detail (date picker default today).
+        d.askEndPregnancy(pid)
+        val c = assertNotNull(d.current.confirm as? Confirm.EndPregnancy)
+        assertEquals(gw.today(), c.date)
+        d.setEndDate(f.today.plusDays(5).toString())
+        d.confirm().await()
+        assertTrue(d.current.error!!.message.contains("ada di masa depan"), d.current.error!!.message)
+        assertTrue(d.current.pregnancies.single().ongoing)
+        d.askEndPregnancy(pid)
+        d.confirm().await()
+        assertNull(d.current.error, d.current.error?.fullText)
+        assertEquals("Kehamilan dicatat selesai ${Format.date(gw.today())}", d.current.message)
+        assertNull(d.current.confirm)
+        assertTrue(!d.current.pregnancies.single().ongoing)
+        assertEquals(LifeStage.IBU_NIFAS, d.current.members.single { it.id == wati }.stage)
+    }
+
+    test("visit: correct an entry in edit mode (date fixed), then delete it after confirmation") {
+        val rec = RecordVisitViewModel(gw, hhNew, scope)
+        rec.load().await()
+        rec.edit(baby) { it.copy(weight = "3,4", headCirc = "35") }
+        rec.edit(rina) { it.copy(bpSystolic = "110", bpDiastolic = "70") }
+        rec.save().await()
+        val visitId = assertNotNull(rec.current.savedVisitId, rec.current.error?.fullText)
+
+        val ed = RecordVisitViewModel(gw, hhNew, scope, visitId = visitId)
+        ed.load().await()
+        assertTrue(ed.current.isEdit)
+        assertTrue(ed.current.editNote!!.contains("hapus kunjungan ini"), ed.current.editNote)
+        val b = ed.current.entries.single { it.memberId == baby }
+        assertTrue(b.included && b.locked)
+        assertEquals("3,4", b.weight)
+        assertEquals("35", b.headCirc)
+        ed.setIncluded(baby, false) // an entry cannot be removed from a recorded visit
+        assertTrue(ed.current.entries.single { it.memberId == baby }.included)
+        ed.setDate(f.today.minusDays(3).toString()) // fixed in edit mode
+        assertEquals(gw.today(), ed.current.date)
+        ed.save().await()
+        assertEquals("Tidak ada perubahan untuk disimpan", ed.current.error?.message)
+        ed.edit(baby) { it.copy(weight = "0,1") }
+        ed.save().await()
+        assertTrue(ed.current.error!!.message.contains("di luar batas wajar"), ed.current.error!!.message)
+        assertEquals(3.4, gw.household(hhNew).visits.single().entries.single { it.memberId == baby }.measurements.weightKg)
+        ed.edit(baby) { it.copy(weight = "3,6") }
+        ed.save().await()
+        assertNull(ed.current.error, ed.current.error?.fullText)
+        assertEquals(visitId, ed.current.savedVisitId)
+
+        val d = HouseholdDetailViewModel(gw, hhNew, scope)
+        d.refresh().await()
+        val v = d.current.visits.single()
+        assertEquals(visitId, v.id)
+        assertEquals("Bayi Ny. Rina: BB 3,6 kg, LK 35 cm", v.lines.single { it.startsWith("Bayi Ny. Rina: ") })
+        assertEquals("Rina Marlina: TD 110/70 mmHg", v.lines.single { it.startsWith("Rina Marlina: ") })
+
+        // Delete: asks first; cancel keeps it.
+        d.askDeleteVisit(visitId)
+        val c = assertNotNull(d.current.confirm as? Confirm.DeleteVisit)
+        assertTrue(c.text.startsWith("Hapus kunjungan ${Format.date(gw.today())}"), c.text)
+        d.dismissConfirm()
+        assertNull(d.current.confirm)
+        assertEquals(1, gw.household(hhNew).visits.size)
+        d.askDeleteVisit(visitId)
+        d.confirm().await()
+        assertNull(d.current.error, d.current.error?.fullText)
+        assertEquals("Kunjungan ${Format.date(gw.today())} dihapus", d.current.message)
+        assertEquals(emptyList(), d.current.visits)
+        assertEquals(0, gw.household(hhNew).visits.size)
+        // Amending the deleted visit now fails with the core's NotFound.
+        val gone = RecordVisitViewModel(gw, hhNew, scope, visitId = visitId)
+        gone.load().await()
+        assertNotNull(gone.current.error)
+    }
+
+    test("real sync between two stores through the relay, then same-field conflicts resolved on screen (keeping the shown value, and picking the other)") {
         val url = env("POSYANDU_RELAY_URL") ?: throw Skip("POSYANDU_RELAY_URL unset (no relay)")
         val tokenA = env("POSYANDU_TOKEN_A") ?: throw AssertionError("POSYANDU_TOKEN_A unset")
         val tokenB = env("POSYANDU_TOKEN_B") ?: throw AssertionError("POSYANDU_TOKEN_B unset")
@@ -375,28 +648,47 @@ fun main() {
         detB.refresh().await()
         assertEquals(1, detB.current.visits.size)
 
-        // Both phones rename the child before syncing: a same-field conflict.
+        // Both phones rename the child and the mother before syncing: two same-field conflicts.
         gw.updateMemberName(f.hh1, f.nur, "Nur Aisyah Putri")
         gb.updateMemberName(f.hh1, f.nur, "Nur Aisyah Rahma")
+        gw.updateMemberName(f.hh1, f.siti, "Siti Aminah Lestari")
+        gb.updateMemberName(f.hh1, f.siti, "Siti Aminah Wulandari")
         a.syncNow().await(); b.syncNow().await(); a.syncNow().await()
         val all = ConflictsViewModel(gw, scope)
         all.refresh().await()
         assertTrue(all.current.items.any { it.householdId == f.hh1 }, all.current.items.toString())
         val c = ConflictsViewModel(gw, scope, householdId = f.hh1)
         c.refresh().await()
-        val item = c.current.items.single()
-        assertTrue(item.fieldLabel.startsWith("Nama ("), item.fieldLabel)
-        assertEquals(setOf("Nur Aisyah Putri", "Nur Aisyah Rahma"), item.options.map { it.display }.toSet())
-        assertTrue(item.options.any { it.kaderText == "Kader $kaderB" }, item.options.toString())
-        // Pick the value that is NOT the current one. KNOWN CORE BUG (core/src/doc.rs
-        // put_json skips a put equal to the current winner): choosing the value already
-        // shown leaves the conflict in place, so that case is not asserted here.
-        val shown = gw.household(f.hh1).members.single { it.id == f.nur }.name
-        val pick = item.options.first { it.display != shown }
-        c.resolve(item, pick).await()
+        assertEquals(2, c.current.items.size, c.current.items.toString())
+        val nurItem = c.current.items.single { it.path.endsWith("${f.nur}/name") }
+        assertTrue(nurItem.fieldLabel.startsWith("Nama ("), nurItem.fieldLabel)
+        assertEquals(setOf("Nur Aisyah Putri", "Nur Aisyah Rahma"), nurItem.options.map { it.display }.toSet())
+        assertTrue(nurItem.options.any { it.kaderText == "Kader $kaderB" }, nurItem.options.toString())
+
+        // 1. Keep the value already shown (the core used to skip that write and leave
+        //    the conflict open; fixed: resolving with the current value ends it too).
+        val shownNur = gw.household(f.hh1).members.single { it.id == f.nur }.name
+        val keep = nurItem.options.single { it.display == shownNur }
+        c.resolve(nurItem, keep).await()
+        assertNull(c.current.error, c.current.error?.fullText)
+        assertEquals(listOf("${f.siti}/name"), c.current.items.map { it.path.substringAfter("members/") })
+        assertEquals("${nurItem.fieldLabel}: dipilih \"$shownNur\"", c.current.message)
+        assertEquals(shownNur, gw.household(f.hh1).members.single { it.id == f.nur }.name)
+
+        // 2. Pick the value that is NOT shown.
+        val sitiItem = c.current.items.single()
+        val shownSiti = gw.household(f.hh1).members.single { it.id == f.siti }.name
+        val pick = sitiItem.options.first { it.display != shownSiti }
+        c.resolve(sitiItem, pick).await()
         assertNull(c.current.error, c.current.error?.fullText)
         assertEquals(emptyList(), c.current.items)
-        assertEquals(pick.display, gw.household(f.hh1).members.single { it.id == f.nur }.name)
+        assertEquals(pick.display, gw.household(f.hh1).members.single { it.id == f.siti }.name)
+        assertEquals(0, gw.conflicts(f.hh1).size)
+        // Both choices reach the other phone and end the conflicts there too.
+        a.syncNow().await(); b.syncNow().await()
+        assertEquals(0, gb.conflicts(f.hh1).size)
+        assertEquals(shownNur, gb.household(f.hh1).members.single { it.id == f.nur }.name)
+        assertEquals(pick.display, gb.household(f.hh1).members.single { it.id == f.siti }.name)
     }
 
     val code = TestRunner.summary("android-demo")
