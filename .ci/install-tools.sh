@@ -11,10 +11,10 @@
 #   - with --chromium: Debian `chromium` (for the HTML test, later).
 #
 # Requires: java (17+), npm, python3, apt-get (runs as root in CI).
-# It exports nothing. It writes $POSYANDU_TOOLS/env.sh; callers do:
+# It exports nothing itself. It writes $POSYANDU_TOOLS/env.sh (export lines); callers do:
 #   source "${POSYANDU_TOOLS:-$HOME/.cache/posyandu-tools}/env.sh"
 # which sets POSYANDU_TOOLS, KOTLIN_HOME, KOTLINC, KOTLIN_STDLIB_JAR,
-# KOTLIN_TEST_JAR, KOTLINX_COROUTINES_JAR, JNA_JAR (and CHROMIUM if installed).
+# KOTLIN_TEST_JAR, KOTLINX_COROUTINES_JAR, JNA_JAR, FHIR_PYTHON, FHIR_MODELS (and CHROMIUM).
 #
 # Usage: bash .ci/install-tools.sh [--chromium]
 set -euo pipefail
@@ -94,6 +94,34 @@ CHROMIUM_BIN="$(command -v chromium 2>/dev/null || true)"
 
 # Python binding tests use only the stdlib (unittest + ctypes): nothing to install.
 
+# --- FHIR validator (independent of our code) -----------------------------------
+# fhir.resources 6.2 carries the FHIR R4 (4.0.1) models; it needs pydantic 1.9, which
+# works on Python <= 3.10. Later releases carry R5 and R4B only. So: an R4 venv on a
+# Python 3.10/3.9 if the machine has one (pyenv images do), else R4B models (which
+# differ from R4 only in resources this project does not emit), said loudly.
+FHIR_VENV="$TOOLS/fhir-validator"
+fhir_models() { "$FHIR_VENV/bin/python" -c "import fhir.resources as f; print('R4' if f.__fhir_version__ == '4.0.1' else 'R4B')" 2>/dev/null; }
+if [ -n "$(fhir_models)" ]; then
+  log "FHIR validator ($(fhir_models) models) already present in $FHIR_VENV (skip)"
+else
+  PY_R4=""
+  for c in python3.10 python3.9 "$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10.*/bin/python3.10 2>/dev/null | tail -1)" \
+           "$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.9.*/bin/python3.9 2>/dev/null | tail -1)"; do
+    if [ -n "$c" ] && "$c" -c "import sys, venv; sys.exit(sys.version_info[:2] > (3, 10))" 2>/dev/null; then PY_R4="$c"; break; fi
+  done
+  rm -rf "$FHIR_VENV"
+  if [ -n "$PY_R4" ]; then
+    log "installing fhir.resources 6.2 (FHIR R4 4.0.1) into $FHIR_VENV with $PY_R4"
+    "$PY_R4" -m venv "$FHIR_VENV"
+    "$FHIR_VENV/bin/pip" install -q --disable-pip-version-check "fhir.resources==6.2.2" "pydantic>=1.8,<1.10" </dev/null
+  else
+    log "WARNING: no Python <= 3.10 found: FHIR bundles will be validated with R4B models (fhir.resources 8)"
+    python3 -m venv "$FHIR_VENV"
+    "$FHIR_VENV/bin/pip" install -q --disable-pip-version-check "fhir.resources>=8,<9" </dev/null
+  fi
+  [ -n "$(fhir_models)" ] || { echo "install-tools: FHIR validator install failed" >&2; exit 1; }
+fi
+
 # --- env file ----------------------------------------------------------------
 ENV_FILE="$TOOLS/env.sh"
 {
@@ -105,8 +133,10 @@ ENV_FILE="$TOOLS/env.sh"
   echo "KOTLIN_TEST_JAR='$KOTLIN_HOME/lib/kotlin-test.jar'"
   echo "KOTLINX_COROUTINES_JAR='$KOTLIN_HOME/lib/kotlinx-coroutines-core-jvm.jar'"
   echo "JNA_JAR='$JNA_JAR'"
+  echo "FHIR_PYTHON='$FHIR_VENV/bin/python'"
+  echo "FHIR_MODELS='$(fhir_models)'"
   if [ -n "$CHROMIUM_BIN" ]; then echo "CHROMIUM='$CHROMIUM_BIN'"; fi
-} > "$ENV_FILE.tmp"
+} | sed -e 's/^\([A-Z_0-9]*=\)/export \1/' > "$ENV_FILE.tmp"
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 log "wrote $ENV_FILE"
 log "versions: kotlinc $(cat "$KOTLIN_HOME/build.txt" 2>/dev/null || echo '?'); JNA $(basename "$(readlink -f "$JNA_JAR")"); $(python3 --version)"

@@ -23,7 +23,6 @@ step "installing test tools (skipped when present)"
 bash .ci/install-tools.sh --chromium || { echo "tool install failed"; exit 1; }
 # shellcheck disable=SC1091
 source "${POSYANDU_TOOLS:-$HOME/.cache/posyandu-tools}/env.sh"
-python3 -c "import fhir.resources" 2>/dev/null || python3 -m pip install -q "fhir.resources>=7,<9" || echo "warning: fhir.resources not installed"
 
 step "PostgreSQL on 127.0.0.1:5432"
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
