@@ -1,6 +1,6 @@
 //! Members: add/edit/remove, search by name or NIK, lists by life stage.
 
-use posyandu_core::lifestage::{self, PregnancyStatus};
+use posyandu_core::lifestage;
 use posyandu_core::model as core;
 use posyandu_core::model::{format_date, parse_date};
 

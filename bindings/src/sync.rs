@@ -71,6 +71,9 @@ pub struct SyncReport {
     pub requests: u32,
     /// Households touched by this sync that now hold same-field conflicts.
     pub conflicts: u64,
+    /// The relay was restored from a backup: this phone re-sent everything it holds
+    /// to heal it (the sync took more data than usual).
+    pub relay_restored: bool,
 }
 
 impl From<posyandu_core::sync::SyncReport> for SyncReport {
@@ -83,6 +86,7 @@ impl From<posyandu_core::sync::SyncReport> for SyncReport {
             bytes_down: r.bytes_down,
             requests: r.requests,
             conflicts: r.conflicts,
+            relay_restored: r.relay_restored,
         }
     }
 }

@@ -113,6 +113,8 @@ pub trait Registry {
     /// Revokes one active token; returns 0 or 1.
     fn revoke_token_id(&self, token_id: i64, now: i64) -> Result<u64>;
     fn listing(&self) -> Result<Listing>;
+    /// Replaces the relay's epoch (one row; see `docs/sync-protocol.md`).
+    fn set_epoch(&self, epoch: u64) -> Result<()>;
 }
 
 pub fn add_puskesmas<R: Registry + ?Sized>(reg: &R, id: &str, name: &str) -> Result<()> {
@@ -187,6 +189,17 @@ pub fn revoke_token<R: Registry + ?Sized>(reg: &R, token_id: i64) -> Result<()> 
         return Err(AdminError::NotFound { kind: "Token aktif", id: token_id.to_string() });
     }
     Ok(())
+}
+
+/// Gives the relay a new random epoch and returns it (`admin new-epoch`). Run it after
+/// restoring a backup and before starting the relay: phones that see the new epoch
+/// re-pull the log from 0 and re-push every change they hold, which puts back what
+/// the backup lacks and stops them from skipping reused log positions.
+pub fn new_epoch<R: Registry + ?Sized>(reg: &R) -> Result<u64> {
+    // 1..2^62, like the migration: positive in both databases' signed 64-bit integers.
+    let epoch = rand::random::<u64>() % (1 << 62) + 1;
+    reg.set_epoch(epoch)?;
+    Ok(epoch)
 }
 
 /// A human-readable listing of the registry, for `admin list`.
@@ -332,6 +345,11 @@ impl Registry for Connection {
             l.tokens.push(r?);
         }
         Ok(l)
+    }
+
+    fn set_epoch(&self, epoch: u64) -> Result<()> {
+        crate::storage::sqlite::set_epoch(self, epoch)?;
+        Ok(())
     }
 }
 

@@ -143,6 +143,9 @@ enum AdminOp {
         puskesmas: String,
     },
     List,
+    /// After restoring a backup (relay stopped): give the relay a new random epoch so
+    /// phones re-pull from the start and re-push what they hold. Prints the epoch.
+    NewEpoch,
 }
 
 fn config(
@@ -276,6 +279,11 @@ fn admin_op(conn: &dyn Registry, op: AdminOp) -> anyhow::Result<()> {
             println!("{}", t.token);
         }
         AdminOp::List => print!("{}", admin::list(conn)?),
+        AdminOp::NewEpoch => {
+            let epoch = admin::new_epoch(conn)?;
+            eprintln!("Epoch relay baru (perangkat akan menarik ulang dan mengirim ulang datanya):");
+            println!("{epoch}");
+        }
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The PostgreSQL backup procedure of docs/deployment.md, tested: `pg_dump -Fc` of a
 //! relay's data, `pg_restore` into a NEW database, a relay on the restored copy serves
-//! the same data (pull, snapshot, Puskesmas docs, registry) to the same tokens.
+//! the same data (pull, snapshot, Puskesmas docs, registry) to the same tokens; after
+//! `admin new-epoch` a phone's re-push heals what the restored copy lacks.
 
 use std::process::Command;
 
@@ -64,9 +65,11 @@ async fn pg_dump_then_pg_restore_into_a_new_database_serves_the_same_data() {
             }
         })
         .collect();
-    let body = encode(&SyncRequest { cursor: 0, push, page_bytes: DEFAULT_PAGE_BYTES });
+    let body = encode(&SyncRequest { cursor: 0, push: push.clone(), page_bytes: DEFAULT_PAGE_BYTES });
     let r: SyncResponse = decode(&post(&src_router, SYNC_PATH, &d1, body).await).unwrap();
     assert_eq!(r.cursor, 3);
+    assert_ne!(r.epoch, 0);
+    let held = push; // what D-1 holds (and re-pushes after a restore)
 
     // Backup (safe while relays run: pg_dump reads one consistent snapshot).
     let dir = tempfile::tempdir().unwrap();
@@ -121,6 +124,14 @@ async fn pg_dump_then_pg_restore_into_a_new_database_serves_the_same_data() {
         .await
         .unwrap();
         assert_eq!(l1, l2);
+        // After the dump, D-1 pushes one more household to the live relay (acknowledged:
+        // the phone drops it from its outbox). The restored copy lacks it.
+        let id = Uuid::new_v4();
+        let mut d = HouseholdDoc::create(id, "P-001", &ActorId::random()).unwrap();
+        let late = DocChanges { doc: *id.as_bytes(), changes: vec![d.commit("K-1", 2).unwrap().raw_bytes().to_vec()] };
+        let body = encode(&SyncRequest { cursor: 3, push: vec![late.clone()], page_bytes: DEFAULT_PAGE_BYTES });
+        let r: SyncResponse = decode(&post(&src_router, SYNC_PATH, &d1, body).await).unwrap();
+        assert_eq!(r.cursor, 4);
         // The restored relay keeps working: new seqs continue after the restored ones.
         let id = Uuid::new_v4();
         let mut d = HouseholdDoc::create(id, "P-001", &ActorId::random()).unwrap();
@@ -128,7 +139,32 @@ async fn pg_dump_then_pg_restore_into_a_new_database_serves_the_same_data() {
             vec![DocChanges { doc: *id.as_bytes(), changes: vec![d.commit("K-2", 1).unwrap().raw_bytes().to_vec()] }];
         let body = encode(&SyncRequest { cursor: 3, push, page_bytes: DEFAULT_PAGE_BYTES });
         let r: SyncResponse = decode(&post(&dst_router, SYNC_PATH, &d2, body).await).unwrap();
-        assert_eq!(r.cursor, 4);
+        assert_eq!(r.cursor, 4, "log position 4 is reused: D-1's cursor 4 would skip it");
+        let old_epoch = r.epoch;
+
+        // The restore procedure's last step: a new epoch.
+        let u = dst_url.clone();
+        let epoch = tokio::task::spawn_blocking(move || admin::new_epoch(&PgRegistry::connect(&u).unwrap()).unwrap())
+            .await
+            .unwrap();
+        assert_ne!(epoch, old_epoch);
+        // D-1 syncs with its old cursor and sees the new epoch ...
+        let body = encode(&SyncRequest { cursor: 4, push: vec![], page_bytes: DEFAULT_PAGE_BYTES });
+        let r: SyncResponse = decode(&post(&dst_router, SYNC_PATH, &d1, body).await).unwrap();
+        assert_eq!(r.epoch, epoch);
+        let snap = encode(&SnapshotRequest { after: None, page_bytes: DEFAULT_PAGE_BYTES });
+        let p: SnapshotPage = decode(&post(&dst_router, SNAPSHOT_PATH, &d1, snap).await).unwrap();
+        assert_eq!(p.epoch, epoch);
+        // ... so, as the client does, it re-pushes everything it holds and pulls from 0:
+        // the relay dedupes by hash, appends only what it lacked, and D-1 gets D-2's
+        // household that took position 4.
+        let mut all = held;
+        all.push(late);
+        let body = encode(&SyncRequest { cursor: 0, push: all, page_bytes: DEFAULT_PAGE_BYTES });
+        let r: SyncResponse = decode(&post(&dst_router, SYNC_PATH, &d1, body).await).unwrap();
+        assert_eq!((r.stored, r.cursor, r.pull.len(), r.epoch), (4, 5, 1, epoch));
+        assert_eq!(r.pull[0].doc, *id.as_bytes());
+        assert_eq!(dst.docs_after("P-001".into(), 0, 100).await.unwrap().len(), 5);
         drop(dst_router);
         drop(dst);
     };

@@ -635,12 +635,17 @@ fn fhir_validator() -> Option<FhirValidator> {
     match out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()) {
         Some(v) if v == "4.0.1" => Some(FhirValidator { python, r4: true }),
         Some(v) => {
-            eprintln!("\n!!!!! NOTE: FHIR bundles validated with R4B models (fhir.resources FHIR {v}), not R4 4.0.1 !!!!!\n");
+            eprintln!(
+                "\n!!!!! NOTE: FHIR bundles validated with R4B models (fhir.resources FHIR {v}), not R4 4.0.1 !!!!!\n"
+            );
             Some(FhirValidator { python, r4: false })
         }
         None => {
             // Under CI a missing validator is a failure, not a skip.
-            assert!(std::env::var("CI").is_err(), "FHIR validator missing: run `bash .ci/install-tools.sh` and source its env.sh");
+            assert!(
+                std::env::var("CI").is_err(),
+                "FHIR validator missing: run `bash .ci/install-tools.sh` and source its env.sh"
+            );
             eprintln!("\n!!!!! SKIPPED: FHIR validation needs fhir.resources (see .ci/install-tools.sh) !!!!!\n");
             None
         }

@@ -11,7 +11,8 @@
 //!
 //! Env: `LOAD_DEVICES` (2000), `LOAD_POSYANDU` (80), `LOAD_CONCURRENCY` (64),
 //! `LOAD_SECONDS` (bound per backend, 300), `LOAD_BACKENDS` ("sqlite,postgres"),
-//! `POSYANDU_TEST_PG` (PostgreSQL connection string), `LOAD_PERF=1` records a
+//! `POSYANDU_TEST_PG` (PostgreSQL connection string), `LOAD_PG_POOL` (relay pool, 16),
+//! `LOAD_PERF=1` records a
 //! `perf` profile of the relay into target/bench-results/.
 //!
 //! Output: a Markdown table on stdout and in target/bench-results/load.md.
@@ -353,9 +354,10 @@ fn main() {
                 let url = format!("{} options='-csearch_path={schema}'", pg_base());
                 let tokens = register(&PgRegistry::connect(&url).unwrap(), n_devices, n_posyandu);
                 let db = dir.path().join("unused.sqlite3");
+                let pool = env_usize("LOAD_PG_POOL", 16).to_string();
                 let relay = start_relay(
                     &["--db", db.to_str().unwrap()],
-                    &[("POSYANDU_RELAY_DATABASE_URL", &url), ("POSYANDU_RELAY_PG_POOL_SIZE", "16")],
+                    &[("POSYANDU_RELAY_DATABASE_URL", &url), ("POSYANDU_RELAY_PG_POOL_SIZE", &pool)],
                 );
                 (relay, tokens, Some(schema))
             }
@@ -373,7 +375,7 @@ fn main() {
             // What the pull body of the last kader of a Posyandu costs to compress.
             let pull: Vec<DocChanges> =
                 devices.iter().step_by(n_posyandu).take(24).flat_map(|d| d.push.iter().cloned()).collect();
-            let resp = SyncResponse { stored: 0, cursor: 1, pull, more: false };
+            let resp = SyncResponse { stored: 0, cursor: 1, pull, more: false, epoch: 1 };
             for level in [1, 3, 6, 9] {
                 let t = Instant::now();
                 let mut size = 0;

@@ -103,6 +103,36 @@ impl RelayProcess {
         }
     }
 
+    /// `admin new-epoch` (the step after restoring a backup); returns the new epoch.
+    pub fn new_epoch(&self) -> Result<u64> {
+        let out = self.admin(&["new-epoch"])?;
+        Ok(out.lines().last().context("no epoch printed")?.trim().parse()?)
+    }
+
+    /// The relay's current epoch, read from its database file.
+    pub fn epoch(&self) -> Result<u64> {
+        let conn = rusqlite::Connection::open(&self.db)?;
+        Ok(conn.query_row("SELECT epoch FROM relay_epoch", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// A consistent copy of the live database (`VACUUM INTO`, safe while it runs).
+    pub fn backup(&self, to: &Path) -> Result<()> {
+        let conn = rusqlite::Connection::open(&self.db)?;
+        conn.execute("VACUUM INTO ?1", [to.to_str().context("backup path")?])?;
+        Ok(())
+    }
+
+    /// Replaces the (stopped) relay's database with `backup`, as docs/deployment.md
+    /// says: copy the file over the live one and remove its `-wal` and `-shm`.
+    pub fn restore(&self, backup: &Path) -> Result<()> {
+        assert!(self.child.is_none(), "stop the relay before restoring");
+        std::fs::copy(backup, &self.db)?;
+        for ext in ["sqlite3-wal", "sqlite3-shm"] {
+            let _ = std::fs::remove_file(self.db.with_extension(ext));
+        }
+        Ok(())
+    }
+
     /// `(rows, distinct hashes, max seq)` of one Posyandu's change log, read from the
     /// relay's database file: equal numbers mean no duplicate and no gap.
     pub fn log_stats(&self, posyandu: &str) -> Result<(i64, i64, i64)> {

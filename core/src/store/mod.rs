@@ -543,6 +543,41 @@ fn outbox_push(tx: &Transaction, doc_id: Uuid, change: &Change, now: i64) -> Res
     Ok(())
 }
 
+/// Queues every change of every local household document of Posyandu `posyandu_id`
+/// for the relay again (after the relay was restored from a backup and may lack
+/// changes it once acknowledged). Per document, its outbox rows are replaced by all
+/// its changes in causal order (`INSERT OR IGNORE` by hash), so every push batch stays
+/// closed under dependencies. Documents of another Posyandu (the phone moved) or
+/// without an id (incomplete) are left alone: the relay would refuse them. Returns the
+/// number of changes now queued for the requeued documents. The caller commits.
+pub(crate) fn outbox_requeue_all(tx: &Transaction, docs: &mut DocCache, posyandu_id: &str, now: i64) -> Result<u64> {
+    let ids: Vec<String> =
+        tx.prepare("SELECT id FROM doc ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut queued = 0u64;
+    for key in ids {
+        let Ok(id) = Uuid::parse_str(&key) else { continue };
+        let mut doc = docs.take(tx, id)?;
+        let ours = doc.id() == Some(id) && doc.posyandu_id().as_deref() == Some(posyandu_id);
+        let changes: Vec<([u8; 32], Vec<u8>)> = if ours {
+            doc.automerge().get_changes(&[]).iter().map(|c| (c.hash().0, c.raw_bytes().to_vec())).collect()
+        } else {
+            Vec::new()
+        };
+        docs.put(id, doc);
+        if !ours {
+            continue;
+        }
+        tx.execute("DELETE FROM outbox WHERE doc_id = ?1", [&key])?;
+        let mut ins = tx.prepare_cached(
+            "INSERT OR IGNORE INTO outbox (doc_id, hash, change, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (hash, raw) in &changes {
+            queued += ins.execute(params![key, hash.as_slice(), raw, now])? as u64;
+        }
+    }
+    Ok(queued)
+}
+
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
@@ -553,4 +588,75 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
         params![key, value],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_household() -> NewHousehold {
+        NewHousehold {
+            kk_number: None,
+            address: Address {
+                rt: "001".into(),
+                rw: "002".into(),
+                kode_wilayah: "3275011001".into(),
+                ..Default::default()
+            },
+            gps: None,
+            spm: Default::default(),
+        }
+    }
+
+    /// After a relay restore every change of the Posyandu's documents is queued again,
+    /// in causal order; documents of another Posyandu are left alone.
+    #[test]
+    fn requeue_all_queues_every_change_of_own_documents_in_causal_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = DeviceIdentity { device_id: "D-1".into(), kader_id: "K-1".into(), posyandu_id: "P-001".into() };
+        let store = Store::open(dir.path().join("s.sqlite3"), identity).unwrap();
+        let h = store.create_household(new_household()).unwrap();
+        for rt in ["003", "004", "005"] {
+            let patch = HouseholdPatch {
+                address: Some(Address {
+                    rt: rt.into(),
+                    rw: "002".into(),
+                    kode_wilayah: "3275011001".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            store.update_household(h, patch).unwrap();
+        }
+        let other = Uuid::new_v4();
+        let mut doc = HouseholdDoc::create(other, "P-OTHER", &ActorId::random()).unwrap();
+        let patch = HouseholdPatch { address: Some(new_household().address), ..Default::default() };
+        doc.patch_household(&patch, store.today()).unwrap();
+        doc.commit("K-9", 1).unwrap();
+        store.import_documents([(other, doc.save())]).unwrap();
+        assert_eq!(store.pending_changes().unwrap(), 4);
+
+        let mut w = store.writer();
+        let Writer { conn, docs } = &mut *w;
+        // The relay acknowledged one change (deleted); the rest are still queued.
+        conn.execute("DELETE FROM outbox WHERE id = (SELECT min(id) FROM outbox)", []).unwrap();
+        let tx = conn.transaction().unwrap();
+        assert_eq!(outbox_requeue_all(&tx, docs, "P-001", 7).unwrap(), 4);
+        tx.commit().unwrap();
+        let rows: Vec<(String, Vec<u8>)> = conn
+            .prepare("SELECT doc_id, change FROM outbox ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows.len(), 4);
+        let mut seen = std::collections::HashSet::new();
+        for (d, raw) in rows {
+            assert_eq!(d, h.to_string(), "only documents of this Posyandu");
+            let c = Change::from_bytes(raw).unwrap();
+            assert!(c.deps().iter().all(|dep| seen.contains(dep)), "dependencies come first");
+            seen.insert(c.hash());
+        }
+    }
 }

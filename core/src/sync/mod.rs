@@ -10,6 +10,12 @@
 //!    transaction after the relay answered, which it does only after storing the
 //!    push durably. Replaying a request is harmless: the relay and automerge both
 //!    ignore changes they already have.
+//! 3. Every response carries the relay's epoch. A different epoch than the stored one
+//!    means the relay was restored from a backup (`admin new-epoch`): its log positions
+//!    were reused and it may lack changes it once acknowledged. The client then resets
+//!    its cursor to 0 and queues every change of its documents again in one
+//!    transaction, and carries on: it re-pushes everything (the relay dedupes by hash)
+//!    and re-pulls the whole log (automerge ignores what it has).
 
 pub mod wire;
 
@@ -61,6 +67,9 @@ pub struct SyncReport {
     pub requests: u32,
     /// Households that now hold same-field conflicts among those touched.
     pub conflicts: u64,
+    /// The relay's epoch changed (it was restored from a backup): this sync re-pulled
+    /// the log from the start and re-pushed every local change.
+    pub relay_restored: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +105,8 @@ const META_BOOTSTRAPPED: &str = "sync_bootstrapped";
 const META_BOOT_AFTER: &str = "sync_bootstrap_after";
 const META_BOOT_CURSOR: &str = "sync_bootstrap_cursor";
 const META_LAST_SYNC: &str = "last_sync_at";
+/// The relay epoch the cursor belongs to (a `sync_` key: reset with the sync state).
+const META_EPOCH: &str = "sync_epoch";
 
 /// Requests a sync may make before it stops and reports (a later sync continues).
 const MAX_REQUESTS: u32 = 1000;
@@ -156,9 +167,28 @@ impl Store {
             bytes_up = report.bytes_up,
             bytes_down = report.bytes_down,
             requests = report.requests,
+            relay_restored = report.relay_restored,
             "sync done"
         );
         Ok(report)
+    }
+
+    /// After the relay's epoch changed, inside the caller's transaction: queue every
+    /// local change again and remember the new epoch. The caller resets its cursor.
+    fn relay_restored(
+        &self,
+        docs: &mut crate::store::DocCache,
+        tx: &rusqlite::Transaction,
+        epoch: u64,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let now = self.now().unix_timestamp();
+        let queued = crate::store::outbox_requeue_all(tx, docs, &self.identity().posyandu_id, now)
+            .inspect_err(|_| docs.forget())?;
+        meta_set(tx, META_EPOCH, &epoch.to_string())?;
+        report.relay_restored = true;
+        tracing::warn!(queued, "relay epoch changed (restored from a backup): re-pulling the log and re-pushing");
+        Ok(())
     }
 
     fn meta_flag(&self, key: &str) -> Result<bool> {
@@ -187,6 +217,22 @@ impl Store {
             let mut w = self.writer();
             let crate::store::Writer { conn, docs } = &mut *w;
             let tx = conn.transaction()?;
+            match stored_epoch(&tx)? {
+                Some(e) if e == page.epoch => {}
+                None => meta_set(&tx, META_EPOCH, &page.epoch.to_string())?,
+                Some(_) => {
+                    // Pages of another epoch cannot be combined with this one: start the
+                    // download again (what was applied stays: it is merged, not replaced).
+                    tx.execute("DELETE FROM meta WHERE key IN (?1, ?2)", [META_BOOT_AFTER, META_BOOT_CURSOR])?;
+                    self.relay_restored(docs, &tx, page.epoch, report)?;
+                    tx.commit().inspect_err(|_| docs.forget())?;
+                    (after, cursor, docs_done, bytes_done) = (None, None, 0, 0);
+                    if report.requests >= MAX_REQUESTS {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            }
             for d in &page.docs {
                 if let Err(e) = self.apply_snapshot(docs, &tx, Uuid::from_bytes(d.doc), &d.snapshot) {
                     docs.forget();
@@ -241,7 +287,32 @@ impl Store {
                 }
             }
             let req = SyncRequest { cursor, push, page_bytes: DEFAULT_PAGE_BYTES };
-            let resp: SyncResponse = http.post(SYNC_PATH, &req, report)?;
+            let resp: SyncResponse = match http.post(SYNC_PATH, &req, report) {
+                Ok(r) => r,
+                // A relay restored from a backup lacks changes our new ones depend on, and
+                // refuses them before it could tell us its new epoch: ask for it (a
+                // pull-only request), and if it changed, heal it as below.
+                Err(SyncError::Rejected { code, message, status }) if code == "missing_dependencies" => {
+                    let probe = SyncRequest { cursor, push: Vec::new(), page_bytes: 1 };
+                    let epoch = http.post::<_, SyncResponse>(SYNC_PATH, &probe, report)?.epoch;
+                    let mut w = self.writer();
+                    let crate::store::Writer { conn, docs } = &mut *w;
+                    let tx = conn.transaction()?;
+                    match stored_epoch(&tx)? {
+                        Some(e) if e != epoch => {
+                            self.relay_restored(docs, &tx, epoch, report)?;
+                            meta_set(&tx, META_CURSOR, "0")?;
+                            tx.commit().inspect_err(|_| docs.forget())?;
+                            if report.requests >= MAX_REQUESTS {
+                                return Ok(());
+                            }
+                            continue;
+                        }
+                        _ => return Err(SyncError::Rejected { code, message, status }.into()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            };
             if resp.stored as usize != batch.len() {
                 return Err(
                     SyncError::Protocol(format!("{} dari {} perubahan disimpan", resp.stored, batch.len())).into()
@@ -254,6 +325,23 @@ impl Store {
                 let mut del = tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
                 for (id, _, _) in &batch {
                     del.execute([id])?;
+                }
+            }
+            match stored_epoch(&tx)? {
+                Some(e) if e == resp.epoch => {}
+                None => meta_set(&tx, META_EPOCH, &resp.epoch.to_string())?,
+                Some(_) => {
+                    // The response's cursor and pull belong to the restored log and our
+                    // cursor to the old one: pull again from 0 (this pull is dropped) and
+                    // push everything we hold, in the following requests.
+                    self.relay_restored(docs, &tx, resp.epoch, report)?;
+                    meta_set(&tx, META_CURSOR, "0")?;
+                    tx.commit().inspect_err(|_| docs.forget())?;
+                    report.pushed += batch.len() as u64;
+                    if report.requests >= MAX_REQUESTS {
+                        return Ok(());
+                    }
+                    continue;
                 }
             }
             let mut pulled = 0u64;
@@ -293,6 +381,11 @@ impl Store {
             }
         }
     }
+}
+
+/// The relay epoch the stored cursor belongs to (`None` before the first contact).
+fn stored_epoch(conn: &rusqlite::Connection) -> Result<Option<u64>> {
+    Ok(meta_get(conn, META_EPOCH)?.and_then(|s| s.parse().ok()))
 }
 
 /// The oldest outbox changes up to [`PUSH_BATCH_BYTES`], as (row id, doc, change).

@@ -58,6 +58,10 @@ pub struct SyncResponse {
     pub pull: Vec<DocChanges>,
     /// More changes wait after `cursor`: ask again.
     pub more: bool,
+    /// The relay database's epoch (random, non-zero). It changes only when an operator
+    /// restores a backup (`posyandu-relay admin new-epoch`): cursors of another epoch are
+    /// meaningless, so a client seeing a new one re-pulls from 0 and re-pushes all it holds.
+    pub epoch: u64,
 }
 
 /// Device → relay: a page of compacted documents for a first sync.
@@ -85,6 +89,9 @@ pub struct SnapshotPage {
     /// Documents in the scope and their total snapshot size (for progress).
     pub total_docs: u32,
     pub total_bytes: u64,
+    /// The relay's epoch (see [`SyncResponse::epoch`]); pages of different epochs must
+    /// not be combined.
+    pub epoch: u64,
 }
 
 /// JSON body of every error response.

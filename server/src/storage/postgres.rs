@@ -18,8 +18,8 @@
 //! Lock order is always counter row, then document rows, so two pushes of the same
 //! scope cannot deadlock; pushes of different scopes touch disjoint rows (a foreign
 //! document is only read, then refused). Serialization failures, deadlocks and the
-//! unique-violation race of two scopes creating the same new document id are retried
-//! a bounded number of times.
+//! race of two scopes creating the same new document id (the document upsert then
+//! touches fewer rows than pushed documents) are retried a bounded number of times.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -29,13 +29,14 @@ use posyandu_core::sync::wire::{
     DocChanges, DocId, SnapshotDoc, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse, MAX_PAGE_BYTES,
 };
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::{BoxFuture, Storage, StoredDoc, SyncOutcome};
 use crate::admin::{self, AdminError, Listing, Registry, Table};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
-use crate::merge::{apply_push, PageBuilder};
+use crate::merge::{apply_push, Merged, PageBuilder};
 use crate::storage::sqlite::now_unix;
 
 /// Numbered schema migrations (`server/migrations/postgres/NNNN_*.sql`); the
@@ -44,6 +45,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_registry.sql"),
     include_str!("../../migrations/postgres/0002_log.sql"),
     include_str!("../../migrations/postgres/0003_doc_scope_seq.sql"),
+    include_str!("../../migrations/postgres/0004_relay_epoch.sql"),
 ];
 
 /// How often a transaction is retried after a serialization failure or deadlock.
@@ -85,6 +87,8 @@ fn retryable(e: &tokio_postgres::Error) -> bool {
 /// An error of a push attempt: either retry the transaction or give up with the error.
 enum Attempt {
     Retry(tokio_postgres::Error),
+    /// A race detected by the push itself (not a database error): retry as well.
+    Conflict(&'static str),
     Fail(ApiError),
 }
 
@@ -212,18 +216,29 @@ impl PgStorage {
                         tokio::time::sleep(Duration::from_millis(5 * attempt as u64 + rand::random::<u64>() % 10))
                             .await;
                     }
+                    Err(Attempt::Conflict(why)) if attempt < MAX_ATTEMPTS => {
+                        tracing::debug!(why, attempt, "push conflict; retrying");
+                        tokio::time::sleep(Duration::from_millis(5 * attempt as u64 + rand::random::<u64>() % 10))
+                            .await;
+                    }
                     Err(Attempt::Retry(e)) => return Err(e.into()),
+                    Err(Attempt::Conflict(why)) => return Err(ApiError::internal(why)),
                     Err(Attempt::Fail(e)) => return Err(e),
                 }
             }
         }
-        let (pull, cursor, more) =
+        let (pull, cursor, more, epoch) =
             read_pull(&mut client, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes).await?;
-        Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more }, new_changes })
+        Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes })
     }
 }
 
 /// One push transaction (see the module docs); returns how many changes were new.
+///
+/// A constant number of statements per push, whatever the number of documents: lock
+/// the counter and all touched documents (pipelined), merge every document in one
+/// blocking task, look up already-logged hashes once, then append the whole log batch,
+/// upsert every document and advance the counter (pipelined), commit.
 async fn store_push(
     client: &mut deadpool_postgres::Object,
     device: &DevicePrincipal,
@@ -231,77 +246,128 @@ async fn store_push(
 ) -> Result<u64, Attempt> {
     let scope = device.posyandu_id.as_str();
     let tx = client.transaction().await?;
-    let ensure = tx
-        .prepare_cached("INSERT INTO scope_counter (scope, last_seq) VALUES ($1, 0) ON CONFLICT (scope) DO NOTHING")
+    // Statements are prepared once per connection (cached), so the queries below can be
+    // pipelined without waiting for a Parse round trip in between.
+    // Creates the counter row if needed and locks it (`DO UPDATE` takes the row lock and
+    // returns the newest committed value after waiting for a concurrent push).
+    let lock = tx
+        .prepare_cached(
+            "INSERT INTO scope_counter (scope, last_seq) VALUES ($1, 0)
+             ON CONFLICT (scope) DO UPDATE SET last_seq = scope_counter.last_seq RETURNING last_seq",
+        )
         .await?;
-    tx.execute(&ensure, &[&scope]).await?;
-    let lock = tx.prepare_cached("SELECT last_seq FROM scope_counter WHERE scope = $1 FOR UPDATE").await?;
-    let first_seq: i64 = tx.query_one(&lock, &[&scope]).await?.get(0);
-    let mut next = first_seq + 1;
-    let now = now_unix();
-    let select_doc = tx.prepare_cached("SELECT scope, snapshot FROM doc WHERE id = $1 FOR UPDATE").await?;
+    // Documents locked in id order: two pushes touching the same documents cannot deadlock.
+    let select_docs =
+        tx.prepare_cached("SELECT id, scope, snapshot FROM doc WHERE id = ANY($1) ORDER BY id FOR UPDATE").await?;
     let known = tx.prepare_cached("SELECT hash FROM change_log WHERE scope = $1 AND hash = ANY($2)").await?;
     let insert_log = tx
         .prepare_cached(
             "INSERT INTO change_log (scope, seq, doc_id, hash, data, origin_device, received_at)
-             SELECT $1, t.seq, $2, t.hash, t.data, $3, $4
-             FROM unnest($5::bigint[], $6::bytea[], $7::bytea[]) AS t(seq, hash, data)",
+             SELECT $1, t.seq, t.doc_id, t.hash, t.data, $2, $3
+             FROM unnest($4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[]) AS t(seq, doc_id, hash, data)",
         )
         .await?;
-    let upsert_doc = tx
+    // `WHERE doc.scope = excluded.scope`: a document another scope created concurrently
+    // (after our lock found no row) is not overwritten; the row count tells, and the
+    // retry refuses it as `forbidden_scope`.
+    let upsert_docs = tx
         .prepare_cached(
-            "INSERT INTO doc (id, scope, snapshot, updated_seq, updated_at) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO doc (id, scope, snapshot, updated_seq, updated_at)
+             SELECT t.id, $1, t.snapshot, t.seq, $2 FROM unnest($3::bytea[], $4::bytea[], $5::bigint[]) AS t(id, snapshot, seq)
              ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated_seq = excluded.updated_seq,
-                                            updated_at = excluded.updated_at",
+                                            updated_at = excluded.updated_at
+             WHERE doc.scope = excluded.scope",
         )
         .await?;
-    for dc in push {
-        if dc.changes.is_empty() {
-            continue;
-        }
-        let id: &[u8] = &dc.doc;
-        let existing: Option<(String, Vec<u8>)> =
-            tx.query_opt(&select_doc, &[&id]).await?.map(|r| (r.get(0), r.get(1)));
-        if let Some((doc_scope, _)) = &existing {
-            if doc_scope != scope {
-                return Err(ApiError::ForbiddenScope(uuid::Uuid::from_bytes(dc.doc).to_string()).into());
+    let update_counter = tx.prepare_cached("UPDATE scope_counter SET last_seq = $2 WHERE scope = $1").await?;
+
+    let mut ids: Vec<&[u8]> = push.iter().filter(|d| !d.changes.is_empty()).map(|d| &d.doc[..]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let (lock_params, select_params): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) = ([&scope], [&ids]);
+    let (counter, rows) =
+        tokio::try_join!(biased; tx.query_one(&lock, &lock_params), tx.query(&select_docs, &select_params))?;
+    let first_seq: i64 = counter.get(0);
+    let mut existing: std::collections::HashMap<DocId, (String, Vec<u8>)> = std::collections::HashMap::new();
+    for r in rows {
+        existing.insert(doc_id(r.get(0))?, (r.get(1), r.get(2)));
+    }
+
+    // Merging is CPU work (automerge load + save): keep it off the async workers, one
+    // task for the whole push. Documents are processed in push order (a document pushed
+    // twice merges onto its first merge), exactly like one document at a time.
+    let (push_owned, scope_owned) = (push.to_vec(), scope.to_string());
+    let merged = tokio::task::spawn_blocking(move || -> Result<Vec<(DocId, Merged)>, ApiError> {
+        let mut out = Vec::new();
+        for dc in push_owned {
+            if dc.changes.is_empty() {
+                continue;
             }
+            let current = existing.get(&dc.doc);
+            if let Some((doc_scope, _)) = current {
+                if *doc_scope != scope_owned {
+                    return Err(ApiError::ForbiddenScope(uuid::Uuid::from_bytes(dc.doc).to_string()));
+                }
+            }
+            let m = apply_push(dc.doc, &scope_owned, current.map(|(_, s)| s.as_slice()), &dc.changes)?;
+            let Some(snapshot) = &m.snapshot else { continue };
+            existing.insert(dc.doc, (scope_owned.clone(), snapshot.clone()));
+            out.push((dc.doc, m));
         }
-        // Merging is CPU work (automerge load + save): keep it off the async workers.
-        let (doc, changes) = (dc.doc, dc.changes.clone());
-        let scope_owned = scope.to_string();
-        let merged = tokio::task::spawn_blocking(move || {
-            apply_push(doc, &scope_owned, existing.as_ref().map(|(_, s)| s.as_slice()), &changes)
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("merge task failed: {e}")))??;
-        let Some(snapshot) = merged.snapshot else { continue };
-        // Same rule as SQLite's INSERT OR IGNORE: a hash already logged in the scope is
-        // not appended again (and takes no seq).
-        let hashes: Vec<&[u8]> = merged.new_changes.iter().map(|c| &c.hash[..]).collect();
-        let already: std::collections::HashSet<Vec<u8>> =
-            tx.query(&known, &[&scope, &hashes]).await?.into_iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
-        let mut seqs: Vec<i64> = Vec::new();
-        let mut hs: Vec<&[u8]> = Vec::new();
-        let mut datas: Vec<&[u8]> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for c in &merged.new_changes {
+        Ok(out)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("merge task failed: {e}")))??;
+    if merged.is_empty() {
+        // Nothing new (a replayed push): nothing to write.
+        tx.commit().await?;
+        return Ok(0);
+    }
+
+    // Same rule as SQLite's INSERT OR IGNORE: a hash already logged in the scope (or
+    // earlier in this push) is not appended again and takes no seq.
+    let hashes: Vec<&[u8]> = merged.iter().flat_map(|(_, m)| m.new_changes.iter().map(|c| &c.hash[..])).collect();
+    let already: std::collections::HashSet<Vec<u8>> =
+        tx.query(&known, &[&scope, &hashes]).await?.into_iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
+    let mut next = first_seq + 1;
+    let (mut seqs, mut log_docs, mut hs, mut datas) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut seen = std::collections::HashSet::new();
+    // Final state per document (last merge wins), upserted in id order.
+    let mut docs: std::collections::BTreeMap<DocId, (&[u8], i64)> = std::collections::BTreeMap::new();
+    for (doc, m) in &merged {
+        for c in &m.new_changes {
             if already.contains(&c.hash[..]) || !seen.insert(c.hash) {
                 continue;
             }
             seqs.push(next);
+            log_docs.push(&doc[..]);
             hs.push(&c.hash[..]);
             datas.push(&c.data[..]);
             next += 1;
         }
-        if !seqs.is_empty() {
-            tx.execute(&insert_log, &[&scope, &id, &device.device_id, &now, &seqs, &hs, &datas]).await?;
-        }
-        tx.execute(&upsert_doc, &[&id, &scope, &snapshot, &(next - 1), &now]).await?;
+        let snapshot = m.snapshot.as_deref().unwrap_or_default();
+        docs.insert(*doc, (snapshot, next - 1));
     }
-    if next != first_seq + 1 {
-        let update = tx.prepare_cached("UPDATE scope_counter SET last_seq = $2 WHERE scope = $1").await?;
-        tx.execute(&update, &[&scope, &(next - 1)]).await?;
+    let doc_ids: Vec<&[u8]> = docs.keys().map(|d| &d[..]).collect();
+    let snapshots: Vec<&[u8]> = docs.values().map(|(s, _)| *s).collect();
+    let updated: Vec<i64> = docs.values().map(|(_, q)| *q).collect();
+    let now = now_unix();
+    let log = async {
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        tx.execute(&insert_log, &[&scope, &device.device_id, &now, &seqs, &log_docs, &hs, &datas]).await
+    };
+    let counter = async {
+        if next == first_seq + 1 {
+            return Ok(0);
+        }
+        tx.execute(&update_counter, &[&scope, &(next - 1)]).await
+    };
+    let upsert_params: [&(dyn ToSql + Sync); 5] = [&scope, &now, &doc_ids, &snapshots, &updated];
+    let (_, upserted, _) = tokio::try_join!(biased; log, tx.execute(&upsert_docs, &upsert_params), counter)?;
+    if upserted != doc_ids.len() as u64 {
+        return Err(Attempt::Conflict("a pushed document was created by another Posyandu concurrently"));
     }
     tx.commit().await?;
     Ok((next - 1 - first_seq) as u64)
@@ -311,20 +377,28 @@ fn doc_id(bytes: &[u8]) -> Result<DocId, ApiError> {
     DocId::try_from(bytes).map_err(|_| ApiError::internal("stored document id is not 16 bytes"))
 }
 
+/// The relay's epoch (see [`SyncResponse::epoch`]).
+async fn read_epoch(client: &impl GenericClient) -> Result<u64, tokio_postgres::Error> {
+    let stmt = client.prepare_cached("SELECT epoch FROM relay_epoch WHERE id = 1").await?;
+    Ok(client.query_one(&stmt, &[]).await?.get::<_, i64>(0).max(1) as u64)
+}
+
 async fn last_seq(client: &impl GenericClient, scope: &str) -> Result<u64, tokio_postgres::Error> {
     let stmt = client.prepare_cached("SELECT last_seq FROM scope_counter WHERE scope = $1").await?;
     Ok(client.query_opt(&stmt, &[&scope]).await?.map_or(0, |r| r.get::<_, i64>(0)).max(0) as u64)
 }
 
-/// The pull page, read in one REPEATABLE READ snapshot (counter and log agree).
+/// The pull page and the epoch, read in one REPEATABLE READ snapshot (counter and log
+/// agree): `(pull, cursor, more, epoch)`.
 async fn read_pull(
     client: &mut deadpool_postgres::Object,
     scope: &str,
     device_id: &str,
     cursor: u64,
     page_bytes: u32,
-) -> Result<(Vec<DocChanges>, u64, bool), ApiError> {
+) -> Result<(Vec<DocChanges>, u64, bool, u64), ApiError> {
     let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+    let epoch = read_epoch(&tx).await?;
     let last = last_seq(&tx, scope).await?;
     let mut page = PageBuilder::new(page_bytes);
     if cursor < last {
@@ -352,7 +426,8 @@ async fn read_pull(
         }
     }
     tx.commit().await?;
-    Ok(page.finish(last))
+    let (pull, cursor, more) = page.finish(last);
+    Ok((pull, cursor, more, epoch))
 }
 
 impl Storage for PgStorage {
@@ -399,6 +474,7 @@ impl Storage for PgStorage {
                 .start()
                 .await?;
             let cursor = last_seq(&tx, &scope).await?;
+            let epoch = read_epoch(&tx).await?;
             let totals = tx
                 .prepare_cached("SELECT count(*), coalesce(sum(length(snapshot)), 0)::bigint FROM doc WHERE scope = $1")
                 .await?;
@@ -438,6 +514,7 @@ impl Storage for PgStorage {
                 cursor,
                 total_docs: total_docs.clamp(0, u32::MAX as i64) as u32,
                 total_bytes: total_bytes.max(0) as u64,
+                epoch,
             })
         })
     }
@@ -703,6 +780,20 @@ impl Registry for PgRegistry {
                     l.tokens.push((r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)));
                 }
                 Ok(l)
+            })
+        })
+    }
+
+    fn set_epoch(&self, epoch: u64) -> admin::Result<()> {
+        let epoch = i64::try_from(epoch).map_err(|_| AdminError::Invalid("epoch terlalu besar".into()))?;
+        self.run(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "INSERT INTO relay_epoch (id, epoch) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch",
+                    &[&epoch],
+                )
+                .await?;
+                Ok(())
             })
         })
     }

@@ -86,6 +86,15 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX doc_scope_seq ON doc(scope, updated_seq);
     "#,
+    // 4: the relay's epoch (one row), random in 1..2^62; `admin new-epoch` replaces it
+    // after a backup is restored so phones notice that log positions were reused.
+    r#"
+    CREATE TABLE relay_epoch (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch INTEGER NOT NULL CHECK (epoch > 0)
+    );
+    INSERT INTO relay_epoch (id, epoch) VALUES (1, abs(random() % 4611686018427387904) + 1);
+    "#,
 ];
 
 /// Applies pending migrations up to `target` (each in its own transaction) and returns
@@ -187,8 +196,9 @@ impl Storage for SqliteStorage {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let (pull, cursor, more) =
                 read_pull(&tx, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes)?;
+            let epoch = read_epoch(&tx)?;
             tx.commit()?;
-            Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more }, new_changes })
+            Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes })
         }))
     }
 
@@ -243,6 +253,22 @@ pub fn lookup_token(conn: &Connection, hash: &[u8; 32]) -> Result<Option<TokenLo
         _ => return Err(ApiError::internal(format!("token {token_id} is malformed"))),
     };
     Ok(Some(TokenLookup { principal, revoked: revoked_at.is_some() }))
+}
+
+/// The relay's epoch (see [`SyncResponse::epoch`]).
+pub fn read_epoch(conn: &Connection) -> rusqlite::Result<u64> {
+    let v: i64 = conn.prepare_cached("SELECT epoch FROM relay_epoch WHERE id = 1")?.query_row([], |r| r.get(0))?;
+    Ok(v.max(1) as u64)
+}
+
+/// Replaces the relay's epoch (`admin new-epoch`, after restoring a backup).
+pub fn set_epoch(conn: &Connection, epoch: u64) -> rusqlite::Result<()> {
+    let epoch = i64::try_from(epoch).ok().filter(|e| *e > 0).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, 0))?;
+    conn.execute(
+        "INSERT INTO relay_epoch (id, epoch) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch",
+        [epoch],
+    )?;
+    Ok(())
 }
 
 /// The scope's last log sequence number (0 before the first change).
@@ -359,6 +385,7 @@ pub fn read_docs_after(
 /// A page of compacted documents (see [`Storage::snapshot`]).
 pub fn read_snapshot_page(tx: &Transaction, scope: &str, req: &SnapshotRequest) -> Result<SnapshotPage, ApiError> {
     let cursor = last_seq(tx, scope)?;
+    let epoch = read_epoch(tx)?;
     let (total_docs, total_bytes): (i64, i64) = tx
         .prepare_cached("SELECT count(*), coalesce(sum(length(snapshot)), 0) FROM doc WHERE scope = ?1")?
         .query_row([scope], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -384,5 +411,6 @@ pub fn read_snapshot_page(tx: &Transaction, scope: &str, req: &SnapshotRequest) 
         cursor,
         total_docs: total_docs.clamp(0, u32::MAX as i64) as u32,
         total_bytes: total_bytes.max(0) as u64,
+        epoch,
     })
 }
