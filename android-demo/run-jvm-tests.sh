@@ -100,6 +100,15 @@ if ! "$KOTLINC" -nowarn -jvm-target 17 -cp "$CP" -d "$JAR" "${GEN_KT[@]}" "${MAI
 fi
 log "kotlinc took $((SECONDS - t0))s"
 
+# --- relay for the real-sync case (unless the caller gave one) -------------------
+# shellcheck source=../scripts/test-relay.sh
+source "$WORKSPACE_DIR/scripts/test-relay.sh"
+trap stop_test_relay EXIT
+RELAY_BIN="${POSYANDU_RELAY_BIN:-$TARGET_DIR/release/posyandu-relay}"
+if [ -z "${POSYANDU_RELAY_URL:-}" ] && [ -x "$RELAY_BIN" ]; then
+  start_test_relay "$RELAY_BIN" || die "could not start the relay $RELAY_BIN for the sync case"
+fi
+
 # --- run -------------------------------------------------------------------------
 PASSED=0; FAILED=0; SKIPPED=0; BAD=()
 for m in "${MAINS[@]}"; do
