@@ -22,12 +22,6 @@ use crate::AppState;
 /// Content type of encoded wire bodies.
 pub const WIRE_CONTENT_TYPE: &str = "application/octet-stream";
 
-/// zstd level of response bodies. Profiling the evening-sync load showed level-9
-/// compression of pull pages as the relay's main CPU cost (~30%); on automerge change
-/// bytes level 1 is both ~6x faster and no larger (a 24-kader pull page: 82.8 KB in
-/// 1.0 ms at level 1 vs 85.0 KB in 6.0 ms at level 9; see tests/benches/load.rs).
-pub const RESPONSE_ZSTD_LEVEL: i32 = 1;
-
 pub async fn sync(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let start = Instant::now();
     let bytes_in = body.as_ref().map_or(0, |b| b.len());
@@ -70,7 +64,7 @@ async fn sync_inner(
         more = outcome.response.more,
         "sync"
     );
-    Ok(wire::encode_level(&outcome.response, RESPONSE_ZSTD_LEVEL))
+    Ok(wire::encode(&outcome.response))
 }
 
 async fn snapshot_inner(
@@ -87,7 +81,7 @@ async fn snapshot_inner(
     };
     let req: SnapshotRequest = decode_body(body)?;
     let page = st.storage.snapshot(scope, req).await?;
-    Ok(wire::encode_level(&page, RESPONSE_ZSTD_LEVEL))
+    Ok(wire::encode(&page))
 }
 
 fn decode_body<T: for<'de> serde::Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
