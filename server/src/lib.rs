@@ -33,7 +33,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use posyandu_core::sync::wire::{MAX_BODY_BYTES, PROTOCOL_VERSION, SNAPSHOT_PATH, SYNC_PATH, VERSION_HEADER};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+
+/// Longest a request may take, body upload included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::Metrics;
@@ -69,6 +73,11 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A request (body upload included) that takes longer than this is cut with 408,
+        // so a stalled or deliberately slow client cannot hold a connection and a
+        // storage slot forever. Generous: 4 MiB at 2G speed takes ~11 minutes, but the
+        // client sends at most 512 KiB per request (~90 s at 50 kbit/s).
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response_with_state(state.clone(), finish_response))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // The path only: query strings may carry an `access_token` (HTML report links)

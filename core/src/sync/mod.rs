@@ -466,6 +466,8 @@ impl Http {
                 _ => SyncError::ClientTooOld,
             },
             (404, _) => SyncError::ServerTooOld,
+            // The relay cut a request that took too long (a very slow link): retry later.
+            (408, _) => SyncError::Offline("waktu habis".into()),
             (s, _) if s >= 500 => SyncError::Server(s),
             (s, _) => SyncError::Rejected { status: s, code, message },
         })
