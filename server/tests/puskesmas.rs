@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 struct Relay {
     router: Router,
+    storage: SqliteStorage,
     d1: String,
     d2: String,
     pkm: String,
@@ -47,7 +48,7 @@ fn relay() -> Relay {
         let p2 = admin::puskesmas_token(c, "PKM-02").unwrap().token;
         (d1, d2, p, p2)
     });
-    Relay { router: app(AppState::new(storage)), d1, d2, pkm, pkm_other }
+    Relay { router: app(AppState::new(storage.clone())), storage, d1, d2, pkm, pkm_other }
 }
 
 struct Resp {
@@ -528,7 +529,7 @@ async fn only_puskesmas_tokens_of_the_area_may_read() {
     assert_eq!(get(&r, "/v1/report/P-900/2024-05", Some(&r.pkm_other)).await.status, StatusCode::OK);
     assert_eq!(get(&r, "/v1/report/P-001/2024-05", Some(&r.pkm_other)).await.status, StatusCode::FORBIDDEN);
     let mut forged = posyandu_server::puskesmas::Cursor::default();
-    forged.0.insert("P-001".into(), 0);
+    forged.seqs.insert("P-001".into(), 0);
     let resp = get(&r, &format!("/v1/export?since={}", forged.encode()), Some(&r.pkm_other)).await;
     assert_eq!(resp.status, StatusCode::FORBIDDEN);
     // Bad parameters are 400 with the JSON error body.
@@ -575,6 +576,16 @@ async fn export_pages_and_resumes_incrementally() {
     let again = get(r, &format!("/v1/export?since={cursor}"), Some(&r.pkm)).await;
     assert!(again.body.is_empty());
     assert_eq!(again.header("x-posyandu-more"), "false");
+    assert_eq!(again.header("x-posyandu-export-reset"), "");
+    // After the relay is restored from a backup (new epoch), an old cursor would skip
+    // reused log positions: the export restarts from the beginning and says so.
+    r.storage.with_conn(|c| admin::new_epoch(c)).unwrap();
+    let restarted = get(r, &format!("/v1/export?since={cursor}"), Some(&r.pkm)).await;
+    assert_eq!(restarted.header("x-posyandu-export-reset"), "true");
+    assert_eq!(restarted.header("x-posyandu-households"), "2");
+    let cursor = restarted.header("x-posyandu-cursor");
+    let settled = get(r, &format!("/v1/export?since={cursor}"), Some(&r.pkm)).await;
+    assert!(settled.body.is_empty() && settled.header("x-posyandu-export-reset").is_empty());
     // Since the April cursor, both households changed (A in May, B's late April visit).
     let since_april = get(r, &format!("/v1/export?since={}", f.cursor_after_april), Some(&r.pkm)).await;
     let kinds: Vec<String> = since_april
@@ -613,7 +624,7 @@ async fn export_pages_and_resumes_incrementally() {
     assert_eq!(&eka_row[idx("bbu")], "Berat badan sangat kurang");
     // P-002 (empty) appears in the cursor with position 0.
     let c = posyandu_server::puskesmas::Cursor::parse(Some(&cursor)).unwrap();
-    assert_eq!(c.0.keys().cloned().collect::<Vec<_>>(), vec!["P-001", "P-002"]);
+    assert_eq!(c.seqs.keys().cloned().collect::<Vec<_>>(), vec!["P-001", "P-002"]);
     assert_eq!(c.get("P-002"), 0);
 }
 

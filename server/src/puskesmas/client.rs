@@ -94,6 +94,12 @@ pub fn run_export(a: &ExportArgs) -> anyhow::Result<ExportSummary> {
         let next = header(CURSOR_HEADER).context("response without cursor header")?;
         let more = header(MORE_HEADER).as_deref() == Some("true");
         let households: usize = header("x-posyandu-households").and_then(|v| v.parse().ok()).unwrap_or(0);
+        if header(super::RESET_HEADER).as_deref() == Some("true") {
+            eprintln!(
+                "PERHATIAN: relay dipulihkan dari cadangan; ekspor dimulai ulang dari awal. \
+                 Ganti (jangan tambahkan) data yang sudah diimpor dengan halaman berikut."
+            );
+        }
         let body = resp.bytes().context("reading response body")?;
         sum.pages += 1;
         if households > 0 {

@@ -86,8 +86,8 @@ async fn inner(st: &AppState, headers: &HeaderMap, raw: Option<&str>) -> Result<
     let scope = puskesmas(st, headers, None).await?;
     let q = query_pairs(raw);
     let format = Format::parse(q.get("format"))?;
-    let cursor = Cursor::parse(q.get("since").map(String::as_str))?;
-    for p in cursor.0.keys() {
+    let (cursor, reset) = Cursor::parse(q.get("since").map(String::as_str))?.for_epoch(st.storage.epoch().await?);
+    for p in cursor.seqs.keys() {
         scope.check(p)?;
     }
     let targets = match q.get("posyandu") {
@@ -105,6 +105,9 @@ async fn inner(st: &AppState, headers: &HeaderMap, raw: Option<&str>) -> Result<
     h.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     h.insert(CURSOR_HEADER, HeaderValue::from_str(&page.next.encode()).map_err(ApiError::internal)?);
     h.insert(MORE_HEADER, HeaderValue::from_static(if page.more { "true" } else { "false" }));
+    if reset {
+        h.insert(super::RESET_HEADER, HeaderValue::from_static("true"));
+    }
     h.insert("x-posyandu-households", HeaderValue::from(page.households));
     Ok(resp)
 }
@@ -124,7 +127,7 @@ pub async fn export_page(
     let mut out = Writer::new(format);
     for p in targets {
         let after = next.get(p);
-        next.0.entry(p.clone()).or_insert(0);
+        next.seqs.entry(p.clone()).or_insert(0);
         if remaining == 0 {
             // Only to answer `more` exactly: is anything left here?
             if !st.storage.docs_after(p.clone(), after, 1).await?.is_empty() {
@@ -156,7 +159,7 @@ pub async fn export_page(
         .await
         .map_err(ApiError::internal)?;
         out = w;
-        next.0.insert(p.clone(), last);
+        next.seqs.insert(p.clone(), last);
         if more {
             break;
         }

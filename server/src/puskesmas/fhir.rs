@@ -319,8 +319,8 @@ async fn inner(st: &AppState, posyandu: &str, headers: &HeaderMap, raw: Option<&
     let q = query_pairs(raw);
     let scope = puskesmas(st, headers, None).await?;
     scope.check(posyandu)?;
-    let cursor = Cursor::parse(q.get("since").map(String::as_str))?;
-    for p in cursor.0.keys() {
+    let (cursor, reset) = Cursor::parse(q.get("since").map(String::as_str))?.for_epoch(st.storage.epoch().await?);
+    for p in cursor.seqs.keys() {
         scope.check(p)?;
     }
     // Bundles are ~50 KiB per household: a smaller default page than the export.
@@ -330,7 +330,7 @@ async fn inner(st: &AppState, posyandu: &str, headers: &HeaderMap, raw: Option<&
     let more = docs.len() > limit;
     docs.truncate(limit);
     let mut next = cursor.clone();
-    next.0.insert(posyandu.to_string(), docs.last().map_or(after, |d| d.updated_seq));
+    next.seqs.insert(posyandu.to_string(), docs.last().map_or(after, |d| d.updated_seq));
     let next_s = next.encode();
     let p = posyandu.to_string();
     let link = more.then(|| format!("/v1/fhir/{posyandu}?since={next_s}&limit={limit}"));
@@ -346,5 +346,8 @@ async fn inner(st: &AppState, posyandu: &str, headers: &HeaderMap, raw: Option<&
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/fhir+json"));
     h.insert(CURSOR_HEADER, HeaderValue::from_str(&next_s).map_err(ApiError::internal)?);
     h.insert(MORE_HEADER, HeaderValue::from_static(if more { "true" } else { "false" }));
+    if reset {
+        h.insert(super::RESET_HEADER, HeaderValue::from_static("true"));
+    }
     Ok(resp)
 }

@@ -114,10 +114,24 @@ pub async fn puskesmas(
     }
 }
 
-/// The opaque export cursor: per Posyandu, the last log position already exported.
-/// Encoded as base64url (no padding) of the JSON object `{"P-001":123,...}`.
+/// The opaque export cursor: per Posyandu, the last log position already exported,
+/// and the relay epoch those positions belong to. Encoded as base64url (no padding) of
+/// the JSON object `{"e":<epoch>,"s":{"P-001":123,...}}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cursor(pub BTreeMap<String, u64>);
+pub struct Cursor {
+    /// Per Posyandu: the log position exported up to.
+    pub seqs: BTreeMap<String, u64>,
+    /// The relay epoch the positions belong to (0: none yet).
+    pub epoch: u64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CursorWire {
+    #[serde(rename = "e", default)]
+    epoch: u64,
+    #[serde(rename = "s")]
+    seqs: BTreeMap<String, u64>,
+}
 
 impl Cursor {
     pub fn parse(s: Option<&str>) -> Result<Cursor, ApiError> {
@@ -129,18 +143,35 @@ impl Cursor {
             return Err(bad());
         }
         let bytes = URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|_| bad())?;
-        let map: BTreeMap<String, u64> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        Ok(Cursor(map))
+        let w: CursorWire = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        Ok(Cursor { seqs: w.seqs, epoch: w.epoch })
     }
 
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&self.0).expect("map of strings to numbers"))
+        let w = CursorWire { epoch: self.epoch, seqs: self.seqs.clone() };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&w).expect("map of strings to numbers"))
     }
 
     pub fn get(&self, posyandu: &str) -> u64 {
-        self.0.get(posyandu).copied().unwrap_or(0)
+        self.seqs.get(posyandu).copied().unwrap_or(0)
+    }
+
+    /// The cursor to continue from on a relay of `epoch`: positions of another epoch
+    /// (the relay was restored from a backup and reuses them) are dropped, so the
+    /// export restarts from the beginning instead of skipping changes. Returns whether
+    /// it was reset.
+    pub fn for_epoch(self, epoch: u64) -> (Cursor, bool) {
+        if self.epoch != 0 && self.epoch != epoch {
+            (Cursor { seqs: BTreeMap::new(), epoch }, true)
+        } else {
+            (Cursor { seqs: self.seqs, epoch }, false)
+        }
     }
 }
+
+/// Response header set when an export restarted from the beginning because the relay
+/// was restored from a backup: the consumer should replace, not append.
+pub const RESET_HEADER: &str = "x-posyandu-export-reset";
 
 /// One merged household as the Puskesmas side reads it.
 #[derive(Debug, Clone)]
@@ -268,13 +299,19 @@ mod tests {
 
     #[test]
     fn cursor_round_trips() {
-        let mut c = Cursor::default();
-        c.0.insert("P-001".into(), 12);
-        c.0.insert("P-002".into(), 7);
+        let mut c = Cursor { epoch: 42, ..Cursor::default() };
+        c.seqs.insert("P-001".into(), 12);
+        c.seqs.insert("P-002".into(), 7);
         let s = c.encode();
         assert_eq!(Cursor::parse(Some(&s)).unwrap(), c);
         assert_eq!(Cursor::parse(None).unwrap(), Cursor::default());
         assert!(Cursor::parse(Some("!!")).is_err());
+        // Same epoch: continue; another epoch (a restored relay): restart from zero.
+        assert_eq!(c.clone().for_epoch(42), (c.clone(), false));
+        let (reset, was_reset) = c.clone().for_epoch(43);
+        assert!(was_reset && reset.seqs.is_empty() && reset.epoch == 43);
+        let (first, was_reset) = Cursor::default().for_epoch(43);
+        assert!(!was_reset && first.epoch == 43);
     }
 
     #[test]

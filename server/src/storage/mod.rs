@@ -89,6 +89,9 @@ pub trait Storage: Send + Sync + 'static {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<StoredDoc>, ApiError>>;
 
+    /// The relay's epoch (changed by `admin new-epoch` after restoring a backup).
+    fn epoch(&self) -> BoxFuture<'_, Result<u64, ApiError>>;
+
     /// Checks the database answers.
     fn health(&self) -> BoxFuture<'_, Result<(), ApiError>>;
 }

@@ -552,6 +552,13 @@ impl Storage for PgStorage {
         })
     }
 
+    fn epoch(&self) -> BoxFuture<'_, Result<u64, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            Ok(read_epoch(&client).await?)
+        })
+    }
+
     fn health(&self) -> BoxFuture<'_, Result<(), ApiError>> {
         Box::pin(async move {
             let client = self.pool.get().await?;

@@ -220,6 +220,10 @@ impl Storage for SqliteStorage {
         Box::pin(self.blocking(move |conn| read_docs_after(conn, &scope, after_seq, limit)))
     }
 
+    fn epoch(&self) -> BoxFuture<'_, Result<u64, ApiError>> {
+        Box::pin(self.blocking(|conn| Ok(read_epoch(conn)?)))
+    }
+
     fn health(&self) -> BoxFuture<'_, Result<(), ApiError>> {
         Box::pin(self.blocking(|conn| {
             let _: i64 = conn.query_row("SELECT count(*) FROM scope_counter", [], |r| r.get(0))?;
