@@ -361,12 +361,16 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
             println!("Konflik diselesaikan.");
         }
         Command::Sync => {
+            let mut downloading = false;
             let report = store.sync_now(&mut |p| {
-                if p.phase == SyncPhase::Download {
+                if p.phase == SyncPhase::Download && p.docs_total > 0 {
+                    downloading = true;
                     eprint!("\rMengunduh data awal: {}/{} rumah tangga", p.docs_done, p.docs_total);
                 }
             })?;
-            eprintln!();
+            if downloading {
+                eprintln!();
+            }
             println!(
                 "Sinkron selesai: {} dikirim, {} diterima, {} B naik, {} B turun, {} permintaan{}",
                 report.pushed,
