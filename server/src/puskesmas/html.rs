@@ -13,7 +13,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::report::{ChildRow, IndicatorRow, MonthlyReport, PersonRow};
-use super::{puskesmas, query_pairs, walk_posyandu};
+use super::walk_posyandu;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -436,23 +436,9 @@ pub async fn child_handler(
     Path((posyandu, member_id)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    match child_inner(&st, &posyandu, &member_id, &headers, raw.as_deref()).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn child_inner(
-    st: &AppState,
-    posyandu: &str,
-    member_id: &str,
-    headers: &HeaderMap,
-    raw: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let q = query_pairs(raw);
-    let scope = puskesmas(st, headers, q.get("access_token").map(String::as_str)).await?;
-    scope.check(posyandu)?;
+    let (st, posyandu, member_id) = (&st, posyandu.as_str(), member_id.as_str());
+    let q = super::page_access(st, &headers, raw.as_deref(), posyandu).await?;
     let member_id = Uuid::parse_str(member_id).map_err(|_| ApiError::NotFound)?;
     let mut found: Option<ChildChart> = None;
     let mut sex = Sex::Male;

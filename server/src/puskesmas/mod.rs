@@ -114,6 +114,20 @@ pub async fn puskesmas(
     }
 }
 
+/// For the pages a browser may open from a link (report, child chart): the query
+/// pairs and a check that the Puskesmas token (header or `access_token`) may read
+/// `posyandu`.
+pub async fn page_access(
+    st: &AppState,
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+    posyandu: &str,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let q = query_pairs(raw_query);
+    puskesmas(st, headers, q.get("access_token").map(String::as_str)).await?.check(posyandu)?;
+    Ok(q)
+}
+
 /// The opaque export cursor: per Posyandu, the last log position already exported,
 /// and the relay epoch those positions belong to. Encoded as base64url (no padding) of
 /// the JSON object `{"e":<epoch>,"s":{"P-001":123,...}}`.

@@ -49,7 +49,7 @@ use time::Date;
 use uuid::Uuid;
 
 use super::export::{assess_entry, sex_code};
-use super::{parse_month, puskesmas, query_pairs, walk_posyandu, Loaded};
+use super::{parse_month, walk_posyandu, Loaded};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -595,23 +595,9 @@ pub async fn handler(
     Path((posyandu, month)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    match inner(&st, &posyandu, &month, &headers, raw.as_deref()).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn inner(
-    st: &AppState,
-    posyandu: &str,
-    month: &str,
-    headers: &HeaderMap,
-    raw: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let q = query_pairs(raw);
-    let scope = puskesmas(st, headers, q.get("access_token").map(String::as_str)).await?;
-    scope.check(posyandu)?;
+    let (st, posyandu, month) = (&st, posyandu.as_str(), month.as_str());
+    let q = super::page_access(st, &headers, raw.as_deref(), posyandu).await?;
     let format = q.get("format").map(String::as_str).unwrap_or("json");
     if !matches!(format, "json" | "html" | "csv") {
         return Err(ApiError::BadBody("format harus json, html atau csv".into()));
