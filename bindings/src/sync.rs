@@ -74,6 +74,11 @@ pub struct SyncReport {
     /// The relay was restored from a backup: this phone re-sent everything it holds
     /// to heal it (the sync took more data than usual).
     pub relay_restored: bool,
+    /// Households the server refused: their changes are kept aside
+    /// (`quarantined()`), the household continues from the server's copy.
+    pub refused: u64,
+    /// Households that lacked changes and were repaired from the server's copy.
+    pub repaired: u64,
 }
 
 impl From<posyandu_core::sync::SyncReport> for SyncReport {
@@ -87,6 +92,8 @@ impl From<posyandu_core::sync::SyncReport> for SyncReport {
             requests: r.requests,
             conflicts: r.conflicts,
             relay_restored: r.relay_restored,
+            refused: r.refused,
+            repaired: r.repaired,
         }
     }
 }

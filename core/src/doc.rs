@@ -402,6 +402,43 @@ impl HouseholdDoc {
     }
 }
 
+// ---- TEMPORARY shim: replaced by the tolerant reader (branch doc-schema) ----------
+
+/// A part of a household document this build cannot read as its schema says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocProblem {
+    pub path: String,
+    pub reason: String,
+    pub kind: ProblemKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    Invalid,
+    Newer,
+}
+
+pub struct HouseholdRead {
+    pub household: Household,
+    pub problems: Vec<DocProblem>,
+}
+
+impl HouseholdDoc {
+    pub fn read_checked(&self) -> Result<HouseholdRead> {
+        Ok(HouseholdRead { household: self.read()?, problems: Vec::new() })
+    }
+}
+
+pub fn read_household(doc: &automerge::Automerge) -> Result<HouseholdRead> {
+    let bytes = doc.save();
+    let d = HouseholdDoc::load_readonly(&bytes)?;
+    match d.read() {
+        Ok(household) => Ok(HouseholdRead { household, problems: Vec::new() }),
+        Err(e) => Err(e),
+    }
+}
+
 /// The kinds of record that can be tombstoned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordKind {

@@ -115,6 +115,10 @@ pub trait Registry {
     fn listing(&self) -> Result<Listing>;
     /// Replaces the relay's epoch (one row; see `docs/sync-protocol.md`).
     fn set_epoch(&self, epoch: u64) -> Result<()>;
+    /// The newest refused pushes, optionally of one device.
+    fn refusals(&self, device: Option<&str>, limit: usize) -> Result<Vec<crate::storage::Refusal>>;
+    /// A page of stored documents `(id, scope, snapshot)` ordered by id after `after`.
+    fn doc_page(&self, posyandu: Option<&str>, after: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, String, Vec<u8>)>>;
 }
 
 pub fn add_puskesmas<R: Registry + ?Sized>(reg: &R, id: &str, name: &str) -> Result<()> {
@@ -223,6 +227,68 @@ pub fn list<R: Registry + ?Sized>(reg: &R) -> Result<String> {
         let _ = writeln!(out, "Token #{id}  {kind}  {who}  dibuat {}  {state}", date(*created));
     }
     Ok(out)
+}
+
+/// Refused pushes, newest first, for `admin refusals`: when, which device, which
+/// document and where in it, and why — never a value.
+pub fn refusals<R: Registry + ?Sized>(reg: &R, device: Option<&str>, limit: usize) -> Result<String> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for r in reg.refusals(device, limit)? {
+        let _ = writeln!(
+            out,
+            "{}  perangkat {} (token #{}, Posyandu {})  {}  dokumen {}  {}  {}",
+            date(r.at),
+            r.device_id,
+            r.token_id,
+            r.posyandu_id,
+            r.code,
+            r.doc_id.as_deref().unwrap_or("-"),
+            r.path.as_deref().unwrap_or("-"),
+            r.reason
+        );
+    }
+    if out.is_empty() {
+        out.push_str("Tidak ada kiriman yang ditolak.\n");
+    }
+    Ok(out)
+}
+
+/// Records the relay's readers cannot use, per stored document (`admin problems`):
+/// values stored before the relay checked pushes, or written by a newer app version.
+/// Paths and reasons only. Returns the listing and the number of documents read.
+pub fn problems<R: Registry + ?Sized>(reg: &R, posyandu: Option<&str>) -> Result<(String, usize)> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut after: Vec<u8> = Vec::new();
+    let mut docs = 0usize;
+    loop {
+        let page = reg.doc_page(posyandu, &after, 200)?;
+        let Some(last) = page.last().map(|(id, _, _)| id.clone()) else { break };
+        for (id, scope, snapshot) in page {
+            docs += 1;
+            let label = uuid::Uuid::from_slice(&id).map(|u| u.to_string()).unwrap_or_else(|_| hex::encode(&id));
+            let read = automerge::Automerge::load(&snapshot)
+                .map_err(|e| e.to_string())
+                .and_then(|d| posyandu_core::doc::read_household(&d).map_err(|e| e.to_string()));
+            match read {
+                Ok(r) => {
+                    for p in r.problems {
+                        let kind = match p.kind {
+                            posyandu_core::doc::ProblemKind::Invalid => "tidak valid",
+                            posyandu_core::doc::ProblemKind::Newer => "versi lebih baru",
+                        };
+                        let _ = writeln!(out, "Posyandu {scope}  dokumen {label}  {}  {kind}: {}", p.path, p.reason);
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "Posyandu {scope}  dokumen {label}  tidak terbaca: {e}");
+                }
+            }
+        }
+        after = last;
+    }
+    Ok((out, docs))
 }
 
 /// The SQLite registry: a relay database connection.
@@ -350,6 +416,18 @@ impl Registry for Connection {
     fn set_epoch(&self, epoch: u64) -> Result<()> {
         crate::storage::sqlite::set_epoch(self, epoch)?;
         Ok(())
+    }
+
+    fn refusals(&self, device: Option<&str>, limit: usize) -> Result<Vec<crate::storage::Refusal>> {
+        Ok(crate::storage::sqlite::list_refusals(self, device, limit)?)
+    }
+
+    fn doc_page(&self, posyandu: Option<&str>, after: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, String, Vec<u8>)>> {
+        let mut stmt = self.prepare(
+            "SELECT id, scope, snapshot FROM doc WHERE (?1 IS NULL OR scope = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![posyandu, after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
 

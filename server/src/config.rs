@@ -132,6 +132,7 @@ impl ConfigLayer {
             limits: Limits {
                 max_push_bytes: self.max_push_bytes.unwrap_or(d.limits.max_push_bytes),
                 max_push_changes: self.max_push_changes.unwrap_or(d.limits.max_push_changes),
+                max_push_ops: d.limits.max_push_ops,
             },
             shutdown_grace_secs: self.shutdown_grace_secs.unwrap_or(d.shutdown_grace_secs),
         }

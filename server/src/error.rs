@@ -32,8 +32,13 @@ pub enum ApiError {
     DocIdMismatch(String),
     #[error("Isi permintaan rusak: {0}")]
     BadBody(String),
-    #[error("Perubahan dokumen {doc} rusak: {reason}")]
-    BadChange { doc: String, reason: String },
+    /// A pushed change is malformed, or the document it would produce breaks the
+    /// schema (`path` says where, never with the value): nothing of the push is stored.
+    #[error("Perubahan dokumen {doc} ditolak{}: {reason}", path.as_deref().map(|p| format!(" di {p}")).unwrap_or_default())]
+    BadChange { doc: String, path: Option<String>, reason: String },
+    /// The token was first used by another phone's store: one store per device token.
+    #[error("Token perangkat ini sudah dipakai di HP lain. Daftarkan HP ini sebagai perangkat baru ke admin Puskesmas.")]
+    DeviceBound,
     #[error("Perubahan dokumen {doc} tidak lengkap: {missing} perubahan sebelumnya belum dikirim")]
     MissingDependencies { doc: String, missing: usize },
     #[error("Dokumen {0} memakai skema yang tidak didukung server ini")]
@@ -67,6 +72,7 @@ impl ApiError {
             ApiError::DocIdMismatch(_) => "doc_id_mismatch",
             ApiError::BadBody(_) => "bad_body",
             ApiError::BadChange { .. } => "bad_change",
+            ApiError::DeviceBound => "device_bound",
             ApiError::MissingDependencies { .. } => "missing_dependencies",
             ApiError::UnsupportedSchema(_) => "unsupported_schema",
             ApiError::TooLarge => "too_large",
@@ -89,6 +95,7 @@ impl ApiError {
             | ApiError::MissingDependencies { .. }
             | ApiError::UnsupportedSchema(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::DeviceBound => StatusCode::CONFLICT,
             ApiError::UnsupportedProtocol { .. } => StatusCode::UPGRADE_REQUIRED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -98,7 +105,17 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { code: self.code().to_string(), message: self.to_string() }
+        let (doc, path) = match self {
+            ApiError::BadChange { doc, path, .. } => (Some(doc.clone()), path.clone()),
+            ApiError::ForbiddenScope(doc)
+            | ApiError::DocIdMismatch(doc)
+            | ApiError::UnsupportedSchema(doc)
+            | ApiError::MissingDependencies { doc, .. } => (Some(doc.clone()), None),
+            _ => (None, None),
+        };
+        // Puskesmas refusals name a Posyandu, not a document.
+        let doc = doc.filter(|d| uuid::Uuid::parse_str(d).is_ok());
+        ErrorBody { code: self.code().to_string(), message: self.to_string(), doc, path }
     }
 }
 

@@ -8,7 +8,7 @@
 //! - [`auth`]: bearer tokens and principals (device / Puskesmas).
 //! - [`storage`]: the storage trait and its SQLite implementation.
 //! - [`merge`]: pure sync logic (apply and validate a push, cut a pull page).
-//! - [`sync`]: the `/v1/sync` and `/v1/snapshot` handlers.
+//! - [`sync`]: the `/v1/sync`, `/v1/snapshot` and `/v1/docs` handlers.
 //! - [`admin`]: registry operations used by the CLI.
 //! - [`puskesmas`]: the Puskesmas read API (export, monthly reports, FHIR).
 //! - [`metrics`], [`config`], [`error`].
@@ -32,7 +32,9 @@ use axum::http::{header::CONTENT_TYPE, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use posyandu_core::sync::wire::{MAX_BODY_BYTES, PROTOCOL_VERSION, SNAPSHOT_PATH, SYNC_PATH, VERSION_HEADER};
+use posyandu_core::sync::wire::{
+    DOCS_PATH, MAX_BODY_BYTES, PROTOCOL_VERSION, SNAPSHOT_PATH, SYNC_PATH, VERSION_HEADER,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -49,11 +51,19 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
+    /// Device token → the store actor it is bound to, as confirmed by the storage (a
+    /// binding never changes, so several relays may cache it).
+    pub bindings: Arc<std::sync::Mutex<std::collections::HashMap<i64, Vec<u8>>>>,
 }
 
 impl AppState {
     pub fn new(storage: impl Storage) -> Self {
-        AppState { storage: Arc::new(storage), metrics: Arc::new(Metrics::new()), limits: Limits::default() }
+        AppState {
+            storage: Arc::new(storage),
+            metrics: Arc::new(Metrics::new()),
+            limits: Limits::default(),
+            bindings: Default::default(),
+        }
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -67,6 +77,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route(SYNC_PATH, post(sync::sync))
         .route(SNAPSHOT_PATH, post(sync::snapshot))
+        .route(DOCS_PATH, post(sync::docs))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(puskesmas::routes())

@@ -99,6 +99,21 @@ struct ExportCmd {
 
 #[derive(Subcommand)]
 enum AdminOp {
+    /// Pushes the relay refused, newest first (device, document, path, reason; never a
+    /// value). Revoke a misbehaving device with `revoke-device`.
+    Refusals {
+        /// Only this device.
+        #[arg(long)]
+        device: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Records in stored documents that the readers leave out (invalid values stored
+    /// before pushes were checked, or records of a newer app version).
+    Problems {
+        #[arg(long)]
+        posyandu: Option<String>,
+    },
     AddPuskesmas {
         #[arg(long)]
         id: String,
@@ -279,6 +294,12 @@ fn admin_op(conn: &dyn Registry, op: AdminOp) -> anyhow::Result<()> {
             println!("{}", t.token);
         }
         AdminOp::List => print!("{}", admin::list(conn)?),
+        AdminOp::Refusals { device, limit } => print!("{}", admin::refusals(conn, device.as_deref(), limit)?),
+        AdminOp::Problems { posyandu } => {
+            let (listing, docs) = admin::problems(conn, posyandu.as_deref())?;
+            print!("{listing}");
+            eprintln!("{docs} dokumen diperiksa");
+        }
         AdminOp::NewEpoch => {
             let epoch = admin::new_epoch(conn)?;
             eprintln!("Epoch relay baru (perangkat akan menarik ulang dan mengirim ulang datanya):");

@@ -2,15 +2,40 @@
 //! validation, and cutting the pull page. Storage backends only do I/O around these
 //! pure functions, inside their transaction, so SQLite and PostgreSQL behave the same.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use automerge::{Automerge, Change, ChangeHash, ReadDoc, ScalarValue, Value, ROOT};
-use posyandu_core::doc::SCHEMA_VERSION;
+use automerge::{Automerge, Change, ChangeHash, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use posyandu_core::doc::{read_household, DocProblem, HouseholdRead, ProblemKind, SCHEMA_VERSION};
 use posyandu_core::sync::wire::{DocChanges, DocId, MAX_PAGE_BYTES};
 use uuid::Uuid;
 
 use crate::error::{truncate, ApiError};
+
+/// Largest compacted household document the relay keeps: a phone must always be able to
+/// take a document in one snapshot page (`MAX_PAGE_BYTES`). Years of monthly visits of
+/// a large household are ~200 KB.
+pub const MAX_DOC_BYTES: usize = 2 << 20;
+/// Dates a push may write this many days past the relay's today (phone clocks drift;
+/// Indonesia spans UTC+7..+9).
+pub const FUTURE_DAYS: i64 = 2;
+
+/// For how long after an epoch change (a restore) phones may re-push other devices'
+/// changes: every phone that syncs within it heals the relay.
+pub const HEALING_SECS: i64 = 30 * 86_400;
+
+/// Whether the relay is healing after a restore (`changed_at`: when the epoch last
+/// changed, Unix seconds; `None` for never).
+pub fn healing(changed_at: Option<i64>, now: i64) -> bool {
+    changed_at.is_some_and(|t| now >= t && now - t < HEALING_SECS)
+}
+
+/// The relay's date in WIB (UTC+7), the earliest of Indonesia's three time zones: a
+/// date is "in the future" only past [`FUTURE_DAYS`] after it.
+pub fn relay_today() -> time::Date {
+    let wib = time::UtcOffset::from_hms(7, 0, 0).expect("valid offset");
+    time::OffsetDateTime::now_utc().to_offset(wib).date()
+}
 
 /// A change accepted into the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,41 +53,84 @@ pub struct Merged {
     pub new_changes: Vec<NewChange>,
 }
 
+/// Who pushes, and what the relay knows to check authorship (read by the storage in
+/// the push transaction).
+#[derive(Debug, Clone)]
+pub struct PushAuth {
+    /// The device's Posyandu: every pushed document must belong to it.
+    pub posyandu_id: String,
+    /// The kader the device token belongs to.
+    pub kader_id: String,
+    /// The automerge actor of the store bound to this token (`None`: an app version that
+    /// does not declare its actor).
+    pub own_actor: Option<Vec<u8>>,
+    /// Actors bound to the other device tokens of this Posyandu, with their kader.
+    pub other_actors: HashMap<Vec<u8>, String>,
+    /// The kader registered for this Posyandu.
+    pub kaders: HashSet<String>,
+    /// The relay was restored from a backup recently (`admin new-epoch`): phones re-push
+    /// every change they hold, other devices' included, to heal it.
+    pub healing: bool,
+    /// The relay's date (WIB), for "not in the future" checks of pushed dates.
+    pub today: time::Date,
+}
+
+impl PushAuth {
+    /// Authorisation for tests and tools: the kader is the only one, no binding.
+    pub fn simple(posyandu_id: &str, kader_id: &str) -> PushAuth {
+        PushAuth {
+            posyandu_id: posyandu_id.to_string(),
+            kader_id: kader_id.to_string(),
+            own_actor: None,
+            other_actors: HashMap::new(),
+            kaders: [kader_id.to_string()].into_iter().collect(),
+            healing: false,
+            today: time::OffsetDateTime::now_utc().date(),
+        }
+    }
+}
+
 /// Applies `changes` (raw automerge changes pushed for document `doc`) to the stored
-/// snapshot `existing` (`None` for a new document) and validates the result for a
-/// device of Posyandu `posyandu_id`:
+/// snapshot `existing` (`None` for a new document) and validates the result for the
+/// pushing device (`auth`). Refused, with nothing stored:
 ///
-/// - every change parses (`bad_change`);
-/// - after applying, no dependency is missing (`missing_dependencies`);
-/// - the root `id` is the document id (`doc_id_mismatch`), the root `posyandu_id` is the
-///   device's Posyandu (`forbidden_scope`) and the `schema` is one this build knows
-///   (`unsupported_schema`); concurrent values of these keys must all pass.
+/// - a change that does not parse, or is too large (`bad_change`, `too_large`);
+/// - missing dependencies after applying (`missing_dependencies`);
+/// - a root `id` other than the document id (`doc_id_mismatch`), a root `posyandu_id`
+///   other than the device's Posyandu (`forbidden_scope`), an unknown `schema`
+///   (`unsupported_schema`); concurrent values of these keys must all pass;
+/// - a change whose author is not the device's kader (or, while the relay heals after a
+///   restore, a kader of the Posyandu), or written under another device's actor;
+/// - a document that the core's reader finds an invalid value in that was not there
+///   before the push (`bad_change` with the path; values newer app versions may write
+///   are kept, see docs/schema.md); a visit whose `kader_id` is not its author's, or a
+///   date written beyond the relay's today;
+/// - a resulting document larger than [`MAX_DOC_BYTES`].
 ///
 /// Changes already in the document (or twice in the push) are not new: replaying a
 /// push yields no new changes and no snapshot. Never panics: a panic inside automerge
 /// on hostile input is reported as `bad_change`.
-pub fn apply_push(
-    doc: DocId,
-    posyandu_id: &str,
-    existing: Option<&[u8]>,
-    changes: &[Vec<u8>],
-) -> Result<Merged, ApiError> {
+pub fn apply_push(doc: DocId, auth: &PushAuth, existing: Option<&[u8]>, changes: &[Vec<u8>]) -> Result<Merged, ApiError> {
     let doc_uuid = Uuid::from_bytes(doc);
     let label = doc_uuid.to_string();
-    match catch_unwind(AssertUnwindSafe(|| apply_inner(doc_uuid, &label, posyandu_id, existing, changes))) {
+    match catch_unwind(AssertUnwindSafe(|| apply_inner(doc_uuid, &label, auth, existing, changes))) {
         Ok(r) => r,
-        Err(_) => Err(ApiError::BadChange { doc: label, reason: "perubahan tidak dapat diproses".into() }),
+        Err(_) => Err(ApiError::BadChange { doc: label, path: None, reason: "perubahan tidak dapat diproses".into() }),
     }
 }
 
 fn apply_inner(
     doc_uuid: Uuid,
     label: &str,
-    posyandu_id: &str,
+    auth: &PushAuth,
     existing: Option<&[u8]>,
     changes: &[Vec<u8>],
 ) -> Result<Merged, ApiError> {
-    let bad = |reason: String| ApiError::BadChange { doc: label.to_string(), reason: truncate(&reason, 200) };
+    let bad = |path: Option<String>, reason: String| ApiError::BadChange {
+        doc: label.to_string(),
+        path,
+        reason: truncate(&reason, 200),
+    };
     let mut am = match existing {
         Some(bytes) => Automerge::load(bytes)
             .map_err(|e| ApiError::internal(format!("stored document {label} unreadable: {e}")))?,
@@ -71,7 +139,10 @@ fn apply_inner(
     let mut seen: HashSet<ChangeHash> = HashSet::new();
     let mut new: Vec<Change> = Vec::new();
     for raw in changes {
-        let change = posyandu_core::sync::wire::parse_change(raw.clone()).map_err(|e| bad(e.to_string()))?;
+        let change = posyandu_core::sync::wire::parse_change(raw.clone()).map_err(|e| match e {
+            posyandu_core::sync::wire::WireError::TooLarge => ApiError::TooLarge,
+            other => bad(None, other.to_string()),
+        })?;
         let hash = change.hash();
         if !seen.insert(hash) || am.get_change_by_hash(&hash).is_some() {
             continue;
@@ -81,7 +152,10 @@ fn apply_inner(
     if new.is_empty() {
         return Ok(Merged::default());
     }
-    am.apply_changes(new.clone()).map_err(|e| bad(e.to_string()))?;
+    // Authorship is decided per change now, and reported after the value checks (a
+    // bad value is the more useful reason to give).
+    let authors: HashMap<ChangeHash, Result<String, String>> = new.iter().map(|c| (c.hash(), author_of(c, auth))).collect();
+    am.apply_changes(new.clone()).map_err(|e| bad(None, e.to_string()))?;
     let missing = am.get_missing_deps(&[]);
     if !missing.is_empty() {
         return Err(ApiError::MissingDependencies { doc: label.to_string(), missing: missing.len() });
@@ -93,7 +167,9 @@ fn apply_inner(
         return Err(ApiError::DocIdMismatch(label.to_string()));
     }
     let scopes = root_values(&am, "posyandu_id");
-    if scopes.is_empty() || scopes.iter().any(|v| !matches!(v, ScalarValue::Str(s) if s.as_str() == posyandu_id)) {
+    if scopes.is_empty()
+        || scopes.iter().any(|v| !matches!(v, ScalarValue::Str(s) if s.as_str() == auth.posyandu_id))
+    {
         return Err(ApiError::ForbiddenScope(label.to_string()));
     }
     let schemas = root_values(&am, "schema");
@@ -105,10 +181,118 @@ fn apply_inner(
     if schemas.is_empty() || !schemas.iter().all(schema_ok) {
         return Err(ApiError::UnsupportedSchema(label.to_string()));
     }
+    let read = check_values(&am, existing).map_err(|(path, why)| bad(path, why))?;
+    let mut authors_ok: HashMap<ChangeHash, String> = HashMap::with_capacity(authors.len());
+    for (hash, author) in authors {
+        authors_ok.insert(hash, author.map_err(|why| bad(None, why))?);
+    }
+    check_authorship(&am, &read, auth, &authors_ok).map_err(|(path, why)| bad(path, why))?;
     let snapshot = am.save();
+    if snapshot.len() > MAX_DOC_BYTES {
+        return Err(bad(None, format!("dokumen menjadi terlalu besar (> {} KB)", MAX_DOC_BYTES >> 10)));
+    }
     let new_changes =
         causal_order(new).into_iter().map(|c| NewChange { hash: c.hash().0, data: c.raw_bytes().to_vec() }).collect();
     Ok(Merged { snapshot: Some(snapshot), new_changes })
+}
+
+/// The kader a pushed change is by, or why it may not be pushed by this device.
+fn author_of(c: &Change, auth: &PushAuth) -> Result<String, String> {
+    let actor = c.actor_id().to_bytes();
+    let message = c.message().filter(|m| !m.is_empty());
+    let claims = |kader: &str| -> Result<String, String> {
+        match message {
+            None => Ok(kader.to_string()),
+            Some(m) if m == kader => Ok(kader.to_string()),
+            Some(_) => Err("penulis perubahan bukan kader pemilik perangkat ini".into()),
+        }
+    };
+    if auth.own_actor.as_deref() == Some(actor) {
+        return claims(&auth.kader_id);
+    }
+    if let Some(kader) = auth.other_actors.get(actor) {
+        if !auth.healing {
+            return Err("perubahan ini ditulis oleh perangkat lain".into());
+        }
+        return claims(kader);
+    }
+    match message {
+        // An app version that does not declare its actor: its own changes.
+        None if auth.own_actor.is_none() => Ok(auth.kader_id.clone()),
+        Some(m) if m == auth.kader_id && auth.own_actor.is_none() => Ok(auth.kader_id.clone()),
+        // After a restore, a phone re-pushes what other phones wrote (their bindings may
+        // be newer than the backup).
+        Some(m) if auth.healing && auth.kaders.contains(m) => Ok(m.to_string()),
+        _ if auth.own_actor.is_some() => Err("perubahan ini tidak ditulis oleh HP ini".into()),
+        _ => Err("penulis perubahan bukan kader pemilik perangkat ini".into()),
+    }
+}
+
+/// Checks the merged document with the core's reader (the same one every phone and
+/// the Puskesmas side use): an invalid value the push introduced is refused with its
+/// path; values that were already there (stored before this check existed) are left
+/// for the readers to quarantine; values only a newer app version knows are kept.
+fn check_values(am: &Automerge, existing: Option<&[u8]>) -> Result<HouseholdRead, (Option<String>, String)> {
+    let read = read_household(am).map_err(|e| (None, e.to_string()))?;
+    let invalid: Vec<&DocProblem> = read.problems.iter().filter(|p| p.kind == ProblemKind::Invalid).collect();
+    if !invalid.is_empty() {
+        let before: HashSet<(String, String)> = existing
+            .and_then(|b| Automerge::load(b).ok())
+            .and_then(|d| read_household(&d).ok())
+            .map(|r| r.problems.into_iter().map(|p| (p.path, p.reason)).collect())
+            .unwrap_or_default();
+        if let Some(p) = invalid.iter().find(|p| !before.contains(&(p.path.clone(), p.reason.clone()))) {
+            return Err((Some(p.path.clone()), p.reason.clone()));
+        }
+    }
+    Ok(read)
+}
+
+/// The relay-only checks: a visit's `kader_id` is the author of the change that wrote
+/// it and its Posyandu the device's, and dates the push wrote are not beyond the
+/// relay's today (+ [`FUTURE_DAYS`]).
+fn check_authorship(
+    am: &Automerge,
+    read: &HouseholdRead,
+    auth: &PushAuth,
+    authors: &HashMap<ChangeHash, String>,
+) -> Result<(), (Option<String>, String)> {
+    let latest = auth.today + time::Duration::days(FUTURE_DAYS);
+    let written_now = |obj: &automerge::ObjId, key: &str| -> Option<String> {
+        let (_, id) = am.get(obj, key).ok()??;
+        let hash = am.hash_for_opid(&id)?;
+        authors.get(&hash).cloned()
+    };
+    if let Some((Value::Object(ObjType::Map), visits)) = am.get(ROOT, "visits").ok().flatten() {
+        for v in &read.household.visits {
+            let Some((Value::Object(ObjType::Map), obj)) = am.get(&visits, v.id.to_string()).ok().flatten() else {
+                continue;
+            };
+            if let Some(author) = written_now(&obj, "kader_id") {
+                if v.kader_id != author {
+                    return Err((Some(format!("visits/{}/kader_id", v.id)), "kader kunjungan bukan penulisnya".into()));
+                }
+            }
+            if written_now(&obj, "posyandu_id").is_some() && v.posyandu_id != auth.posyandu_id {
+                let path = format!("visits/{}/posyandu_id", v.id);
+                return Err((Some(path), "Posyandu kunjungan bukan Posyandu perangkat".into()));
+            }
+            if written_now(&obj, "date").is_some() && v.date > latest {
+                return Err((Some(format!("visits/{}/date", v.id)), "tanggal kunjungan di masa depan".into()));
+            }
+        }
+    }
+    if let Some((Value::Object(ObjType::Map), members)) = am.get(ROOT, "members").ok().flatten() {
+        for m in &read.household.members {
+            let Some((Value::Object(ObjType::Map), obj)) = am.get(&members, m.id.to_string()).ok().flatten() else {
+                continue;
+            };
+            if written_now(&obj, "birth_date").is_some() && m.birth_date > latest {
+                return Err((Some(format!("members/{}/birth_date", m.id)), "tanggal lahir di masa depan".into()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// All concurrent scalar values of a root key (objects count as invalid values).
@@ -212,6 +396,14 @@ mod tests {
     fn created(posyandu: &str) -> (Uuid, HouseholdDoc, Vec<u8>) {
         let id = Uuid::new_v4();
         let mut d = HouseholdDoc::create(id, posyandu, &ActorId::random()).unwrap();
+        let address = posyandu_core::model::Address {
+            rt: "001".into(),
+            rw: "002".into(),
+            kode_wilayah: "3201010001".into(),
+            ..Default::default()
+        };
+        let patch = HouseholdPatch { address: Some(address), ..Default::default() };
+        d.patch_household(&patch, time::macros::date!(2024 - 01 - 01)).unwrap();
         let c = d.commit("K-1", 1_700_000_000).unwrap();
         (id, d, c.raw_bytes().to_vec())
     }
@@ -219,27 +411,27 @@ mod tests {
     #[test]
     fn new_doc_then_replay_then_edit() {
         let (id, mut d, c1) = created("P-1");
-        let m = apply_push(*id.as_bytes(), "P-1", None, std::slice::from_ref(&c1)).unwrap();
+        let m = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, std::slice::from_ref(&c1)).unwrap();
         assert_eq!(m.new_changes.len(), 1);
         let snap = m.snapshot.unwrap();
-        let again = apply_push(*id.as_bytes(), "P-1", Some(&snap), std::slice::from_ref(&c1)).unwrap();
+        let again = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), Some(&snap), std::slice::from_ref(&c1)).unwrap();
         assert!(again.snapshot.is_none() && again.new_changes.is_empty());
         let today = time::macros::date!(2024 - 01 - 01);
         d.patch_household(&HouseholdPatch { kk_number: Some("3201".into()), ..Default::default() }, today).unwrap();
         let c2 = d.commit("K-1", 1_700_000_100).unwrap().raw_bytes().to_vec();
         // Pushed out of order and with a duplicate: stored once, in causal order.
-        let m = apply_push(*id.as_bytes(), "P-1", None, &[c2.clone(), c1.clone(), c2.clone()]).unwrap();
+        let m = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &[c2.clone(), c1.clone(), c2.clone()]).unwrap();
         assert_eq!(m.new_changes.iter().map(|c| c.data.clone()).collect::<Vec<_>>(), vec![c1, c2]);
     }
 
     #[test]
     fn rejects_bad_input() {
         let (id, _, c1) = created("P-1");
-        let err = apply_push(*id.as_bytes(), "P-2", None, std::slice::from_ref(&c1)).unwrap_err();
+        let err = apply_push(*id.as_bytes(), &PushAuth::simple("P-2", "K-1"), None, std::slice::from_ref(&c1)).unwrap_err();
         assert_eq!(err.code(), "forbidden_scope");
-        let err = apply_push([9; 16], "P-1", None, std::slice::from_ref(&c1)).unwrap_err();
+        let err = apply_push([9; 16], &PushAuth::simple("P-1", "K-1"), None, std::slice::from_ref(&c1)).unwrap_err();
         assert_eq!(err.code(), "doc_id_mismatch");
-        let err = apply_push(*id.as_bytes(), "P-1", None, &[vec![1, 2, 3]]).unwrap_err();
+        let err = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &[vec![1, 2, 3]]).unwrap_err();
         assert_eq!(err.code(), "bad_change");
     }
 

@@ -13,6 +13,7 @@ const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 
 pub enum Endpoint {
     Sync,
     Snapshot,
+    Docs,
 }
 
 impl Endpoint {
@@ -20,6 +21,7 @@ impl Endpoint {
         match self {
             Endpoint::Sync => "sync",
             Endpoint::Snapshot => "snapshot",
+            Endpoint::Docs => "docs",
         }
     }
 }
@@ -40,6 +42,10 @@ pub struct Metrics {
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
     changes_stored: AtomicU64,
+    /// Stored documents the Puskesmas side could not read at all, and records it left
+    /// out of the documents it read (see `admin problems`).
+    unreadable_docs: AtomicU64,
+    unreadable_records: AtomicU64,
     changes_pulled: AtomicU64,
     sync_latency: Histogram,
     snapshot_latency: Histogram,
@@ -57,7 +63,7 @@ impl Metrics {
         self.bytes_out.fetch_add(bytes_out as u64, Relaxed);
         let h = match ep {
             Endpoint::Sync => &self.sync_latency,
-            Endpoint::Snapshot => &self.snapshot_latency,
+            Endpoint::Snapshot | Endpoint::Docs => &self.snapshot_latency,
         };
         let secs = elapsed.as_secs_f64();
         for (i, le) in BUCKETS.iter().enumerate() {
@@ -71,6 +77,11 @@ impl Metrics {
 
     pub fn error(&self, code: &'static str) {
         *self.errors.lock().unwrap_or_else(|p| p.into_inner()).entry(code).or_default() += 1;
+    }
+
+    pub fn unreadable(&self, docs: u64, records: u64) {
+        self.unreadable_docs.fetch_add(docs, Relaxed);
+        self.unreadable_records.fetch_add(records, Relaxed);
     }
 
     pub fn changes(&self, stored: u64, pulled: u64) {
@@ -97,6 +108,16 @@ impl Metrics {
             ("posyandu_sync_bytes_out_total", "Response body bytes sent on the sync endpoints.", &self.bytes_out),
             ("posyandu_changes_stored_total", "New changes appended to change logs.", &self.changes_stored),
             ("posyandu_changes_pulled_total", "Changes sent to devices.", &self.changes_pulled),
+            (
+                "posyandu_unreadable_documents_total",
+                "Stored documents the Puskesmas side could not read (see `admin problems`).",
+                &self.unreadable_docs,
+            ),
+            (
+                "posyandu_unreadable_records_total",
+                "Records left out of stored documents read by the Puskesmas side (see `admin problems`).",
+                &self.unreadable_records,
+            ),
         ] {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
         }

@@ -1,9 +1,12 @@
-//! The two device endpoints: `POST /v1/sync` and `POST /v1/snapshot`.
+//! The device endpoints: `POST /v1/sync`, `POST /v1/snapshot` and `POST /v1/docs`.
 //!
-//! Both authenticate first, then decode the body (version byte + zstd(postcard), see
-//! `posyandu_core::sync::wire`), call the storage, and answer with an encoded body or
-//! an [`ApiError`]. Each request is counted and timed; refusals (401/403) are logged
-//! with the token id and route only.
+//! Each authenticates first, binds the token to the calling store's actor (the
+//! `x-posyandu-actor` header; one store per device token), then decodes the body
+//! (version byte + zstd(postcard), see `posyandu_core::sync::wire`), calls the storage,
+//! and answers with an encoded body or an [`ApiError`]. Pushed changes are parsed and
+//! measured uncompressed before any storage work. Each request is counted and timed;
+//! refusals are logged with the token id, route and code only, and refused pushes are
+//! kept for the operator (`admin refusals`).
 
 use std::time::Instant;
 
@@ -12,9 +15,12 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::State;
 use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use posyandu_core::sync::wire::{self, SnapshotRequest, SyncRequest, SNAPSHOT_PATH, SYNC_PATH};
+use posyandu_core::sync::wire::{
+    self, DocsRequest, SnapshotRequest, SyncRequest, ACTOR_HEADER, DOCS_PATH, MAX_DOCS_PER_REQUEST, SNAPSHOT_PATH,
+    SYNC_PATH,
+};
 
-use crate::auth::{self, Principal};
+use crate::auth::{self, DevicePrincipal};
 use crate::error::ApiError;
 use crate::metrics::Endpoint;
 use crate::AppState;
@@ -25,38 +31,118 @@ pub const WIRE_CONTENT_TYPE: &str = "application/octet-stream";
 pub async fn sync(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let start = Instant::now();
     let bytes_in = body.as_ref().map_or(0, |b| b.len());
-    let mut token_id = None;
-    let result = sync_inner(&st, &headers, body, &mut token_id).await;
-    finish(&st, Endpoint::Sync, SYNC_PATH, start, bytes_in, token_id, result)
+    let mut who = None;
+    let result = sync_inner(&st, &headers, body, &mut who).await;
+    finish(&st, Endpoint::Sync, SYNC_PATH, start, bytes_in, who, result).await
 }
 
 pub async fn snapshot(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let start = Instant::now();
     let bytes_in = body.as_ref().map_or(0, |b| b.len());
+    let mut who = None;
+    let result = snapshot_inner(&st, &headers, body, &mut who).await;
+    finish(&st, Endpoint::Snapshot, SNAPSHOT_PATH, start, bytes_in, who, result).await
+}
+
+pub async fn docs(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let start = Instant::now();
+    let bytes_in = body.as_ref().map_or(0, |b| b.len());
+    let mut who = None;
+    let result = docs_inner(&st, &headers, body, &mut who).await;
+    finish(&st, Endpoint::Docs, DOCS_PATH, start, bytes_in, who, result).await
+}
+
+/// Who called, as far as known when the request ended (for logs and refusals).
+#[derive(Debug, Clone)]
+enum Caller {
+    Token(i64),
+    Device(DevicePrincipal),
+}
+
+/// Authenticates a device and binds its token to the calling store's actor.
+async fn device(st: &AppState, headers: &HeaderMap, who: &mut Option<Caller>) -> Result<DevicePrincipal, ApiError> {
     let mut token_id = None;
-    let result = snapshot_inner(&st, &headers, body, &mut token_id).await;
-    finish(&st, Endpoint::Snapshot, SNAPSHOT_PATH, start, bytes_in, token_id, result)
+    let principal = auth::authenticate(st, headers, &mut token_id).await;
+    *who = token_id.map(Caller::Token);
+    let device = principal?.device().ok_or(ApiError::WrongTokenKind)?.clone();
+    *who = Some(Caller::Device(device.clone()));
+    if let Some(actor) = declared_actor(headers)? {
+        let cached = st.bindings.lock().unwrap_or_else(|p| p.into_inner()).get(&device.token_id).cloned();
+        match cached {
+            Some(bound) if bound == actor => {}
+            Some(_) => return Err(ApiError::DeviceBound),
+            None => {
+                st.storage.bind_actor(device.token_id, actor.clone()).await?;
+                let mut cache = st.bindings.lock().unwrap_or_else(|p| p.into_inner());
+                if cache.len() > 1_000_000 {
+                    cache.clear();
+                }
+                cache.insert(device.token_id, actor);
+            }
+        }
+    }
+    Ok(device)
+}
+
+/// The store actor the client declares (hex, at most 32 bytes), if any.
+fn declared_actor(headers: &HeaderMap) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(v) = headers.get(ACTOR_HEADER) else { return Ok(None) };
+    let bytes = v
+        .to_str()
+        .ok()
+        .filter(|s| s.len() <= 64 && !s.is_empty())
+        .and_then(|s| hex::decode(s).ok())
+        .ok_or_else(|| ApiError::BadBody(format!("header {ACTOR_HEADER} harus hex (paling banyak 32 byte)")))?;
+    Ok(Some(bytes))
+}
+
+/// Parses every pushed change (bounded inflation of compressed ones), replaces it by its
+/// uncompressed bytes and checks the push limits on what merging will really cost.
+fn normalize_push(st: &AppState, req: &mut SyncRequest) -> Result<(), ApiError> {
+    // As sent first (cheap): a compressed change only grows when inflated.
+    let (count, sent) =
+        req.push.iter().flat_map(|d| &d.changes).fold((0usize, 0usize), |(n, b), c| (n + 1, b + c.len()));
+    if count > st.limits.max_push_changes || sent > st.limits.max_push_bytes {
+        return Err(ApiError::TooLarge);
+    }
+    let (mut count, mut bytes, mut ops) = (0usize, 0usize, 0usize);
+    for dc in &mut req.push {
+        let label = uuid::Uuid::from_bytes(dc.doc).to_string();
+        for raw in &mut dc.changes {
+            count += 1;
+            if count > st.limits.max_push_changes {
+                return Err(ApiError::TooLarge);
+            }
+            let change = wire::parse_change(std::mem::take(raw)).map_err(|e| match e {
+                wire::WireError::TooLarge => ApiError::TooLarge,
+                other => ApiError::BadChange { doc: label.clone(), path: None, reason: other.to_string() },
+            })?;
+            bytes += change.raw_bytes().len();
+            ops += change.len();
+            if bytes > st.limits.max_push_bytes || ops > st.limits.max_push_ops {
+                return Err(ApiError::TooLarge);
+            }
+            *raw = change.raw_bytes().to_vec();
+        }
+    }
+    Ok(())
 }
 
 async fn sync_inner(
     st: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-    token_id: &mut Option<i64>,
+    who: &mut Option<Caller>,
 ) -> Result<Vec<u8>, ApiError> {
-    let principal = auth::authenticate(st, headers, token_id).await?;
-    let device = principal.device().ok_or(ApiError::WrongTokenKind)?.clone();
-    let req: SyncRequest = decode_body(body)?;
-    let (count, bytes) =
-        req.push.iter().flat_map(|d| &d.changes).fold((0usize, 0usize), |(n, b), c| (n + 1, b + c.len()));
-    if count > st.limits.max_push_changes || bytes > st.limits.max_push_bytes {
-        return Err(ApiError::TooLarge);
-    }
+    let device = device(st, headers, who).await?;
+    let token_id = device.token_id;
+    let mut req: SyncRequest = decode_body(body)?;
+    normalize_push(st, &mut req)?;
     let outcome = st.storage.sync(device, req).await?;
     let pulled: usize = outcome.response.pull.iter().map(|d| d.changes.len()).sum();
     st.metrics.changes(outcome.new_changes, pulled as u64);
     tracing::debug!(
-        token_id = principal.token_id(),
+        token_id,
         stored = outcome.response.stored,
         new = outcome.new_changes,
         pulled,
@@ -71,17 +157,28 @@ async fn snapshot_inner(
     st: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-    token_id: &mut Option<i64>,
+    who: &mut Option<Caller>,
 ) -> Result<Vec<u8>, ApiError> {
-    let principal = auth::authenticate(st, headers, token_id).await?;
-    let scope = match &principal {
-        Principal::Device(d) => d.posyandu_id.clone(),
-        // A Puskesmas sees several Posyandu: its read API is separate (future work).
-        Principal::Puskesmas { .. } => return Err(ApiError::WrongTokenKind),
-    };
+    // A Puskesmas sees several Posyandu: its read API is separate (`/v1/export`).
+    let scope = device(st, headers, who).await?.posyandu_id;
     let req: SnapshotRequest = decode_body(body)?;
     let page = st.storage.snapshot(scope, req).await?;
     Ok(wire::encode(&page))
+}
+
+async fn docs_inner(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    who: &mut Option<Caller>,
+) -> Result<Vec<u8>, ApiError> {
+    let scope = device(st, headers, who).await?.posyandu_id;
+    let req: DocsRequest = decode_body(body)?;
+    if req.docs.len() > MAX_DOCS_PER_REQUEST {
+        return Err(ApiError::TooLarge);
+    }
+    let resp = st.storage.fetch_docs(scope, req.docs).await?;
+    Ok(wire::encode(&resp))
 }
 
 fn decode_body<T: for<'de> serde::Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
@@ -92,15 +189,24 @@ fn decode_body<T: for<'de> serde::Deserialize<'de>>(body: Result<Bytes, BytesRej
     Ok(wire::decode(&body)?)
 }
 
-fn finish(
+/// Codes of refused pushes kept for the operator.
+const KEPT_REFUSALS: [&str; 6] =
+    ["bad_change", "forbidden_scope", "doc_id_mismatch", "unsupported_schema", "too_large", "device_bound"];
+
+async fn finish(
     st: &AppState,
     ep: Endpoint,
     route: &'static str,
     start: Instant,
     bytes_in: usize,
-    token_id: Option<i64>,
+    who: Option<Caller>,
     result: Result<Vec<u8>, ApiError>,
 ) -> Response {
+    let token_id = match &who {
+        Some(Caller::Token(id)) => Some(*id),
+        Some(Caller::Device(d)) => Some(d.token_id),
+        None => None,
+    };
     match result {
         Ok(body) => {
             st.metrics.request(ep, "ok", start.elapsed(), bytes_in, body.len());
@@ -111,6 +217,23 @@ fn finish(
         Err(e) => {
             let code = e.code();
             let status = e.status();
+            if let (Some(Caller::Device(d)), true) = (&who, KEPT_REFUSALS.contains(&code)) {
+                let body = e.body();
+                let refusal = crate::storage::Refusal {
+                    at: crate::storage::sqlite::now_unix(),
+                    token_id: d.token_id,
+                    device_id: d.device_id.clone(),
+                    posyandu_id: d.posyandu_id.clone(),
+                    doc_id: body.doc,
+                    code: code.to_string(),
+                    path: body.path,
+                    reason: crate::error::truncate(&body.message, 300),
+                };
+                if let Err(err) = st.storage.record_refusal(refusal).await {
+                    tracing::error!(code = err.code(), "could not record a refused push");
+                }
+                tracing::warn!(token_id, route, code, doc = ?e.body().doc, path = ?e.body().path, "push refused");
+            }
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 tracing::warn!(token_id, route, code, status = status.as_u16(), "request refused");
             } else if status.is_client_error() {

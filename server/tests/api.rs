@@ -244,10 +244,18 @@ struct Household {
     id: Uuid,
     doc: HouseholdDoc,
     changes: Vec<Vec<u8>>,
+    /// The kader whose device writes the next edits (the relay checks authorship).
+    kader: &'static str,
 }
 
 impl Household {
     fn new(posyandu: &str) -> Self {
+        // The registry's kader of that Posyandu (see `register_on`).
+        Self::new_by(posyandu, if posyandu == "P-002" { "K-3" } else { "K-1" })
+    }
+
+    /// A household created on the phone of `kader`.
+    fn new_by(posyandu: &str, kader: &'static str) -> Self {
         let id = Uuid::new_v4();
         let mut doc = HouseholdDoc::create(id, posyandu, &ActorId::random()).unwrap();
         let address = Address {
@@ -259,8 +267,8 @@ impl Household {
         };
         let patch = HouseholdPatch { address: Some(address), ..Default::default() };
         doc.patch_household(&patch, time::macros::date!(2024 - 05 - 01)).unwrap();
-        let c = doc.commit("K-1", 1_700_000_000).unwrap();
-        Household { id, doc, changes: vec![c.raw_bytes().to_vec()] }
+        let c = doc.commit(kader, 1_700_000_000).unwrap();
+        Household { id, doc, changes: vec![c.raw_bytes().to_vec()], kader }
     }
 
     /// Commits one more edit and returns it.
@@ -268,7 +276,7 @@ impl Household {
         let today = time::macros::date!(2024 - 05 - 01);
         let patch = HouseholdPatch { kk_number: Some(format!("{n:016}")), ..Default::default() };
         self.doc.patch_household(&patch, today).unwrap();
-        let c = self.doc.commit("K-1", 1_700_000_000 + n as i64).unwrap().raw_bytes().to_vec();
+        let c = self.doc.commit(self.kader, 1_700_000_000 + n as i64).unwrap().raw_bytes().to_vec();
         self.changes.push(c.clone());
         c
     }
@@ -349,7 +357,7 @@ async fn small_pages_cover_everything_without_gaps(kind: Kind) {
     let resp = sync(&r, &r.d1, &req(0, push)).await;
     assert_eq!((resp.stored, resp.cursor), (15, 15));
     // D-2 pushes one change in between, which D-2 must not get back.
-    let mut own = Household::new("P-001");
+    let mut own = Household::new_by("P-001", "K-2");
     let own_resp = sync(&r, &r.d2, &SyncRequest { cursor: 0, push: vec![own.push_all()], page_bytes: 1 }).await;
     assert_eq!(own_resp.stored, 1);
     own.edit(99);
@@ -499,7 +507,7 @@ async fn garbage_bodies_never_5xx_nor_store(kind: Kind) {
 }
 
 async fn version_size_and_auth_errors(kind: Kind) {
-    let r = relay_with(kind, Limits { max_push_bytes: 1000, max_push_changes: 100 }).await;
+    let r = relay_with(kind, Limits { max_push_bytes: 1000, max_push_changes: 100, ..Limits::default() }).await;
     let h = Household::new("P-001");
     let mut body = encode(&req(0, vec![h.push_all()]));
     body[0] = PROTOCOL_VERSION + 1;
@@ -781,7 +789,8 @@ async fn docs_after_walks_changed_documents(kind: Kind) {
         vec![(*a.id.as_bytes(), 1), (*b.id.as_bytes(), 2)]
     );
     assert!(all.iter().all(|d| d.scope == "P-001"));
-    // A late edit of `a` moves it after `b`.
+    // A late edit of `a` (by the other kader's phone) moves it after `b`.
+    a.kader = "K-2";
     let c = a.edit(7);
     sync(&r, &r.d2, &req(0, vec![DocChanges { doc: *a.id.as_bytes(), changes: vec![c] }])).await;
     let after = r.storage.docs_after("P-001".into(), 2, 100).await.unwrap();

@@ -23,6 +23,20 @@ fn base() -> String {
     std::env::var("POSYANDU_TEST_PG").unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
 }
 
+/// A household document as a phone creates it (with its address).
+fn new_doc(id: Uuid) -> HouseholdDoc {
+    let mut d = HouseholdDoc::create(id, "P-001", &ActorId::random()).unwrap();
+    let address = posyandu_core::model::Address {
+        rt: "001".into(),
+        rw: "002".into(),
+        kode_wilayah: "3201010001".into(),
+        ..Default::default()
+    };
+    let patch = posyandu_core::model::HouseholdPatch { address: Some(address), ..Default::default() };
+    d.patch_household(&patch, time::macros::date!(2024 - 01 - 01)).unwrap();
+    d
+}
+
 async fn sql(conn: &str, stmt: &str) {
     let (client, c) = tokio_postgres::connect(conn, tokio_postgres::NoTls).await.expect("PostgreSQL");
     tokio::spawn(c);
@@ -58,7 +72,7 @@ async fn pg_dump_then_pg_restore_into_a_new_database_serves_the_same_data() {
     let push: Vec<DocChanges> = (0..3)
         .map(|i| {
             let id = Uuid::new_v4();
-            let mut d = HouseholdDoc::create(id, "P-001", &ActorId::random()).unwrap();
+            let mut d = new_doc(id);
             DocChanges {
                 doc: *id.as_bytes(),
                 changes: vec![d.commit("K-1", 1_700_000_000 + i).unwrap().raw_bytes().to_vec()],
@@ -127,14 +141,14 @@ async fn pg_dump_then_pg_restore_into_a_new_database_serves_the_same_data() {
         // After the dump, D-1 pushes one more household to the live relay (acknowledged:
         // the phone drops it from its outbox). The restored copy lacks it.
         let id = Uuid::new_v4();
-        let mut d = HouseholdDoc::create(id, "P-001", &ActorId::random()).unwrap();
+        let mut d = new_doc(id);
         let late = DocChanges { doc: *id.as_bytes(), changes: vec![d.commit("K-1", 2).unwrap().raw_bytes().to_vec()] };
         let body = encode(&SyncRequest { cursor: 3, push: vec![late.clone()], page_bytes: DEFAULT_PAGE_BYTES });
         let r: SyncResponse = decode(&post(&src_router, SYNC_PATH, &d1, body).await).unwrap();
         assert_eq!(r.cursor, 4);
         // The restored relay keeps working: new seqs continue after the restored ones.
         let id = Uuid::new_v4();
-        let mut d = HouseholdDoc::create(id, "P-001", &ActorId::random()).unwrap();
+        let mut d = new_doc(id);
         let push =
             vec![DocChanges { doc: *id.as_bytes(), changes: vec![d.commit("K-2", 1).unwrap().raw_bytes().to_vec()] }];
         let body = encode(&SyncRequest { cursor: 3, push, page_bytes: DEFAULT_PAGE_BYTES });

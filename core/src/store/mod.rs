@@ -424,16 +424,17 @@ impl Store {
         let before = doc.heads();
         let res = (|| {
             doc.apply(changes)?;
+            let missing_deps = !doc.missing_deps().is_empty();
             let after = doc.heads();
             if before == after {
-                return Ok(RemoteApply { conflicts: 0 });
+                return Ok(RemoteApply { conflicts: 0, missing_deps });
             }
             save_snapshot(tx, doc_id, &doc.save())?;
             let conflicts = doc.conflicts().len();
             if doc.id().is_some() {
                 query::materialize(tx, &doc.read()?, conflicts, self.today())?;
             }
-            Ok(RemoteApply { conflicts })
+            Ok(RemoteApply { conflicts, missing_deps })
         })();
         if res.is_ok() {
             docs.put(doc_id, doc);
@@ -467,6 +468,8 @@ impl Store {
 
 pub(crate) struct RemoteApply {
     pub conflicts: usize,
+    /// The document now waits for changes it never received (see `sync::repair`).
+    pub missing_deps: bool,
 }
 
 impl DocCache {
@@ -490,6 +493,14 @@ impl DocCache {
 
     pub(crate) fn forget(&mut self) {
         self.cache.clear();
+    }
+
+    pub(crate) fn take_doc(&mut self, conn: &Connection, id: Uuid) -> Result<HouseholdDoc> {
+        self.take(conn, id)
+    }
+
+    pub(crate) fn put_doc(&mut self, id: Uuid, doc: HouseholdDoc) {
+        self.put(id, doc)
     }
 }
 
@@ -535,7 +546,7 @@ fn append_change(tx: &Transaction, id: Uuid, change: &Change) -> Result<()> {
     Ok(())
 }
 
-fn outbox_push(tx: &Transaction, doc_id: Uuid, change: &Change, now: i64) -> Result<()> {
+pub(crate) fn outbox_push(tx: &Transaction, doc_id: Uuid, change: &Change, now: i64) -> Result<()> {
     tx.execute(
         "INSERT OR IGNORE INTO outbox (doc_id, hash, change, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![doc_id.to_string(), change.hash().0.as_slice(), change.raw_bytes(), now],

@@ -98,6 +98,21 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX member_by_name_key ON member (name_key);
     "#,
+    // 3: changes the relay refused, kept (never deleted) for the kader to see and correct;
+    // the document was re-based on the relay's copy (see sync::repair).
+    r#"
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL,
+        hash BLOB NOT NULL,
+        change BLOB NOT NULL,
+        code TEXT NOT NULL,
+        path TEXT,
+        reason TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL
+    );
+    CREATE INDEX quarantine_by_doc ON quarantine (doc_id);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -17,6 +17,7 @@
 //!    transaction, and carries on: it re-pushes everything (the relay dedupes by hash)
 //!    and re-pulls the whole log (automerge ignores what it has).
 
+pub mod repair;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -45,7 +46,15 @@ pub enum SyncError {
     #[error("Server terlalu lama untuk aplikasi ini; hubungi admin")]
     ServerTooOld,
     #[error("Server menolak data ({code}): {message}")]
-    Rejected { status: u16, code: String, message: String },
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+        /// The household the refusal is about, if the relay named one.
+        doc: Option<String>,
+        /// Where in that household (`visits/<id>/…`), if known.
+        path: Option<String>,
+    },
     #[error("Server sedang bermasalah (HTTP {0}); coba lagi nanti")]
     Server(u16),
     #[error("Jawaban server rusak: {0}")]
@@ -70,6 +79,11 @@ pub struct SyncReport {
     /// The relay's epoch changed (it was restored from a backup): this sync re-pulled
     /// the log from the start and re-pushed every local change.
     pub relay_restored: bool,
+    /// Households whose push the relay refused: their changes were quarantined and the
+    /// household re-based on the relay's copy (see [`repair`]; `Store::quarantined`).
+    pub refused: u64,
+    /// Households that lacked changes after a pull and were repaired from the relay's copy.
+    pub repaired: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +156,8 @@ impl Store {
     /// Syncs with the configured relay. Blocking; call from a background thread.
     pub fn sync_now(&self, progress: &mut dyn FnMut(SyncProgress)) -> Result<SyncReport> {
         let cfg = self.relay()?.ok_or(SyncError::NotConfigured)?;
-        let http = Http::new(&cfg)?;
+        let actor = self.writer().docs.actor.to_hex_string();
+        let http = Http::new(&cfg, &actor)?;
         let mut report = SyncReport::default();
         let span = tracing::info_span!("sync", device = %self.identity().device_id);
         let _g = span.enter();
@@ -292,7 +307,20 @@ impl Store {
                 // A relay restored from a backup lacks changes our new ones depend on, and
                 // refuses them before it could tell us its new epoch: ask for it (a
                 // pull-only request), and if it changed, heal it as below.
-                Err(SyncError::Rejected { code, message, status }) if code == "missing_dependencies" => {
+                // The relay refused one document: quarantine its changes, re-base it on the
+                // relay's copy, and go on with the others (see `repair`).
+                Err(SyncError::Rejected { code, message, doc: Some(doc), path, .. })
+                    if repair::DOCUMENT_REFUSALS.contains(&code.as_str())
+                        && batch.iter().any(|(_, d, _)| Uuid::from_bytes(*d).to_string() == doc) =>
+                {
+                    if report.refused >= repair::MAX_REFUSED_PER_SYNC || report.requests >= MAX_REQUESTS {
+                        return Ok(());
+                    }
+                    let id = Uuid::parse_str(&doc).map_err(|e| SyncError::Protocol(e.to_string()))?;
+                    self.quarantine_refused(http, report, id, &repair::Refusal { code, path, reason: message })?;
+                    continue;
+                }
+                Err(SyncError::Rejected { code, message, status, doc, path }) if code == "missing_dependencies" => {
                     let probe = SyncRequest { cursor, push: Vec::new(), page_bytes: 1 };
                     let epoch = http.post::<_, SyncResponse>(SYNC_PATH, &probe, report)?.epoch;
                     let mut w = self.writer();
@@ -308,7 +336,7 @@ impl Store {
                             }
                             continue;
                         }
-                        _ => return Err(SyncError::Rejected { code, message, status }.into()),
+                        _ => return Err(SyncError::Rejected { code, message, status, doc, path }.into()),
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -346,6 +374,7 @@ impl Store {
             }
             let mut pulled = 0u64;
             let mut conflicted = 0u64;
+            let mut incomplete: Vec<Uuid> = Vec::new();
             for dc in resp.pull {
                 let changes = dc
                     .changes
@@ -356,7 +385,12 @@ impl Store {
                 pulled += changes.len() as u64;
                 let applied = self.apply_remote(docs, &tx, Uuid::from_bytes(dc.doc), changes);
                 match applied {
-                    Ok(a) => conflicted += (a.conflicts > 0) as u64,
+                    Ok(a) => {
+                        conflicted += (a.conflicts > 0) as u64;
+                        if a.missing_deps && !incomplete.contains(&Uuid::from_bytes(dc.doc)) {
+                            incomplete.push(Uuid::from_bytes(dc.doc));
+                        }
+                    }
                     Err(e) => {
                         docs.forget();
                         return Err(e);
@@ -365,6 +399,14 @@ impl Store {
             }
             meta_set(&tx, META_CURSOR, &resp.cursor.to_string())?;
             tx.commit().inspect_err(|_| docs.forget())?;
+            drop(w);
+            if !incomplete.is_empty() {
+                // Changes whose predecessors never reached this phone wait unapplied;
+                // merge the relay's whole copy instead of reporting success.
+                self.repair_missing(http, report, &incomplete)?;
+            }
+            let w = self.writer();
+            let conn = &w.conn;
             report.pushed += batch.len() as u64;
             report.pulled += pulled;
             report.conflicts += conflicted;
@@ -412,23 +454,30 @@ fn outbox_batch(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, Vec<u8>)
     Ok(by_doc.into_values().flatten().collect())
 }
 
-struct Http {
+pub(crate) struct Http {
     client: reqwest::blocking::Client,
     base: String,
     auth: String,
+    /// This store's automerge actor (hex): the relay binds the device token to it.
+    actor: String,
 }
 
 impl Http {
-    fn new(cfg: &RelayConfig) -> Result<Http> {
+    fn new(cfg: &RelayConfig, actor: &str) -> Result<Http> {
         let client = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(20))
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| SyncError::Offline(e.to_string()))?;
-        Ok(Http { client, base: cfg.url.trim_end_matches('/').to_string(), auth: format!("Bearer {}", cfg.token) })
+        Ok(Http {
+            client,
+            base: cfg.url.trim_end_matches('/').to_string(),
+            auth: format!("Bearer {}", cfg.token),
+            actor: actor.to_string(),
+        })
     }
 
-    fn post<Req: serde::Serialize, Resp: for<'de> serde::Deserialize<'de>>(
+    pub(crate) fn post<Req: serde::Serialize, Resp: for<'de> serde::Deserialize<'de>>(
         &self,
         path: &str,
         req: &Req,
@@ -441,6 +490,7 @@ impl Http {
             .client
             .post(format!("{}{}", self.base, path))
             .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .header(ACTOR_HEADER, &self.actor)
             .body(body)
             .send()
             .map_err(|e| SyncError::Offline(short_reason(&e)))?;
@@ -457,7 +507,8 @@ impl Http {
             });
         }
         let err: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-        let (code, message) = err.map_or_else(|| (String::new(), String::new()), |e| (e.code, e.message));
+        let (code, message, doc, path) =
+            err.map_or_else(|| (String::new(), String::new(), None, None), |e| (e.code, e.message, e.doc, e.path));
         Err(match (status, code.as_str()) {
             (401, _) => SyncError::Unauthorized,
             (403, _) => SyncError::Forbidden(message),
@@ -469,7 +520,7 @@ impl Http {
             // The relay cut a request that took too long (a very slow link): retry later.
             (408, _) => SyncError::Offline("waktu habis".into()),
             (s, _) if s >= 500 => SyncError::Server(s),
-            (s, _) => SyncError::Rejected { status: s, code, message },
+            (s, _) => SyncError::Rejected { status: s, code, message, doc, path },
         })
     }
 }

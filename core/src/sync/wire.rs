@@ -26,6 +26,20 @@ pub const VERSION_HEADER: &str = "x-posyandu-protocol";
 
 pub const SYNC_PATH: &str = "/v1/sync";
 pub const SNAPSHOT_PATH: &str = "/v1/snapshot";
+/// Compacted copies of named documents (a phone repairing or re-basing a household).
+pub const DOCS_PATH: &str = "/v1/docs";
+/// Request header naming the automerge actor (hex) of the store that calls: the relay
+/// binds a device token to the first store that uses it and refuses any other.
+pub const ACTOR_HEADER: &str = "x-posyandu-actor";
+
+/// Largest automerge change accepted, uncompressed bytes. A visit is well under 2 KB and
+/// a new household with members a few KB; this bound keeps every change far below what
+/// a phone takes in one page ([`MAX_DECODED_BYTES`]).
+pub const MAX_CHANGE_BYTES: usize = 256 << 10;
+/// Most operations in one change (a household created with 30 members is ~600).
+pub const MAX_CHANGE_OPS: usize = 20_000;
+/// Documents asked for in one [`DocsRequest`].
+pub const MAX_DOCS_PER_REQUEST: usize = 64;
 
 pub type DocId = [u8; 16];
 
@@ -94,6 +108,21 @@ pub struct SnapshotPage {
     pub epoch: u64,
 }
 
+/// Device → relay: the relay's compacted copies of these documents of the device's
+/// Posyandu (to repair a document with missing dependencies, or to re-base one whose
+/// push was refused).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocsRequest {
+    pub docs: Vec<DocId>,
+}
+
+/// Relay → device: the documents it has (absent ones are left out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocsResponse {
+    pub docs: Vec<SnapshotDoc>,
+    pub epoch: u64,
+}
+
 /// JSON body of every error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -101,6 +130,12 @@ pub struct ErrorBody {
     pub code: String,
     /// Human-readable message (Bahasa Indonesia).
     pub message: String,
+    /// The document a refusal is about (`bad_change`, `forbidden_scope`, …), as a UUID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// The path inside that document, e.g. `visits/<id>/entries/<member>/measurements/weight_kg`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,16 +150,99 @@ pub enum WireError {
     Corrupt(String),
 }
 
-/// Parses one automerge change chunk and verifies its checksum (automerge's own
-/// parser does not: a bit-flipped change would otherwise be accepted).
+/// The 4 magic bytes that start every automerge chunk.
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_CHANGE: u8 = 1;
+const CHUNK_COMPRESSED: u8 = 2;
+
+/// Parses one automerge change chunk, bounded, and verifies its checksum (automerge's
+/// own parser does not: a bit-flipped change would otherwise be accepted).
+///
+/// A change may come DEFLATE-compressed (chunk type 2, as other automerge clients send
+/// changes over 256 bytes). automerge would inflate it without a limit (a 700-byte
+/// body can ask for gigabytes), so it is inflated here through a reader that stops at
+/// [`MAX_CHANGE_BYTES`] and re-framed as a plain change; the returned change's
+/// `raw_bytes()` are always the uncompressed form, which is what is stored and counted.
+/// A change larger than [`MAX_CHANGE_BYTES`] or with more than [`MAX_CHANGE_OPS`]
+/// operations is refused ([`WireError::TooLarge`]).
 pub fn parse_change(raw: Vec<u8>) -> Result<automerge::Change, WireError> {
+    let raw = match chunk_header(&raw)? {
+        (CHUNK_COMPRESSED, header_len) => inflate_change(&raw, header_len)?,
+        (CHUNK_CHANGE, _) => raw,
+        _ => return Err(WireError::Corrupt("bukan perubahan automerge".into())),
+    };
+    if raw.len() > MAX_CHANGE_BYTES {
+        return Err(WireError::TooLarge);
+    }
     let checksum: Option<[u8; 4]> = raw.get(4..8).and_then(|c| c.try_into().ok());
     let change = automerge::Change::from_bytes(raw).map_err(|e| WireError::Corrupt(e.to_string()))?;
     // The chunk header is 4 magic bytes, then the first 4 bytes of the change hash.
     if checksum != Some(change.hash().0[..4].try_into().expect("4 bytes")) {
         return Err(WireError::Corrupt("checksum tidak cocok".into()));
     }
+    if change.len() > MAX_CHANGE_OPS {
+        return Err(WireError::TooLarge);
+    }
     Ok(change)
+}
+
+/// `(chunk type, header length)` of an automerge chunk; the declared data length must
+/// be exactly what follows the header.
+fn chunk_header(raw: &[u8]) -> Result<(u8, usize), WireError> {
+    let corrupt = || WireError::Corrupt("kepala perubahan rusak".into());
+    if raw.len() < 10 || raw[..4] != CHUNK_MAGIC {
+        return Err(corrupt());
+    }
+    let chunk_type = raw[8];
+    let (len, n) = read_uleb(&raw[9..]).ok_or_else(corrupt)?;
+    let header_len = 9 + n;
+    if (raw.len() - header_len) as u64 != len {
+        return Err(corrupt());
+    }
+    Ok((chunk_type, header_len))
+}
+
+fn read_uleb(b: &[u8]) -> Option<(u64, usize)> {
+    let mut v: u64 = 0;
+    for (i, byte) in b.iter().take(10).enumerate() {
+        v |= u64::from(byte & 0x7f).checked_shl(7 * i as u32)?;
+        if byte & 0x80 == 0 {
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+fn write_uleb(mut v: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Inflates a compressed change chunk into an uncompressed one (same checksum: it is
+/// computed over the uncompressed data), reading at most [`MAX_CHANGE_BYTES`].
+fn inflate_change(raw: &[u8], header_len: usize) -> Result<Vec<u8>, WireError> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    flate2::read::DeflateDecoder::new(&raw[header_len..])
+        .take(MAX_CHANGE_BYTES as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|_| WireError::Corrupt("perubahan terkompresi rusak".into()))?;
+    if data.len() > MAX_CHANGE_BYTES {
+        return Err(WireError::TooLarge);
+    }
+    let mut out = Vec::with_capacity(data.len() + 20);
+    out.extend_from_slice(&raw[..8]);
+    out.push(CHUNK_CHANGE);
+    write_uleb(data.len() as u64, &mut out);
+    out.extend_from_slice(&data);
+    Ok(out)
 }
 
 /// Encodes a message as version byte + zstd(postcard), at the level [`zstd_level`] picks.
@@ -236,5 +354,45 @@ mod tests {
         assert!(parse_change(flipped).is_err(), "a flipped bit is caught");
         assert!(parse_change(raw[..raw.len() / 2].to_vec()).is_err());
         assert!(parse_change(Vec::new()).is_err());
+    }
+
+    fn change_with_note(len: usize) -> automerge::Change {
+        use automerge::transaction::Transactable;
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(automerge::ROOT, "note", "catatan ".repeat(len / 8 + 1)).unwrap();
+        doc.commit();
+        doc.get_last_local_change().unwrap().clone()
+    }
+
+    #[test]
+    fn compressed_changes_are_inflated_bounded() {
+        let mut change = change_with_note(4000);
+        let raw = change.raw_bytes().to_vec();
+        let compressed = change.bytes().to_vec();
+        assert_eq!(compressed[8], CHUNK_COMPRESSED, "automerge compresses a change this size");
+        assert!(compressed.len() < raw.len() / 4);
+        let parsed = parse_change(compressed).unwrap();
+        assert_eq!(parsed.hash(), change.hash());
+        assert_eq!(parsed.raw_bytes(), &raw[..], "stored uncompressed");
+
+        // A bomb: a few KB that would inflate to 64 MiB.
+        let mut bomb = raw[..8].to_vec();
+        bomb.push(CHUNK_COMPRESSED);
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut enc, &vec![0u8; 64 << 20]).unwrap();
+        let body = enc.finish().unwrap();
+        write_uleb(body.len() as u64, &mut bomb);
+        bomb.extend(body);
+        assert!(bomb.len() < 100_000);
+        assert_eq!(parse_change(bomb).unwrap_err(), WireError::TooLarge);
+
+        // Too large uncompressed, compressed or not.
+        let mut big = change_with_note(MAX_CHANGE_BYTES + 10);
+        assert_eq!(parse_change(big.raw_bytes().to_vec()).unwrap_err(), WireError::TooLarge);
+        assert_eq!(parse_change(big.bytes().to_vec()).unwrap_err(), WireError::TooLarge);
+        // A declared length that is not the chunk's.
+        let mut lying = raw.clone();
+        lying.push(0);
+        assert!(matches!(parse_change(lying), Err(WireError::Corrupt(_))));
     }
 }

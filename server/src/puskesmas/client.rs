@@ -100,6 +100,16 @@ pub fn run_export(a: &ExportArgs) -> anyhow::Result<ExportSummary> {
                  Ganti (jangan tambahkan) data yang sudah diimpor dengan halaman berikut."
             );
         }
+        if let Some(doc) = header("x-posyandu-unreadable") {
+            eprintln!(
+                "PERHATIAN: rumah tangga {doc} tidak dapat dibaca di relay; ekspor berhenti sebelum data itu \
+                 (akan dicoba lagi). Minta operator relay menjalankan `posyandu-relay admin problems`."
+            );
+        }
+        let left_out: usize = header("x-posyandu-unreadable-records").and_then(|v| v.parse().ok()).unwrap_or(0);
+        if left_out > 0 {
+            eprintln!("PERHATIAN: {left_out} catatan tidak terbaca dilewati (lihat `posyandu-relay admin problems`).");
+        }
         let body = resp.bytes().context("reading response body")?;
         sum.pages += 1;
         if households > 0 {

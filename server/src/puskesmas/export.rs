@@ -79,7 +79,13 @@ pub struct Page {
     pub body: Vec<u8>,
     pub next: Cursor,
     pub more: bool,
+    /// Households written to the body.
     pub households: usize,
+    /// A document that could not be produced: the page stops before it and the cursor
+    /// does not pass it (the next request tries it again).
+    pub unreadable: Option<String>,
+    /// Records left out of the written households (see `Loaded::problems`).
+    pub unreadable_records: usize,
 }
 
 async fn inner(st: &AppState, headers: &HeaderMap, raw: Option<&str>) -> Result<Response, ApiError> {
@@ -109,6 +115,12 @@ async fn inner(st: &AppState, headers: &HeaderMap, raw: Option<&str>) -> Result<
         h.insert(super::RESET_HEADER, HeaderValue::from_static("true"));
     }
     h.insert("x-posyandu-households", HeaderValue::from(page.households));
+    h.insert("x-posyandu-unreadable-records", HeaderValue::from(page.unreadable_records));
+    if let Some(doc) = &page.unreadable {
+        // The page stops before a document that cannot be read; the cursor stays before
+        // it until an operator repairs it (`posyandu-relay admin problems`).
+        h.insert("x-posyandu-unreadable", HeaderValue::from_str(doc).map_err(ApiError::internal)?);
+    }
     Ok(resp)
 }
 
@@ -124,6 +136,8 @@ pub async fn export_page(
     let mut remaining = limit;
     let mut more = false;
     let mut households = 0;
+    let mut unreadable = None;
+    let mut unreadable_records = 0;
     let mut out = Writer::new(format);
     for p in targets {
         let after = next.get(p);
@@ -144,27 +158,46 @@ pub async fn export_page(
         let Some(last) = docs.last().map(|d| d.updated_seq) else {
             continue;
         };
-        remaining -= docs.len();
-        households += docs.len();
         let scope = p.clone();
         let mut w = std::mem::replace(&mut out, Writer::new(format));
-        w = tokio::task::spawn_blocking(move || {
+        // Written in log order; at the first document that cannot be produced, stop: the
+        // cursor stays before it (documents of one push share a position, so before that
+        // position: its siblings are written again next time, harmless for an upsert).
+        let (w2, written, stopped, records) = tokio::task::spawn_blocking(move || {
+            let mut written = 0usize;
+            let mut records = 0usize;
             for d in &docs {
-                if let Some(l) = decode(&scope, d.updated_seq, &d.snapshot) {
-                    w.household(&l);
+                match decode(&scope, d.updated_seq, &d.snapshot) {
+                    Ok(l) => {
+                        records += l.problems.len();
+                        w.household(&l);
+                        written += 1;
+                    }
+                    Err(_) => return (w, written, Some((uuid::Uuid::from_bytes(d.doc).to_string(), d.updated_seq)), records),
                 }
             }
-            w
+            (w, written, None, records)
         })
         .await
         .map_err(ApiError::internal)?;
-        out = w;
+        out = w2;
+        households += written;
+        unreadable_records += records;
+        st.metrics.unreadable(0, records as u64);
+        remaining -= written;
+        if let Some((doc, seq)) = stopped {
+            // This Posyandu stops here; the others go on.
+            st.metrics.unreadable(1, 0);
+            next.seqs.insert(p.clone(), seq.saturating_sub(1).max(after));
+            unreadable.get_or_insert(doc);
+            continue;
+        }
         next.seqs.insert(p.clone(), last);
         if more {
             break;
         }
     }
-    Ok(Page { body: out.finish()?, next, more, households })
+    Ok(Page { body: out.finish()?, next, more, households, unreadable, unreadable_records })
 }
 
 /// Growth result of one entry as exported (z-scores rounded to 2 decimals).

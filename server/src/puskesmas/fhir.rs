@@ -335,7 +335,7 @@ async fn inner(st: &AppState, posyandu: &str, headers: &HeaderMap, raw: Option<&
     let p = posyandu.to_string();
     let link = more.then(|| format!("/v1/fhir/{posyandu}?since={next_s}&limit={limit}"));
     let body = tokio::task::spawn_blocking(move || {
-        let loaded: Vec<Loaded> = docs.iter().filter_map(|d| decode(&p, d.updated_seq, &d.snapshot)).collect();
+        let loaded: Vec<Loaded> = docs.iter().filter_map(|d| decode(&p, d.updated_seq, &d.snapshot).ok()).collect();
         bundle_bytes(&p, &loaded, link)
     })
     .await

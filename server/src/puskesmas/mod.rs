@@ -193,25 +193,44 @@ pub struct Loaded {
     pub updated_seq: u64,
     pub household: Household,
     pub conflicts: Vec<Conflict>,
+    /// Records the reader left out (invalid values stored before pushes were checked, or
+    /// records of a newer app version): paths and reasons, never values.
+    pub problems: Vec<posyandu_core::doc::DocProblem>,
 }
 
-/// Decodes one stored snapshot. A document that cannot be read is logged and skipped
-/// (returns `None`), so one bad document does not block a whole Puskesmas export.
-pub fn decode(scope: &str, updated_seq: u64, snapshot: &[u8]) -> Option<Loaded> {
-    let doc = match HouseholdDoc::load_readonly(snapshot) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(scope, updated_seq, error = %e, "cannot load stored document; skipped");
-            return None;
+/// Decodes one stored snapshot with the core's tolerant reader: a record that cannot be
+/// read is left out and listed in `problems`; only a document that cannot be loaded at
+/// all, or has no id, is an error (logged with its position, never its content).
+pub fn decode(scope: &str, updated_seq: u64, snapshot: &[u8]) -> Result<Loaded, String> {
+    let read = HouseholdDoc::load_readonly(snapshot).and_then(|doc| Ok((doc.read_checked()?, doc.conflicts())));
+    match read {
+        Ok((r, conflicts)) => {
+            if !r.problems.is_empty() {
+                tracing::warn!(scope, updated_seq, records = r.problems.len(), "stored document has unreadable records");
+            }
+            Ok(Loaded { updated_seq, household: r.household, conflicts, problems: r.problems })
         }
-    };
-    match doc.read() {
-        Ok(household) => Some(Loaded { updated_seq, household, conflicts: doc.conflicts() }),
         Err(e) => {
-            tracing::error!(scope, updated_seq, error = %e, "cannot read stored document; skipped");
-            None
+            tracing::error!(scope, updated_seq, error = %e, "cannot read stored document");
+            Err(e.to_string())
         }
     }
+}
+
+/// [`decode`] for reports and bundles, which go on without a document they cannot
+/// read (counted in `/metrics`).
+fn decode_all(st: &AppState, scope: &str, docs: &[crate::storage::StoredDoc]) -> Vec<Loaded> {
+    let mut out = Vec::with_capacity(docs.len());
+    for d in docs {
+        match decode(scope, d.updated_seq, &d.snapshot) {
+            Ok(l) => {
+                st.metrics.unreadable(0, l.problems.len() as u64);
+                out.push(l);
+            }
+            Err(_) => st.metrics.unreadable(1, 0),
+        }
+    }
+    out
 }
 
 /// One page of a Posyandu's documents after `after`, decoded off the async runtime.
@@ -227,11 +246,10 @@ pub async fn load_page(
     let full = docs.len() >= limit;
     let last = docs.last().map_or(after, |d| d.updated_seq);
     let scope = posyandu.to_string();
-    let loaded = tokio::task::spawn_blocking(move || {
-        docs.iter().filter_map(|d| decode(&scope, d.updated_seq, &d.snapshot)).collect::<Vec<_>>()
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let st2 = st.clone();
+    let loaded = tokio::task::spawn_blocking(move || decode_all(&st2, &scope, &docs))
+        .await
+        .map_err(ApiError::internal)?;
     Ok((loaded, last, full))
 }
 

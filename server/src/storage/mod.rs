@@ -10,7 +10,7 @@ pub mod sqlite;
 use std::future::Future;
 use std::pin::Pin;
 
-use posyandu_core::sync::wire::{SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse};
+use posyandu_core::sync::wire::{DocId, DocsResponse, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse};
 
 use crate::auth::{DevicePrincipal, TokenLookup};
 use crate::error::ApiError;
@@ -24,16 +24,34 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Request limits enforced before any storage work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Raw bytes of changes accepted in one push (the client sends ~512 KiB batches).
+    /// Uncompressed bytes of changes accepted in one push (the client sends ~512 KiB
+    /// batches); compressed changes count inflated.
     pub max_push_bytes: usize,
     /// Changes accepted in one push.
     pub max_push_changes: usize,
+    /// Automerge operations accepted in one push (what merging costs in memory).
+    pub max_push_ops: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_push_bytes: 8 << 20, max_push_changes: 20_000 }
+        Limits { max_push_bytes: 8 << 20, max_push_changes: 20_000, max_push_ops: 200_000 }
     }
+}
+
+/// A refused push, kept for the operator (`posyandu-relay admin refusals`): ids, the
+/// machine code, the path inside the document and the reason, never a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Unix seconds.
+    pub at: i64,
+    pub token_id: i64,
+    pub device_id: String,
+    pub posyandu_id: String,
+    pub doc_id: Option<String>,
+    pub code: String,
+    pub path: Option<String>,
+    pub reason: String,
 }
 
 /// What a sync did, for the response and the metrics.
@@ -88,6 +106,19 @@ pub trait Storage: Send + Sync + 'static {
         after_seq: u64,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<StoredDoc>, ApiError>>;
+
+    /// Binds a device token to the automerge actor of the store that first uses it (sent
+    /// in the `x-posyandu-actor` header). Another actor for a bound token is refused with
+    /// `device_bound`: two stores on one token would never receive each other's changes
+    /// (the relay does not echo a device's own changes).
+    fn bind_actor(&self, token_id: i64, actor: Vec<u8>) -> BoxFuture<'_, Result<(), ApiError>>;
+
+    /// Keeps a refused push for the operator (bounded: the oldest rows go).
+    fn record_refusal(&self, refusal: Refusal) -> BoxFuture<'_, Result<(), ApiError>>;
+
+    /// The compacted documents of the scope among `ids` (absent ones left out), read in
+    /// one read transaction with the epoch.
+    fn fetch_docs(&self, scope: String, ids: Vec<DocId>) -> BoxFuture<'_, Result<DocsResponse, ApiError>>;
 
     /// The relay's epoch (changed by `admin new-epoch` after restoring a backup).
     fn epoch(&self) -> BoxFuture<'_, Result<u64, ApiError>>;

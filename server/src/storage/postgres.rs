@@ -26,17 +26,18 @@ use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use posyandu_core::sync::wire::{
-    DocChanges, DocId, SnapshotDoc, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse, MAX_PAGE_BYTES,
+    DocChanges, DocId, DocsResponse, SnapshotDoc, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse,
+    MAX_PAGE_BYTES,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use super::{BoxFuture, Storage, StoredDoc, SyncOutcome};
+use super::{BoxFuture, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::admin::{self, AdminError, Listing, Registry, Table};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
-use crate::merge::{apply_push, Merged, PageBuilder};
+use crate::merge::{apply_push, Merged, PageBuilder, PushAuth};
 use crate::storage::sqlite::now_unix;
 
 /// Numbered schema migrations (`server/migrations/postgres/NNNN_*.sql`); the
@@ -46,6 +47,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_log.sql"),
     include_str!("../../migrations/postgres/0003_doc_scope_seq.sql"),
     include_str!("../../migrations/postgres/0004_relay_epoch.sql"),
+    include_str!("../../migrations/postgres/0005_push_checks.sql"),
 ];
 
 /// How often a transaction is retried after a serialization failure or deadlock.
@@ -280,13 +282,43 @@ async fn store_push(
         )
         .await?;
     let update_counter = tx.prepare_cached("UPDATE scope_counter SET last_seq = $2 WHERE scope = $1").await?;
+    let select_actors = tx
+        .prepare_cached(
+            "SELECT a.token_id, a.actor, t.kader_id FROM device_actor a JOIN token t ON t.id = a.token_id
+             WHERE t.posyandu_id = $1",
+        )
+        .await?;
+    let select_kaders = tx.prepare_cached("SELECT id FROM kader WHERE posyandu_id = $1").await?;
+    let select_epoch_changed = tx.prepare_cached("SELECT changed_at FROM relay_epoch WHERE id = 1").await?;
 
     let mut ids: Vec<&[u8]> = push.iter().filter(|d| !d.changes.is_empty()).map(|d| &d.doc[..]).collect();
     ids.sort_unstable();
     ids.dedup();
     let (lock_params, select_params): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) = ([&scope], [&ids]);
-    let (counter, rows) =
-        tokio::try_join!(biased; tx.query_one(&lock, &lock_params), tx.query(&select_docs, &select_params))?;
+    let (counter, rows, actors, kaders, changed) = tokio::try_join!(biased;
+        tx.query_one(&lock, &lock_params),
+        tx.query(&select_docs, &select_params),
+        tx.query(&select_actors, &lock_params),
+        tx.query(&select_kaders, &lock_params),
+        tx.query_opt(&select_epoch_changed, &[]),
+    )?;
+    let mut auth = PushAuth {
+        posyandu_id: device.posyandu_id.clone(),
+        kader_id: device.kader_id.clone(),
+        own_actor: None,
+        other_actors: std::collections::HashMap::new(),
+        kaders: kaders.into_iter().map(|r| r.get(0)).collect(),
+        healing: crate::merge::healing(changed.and_then(|r| r.get::<_, Option<i64>>(0)), now_unix()),
+        today: crate::merge::relay_today(),
+    };
+    for r in actors {
+        let (token_id, actor, kader): (i64, Vec<u8>, Option<String>) = (r.get(0), r.get(1), r.get(2));
+        if token_id == device.token_id {
+            auth.own_actor = Some(actor);
+        } else if let Some(k) = kader {
+            auth.other_actors.insert(actor, k);
+        }
+    }
     let first_seq: i64 = counter.get(0);
     let mut existing: std::collections::HashMap<DocId, (String, Vec<u8>)> = std::collections::HashMap::new();
     for r in rows {
@@ -309,7 +341,7 @@ async fn store_push(
                     return Err(ApiError::ForbiddenScope(uuid::Uuid::from_bytes(dc.doc).to_string()));
                 }
             }
-            let m = apply_push(dc.doc, &scope_owned, current.map(|(_, s)| s.as_slice()), &dc.changes)?;
+            let m = apply_push(dc.doc, &auth, current.map(|(_, s)| s.as_slice()), &dc.changes)?;
             let Some(snapshot) = &m.snapshot else { continue };
             existing.insert(dc.doc, (scope_owned.clone(), snapshot.clone()));
             out.push((dc.doc, m));
@@ -559,6 +591,75 @@ impl Storage for PgStorage {
         })
     }
 
+    fn bind_actor(&self, token_id: i64, actor: Vec<u8>) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let insert = client
+                .prepare_cached(
+                    "INSERT INTO device_actor (token_id, actor, bound_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (token_id) DO NOTHING",
+                )
+                .await?;
+            let select = client.prepare_cached("SELECT actor FROM device_actor WHERE token_id = $1").await?;
+            let bound: Vec<u8> = match client.query_opt(&select, &[&token_id]).await? {
+                Some(r) => r.get(0),
+                None => {
+                    client.execute(&insert, &[&token_id, &actor, &now_unix()]).await?;
+                    client.query_one(&select, &[&token_id]).await?.get(0)
+                }
+            };
+            if bound != actor {
+                return Err(ApiError::DeviceBound);
+            }
+            Ok(())
+        })
+    }
+
+    fn record_refusal(&self, r: Refusal) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let insert = client
+                .prepare_cached(
+                    "INSERT INTO refusal (at, token_id, device_id, posyandu_id, doc_id, code, path, reason)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .await?;
+            let id: i64 = client
+                .query_one(
+                    &insert,
+                    &[&r.at, &r.token_id, &r.device_id, &r.posyandu_id, &r.doc_id, &r.code, &r.path, &r.reason],
+                )
+                .await?
+                .get(0);
+            if id % 1000 == 0 {
+                let prune = client.prepare_cached("DELETE FROM refusal WHERE id <= $1").await?;
+                client.execute(&prune, &[&(id - crate::storage::sqlite::MAX_REFUSALS)]).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn fetch_docs(&self, scope: String, ids: Vec<DocId>) -> BoxFuture<'_, Result<DocsResponse, ApiError>> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let epoch = read_epoch(&tx).await?;
+            let stmt = tx.prepare_cached("SELECT id, snapshot FROM doc WHERE scope = $1 AND id = ANY($2)").await?;
+            let keys: Vec<&[u8]> = ids.iter().map(|d| &d[..]).collect();
+            let mut docs = Vec::new();
+            for r in tx.query(&stmt, &[&scope, &keys]).await? {
+                docs.push(SnapshotDoc { doc: doc_id(r.get(0))?, snapshot: r.get(1) });
+            }
+            tx.commit().await?;
+            Ok(DocsResponse { docs, epoch })
+        })
+    }
+
     fn health(&self) -> BoxFuture<'_, Result<(), ApiError>> {
         Box::pin(async move {
             let client = self.pool.get().await?;
@@ -796,11 +897,62 @@ impl Registry for PgRegistry {
         self.run(move |c| {
             Box::pin(async move {
                 c.execute(
-                    "INSERT INTO relay_epoch (id, epoch) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch",
-                    &[&epoch],
+                    "INSERT INTO relay_epoch (id, epoch, changed_at) VALUES (1, $1, $2)
+                     ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, changed_at = excluded.changed_at",
+                    &[&epoch, &now_unix()],
                 )
                 .await?;
                 Ok(())
+            })
+        })
+    }
+
+    fn refusals(&self, device: Option<&str>, limit: usize) -> admin::Result<Vec<Refusal>> {
+        let device = device.map(str::to_string);
+        let limit = limit.min(i64::MAX as usize) as i64;
+        self.run(move |c| {
+            Box::pin(async move {
+                let rows = c
+                    .query(
+                        "SELECT at, token_id, device_id, posyandu_id, doc_id, code, path, reason FROM refusal
+                         WHERE $1::text IS NULL OR device_id = $1 ORDER BY id DESC LIMIT $2",
+                        &[&device, &limit],
+                    )
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| Refusal {
+                        at: r.get(0),
+                        token_id: r.get(1),
+                        device_id: r.get(2),
+                        posyandu_id: r.get(3),
+                        doc_id: r.get(4),
+                        code: r.get(5),
+                        path: r.get(6),
+                        reason: r.get(7),
+                    })
+                    .collect())
+            })
+        })
+    }
+
+    fn doc_page(
+        &self,
+        posyandu: Option<&str>,
+        after: &[u8],
+        limit: usize,
+    ) -> admin::Result<Vec<(Vec<u8>, String, Vec<u8>)>> {
+        let (posyandu, after, limit) = (posyandu.map(str::to_string), after.to_vec(), limit as i64);
+        self.run(move |c| {
+            Box::pin(async move {
+                let rows = c
+                    .query(
+                        "SELECT id, scope, snapshot FROM doc WHERE ($1::text IS NULL OR scope = $1) AND id > $2
+                         ORDER BY id LIMIT $3",
+                        &[&posyandu, &after, &limit],
+                    )
+                    .await?;
+                Ok(rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
             })
         })
     }

@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use posyandu_core::sync::wire::{
-    DocId, SnapshotDoc, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse, MAX_PAGE_BYTES,
+    DocId, DocsResponse, SnapshotDoc, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse, MAX_PAGE_BYTES,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{BoxFuture, Storage, StoredDoc, SyncOutcome};
+use super::{BoxFuture, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
-use crate::merge::{apply_push, PageBuilder};
+use crate::merge::{apply_push, PageBuilder, PushAuth};
 
 /// Numbered schema migrations; `PRAGMA user_version` is the number applied. Append
 /// only: never edit a released migration.
@@ -94,6 +94,29 @@ pub const MIGRATIONS: &[&str] = &[
         epoch INTEGER NOT NULL CHECK (epoch > 0)
     );
     INSERT INTO relay_epoch (id, epoch) VALUES (1, abs(random() % 4611686018427387904) + 1);
+    "#,
+    // 5: one store per device token (the automerge actor that first used it), refused
+    // pushes for the operator (no values, only paths and reasons), and when the epoch
+    // last changed (phones re-push other devices' changes for a while after a restore).
+    r#"
+    CREATE TABLE device_actor (
+        token_id INTEGER PRIMARY KEY REFERENCES token(id),
+        actor BLOB NOT NULL,
+        bound_at INTEGER NOT NULL
+    );
+    CREATE TABLE refusal (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        token_id INTEGER NOT NULL,
+        device_id TEXT NOT NULL,
+        posyandu_id TEXT NOT NULL,
+        doc_id TEXT,
+        code TEXT NOT NULL,
+        path TEXT,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX refusal_device ON refusal(device_id, id);
+    ALTER TABLE relay_epoch ADD COLUMN changed_at INTEGER;
     "#,
 ];
 
@@ -224,6 +247,24 @@ impl Storage for SqliteStorage {
         Box::pin(self.blocking(|conn| Ok(read_epoch(conn)?)))
     }
 
+    fn bind_actor(&self, token_id: i64, actor: Vec<u8>) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(self.blocking(move |conn| bind_actor(conn, token_id, &actor)))
+    }
+
+    fn record_refusal(&self, refusal: Refusal) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(self.blocking(move |conn| record_refusal(conn, &refusal)))
+    }
+
+    fn fetch_docs(&self, scope: String, ids: Vec<DocId>) -> BoxFuture<'_, Result<DocsResponse, ApiError>> {
+        Box::pin(self.blocking(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let docs = read_docs(&tx, &scope, &ids)?;
+            let epoch = read_epoch(&tx)?;
+            tx.commit()?;
+            Ok(DocsResponse { docs, epoch })
+        }))
+    }
+
     fn health(&self) -> BoxFuture<'_, Result<(), ApiError>> {
         Box::pin(self.blocking(|conn| {
             let _: i64 = conn.query_row("SELECT count(*) FROM scope_counter", [], |r| r.get(0))?;
@@ -269,10 +310,115 @@ pub fn read_epoch(conn: &Connection) -> rusqlite::Result<u64> {
 pub fn set_epoch(conn: &Connection, epoch: u64) -> rusqlite::Result<()> {
     let epoch = i64::try_from(epoch).ok().filter(|e| *e > 0).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, 0))?;
     conn.execute(
-        "INSERT INTO relay_epoch (id, epoch) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch",
-        [epoch],
+        "INSERT INTO relay_epoch (id, epoch, changed_at) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, changed_at = excluded.changed_at",
+        params![epoch, now_unix()],
     )?;
     Ok(())
+}
+
+/// What the relay knows to check the authorship of a device's push (see
+/// [`crate::merge::PushAuth`]), read inside the push transaction.
+pub fn push_auth(conn: &Connection, device: &DevicePrincipal) -> Result<PushAuth, ApiError> {
+    let mut own_actor = None;
+    let mut other_actors = std::collections::HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.token_id, a.actor, t.kader_id FROM device_actor a JOIN token t ON t.id = a.token_id
+         WHERE t.posyandu_id = ?1",
+    )?;
+    let mut rows = stmt.query([&device.posyandu_id])?;
+    while let Some(r) = rows.next()? {
+        let (token_id, actor, kader): (i64, Vec<u8>, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        if token_id == device.token_id {
+            own_actor = Some(actor);
+        } else if let Some(k) = kader {
+            other_actors.insert(actor, k);
+        }
+    }
+    let kaders = conn
+        .prepare_cached("SELECT id FROM kader WHERE posyandu_id = ?1")?
+        .query_map([&device.posyandu_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let changed_at: Option<i64> =
+        conn.prepare_cached("SELECT changed_at FROM relay_epoch WHERE id = 1")?.query_row([], |r| r.get(0))?;
+    Ok(PushAuth {
+        posyandu_id: device.posyandu_id.clone(),
+        kader_id: device.kader_id.clone(),
+        own_actor,
+        other_actors,
+        kaders,
+        healing: crate::merge::healing(changed_at, now_unix()),
+        today: crate::merge::relay_today(),
+    })
+}
+
+/// Binds the token to the store's actor on first use (see [`Storage::bind_actor`]).
+pub fn bind_actor(conn: &Connection, token_id: i64, actor: &[u8]) -> Result<(), ApiError> {
+    let bound: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT actor FROM device_actor WHERE token_id = ?1")?
+        .query_row([token_id], |r| r.get(0))
+        .optional()?;
+    let bound = match bound {
+        Some(b) => b,
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO device_actor (token_id, actor, bound_at) VALUES (?1, ?2, ?3) ON CONFLICT (token_id) DO NOTHING",
+            )?
+            .execute(params![token_id, actor, now_unix()])?;
+            conn.prepare_cached("SELECT actor FROM device_actor WHERE token_id = ?1")?.query_row([token_id], |r| r.get(0))?
+        }
+    };
+    if bound != actor {
+        return Err(ApiError::DeviceBound);
+    }
+    Ok(())
+}
+
+/// Most refusal rows kept (the oldest go first).
+pub const MAX_REFUSALS: i64 = 100_000;
+
+/// Records a refused push for the operator (`admin refusals`).
+pub fn record_refusal(conn: &Connection, r: &Refusal) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "INSERT INTO refusal (at, token_id, device_id, posyandu_id, doc_id, code, path, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![r.at, r.token_id, r.device_id, r.posyandu_id, r.doc_id, r.code, r.path, r.reason])?;
+    conn.prepare_cached("DELETE FROM refusal WHERE id <= last_insert_rowid() - ?1")?.execute([MAX_REFUSALS])?;
+    Ok(())
+}
+
+/// The newest refusals, optionally of one device.
+pub fn list_refusals(conn: &Connection, device: Option<&str>, limit: usize) -> rusqlite::Result<Vec<Refusal>> {
+    let mut stmt = conn.prepare(
+        "SELECT at, token_id, device_id, posyandu_id, doc_id, code, path, reason FROM refusal
+         WHERE ?1 IS NULL OR device_id = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![device, limit.min(i64::MAX as usize) as i64], |r| {
+        Ok(Refusal {
+            at: r.get(0)?,
+            token_id: r.get(1)?,
+            device_id: r.get(2)?,
+            posyandu_id: r.get(3)?,
+            doc_id: r.get(4)?,
+            code: r.get(5)?,
+            path: r.get(6)?,
+            reason: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The scope's documents among `ids` (see [`Storage::fetch_docs`]).
+pub fn read_docs(conn: &Connection, scope: &str, ids: &[DocId]) -> Result<Vec<SnapshotDoc>, ApiError> {
+    let mut stmt = conn.prepare_cached("SELECT snapshot FROM doc WHERE id = ?1 AND scope = ?2")?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(snapshot) = stmt.query_row(params![&id[..], scope], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+            out.push(SnapshotDoc { doc: *id, snapshot });
+        }
+    }
+    Ok(out)
 }
 
 /// The scope's last log sequence number (0 before the first change).
@@ -291,6 +437,7 @@ pub fn store_push(tx: &Transaction, device: &DevicePrincipal, req: &SyncRequest)
     let mut next = first_seq + 1;
     let now = now_unix();
     let mut stored: u32 = 0;
+    let mut auth: Option<PushAuth> = None;
     for dc in &req.push {
         stored = stored.saturating_add(dc.changes.len() as u32);
         if dc.changes.is_empty() {
@@ -305,7 +452,11 @@ pub fn store_push(tx: &Transaction, device: &DevicePrincipal, req: &SyncRequest)
                 return Err(ApiError::ForbiddenScope(uuid::Uuid::from_bytes(dc.doc).to_string()));
             }
         }
-        let merged = apply_push(dc.doc, scope, existing.as_ref().map(|(_, s)| s.as_slice()), &dc.changes)?;
+        let auth = match &auth {
+            Some(a) => a,
+            None => auth.insert(push_auth(tx, device)?),
+        };
+        let merged = apply_push(dc.doc, auth, existing.as_ref().map(|(_, s)| s.as_slice()), &dc.changes)?;
         let Some(snapshot) = merged.snapshot else { continue };
         {
             let mut ins = tx.prepare_cached(
