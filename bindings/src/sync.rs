@@ -98,6 +98,22 @@ impl From<posyandu_core::sync::SyncReport> for SyncReport {
     }
 }
 
+/// Changes of one household that the server refused, kept on the phone for the kader to
+/// enter again (the household itself continues from the server's copy).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QuarantinedChanges {
+    pub household_id: String,
+    pub changes: u64,
+    /// The server's machine code, e.g. `bad_change`.
+    pub code: String,
+    /// Where in the household, e.g. `visits/<id>/entries/<member>/measurements/weight_kg`.
+    pub path: Option<String>,
+    /// The server's reason (Bahasa Indonesia).
+    pub reason: String,
+    /// Unix seconds.
+    pub quarantined_at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct RelayConfig {
     /// `http(s)://host[:port]`.
@@ -125,6 +141,23 @@ impl KaderStore {
     /// Changes recorded on this phone that the relay has not acknowledged yet.
     pub fn pending_changes(&self) -> Result<u64> {
         Ok(self.inner.pending_changes()?)
+    }
+
+    /// Changes the server refused, per household and reason, newest first.
+    pub fn quarantined(&self) -> Result<Vec<QuarantinedChanges>> {
+        Ok(self
+            .inner
+            .quarantined()?
+            .into_iter()
+            .map(|q| QuarantinedChanges {
+                household_id: q.household_id.to_string(),
+                changes: q.changes,
+                code: q.code,
+                path: q.path,
+                reason: q.reason,
+                quarantined_at: q.quarantined_at,
+            })
+            .collect())
     }
 
     /// Syncs now. Blocking (network): call from a background worker; the UI may keep

@@ -384,6 +384,16 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                     String::new()
                 }
             );
+            if report.refused > 0 {
+                println!(
+                    "PERHATIAN: {} rumah tangga ditolak server; datanya disimpan di HP (lihat `status`) dan \
+                     rumah tangga dilanjutkan dari salinan server",
+                    report.refused
+                );
+            }
+            if report.repaired > 0 {
+                println!("{} rumah tangga dilengkapi dari salinan server", report.repaired);
+            }
         }
         Command::Status => {
             println!("Perubahan belum terkirim: {}", store.pending_changes()?);
@@ -393,6 +403,20 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                     time::OffsetDateTime::from_unix_timestamp(t)?.to_offset(time::UtcOffset::from_hms(7, 0, 0)?)
                 ),
                 None => println!("Belum pernah sinkron"),
+            }
+            let refused = store.quarantined()?;
+            if !refused.is_empty() {
+                println!("Perubahan ditolak server (disimpan di HP, perlu dicatat ulang): {}", refused.len());
+                for q in refused {
+                    println!(
+                        "  rumah tangga {}: {} perubahan, {} ({}{})",
+                        q.household_id,
+                        q.changes,
+                        q.reason,
+                        q.code,
+                        q.path.map(|p| format!(", {p}")).unwrap_or_default()
+                    );
+                }
             }
         }
         Command::Init { .. } | Command::Growth { .. } => bail!("unreachable"),
