@@ -77,10 +77,18 @@ fn trend_code(t: WeightTrend) -> &'static str {
 }
 
 /// N/T/O/B for each weighing of each child under five, keyed by (visit, member).
+///
+/// By calendar month of the visit ([`growth::monthly_trends`], `docs/rules.md`):
+/// the first weighing of a child in a calendar month gets the month's trend, compared
+/// with the latest weighing of the previous calendar month; later weighings in the
+/// same month get none. Only weighings of children under five count (ages
+/// 0..=1856 days, up to 60 completed months, as before). Visits are taken in date
+/// order, whatever their order in the document.
 pub fn weight_trends(hh: &Household) -> std::collections::HashMap<(Uuid, Uuid), WeightTrend> {
     let mut out = std::collections::HashMap::new();
     for m in hh.members.iter().filter(|m| !m.deleted) {
-        let mut prev: Option<(i64, f64)> = None;
+        let mut keys = Vec::new();
+        let mut weighings = Vec::new();
         for v in hh.visits.iter().filter(|v| !v.deleted) {
             let Some(e) = v.entries.iter().find(|e| e.member_id == m.id) else {
                 continue;
@@ -88,16 +96,16 @@ pub fn weight_trends(hh: &Household) -> std::collections::HashMap<(Uuid, Uuid), 
             let Some(w) = e.measurements.weight_kg else {
                 continue;
             };
-            let age = (v.date - m.birth_date).whole_days();
-            if !(0..=1856).contains(&age) {
+            if !(0..=growth::LAST_DAY_WHO_2006).contains(&(v.date - m.birth_date).whole_days()) {
                 continue;
             }
-            // Several weighings in one month: the first one counts for the month.
-            if prev.is_some_and(|(pa, _)| (pa as f64 / 30.4375) as i64 == (age as f64 / 30.4375) as i64) {
-                continue;
+            keys.push(v.id);
+            weighings.push((v.date, w));
+        }
+        for (visit, t) in keys.into_iter().zip(growth::monthly_trends(m.sex, m.birth_date, &weighings)) {
+            if let Some(t) = t {
+                out.insert((visit, m.id), t);
             }
-            out.insert((v.id, m.id), growth::weight_trend(m.sex, prev, (age, w)));
-            prev = Some((age, w));
         }
     }
     out
@@ -455,7 +463,7 @@ mod trend_tests {
             let mut w = Vec::new();
             let mut kg = 3.0;
             for (i, d) in days.iter().enumerate() {
-                let last = time::util::days_in_year_month(y, m);
+                let last = m.length(y);
                 let mut date = Date::from_calendar_date(y, m, (*d).min(last)).unwrap();
                 if i == 0 && date < start {
                     date = start;
