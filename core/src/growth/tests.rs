@@ -431,10 +431,10 @@ fn batch_dates_passthrough_and_errors() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        "id,sex,birth_date,visit_date,weight_kg,height_cm,measure,oedema,age_days,zwfa,zlhfa,zwfl,zbmi,zhcfa,zmuac,fwfa,flhfa,fwfl,fbmi,fhcfa,fmuac,bbu,tbu,bbtb,imtu,error"
+        "id,sex,birth_date,visit_date,weight_kg,height_cm,measure,oedema,age_days,reference,zwfa,zlhfa,zwfl,zbmi,zhcfa,zmuac,fwfa,flhfa,fwfl,fbmi,fhcfa,fmuac,bbu,tbu,bbtb,imtu,error"
     );
-    assert!(lines[1].starts_with("a1,L,2024-01-01,2024-01-01,3.3464,49.8842,,,0,0.00,0.00,0.14,0.03,,,,,,,,,Berat badan normal,Normal,Gizi baik,Gizi baik,"), "{}", lines[1]);
-    assert!(lines[2].starts_with("a2,p,2022-01-01,2024-01-02,11,85.0,h,n,731,"));
+    assert!(lines[1].starts_with("a1,L,2024-01-01,2024-01-01,3.3464,49.8842,,,0,WHO2006,0.00,0.00,0.14,0.03,,,,,,,,,Berat badan normal,Normal,Gizi baik,Gizi baik,"), "{}", lines[1]);
+    assert!(lines[2].starts_with("a2,p,2022-01-01,2024-01-02,11,85.0,h,n,731,WHO2006,"));
     assert!(lines[3].contains("lebih awal dari tanggal lahir"), "{}", lines[3]);
     assert!(lines[4].contains("Format tanggal tidak valid"), "{}", lines[4]);
     assert!(lines[5].ends_with(",Jenis kelamin tidak dikenal: 9"), "{}", lines[5]);
@@ -463,7 +463,7 @@ fn batch_ragged_rows_and_long_lines() {
     // every output row has the same number of fields
     let mut rdr = csv::Reader::from_reader(out.as_bytes());
     for rec in rdr.records() {
-        assert_eq!(rec.unwrap().len(), 4 + 18);
+        assert_eq!(rec.unwrap().len(), 4 + 19);
     }
     let long = format!("sex,age_days,weight_kg,height_cm,note\n1,10,3.5,50,{}\n", "x".repeat(70_000));
     let (r, _) = batch(&long);
@@ -651,4 +651,54 @@ fn rule_tables_5_18_and_0_60() {
     check(&IMTU_0_60);
     check(&IMTU_5_18);
     assert!(IMTU_5_18.source.contains("Nomor 2 Tahun 2020"));
+}
+
+#[test]
+fn batch_scores_1827_to_1856_and_who2007() {
+    // boy: day 1826/1827/1856 by WHO 2006, 1857 and 7 years by WHO 2007,
+    // 121 months without weight-for-age, 19 years outside both
+    let input = "sex,birth_date,visit_date,weight_kg,height_cm,head_cm,muac_cm\n\
+                 1,2020-01-01,2024-12-31,18.3352,109.9593,50,16.5\n\
+                 1,2020-01-01,2025-01-01,18.3406,109.9773,50,16.5\n\
+                 1,2020-01-01,2025-01-30,18.4968,110.4969,50,16.5\n\
+                 1,2020-01-01,2025-01-31,18.5057,110.2647,50,16.5\n\
+                 1,2020-01-01,2027-01-01,22,100,,\n\
+                 2,2010-01-01,2020-02-03,31,138,,\n\
+                 2,2000-01-01,2019-01-31,55,160,,\n";
+    let (r, out) = batch(input);
+    assert_eq!(r.unwrap().ok, 7);
+    let mut rdr = csv::Reader::from_reader(out.as_bytes());
+    let h = rdr.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|x| x.unwrap()).collect();
+    let get = |row: &csv::StringRecord, name: &str| row[h.iter().position(|c| c == name).unwrap()].to_string();
+    let days: Vec<String> = rows.iter().map(|r| get(r, "age_days")).collect();
+    assert_eq!(days, ["1826", "1827", "1856", "1857", "2557", "3685", "6970"]);
+    let refs: Vec<String> = rows.iter().map(|r| get(r, "reference")).collect();
+    assert_eq!(refs, ["WHO2006", "WHO2006", "WHO2006", "WHO2007", "WHO2007", "WHO2007", "WHO2007"]);
+    // medians of wfa/lhfa at days 1826, 1827, 1856 (boy): z = 0.00, scored on every day
+    for row in &rows[..3] {
+        assert_eq!(get(row, "zwfa"), "0.00");
+        assert_eq!(get(row, "zlhfa"), "0.00");
+        for c in ["zbmi", "zwfl", "zhcfa", "zmuac", "bbu", "tbu", "bbtb", "imtu"] {
+            assert!(!get(row, c).is_empty(), "{c} empty at day {}", get(row, "age_days"));
+        }
+    }
+    // day 1857 = 61 months: WHO 2007 medians
+    assert_eq!(get(&rows[3], "zwfa"), "0.00");
+    assert_eq!(get(&rows[3], "zlhfa"), "0.00");
+    for c in ["zwfl", "zhcfa", "zmuac", "bbu", "bbtb"] {
+        assert_eq!(get(&rows[3], c), "", "{c}");
+    }
+    // 7 years: BMI 22 at 84 months is far above +2 SD → Obesitas (5-18 year table)
+    assert_eq!(get(&rows[4], "imtu"), "Obesitas");
+    assert!(!get(&rows[4], "zwfa").is_empty());
+    // 121 months: no weight-for-age, BMI-for-age and height-for-age still
+    assert_eq!(get(&rows[5], "zwfa"), "");
+    assert!(!get(&rows[5], "zbmi").is_empty() && !get(&rows[5], "zlhfa").is_empty());
+    // 228 months (day 6970): still scored
+    assert!(!get(&rows[6], "zbmi").is_empty());
+    let (r, out) = batch("sex,age_days,weight_kg,height_cm\n2,6971,55,160\n");
+    assert_eq!(r.unwrap().ok, 1);
+    let line = out.lines().nth(1).unwrap().to_string();
+    assert!(line.starts_with("2,6971,55,160,6971,,,,,"), "{line}");
 }
