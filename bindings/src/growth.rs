@@ -97,7 +97,8 @@ pub struct GrowthInput {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct GrowthResult {
     pub age_days: i64,
-    /// Completed months (days / 30.4375), as on the KMS.
+    /// Completed months, floor(days / 30.4375) (WHO; the KMS card counts calendar
+    /// months since the birth month, see docs/rules.md).
     pub age_months: i64,
     pub zwfa: Option<f64>,
     pub zlhfa: Option<f64>,

@@ -28,8 +28,25 @@ pub const MAX_ROWS: u64 = 1_000_000;
 const PROGRESS_EVERY: u64 = 1000;
 
 const OUT_COLUMNS: [&str; 19] = [
-    "age_days", "reference", "zwfa", "zlhfa", "zwfl", "zbmi", "zhcfa", "zmuac", "fwfa", "flhfa", "fwfl", "fbmi", "fhcfa", "fmuac",
-    "bbu", "tbu", "bbtb", "imtu", "error",
+    "age_days",
+    "reference",
+    "zwfa",
+    "zlhfa",
+    "zwfl",
+    "zbmi",
+    "zhcfa",
+    "zmuac",
+    "fwfa",
+    "flhfa",
+    "fwfl",
+    "fbmi",
+    "fhcfa",
+    "fmuac",
+    "bbu",
+    "tbu",
+    "bbtb",
+    "imtu",
+    "error",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

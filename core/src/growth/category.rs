@@ -107,12 +107,8 @@ pub const BBTB_0_60: RuleTable<NutritionStatus> = RuleTable {
 };
 
 /// IMT/U 0-60 months (same cut-offs as BB/PB, BB/TB).
-pub const IMTU_0_60: RuleTable<NutritionStatus> = RuleTable {
-    indicator: "IMT/U",
-    ages: "0-60 bulan",
-    source: PERMENKES_2_2020,
-    bands: BBTB_0_60.bands,
-};
+pub const IMTU_0_60: RuleTable<NutritionStatus> =
+    RuleTable { indicator: "IMT/U", ages: "0-60 bulan", source: PERMENKES_2_2020, bands: BBTB_0_60.bands };
 
 /// IMT/U 5-18 years: gizi buruk (severely thinness) < -3; gizi kurang (thinness)
 /// -3 sd < -2; gizi baik (normal) -2 sd +1; gizi lebih (overweight) > +1 sd +2;

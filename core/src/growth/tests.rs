@@ -401,7 +401,7 @@ fn previous_weighing_and_monthly_trends() {
             (date!(2026 - 02 - 14), 8.3),
             (date!(2026 - 01 - 05), 7.0),
             (date!(2026 - 01 - 31), 8.0),
-            (date!(2024 - 12 - 31), 3.0), // before birth: ignored
+            (date!(2024 - 12 - 31), 3.0),      // before birth: ignored
             (date!(2026 - 02 - 01), f64::NAN), // unusable: ignored
             (date!(2026 - 04 - 14), 8.5),
         ],
@@ -530,7 +530,7 @@ fn reference_switch_at_boundary_days() {
     assert_eq!(r(1857), Some((Who2007, 61)));
     assert_eq!(r(1887), Some((Who2007, 61))); // 61.996
     assert_eq!(r(1888), Some((Who2007, 62))); // 62.029
-    // weight-for-age stops at 120 months: day 3682 is 120.97, day 3683 is 121.00
+                                              // weight-for-age stops at 120 months: day 3682 is 120.97, day 3683 is 121.00
     assert_eq!(r(3682), Some((Who2007, 120)));
     assert_eq!(r(3683), Some((Who2007, 121)));
     // 228 completed months end at day 6970 (228.99); day 6971 is 229.02

@@ -425,7 +425,7 @@ mod trend_tests {
     #[test]
     fn first_and_last_day_of_month_pairs() {
         let b = date!(2025 - 01 - 15); // KMS age 11-14 months: KBM 200 g
-        // last day of January, first day of February: consecutive months
+                                       // last day of January, first day of February: consecutive months
         assert_eq!(codes(b, &[(date!(2026 - 01 - 31), 8.0), (date!(2026 - 02 - 01), 8.2)]), ["B", "N"]);
         assert_eq!(codes(b, &[(date!(2026 - 01 - 31), 8.0), (date!(2026 - 02 - 01), 8.1)]), ["B", "T"]);
         // first day of January, last day of February (58 days): consecutive months
