@@ -1,4 +1,5 @@
-//! Immediate growth result for a child's measurement: WHO 2006 z-scores, the
+//! Immediate growth result for a child's measurement: WHO 2006 z-scores (WHO 2007
+//! from 61 months), the
 //! Permenkes 2/2020 categories with Indonesian labels, and the KMS weight trend.
 
 use posyandu_core::growth::{self as g, Anthropometry};
@@ -96,7 +97,8 @@ pub struct GrowthInput {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct GrowthResult {
     pub age_days: i64,
-    /// Completed months (days / 30.4375), as on the KMS.
+    /// Completed months, floor(days / 30.4375) (WHO; the KMS card counts calendar
+    /// months since the birth month, see docs/rules.md).
     pub age_months: i64,
     pub zwfa: Option<f64>,
     pub zlhfa: Option<f64>,
@@ -105,6 +107,9 @@ pub struct GrowthResult {
     pub zhcfa: Option<f64>,
     pub zmuac: Option<f64>,
     pub flags: ImplausibleFlags,
+    /// `"WHO2006"` (0..=1856 days) or `"WHO2007"` (61..=228 completed months): the
+    /// reference the age-based scores come from; `null` outside both.
+    pub reference: Option<String>,
     pub bbu: Option<WeightForAge>,
     pub bbu_label: Option<String>,
     pub tbu: Option<HeightForAge>,
@@ -139,6 +144,7 @@ fn to_result(age_days: i64, a: g::GrowthAssessment, trend: Option<g::WeightTrend
             hcfa: a.flags.hcfa,
             muac: a.flags.muac,
         },
+        reference: a.reference.map(|r| r.code().to_string()),
         bbu: a.bbu.map(Into::into),
         bbu_label: a.bbu.map(|c| c.label_id().to_string()),
         tbu: a.tbu.map(Into::into),
@@ -198,7 +204,8 @@ pub fn assess_growth(input: GrowthInput) -> Result<GrowthResult> {
 impl KaderStore {
     /// The growth result for a member's measurement taken on `measured_on`, before
     /// (or after) it is recorded: sex and birth date come from the member, the weight
-    /// trend from their last weighing before that day.
+    /// trend from their latest weighing in the previous calendar month (N/T), none
+    /// before this month (B) or none in the previous month (O).
     pub fn assess_member_growth(
         &self,
         household_id: String,
@@ -216,17 +223,13 @@ impl KaderStore {
         let m: core::Measurements = measurements.into();
         let (age_days, a) = assess_core(member.sex, member.birth_date, on, &m)?;
         let trend = m.weight_kg.map(|w| {
-            let prev = hh
-                .visits
-                .iter()
-                .filter(|v| !v.deleted && v.date < on)
-                .filter_map(|v| {
-                    let e = v.entries.iter().find(|e| e.member_id == member_id)?;
-                    Some((v.date, e.measurements.weight_kg?))
-                })
-                .max_by_key(|(d, _)| *d)
-                .map(|(d, w)| ((d - member.birth_date).whole_days(), w));
-            g::weight_trend(member.sex, prev, (age_days, w))
+            // The latest weighing before this calendar month (KMS rule, docs/rules.md).
+            let history = hh.visits.iter().filter(|v| !v.deleted && v.date < on).filter_map(|v| {
+                let e = v.entries.iter().find(|e| e.member_id == member_id)?;
+                Some((v.date, e.measurements.weight_kg?))
+            });
+            let prev = g::previous_weighing(history, on);
+            g::weight_trend(member.sex, member.birth_date, prev, (on, w))
         });
         Ok(to_result(age_days, a, trend))
     }

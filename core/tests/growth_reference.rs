@@ -1,7 +1,10 @@
 //! Compares the growth module with the independent Python reference
-//! (tests/fixtures/who_reference.py → tests/fixtures/growth_cases.csv).
+//! (tests/fixtures/who_reference.py → tests/fixtures/growth_cases.csv): WHO 2006
+//! (days 0..=1856) and WHO 2007 (61..=228 months) cases, every z-score within 5e-7
+//! of the reference (which prints 6 decimals), flags, categories, the reference
+//! used and the error rows exactly.
 
-use posyandu_core::growth::{assess, run_batch, Anthropometry, Measure, Sex};
+use posyandu_core::growth::{assess, run_batch, Anthropometry, GrowthReference, Measure, Sex};
 
 const CASES: &str = include_str!("fixtures/growth_cases.csv");
 const INPUT_COLS: [&str; 10] =
@@ -52,14 +55,16 @@ fn growth_batch_matches_python_reference() {
     let mut rdr = csv::Reader::from_reader(&output[..]);
     let out_h = rdr.headers().unwrap().clone();
     let base = INPUT_COLS.len();
-    // input columns + age_days + 6 z + 6 flags + 4 categories + error
-    assert_eq!(out_h.len(), base + 18);
+    // input columns + age_days + reference + 6 z + 6 flags + 4 categories + error
+    assert_eq!(out_h.len(), base + 19);
+    assert_eq!(&out_h[base + 1], "reference");
     let out_rows: Vec<_> = rdr.records().map(|r| r.unwrap()).collect();
     assert_eq!(out_rows.len(), cases.len());
 
     let mut max_diff = 0.0f64;
     let mut compared = 0;
     let mut errors = 0;
+    let mut who2007 = 0;
     for (c, o) in cases.iter().zip(&out_rows) {
         let id = &c[0];
         // pass-through unchanged
@@ -67,18 +72,20 @@ fn growth_batch_matches_python_reference() {
             assert_eq!(&c[i], &o[i], "case {id}: column {i} not passed through");
         }
         let exp_err = &c[col("exp_error")] == "1";
-        let err = &o[base + 17];
+        let err = &o[base + 18];
         assert_eq!(exp_err, !err.is_empty(), "case {id} ({}): error mismatch: {err:?}", &c[1]);
         if exp_err {
             errors += 1;
-            for k in 0..16 {
+            for k in 0..17 {
                 assert!(o[base + 1 + k].is_empty(), "case {id}: error row has output");
             }
             continue;
         }
+        assert_eq!(&c[col("exp_reference")], &o[base + 1], "case {id} ({}): reference", &c[1]);
+        who2007 += (&o[base + 1] == "WHO2007") as usize;
         for (k, name) in Z.iter().enumerate() {
             let exp = opt(&c[col(&format!("exp_{name}"))]);
-            let got = opt(&o[base + 1 + k]);
+            let got = opt(&o[base + 2 + k]);
             match (exp, got) {
                 (None, None) => {}
                 (Some(e), Some(g)) => {
@@ -89,25 +96,31 @@ fn growth_batch_matches_python_reference() {
                 }
                 _ => panic!("case {id} ({}): {name} expected {exp:?}, got {got:?}", &c[1]),
             }
-            assert_eq!(&c[col(&format!("exp_{}", F[k]))], &o[base + 7 + k], "case {id}: flag {}", F[k]);
+            assert_eq!(&c[col(&format!("exp_{}", F[k]))], &o[base + 8 + k], "case {id}: flag {}", F[k]);
         }
         for (k, name) in CAT.iter().enumerate() {
             let zname = ["zwfa", "zlhfa", "zwfl", "zbmi"][k];
             if near_cutoff(opt(&c[col(&format!("exp_{zname}"))])) {
                 continue;
             }
-            assert_eq!(&c[col(&format!("exp_{name}"))], &o[base + 13 + k], "case {id}: category {name}");
+            assert_eq!(&c[col(&format!("exp_{name}"))], &o[base + 14 + k], "case {id}: category {name}");
         }
     }
-    assert!(compared > 1000, "only {compared} z-scores compared");
+    assert!(compared > 2000, "only {compared} z-scores compared");
     assert!(errors >= 10);
-    eprintln!("batch vs reference: {compared} z-scores, max |diff| = {max_diff:.4} (2-decimal output)");
+    assert!(who2007 >= 400, "only {who2007} WHO 2007 rows");
+    eprintln!(
+        "batch vs reference: {} rows ({errors} error rows, {who2007} WHO 2007), {compared} z-scores, \
+         max |diff| = {max_diff:.4} (2-decimal output)",
+        cases.len()
+    );
 }
 
 #[test]
 fn growth_assess_matches_python_reference_unrounded() {
     let mut max_diff = 0.0f64;
     let mut n = 0;
+    let mut n2007 = 0;
     for c in cases() {
         if &c[col("exp_error")] == "1" {
             continue;
@@ -132,6 +145,8 @@ fn growth_assess_matches_python_reference_unrounded() {
             muac_cm: num(&c[9]),
         };
         let g = assess(&a).unwrap();
+        let is_2007 = g.reference == Some(GrowthReference::Who2007);
+        assert_eq!(&c[col("exp_reference")], g.reference.map_or("", |r| r.code()), "case {}", &c[0]);
         let got = [g.zwfa, g.zlhfa, g.zwfl, g.zbmi, g.zhcfa, g.zmuac];
         for (k, name) in Z.iter().enumerate() {
             let exp = opt(&c[col(&format!("exp_{name}"))]);
@@ -141,12 +156,15 @@ fn growth_assess_matches_python_reference_unrounded() {
                     let d = (e - v).abs();
                     max_diff = max_diff.max(d);
                     n += 1;
-                    // reference printed to 6 decimals
-                    assert!(d < 1e-5, "case {}: {name} expected {e}, got {v}", &c[0]);
+                    n2007 += is_2007 as usize;
+                    // reference printed to 6 decimals: at most half a unit of the
+                    // 6th decimal apart (plus float noise)
+                    assert!(d <= 5e-7 + 1e-12, "case {}: {name} expected {e}, got {v} (diff {d:e})", &c[0]);
                 }
                 (e, v) => panic!("case {}: {name} expected {e:?}, got {v:?}", &c[0]),
             }
         }
     }
-    eprintln!("assess vs reference: {n} z-scores, max |diff| = {max_diff:.2e}");
+    assert!(n > 2000 && n2007 > 700, "{n} z-scores, {n2007} of them WHO 2007");
+    eprintln!("assess vs reference: {n} z-scores ({n2007} WHO 2007), max |diff| = {max_diff:.2e}");
 }

@@ -127,7 +127,7 @@ enum Command {
     Sync,
     /// Pending (not yet synced) changes and last sync time.
     Status,
-    /// WHO 2006 z-scores for a CSV of measurements (survey mode).
+    /// WHO 2006 (0-60 months) and WHO 2007 (61-228 months) z-scores for a CSV of measurements (survey mode).
     Growth {
         #[arg(long)]
         input: PathBuf,

@@ -4,9 +4,13 @@
 //! (YYYY-MM-DD) or `age_days`, `weight_kg`, `height_cm`, and optionally
 //! `measure` (l/h, empty = by age), `oedema` (y/n, empty = n), `head_cm`,
 //! `muac_cm`. Other columns pass through unchanged. Output: the input columns,
-//! then `age_days,zwfa,zlhfa,zwfl,zbmi,zhcfa,zmuac`, the flags
-//! `fwfa,flhfa,fwfl,fbmi,fhcfa,fmuac`, the categories `bbu,tbu,bbtb,imtu` and
-//! `error`. A bad row gets its message in `error` and no scores; only a
+//! then `age_days`, `reference` (`WHO2006` for days 0..=1856, `WHO2007` for 61..=228
+//! completed months, empty outside both; [`super::growth_reference`]),
+//! `zwfa,zlhfa,zwfl,zbmi,zhcfa,zmuac`, the flags `fwfa,flhfa,fwfl,fbmi,fhcfa,fmuac`,
+//! the categories `bbu,tbu,bbtb,imtu` and `error`. With `WHO2007`, `zwfa` is
+//! weight-for-age 2007 (to 120 months), `zlhfa` height-for-age 2007, `zbmi`
+//! BMI-for-age 2007, `imtu`/`tbu` the 5-18 year categories; `zwfl`, `zhcfa`,
+//! `zmuac` and `bbu` stay empty. A bad row gets its message in `error` and no scores; only a
 //! missing required column, an over-long line, too many rows or an I/O
 //! failure stop the batch.
 
@@ -23,9 +27,26 @@ pub const MAX_ROWS: u64 = 1_000_000;
 /// How often `progress` is called (rows), besides once at the end.
 const PROGRESS_EVERY: u64 = 1000;
 
-const OUT_COLUMNS: [&str; 18] = [
-    "age_days", "zwfa", "zlhfa", "zwfl", "zbmi", "zhcfa", "zmuac", "fwfa", "flhfa", "fwfl", "fbmi", "fhcfa", "fmuac",
-    "bbu", "tbu", "bbtb", "imtu", "error",
+const OUT_COLUMNS: [&str; 19] = [
+    "age_days",
+    "reference",
+    "zwfa",
+    "zlhfa",
+    "zwfl",
+    "zbmi",
+    "zhcfa",
+    "zmuac",
+    "fwfa",
+    "flhfa",
+    "fwfl",
+    "fbmi",
+    "fhcfa",
+    "fmuac",
+    "bbu",
+    "tbu",
+    "bbtb",
+    "imtu",
+    "error",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +238,7 @@ fn output_fields(age: Option<i64>, g: Option<&GrowthAssessment>, err: Option<&Gr
     v.push(age.map(|a| a.to_string()).unwrap_or_default());
     match g {
         Some(g) => {
+            v.push(g.reference.map(|r| r.code()).unwrap_or("").to_string());
             for z in [g.zwfa, g.zlhfa, g.zwfl, g.zbmi, g.zhcfa, g.zmuac] {
                 v.push(fmt_z(z));
             }
@@ -229,7 +251,7 @@ fn output_fields(age: Option<i64>, g: Option<&GrowthAssessment>, err: Option<&Gr
             v.push(g.bbtb.map(|c| c.label_id()).unwrap_or("").to_string());
             v.push(g.imtu.map(|c| c.label_id()).unwrap_or("").to_string());
         }
-        None => v.extend(std::iter::repeat_n(String::new(), 16)),
+        None => v.extend(std::iter::repeat_n(String::new(), OUT_COLUMNS.len() - 2)),
     }
     v.push(err.map(|e| e.to_string()).unwrap_or_default());
     v

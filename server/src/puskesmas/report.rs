@@ -8,8 +8,9 @@
 //!   every registered child counts as having a KMS: K = S.
 //! - **D**: children of S weighed in the month. Each is counted once, in **N**, **T**,
 //!   **O** or **B** by the core's trend ([`posyandu_core::store::query::weight_trends`])
-//!   of the first weighing in the month; a weighing the core does not score because the
-//!   child was already weighed in the same month of age counts as O. D = N + T + O + B.
+//!   of the first weighing in the month (the core scores the first weighing of each
+//!   calendar month against the latest weighing of the previous calendar month; a
+//!   weighing it does not score counts as O). D = N + T + O + B.
 //!   Ratios K/S, D/S, N/D, N/S in percent (one decimal), `null` for a zero denominator.
 //! - **2T**: children whose trend this month is T and whose previous trend is T too
 //!   ([`posyandu_core::growth::is_2t`]). **BGM** (bawah garis merah): children whose
