@@ -15,7 +15,12 @@ use crate::error::{truncate, ApiError};
 /// Largest compacted household document the relay keeps: a phone must always be able to
 /// take a document in one snapshot page (`MAX_PAGE_BYTES`). Years of monthly visits of
 /// a large household are ~200 KB.
-pub const MAX_DOC_BYTES: usize = 2 << 20;
+pub const MAX_DOC_BYTES: usize = 1 << 20;
+/// Most operations a household document may hold (automerge's Lamport counter, which
+/// every change carries as `max_op`): merging costs memory per operation (~0.5 KB), so
+/// this bounds what loading one document costs. Ten years of monthly visits of a large
+/// household are ~25 000 operations.
+pub const MAX_DOC_OPS: u64 = 100_000;
 /// Dates a push may write this many days past the relay's today (phone clocks drift;
 /// Indonesia spans UTC+7..+9).
 pub const FUTURE_DAYS: i64 = 2;
@@ -151,6 +156,9 @@ fn apply_inner(
     }
     if new.is_empty() {
         return Ok(Merged::default());
+    }
+    if new.iter().any(|c| c.max_op() > MAX_DOC_OPS) {
+        return Err(bad(None, format!("dokumen menjadi terlalu besar (> {MAX_DOC_OPS} operasi)")));
     }
     // Authorship is decided per change now, and reported after the value checks (a
     // bad value is the more useful reason to give).

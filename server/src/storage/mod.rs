@@ -35,7 +35,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_push_bytes: 8 << 20, max_push_changes: 20_000, max_push_ops: 200_000 }
+        Limits { max_push_bytes: 8 << 20, max_push_changes: 20_000, max_push_ops: 60_000 }
     }
 }
 
