@@ -208,6 +208,15 @@ fi
 
 # --- Python -----------------------------------------------------------------
 if [ "$RUN_PYTHON" -eq 1 ]; then
+  # The relay binds each device token to the first phone store that uses it, and the
+  # Kotlin tests' stores already used tokens A and B: the Python tests get a fresh relay.
+  if [ "$RUN_KOTLIN" -eq 1 ] && [ -n "$RELAY_PID" ]; then
+    stop_test_relay
+    if ! start_test_relay "$POSYANDU_RELAY_BIN"; then
+      record "relay:setup" 1 0 1 0
+      log "could not restart the relay $POSYANDU_RELAY_BIN: the Python sync tests will fail"
+    fi
+  fi
   # The generated module loads lib<name>.so from its own directory.
   cp "$SO" "$OUT/python/"
   log "python unittest: ${#PY_TESTS[@]} file(s) in $TESTS_DIR/python"

@@ -4,3 +4,4 @@
 pub mod fixtures;
 pub mod netshape;
 pub mod relay;
+pub mod tamper;

@@ -16,7 +16,8 @@ use posyandu_core::sync::wire::{self, DocChanges, SyncRequest, SyncResponse, ACT
 use posyandu_core::*;
 use posyandu_tests::fixtures::{household, member};
 use posyandu_tests::relay::{device, RelayProcess};
-use rusqlite::{params, Connection, OptionalExtension};
+use posyandu_tests::tamper::{store_actor, write_behind};
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 const P: &str = "P-001";
@@ -33,27 +34,11 @@ fn weighing(store: &Store, member: Uuid, weight: f64) -> NewVisit {
     }
 }
 
-/// The actor a store writes with (hex, from its `meta` table).
-fn store_actor(path: &std::path::Path) -> String {
-    let conn = Connection::open(path).unwrap();
-    conn.query_row("SELECT value FROM meta WHERE key = 'actor_id'", [], |r| r.get(0)).unwrap()
-}
-
 /// Writes, behind the (closed) store's back, a visit whose weight is text — what a
 /// buggy app release would do — as a local change queued for the relay.
 fn inject_bad_visit(path: &std::path::Path, household: Uuid, member: Uuid, kader: &str) -> Uuid {
-    let conn = Connection::open(path).unwrap();
-    let key = household.to_string();
-    let snapshot: Vec<u8> = conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [&key], |r| r.get(0)).unwrap();
-    let actor = ActorId::try_from(store_actor(path).as_str()).unwrap();
-    let mut doc = HouseholdDoc::load(&snapshot, &actor).unwrap();
-    let mut stmt = conn.prepare("SELECT data FROM doc_change WHERE doc_id = ?1 ORDER BY seq").unwrap();
-    for data in stmt.query_map([&key], |r| r.get::<_, Vec<u8>>(0)).unwrap() {
-        doc.automerge().load_incremental(&data.unwrap()).unwrap();
-    }
     let visit_id = Uuid::new_v4();
-    {
-        let am = doc.automerge();
+    write_behind(path, household, kader, |am| {
         let (_, visits) = am.get(ROOT, "visits").unwrap().unwrap();
         let v = am.put_object(&visits, visit_id.to_string(), ObjType::Map).unwrap();
         am.put(&v, "date", "2026-11-30").unwrap();
@@ -65,15 +50,7 @@ fn inject_bad_visit(path: &std::path::Path, household: Uuid, member: Uuid, kader
         let e = am.put_object(&entries, member.to_string(), ObjType::Map).unwrap();
         let m = am.put_object(&e, "measurements", ObjType::Map).unwrap();
         am.put(&m, "weight_kg", "sembilan kilo").unwrap();
-    }
-    let change = doc.commit(kader, time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
-    conn.execute("UPDATE doc SET snapshot = ?2, n_incremental = 0 WHERE id = ?1", params![key, doc.save()]).unwrap();
-    conn.execute("DELETE FROM doc_change WHERE doc_id = ?1", [&key]).unwrap();
-    conn.execute(
-        "INSERT INTO outbox (doc_id, hash, change, created_at) VALUES (?1, ?2, ?3, 0)",
-        params![key, change.hash().0.as_slice(), change.raw_bytes()],
-    )
-    .unwrap();
+    });
     visit_id
 }
 
