@@ -98,6 +98,16 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX member_by_name_key ON member (name_key);
     "#,
+    // 3: what the document reader left out of each household (`doc::DocProblem`).
+    r#"
+    CREATE TABLE doc_problem (
+        household_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (household_id, path, reason)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
