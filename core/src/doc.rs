@@ -553,7 +553,7 @@ pub struct DocProblem {
     pub kind: ProblemKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
     /// Malformed or implausible (a buggy or hostile writer).
@@ -613,8 +613,13 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
     let visits = coll(VISITS);
     let pregnancies = coll(PREGNANCIES);
 
-    // Records may refer to any member in the document, tombstoned or unreadable.
-    let member_ids: HashSet<Uuid> = members.keys().filter_map(|k| Uuid::parse_str(k).ok()).collect();
+    // Records may refer to any member in the document, tombstoned or unreadable. When
+    // the members map itself is unreadable (already one problem), references are not
+    // judged, so one bad change does not take every visit with it.
+    let members_readable = !problems.iter().any(|p| p.path == MEMBERS);
+    let member_ids: Option<HashSet<Uuid>> =
+        members_readable.then(|| members.keys().filter_map(|k| Uuid::parse_str(k).ok()).collect());
+    let member_ids = member_ids.as_ref();
 
     let mut household = Household {
         id,
@@ -660,7 +665,7 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
 
     for (key, value) in visits {
         let Some((id, path, obj)) = record(VISITS, key, value, &mut problems) else { continue };
-        if let Some(v) = read_visit(id, &path, obj, &member_ids, &mut problems) {
+        if let Some(v) = read_visit(id, &path, obj, member_ids, &mut problems) {
             household.visits.push(v);
         }
     }
@@ -669,7 +674,7 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
     for (key, value) in pregnancies {
         let Some((id, path, mut obj)) = record(PREGNANCIES, key, value, &mut problems) else { continue };
         let mut rec = Rec::new(&mut problems);
-        check_pregnancy(&mut rec, &mut obj, &path, &member_ids);
+        check_pregnancy(&mut rec, &mut obj, &path, member_ids);
         if let Some(p) = rec.finish::<Pregnancy>(id, obj, &path) {
             household.pregnancies.push(p);
         }
@@ -976,14 +981,14 @@ fn check_member(rec: &mut Rec, m: &mut Map<String, Json>, path: &str) {
     rec.field(m, path, "deleted", OPTIONAL, Field::Bool);
 }
 
-fn check_pregnancy(rec: &mut Rec, p: &mut Map<String, Json>, path: &str, members: &HashSet<Uuid>) {
+fn check_pregnancy(rec: &mut Rec, p: &mut Map<String, Json>, path: &str, members: Option<&HashSet<Uuid>>) {
     use crate::validation::{GRAVIDA, MUAC_CM};
     let before = rec.ok;
     rec.ok = true;
     rec.field(p, path, "member_id", REQUIRED, Field::Uuid);
     if rec.ok {
         let member = p.get("member_id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok());
-        if member.is_some_and(|m| !members.contains(&m)) {
+        if member.is_some_and(|m| members.is_some_and(|all| !all.contains(&m))) {
             rec.report(format!("{path}/member_id"), ProblemKind::Invalid, "anggota keluarga tidak ada".into());
         }
     }
@@ -1001,7 +1006,7 @@ fn read_visit(
     id: Uuid,
     path: &str,
     mut v: Map<String, Json>,
-    members: &HashSet<Uuid>,
+    members: Option<&HashSet<Uuid>>,
     problems: &mut Vec<DocProblem>,
 ) -> Option<Visit> {
     let mut rec = Rec::new(problems);
@@ -1038,7 +1043,7 @@ fn read_visit(
             problems.push(invalid(epath, "kunci harus UUID"));
             continue;
         };
-        if !members.contains(&member_id) {
+        if members.is_some_and(|all| !all.contains(&member_id)) {
             problems.push(invalid(epath, "anggota keluarga tidak ada"));
             continue;
         }

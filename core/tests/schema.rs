@@ -252,3 +252,515 @@ fn build_fixture_v1() -> Vec<u8> {
 fn generate_fixture_v1() {
     std::fs::write(FIXTURE_V1, build_fixture_v1()).unwrap();
 }
+
+// ---- helpers ---------------------------------------------------------------------------
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use posyandu_core::doc::{read_household, DocProblem, HouseholdRead, ProblemKind};
+
+const MUM: Uuid = Uuid::from_u128(0xa1);
+const KID: Uuid = Uuid::from_u128(0xa2);
+const V1: Uuid = Uuid::from_u128(0xb1);
+const V2: Uuid = Uuid::from_u128(0xb2);
+const PREG: Uuid = Uuid::from_u128(0xc1);
+const ID: Uuid = Uuid::from_u128(0xd1);
+
+/// A household written by the current code: two members, two visits (the first with
+/// entries for both), a pregnancy.
+fn base() -> HouseholdDoc {
+    let mut d = HouseholdDoc::create(ID, "P-001", &ActorId::from([7u8; 16])).unwrap();
+    d.patch_household(
+        &HouseholdPatch {
+            kk_number: Some("3275010101260001".into()),
+            address: Some(fixture_address()),
+            spm: Some(SpmAttributes { clean_water: Some(true), ..Default::default() }),
+            ..Default::default()
+        },
+        date!(2026 - 01 - 05),
+    )
+    .unwrap();
+    let mum = NewMember {
+        nik: Some("3275015205900002".into()),
+        mother_nik: None,
+        name: "Siti Aminah".into(),
+        birth_date: date!(1990 - 05 - 12),
+        sex: Sex::Female,
+        relation: Relation::KepalaKeluarga,
+        bpjs_number: None,
+    };
+    let kid = NewMember {
+        nik: None,
+        mother_nik: Some(MotherNik { mother_nik: "3275015205900002".into(), birth_order: 1 }),
+        name: "Budi".into(),
+        birth_date: date!(2025 - 06 - 01),
+        sex: Sex::Male,
+        relation: Relation::Anak,
+        bpjs_number: None,
+    };
+    d.add_member(MUM, &mum).unwrap();
+    d.add_member(KID, &kid).unwrap();
+    let entry = |member, w| VisitEntry {
+        member_id: member,
+        measurements: Measurements { weight_kg: Some(w), ..Default::default() },
+        services: Services { immunisations: vec!["BCG".into()], ..Default::default() },
+        spm_needs: vec![SpmNeed { area: SpmArea::Sosial, need: "bantuan PKH".into() }],
+        ..Default::default()
+    };
+    for (id, day, entries) in
+        [(V1, 10, vec![entry(MUM, 58.0), entry(KID, 8.1)]), (V2, 20, vec![entry(KID, 8.4)])]
+    {
+        d.add_visit(&Visit {
+            id,
+            date: date!(2026 - 01 - 01).replace_day(day).unwrap(),
+            kind: VisitKind::KunjunganRumah,
+            kader_id: "K-SITI".into(),
+            posyandu_id: "P-001".into(),
+            entries,
+            deleted: false,
+        })
+        .unwrap();
+    }
+    d.add_pregnancy(&Pregnancy {
+        id: PREG,
+        member_id: MUM,
+        lmp: date!(2025 - 12 - 01),
+        due_date: date!(2026 - 09 - 07),
+        gravida: 2,
+        muac_cm: Some(24.0),
+        kek: false,
+        ended: None,
+        deleted: false,
+    })
+    .unwrap();
+    d.commit("K-SITI", 1_767_600_000).unwrap();
+    d
+}
+
+/// The object at a slash path (maps only).
+fn obj(am: &AutoCommit, path: &str) -> ObjId {
+    let mut o = ROOT;
+    for key in path.split('/').filter(|k| !k.is_empty()) {
+        o = match am.get(&o, key).unwrap() {
+            Some((Value::Object(_), id)) => id,
+            other => panic!("{path}: {key} is {other:?}"),
+        };
+    }
+    o
+}
+
+fn put(d: &mut HouseholdDoc, path: &str, key: &str, v: impl Into<ScalarValue>) {
+    let am = d.automerge();
+    let o = obj(am, path);
+    am.put(&o, key, v).unwrap();
+}
+
+fn checked(d: &mut HouseholdDoc) -> HouseholdRead {
+    // `read()` never fails on a document with an id, whatever else it holds.
+    d.read().expect("read() must not fail");
+    read_household(d.automerge()).unwrap()
+}
+
+fn paths(r: &HouseholdRead) -> Vec<(&str, ProblemKind)> {
+    r.problems.iter().map(|p| (p.path.as_str(), p.kind)).collect()
+}
+
+fn one_problem(r: &HouseholdRead) -> &DocProblem {
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    &r.problems[0]
+}
+
+fn ids<T>(items: &[T], id: impl Fn(&T) -> Uuid) -> Vec<Uuid> {
+    items.iter().map(id).collect()
+}
+
+fn entry_path(visit: Uuid, member: Uuid) -> String {
+    format!("visits/{visit}/entries/{member}")
+}
+
+// ---- poison ------------------------------------------------------------------------------
+
+#[test]
+fn base_document_reads_without_problems() {
+    let mut d = base();
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(ids(&r.household.members, |m| m.id), vec![MUM, KID]);
+    assert_eq!(ids(&r.household.visits, |v| v.id), vec![V1, V2]);
+    assert_eq!(r.household.visits[0].entries.len(), 2);
+    assert_eq!(r.household.pregnancies.len(), 1);
+    assert_eq!(r.household.address, fixture_address());
+}
+
+#[test]
+fn weight_as_text_drops_only_that_entry() {
+    let mut d = base();
+    put(&mut d, &format!("{}/measurements", entry_path(V1, KID)), "weight_kg", "sembilan kilo");
+    let r = checked(&mut d);
+    let p = one_problem(&r);
+    assert_eq!(p.path, format!("{}/measurements/weight_kg", entry_path(V1, KID)));
+    assert_eq!(p.reason, "harus angka, berisi teks");
+    assert_eq!(p.kind, ProblemKind::Invalid);
+    assert!(!p.reason.contains("sembilan"));
+    let v1 = &r.household.visits[0];
+    assert_eq!(v1.id, V1, "the visit keeps its valid entries");
+    assert_eq!(ids(&v1.entries, |e| e.member_id), vec![MUM]);
+    assert_eq!(v1.entries[0].measurements.weight_kg, Some(58.0));
+    assert_eq!(r.household.visits[1].entries[0].measurements.weight_kg, Some(8.4));
+    assert_eq!(r.household.members.len(), 2);
+    assert_eq!(r.household.pregnancies.len(), 1);
+}
+
+#[test]
+fn implausible_weights_are_refused() {
+    for w in [-50.0, 1e300, f64::NAN, f64::INFINITY] {
+        let mut d = base();
+        put(&mut d, &format!("{}/measurements", entry_path(V2, KID)), "weight_kg", w);
+        let r = checked(&mut d);
+        let p = one_problem(&r);
+        assert_eq!(p.path, format!("{}/measurements/weight_kg", entry_path(V2, KID)), "{w}");
+        if w.is_finite() {
+            assert_eq!(p.reason, "di luar batas wajar (0.5–250)");
+        }
+        assert!(!p.reason.contains("50") || p.reason.contains("250"), "no value in reason: {}", p.reason);
+        assert!(r.household.visits[1].entries.is_empty(), "V2's only entry is left out");
+        assert_eq!(r.household.visits[0].entries.len(), 2);
+    }
+}
+
+#[test]
+fn impossible_and_implausible_dates() {
+    for (date, reason) in
+        [("2024-13-45", "tanggal tidak valid"), ("9999-12-31", "tanggal di luar batas wajar (1900–2100)")]
+    {
+        let mut d = base();
+        put(&mut d, &format!("visits/{V1}"), "date", date);
+        let r = checked(&mut d);
+        let p = one_problem(&r);
+        assert_eq!((p.path.as_str(), p.reason.as_str()), (format!("visits/{V1}/date").as_str(), reason));
+        assert_eq!(ids(&r.household.visits, |v| v.id), vec![V2]);
+        assert_eq!(r.household.members.len(), 2);
+    }
+    // A birth date too.
+    let mut d = base();
+    put(&mut d, &format!("members/{MUM}"), "birth_date", "1850-01-01");
+    let r = checked(&mut d);
+    assert_eq!(paths(&r), vec![(format!("members/{MUM}/birth_date").as_str(), ProblemKind::Invalid)]);
+    assert_eq!(ids(&r.household.members, |m| m.id), vec![KID]);
+    assert_eq!(r.household.visits[0].entries.len(), 2, "entries of an unreadable member stay");
+    assert_eq!(r.household.pregnancies.len(), 1);
+}
+
+#[test]
+fn wrong_types_in_member_and_address() {
+    // sex as a number
+    let mut d = base();
+    put(&mut d, &format!("members/{KID}"), "sex", 42);
+    let r = checked(&mut d);
+    let p = one_problem(&r);
+    assert_eq!((p.path.clone(), p.reason.as_str()), (format!("members/{KID}/sex"), "harus teks, berisi angka"));
+    assert_eq!(ids(&r.household.members, |m| m.id), vec![MUM]);
+
+    // NIK as an integer
+    let mut d = base();
+    put(&mut d, &format!("members/{MUM}"), "nik", 3275015205900002u64);
+    let r = checked(&mut d);
+    assert_eq!(one_problem(&r).path, format!("members/{MUM}/nik"));
+    assert_eq!(ids(&r.household.members, |m| m.id), vec![KID]);
+    assert_eq!(r.household.pregnancies.len(), 1, "the pregnancy refers to a member in the document");
+
+    // A NIK of the wrong structure
+    let mut d = base();
+    put(&mut d, &format!("members/{MUM}"), "nik", "32750152059");
+    let r = checked(&mut d);
+    assert_eq!(one_problem(&r).reason, "harus 16 angka");
+
+    // RT as a number: the address is left out, the rest of the household stays.
+    let mut d = base();
+    put(&mut d, "household/address", "rt", 3);
+    let r = checked(&mut d);
+    let p = one_problem(&r);
+    assert_eq!((p.path.as_str(), p.reason.as_str()), ("household/address/rt", "harus teks, berisi angka"));
+    assert_eq!(r.household.address, Address::default());
+    assert_eq!(r.household.kk_number.as_deref(), Some("3275010101260001"));
+    assert_eq!(r.household.spm.clean_water, Some(true));
+    assert_eq!(r.household.members.len(), 2);
+
+    // The KK number of the wrong structure
+    let mut d = base();
+    put(&mut d, "household", "kk_number", "12345");
+    let r = checked(&mut d);
+    assert_eq!(paths(&r), vec![("household/kk_number", ProblemKind::Invalid)]);
+    assert_eq!(r.household.kk_number, None);
+    assert_eq!(r.household.address, fixture_address());
+}
+
+#[test]
+fn closed_enums_refuse_unknown_values() {
+    let mut d = base();
+    put(&mut d, &format!("members/{KID}"), "sex", "x");
+    let r = checked(&mut d);
+    let p = one_problem(&r);
+    assert_eq!((p.kind, p.reason.as_str()), (ProblemKind::Invalid, "nilai tidak dikenal"));
+
+    let mut d = base();
+    put(&mut d, &format!("{}/measurements", entry_path(V2, KID)), "measure", "berdiri");
+    let r = checked(&mut d);
+    assert_eq!(
+        paths(&r),
+        vec![(format!("{}/measurements/measure", entry_path(V2, KID)).as_str(), ProblemKind::Invalid)]
+    );
+}
+
+#[test]
+fn open_enums_with_unknown_values_are_newer_and_a_wrong_type_is_invalid() {
+    let mut d = base();
+    put(&mut d, &format!("members/{KID}"), "relation", "anak_angkat");
+    let r = checked(&mut d);
+    let p = one_problem(&r);
+    assert_eq!(p.path, format!("members/{KID}/relation"));
+    assert_eq!((p.kind, p.reason.as_str()), (ProblemKind::Newer, "dibuat oleh versi aplikasi yang lebih baru"));
+    assert_eq!(ids(&r.household.members, |m| m.id), vec![MUM]);
+
+    let mut d = base();
+    put(&mut d, &format!("visits/{V2}"), "kind", "kelas_balita");
+    let r = checked(&mut d);
+    assert_eq!(paths(&r), vec![(format!("visits/{V2}/kind").as_str(), ProblemKind::Newer)]);
+    assert_eq!(ids(&r.household.visits, |v| v.id), vec![V1]);
+
+    let mut d = base();
+    put(&mut d, &format!("visits/{V2}"), "kind", 5);
+    let r = checked(&mut d);
+    assert_eq!(paths(&r), vec![(format!("visits/{V2}/kind").as_str(), ProblemKind::Invalid)]);
+
+    // An SPM area added by a newer version: that entry is left out as newer.
+    let mut d = base();
+    {
+        let am = d.automerge();
+        let list = obj(am, &format!("{}/spm_needs", entry_path(V1, MUM)));
+        let item = match am.get(&list, 0usize).unwrap() {
+            Some((Value::Object(_), id)) => id,
+            other => panic!("{other:?}"),
+        };
+        am.put(&item, "area", "lingkungan_hidup").unwrap();
+    }
+    let r = checked(&mut d);
+    let p = one_problem(&r);
+    assert_eq!(p.path, format!("{}/spm_needs/0/area", entry_path(V1, MUM)));
+    assert_eq!(p.kind, ProblemKind::Newer);
+    assert_eq!(ids(&r.household.visits[0].entries, |e| e.member_id), vec![KID]);
+
+    // An antigen code this version does not know is not a problem.
+    let mut d = base();
+    {
+        let am = d.automerge();
+        let list = obj(am, &format!("{}/services/immunisations", entry_path(V2, KID)));
+        am.insert(&list, 1, "MALARIA1").unwrap();
+    }
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(r.household.visits[1].entries[0].services.immunisations, vec!["BCG", "MALARIA1"]);
+}
+
+#[test]
+fn keys_that_must_be_uuids() {
+    let mut d = base();
+    {
+        let am = d.automerge();
+        let members = obj(am, "members");
+        let m = am.put_object(&members, "not-a-uuid", ObjType::Map).unwrap();
+        am.put(&m, "name", "X").unwrap();
+        let entries = obj(am, &format!("visits/{V1}/entries"));
+        am.put_object(&entries, "nobody", ObjType::Map).unwrap();
+    }
+    let r = checked(&mut d);
+    let mut got = paths(&r);
+    got.sort();
+    let entry = format!("visits/{V1}/entries/nobody");
+    assert_eq!(got, vec![("members/not-a-uuid", ProblemKind::Invalid), (entry.as_str(), ProblemKind::Invalid)]);
+    assert!(r.problems.iter().all(|p| p.reason == "kunci harus UUID"));
+    assert_eq!(r.household.members.len(), 2);
+    assert_eq!(r.household.visits[0].entries.len(), 2);
+}
+
+#[test]
+fn root_collections_of_the_wrong_type_read_as_empty() {
+    // members as a string: no member, but visits and pregnancies are not judged by it.
+    let mut d = base();
+    d.automerge().put(ROOT, "members", "rusak").unwrap();
+    let r = checked(&mut d);
+    let p = one_problem(&r);
+    assert_eq!((p.path.as_str(), p.reason.as_str()), ("members", "harus peta, berisi teks"));
+    assert!(r.household.members.is_empty());
+    assert_eq!(r.household.visits.len(), 2);
+    assert_eq!(r.household.visits[0].entries.len(), 2);
+
+    // visits as a list
+    let mut d = base();
+    let list = d.automerge().put_object(ROOT, "visits", ObjType::List).unwrap();
+    d.automerge().insert(&list, 0, 1).unwrap();
+    let r = checked(&mut d);
+    assert_eq!(one_problem(&r).reason, "harus peta, berisi daftar");
+    assert!(r.household.visits.is_empty());
+    assert_eq!(r.household.members.len(), 2);
+
+    // the others as text, a number, a Text object
+    for (key, kind) in [("pregnancies", "teks"), ("kk_history", "angka"), ("household", "teks")] {
+        let mut d = base();
+        let am = d.automerge();
+        match key {
+            "kk_history" => am.put(ROOT, key, 7).unwrap(),
+            "household" => {
+                let t = am.put_object(ROOT, key, ObjType::Text).unwrap();
+                am.splice_text(&t, 0, 0, "x").unwrap();
+            }
+            _ => am.put(ROOT, key, "x").unwrap(),
+        }
+        let r = checked(&mut d);
+        let p = one_problem(&r);
+        assert_eq!((p.path.as_str(), p.reason.clone()), (key, format!("harus peta, berisi {kind}")));
+        assert_eq!(r.household.members.len(), 2);
+        assert_eq!(r.household.visits.len(), 2);
+    }
+}
+
+#[test]
+fn references_to_members_not_in_the_document() {
+    let ghost = Uuid::from_u128(0xdead);
+    let mut d = base();
+    {
+        let am = d.automerge();
+        let entries = obj(am, &format!("visits/{V2}/entries"));
+        let e = am.put_object(&entries, ghost.to_string(), ObjType::Map).unwrap();
+        am.put_object(&e, "measurements", ObjType::Map).unwrap();
+    }
+    put(&mut d, &format!("pregnancies/{PREG}"), "member_id", ghost.to_string());
+    let r = checked(&mut d);
+    let mut got: Vec<(String, String)> = r.problems.iter().map(|p| (p.path.clone(), p.reason.clone())).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (format!("pregnancies/{PREG}/member_id"), "anggota keluarga tidak ada".to_string()),
+            (entry_path(V2, ghost), "anggota keluarga tidak ada".to_string()),
+        ]
+    );
+    assert_eq!(ids(&r.household.visits[1].entries, |e| e.member_id), vec![KID], "the visit keeps its other entries");
+    assert!(r.household.pregnancies.is_empty());
+
+    // A tombstoned member still exists.
+    let mut d = base();
+    d.tombstone(posyandu_core::doc::RecordKind::Member, KID).unwrap();
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty());
+    assert_eq!(r.household.visits[1].entries.len(), 1);
+}
+
+#[test]
+fn text_objects_read_as_strings() {
+    let mut d = base();
+    {
+        let am = d.automerge();
+        let m = obj(am, &format!("members/{KID}"));
+        let t = am.put_object(&m, "name", ObjType::Text).unwrap();
+        am.splice_text(&t, 0, 0, "Budi Santoso").unwrap();
+        let v = obj(am, &format!("visits/{V1}"));
+        let t = am.put_object(&v, "kader_id", ObjType::Text).unwrap();
+        am.splice_text(&t, 0, 0, "K-DEWI").unwrap();
+        let t = am.put_object(ROOT, "posyandu_id", ObjType::Text).unwrap();
+        am.splice_text(&t, 0, 0, "P-001").unwrap();
+    }
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(r.household.member(KID).unwrap().name, "Budi Santoso");
+    assert_eq!(r.household.visits[0].kader_id, "K-DEWI");
+    assert_eq!(r.household.posyandu_id, "P-001");
+}
+
+#[test]
+fn whole_numbers_stored_as_floats_and_small_ints_read() {
+    // A JavaScript writer stores 2 as a float and 9 kg as an integer.
+    let mut d = base();
+    put(&mut d, &format!("pregnancies/{PREG}"), "gravida", 2.0);
+    put(&mut d, &format!("{}/measurements", entry_path(V2, KID)), "weight_kg", 9i64);
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(r.household.pregnancies[0].gravida, 2);
+    assert_eq!(r.household.visits[1].entries[0].measurements.weight_kg, Some(9.0));
+    put(&mut d, &format!("pregnancies/{PREG}"), "gravida", 2.5);
+    assert_eq!(checked(&mut d).problems[0].reason, "harus bilangan bulat");
+}
+
+#[test]
+fn reasons_never_quote_the_value() {
+    let secret = "Rahasia Pribadi 3275015205900002";
+    let mut d = base();
+    put(&mut d, &format!("members/{KID}"), "sex", secret);
+    put(&mut d, &format!("members/{MUM}"), "birth_date", secret);
+    put(&mut d, &format!("visits/{V1}"), "kind", secret);
+    put(&mut d, &format!("{}/measurements", entry_path(V2, KID)), "weight_kg", secret);
+    put(&mut d, "household/address", "rt", secret);
+    put(&mut d, "household", "kk_number", secret);
+    let r = checked(&mut d);
+    assert_eq!(r.problems.len(), 6, "{:?}", r.problems);
+    for p in &r.problems {
+        assert!(!p.reason.contains("Rahasia") && !p.reason.contains("3275"), "{p:?}");
+    }
+}
+
+#[test]
+fn only_a_missing_id_fails_the_read() {
+    let mut d = base();
+    d.automerge().delete(ROOT, "id").unwrap();
+    assert!(read_household(d.automerge()).is_err());
+    assert!(d.read().is_err());
+    // Works on a plain `Automerge` (the relay's type) as well.
+    let am = automerge::Automerge::load(&base().save()).unwrap();
+    let r = read_household(&am).unwrap();
+    assert!(r.problems.is_empty());
+    assert_eq!(r.household.visits.len(), 2);
+}
+
+#[test]
+fn a_poisoned_document_in_the_store_is_listed_and_the_rest_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store =
+        Store::open(dir.path().join("s.sqlite3"), DeviceIdentity {
+            device_id: "D1".into(),
+            kader_id: "K-SITI".into(),
+            posyandu_id: "P-001".into(),
+        })
+        .unwrap();
+    store.set_clock(|| time::macros::datetime!(2026-01-25 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
+    let mut d = base();
+    put(&mut d, &format!("{}/measurements", entry_path(V1, KID)), "weight_kg", "sembilan kilo");
+    d.commit("K-JAHIL", 1_767_700_000).unwrap();
+    store.import_documents([(ID, d.save())]).unwrap();
+    let problems = store.document_problems().unwrap();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].0, ID);
+    assert_eq!(problems[0].1.path, format!("{}/measurements/weight_kg", entry_path(V1, KID)));
+    assert_eq!(store.list_households(None).unwrap()[0].member_count, 2);
+    // The phone keeps working on the household; the problem stays listed until fixed.
+    store.record_visit(ID, NewVisit {
+        date: date!(2026 - 01 - 24),
+        kind: VisitKind::HariBuka,
+        entries: vec![VisitEntry {
+            member_id: KID,
+            measurements: Measurements { weight_kg: Some(8.6), ..Default::default() },
+            ..Default::default()
+        }],
+    })
+    .unwrap();
+    assert_eq!(store.household(ID).unwrap().visits.len(), 3);
+    assert_eq!(store.document_problems().unwrap().len(), 1);
+    // Correcting the entry (a field edit) ends the problem.
+    store
+        .amend_visit_entry(ID, V1, VisitEntry {
+            member_id: KID,
+            measurements: Measurements { weight_kg: Some(8.1), ..Default::default() },
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(store.document_problems().unwrap().is_empty());
+}
