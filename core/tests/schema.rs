@@ -764,3 +764,268 @@ fn a_poisoned_document_in_the_store_is_listed_and_the_rest_shown() {
         .unwrap();
     assert!(store.document_problems().unwrap().is_empty());
 }
+
+// ---- forward compatibility -----------------------------------------------------------
+
+/// The value at a slash path as JSON (objects recursively, Text as a string).
+fn json_at(am: &impl ReadDoc, path: &str) -> Option<serde_json::Value> {
+    fn scalar(s: &ScalarValue) -> serde_json::Value {
+        match s {
+            ScalarValue::Str(s) => s.to_string().into(),
+            ScalarValue::Int(i) => (*i).into(),
+            ScalarValue::Uint(u) => (*u).into(),
+            ScalarValue::F64(f) => (*f).into(),
+            ScalarValue::Boolean(b) => (*b).into(),
+            other => format!("{other:?}").into(),
+        }
+    }
+    fn object(am: &impl ReadDoc, o: &ObjId) -> serde_json::Value {
+        let val = |v: Value<'_>, id: ObjId| match v {
+            Value::Object(_) => object(am, &id),
+            Value::Scalar(s) => scalar(&s),
+        };
+        match am.object_type(o).unwrap() {
+            ObjType::Text => am.text(o).unwrap().into(),
+            ObjType::List => am.list_range(o, ..).map(|i| val(Value::from(i.value.clone()), i.id())).collect(),
+            _ => serde_json::Value::Object(
+                am.map_range(o, ..).map(|i| (i.key.to_string(), val(Value::from(i.value.clone()), i.id()))).collect(),
+            ),
+        }
+    }
+    let mut o = ROOT;
+    let keys: Vec<&str> = path.split('/').collect();
+    for (i, key) in keys.iter().enumerate() {
+        let (v, id) = am.get(&o, *key).unwrap()?;
+        if i + 1 == keys.len() {
+            return Some(match v {
+                Value::Object(_) => object(am, &id),
+                Value::Scalar(s) => scalar(&s),
+            });
+        }
+        o = id;
+    }
+    None
+}
+
+const V3: Uuid = Uuid::from_u128(0xb3);
+const REFERRAL: Uuid = Uuid::from_u128(0xe1);
+
+/// What a newer app version writes: unknown fields in records, new root keys and
+/// collections, a visit of a kind this version does not know.
+fn newer_writer(d: &mut HouseholdDoc) -> Vec<String> {
+    let am = d.automerge();
+    let e = obj(am, &entry_path(V1, MUM));
+    am.put(&e, "pain_score", 3).unwrap();
+    let vit = am.put_object(&e, "vitals_v2", ObjType::Map).unwrap();
+    am.put(&vit, "spo2_percent", 97).unwrap();
+    let m = obj(am, &format!("members/{KID}"));
+    am.put(&m, "blood_type", "O").unwrap();
+    let a = obj(am, "household/address");
+    am.put(&a, "village_name", "Bekasi Jaya").unwrap();
+    am.put(ROOT, "app_version", "2.0").unwrap();
+    let refs = am.put_object(ROOT, "referrals", ObjType::Map).unwrap();
+    let r = am.put_object(&refs, REFERRAL.to_string(), ObjType::Map).unwrap();
+    am.put(&r, "member_id", KID.to_string()).unwrap();
+    am.put(&r, "reason", "gizi kurang").unwrap();
+    am.put(&r, "status", "terkirim").unwrap();
+    let lists = am.put_object(ROOT, "checklists", ObjType::Map).unwrap();
+    let l = am.put_object(&lists, "balita", ObjType::List).unwrap();
+    am.insert(&l, 0, "asi_eksklusif").unwrap();
+    let visits = obj(am, "visits");
+    let v = am.put_object(&visits, V3.to_string(), ObjType::Map).unwrap();
+    am.put(&v, "date", "2026-01-22").unwrap();
+    am.put(&v, "kind", "kelas_balita").unwrap();
+    am.put(&v, "kader_id", "K-BARU").unwrap();
+    am.put(&v, "posyandu_id", "P-001").unwrap();
+    am.put(&v, "deleted", false).unwrap();
+    am.put(&v, "topic", "MPASI").unwrap();
+    let es = am.put_object(&v, "entries", ObjType::Map).unwrap();
+    let ke = am.put_object(&es, KID.to_string(), ObjType::Map).unwrap();
+    let ms = am.put_object(&ke, "measurements", ObjType::Map).unwrap();
+    am.put(&ms, "weight_kg", 8.5).unwrap();
+    d.commit("K-BARU", 1_768_000_000).unwrap();
+    vec![
+        format!("{}/pain_score", entry_path(V1, MUM)),
+        format!("{}/vitals_v2", entry_path(V1, MUM)),
+        format!("members/{KID}/blood_type"),
+        "household/address/village_name".into(),
+        "app_version".into(),
+        "referrals".into(),
+        "checklists".into(),
+        format!("visits/{V3}"),
+    ]
+}
+
+#[test]
+fn newer_data_is_ignored_by_the_reader_and_survives_every_write() {
+    let mut d = base();
+    let newer_paths = newer_writer(&mut d);
+    let before: Vec<_> = newer_paths.iter().map(|p| json_at(d.automerge(), p)).collect();
+    assert!(before.iter().all(Option::is_some));
+
+    let r = checked(&mut d);
+    assert_eq!(paths(&r), vec![(format!("visits/{V3}/kind").as_str(), ProblemKind::Newer)]);
+    assert_eq!(ids(&r.household.visits, |v| v.id), vec![V1, V2]);
+    assert_eq!(r.household.visits[0].entries.len(), 2, "unknown fields do not make an entry unreadable");
+    assert_eq!(r.household.address, fixture_address());
+
+    // This version edits the same household through its store.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3");
+    let mut store = Store::open(&path, DeviceIdentity {
+        device_id: "D1".into(),
+        kader_id: "K-SITI".into(),
+        posyandu_id: "P-001".into(),
+    })
+    .unwrap();
+    store.set_clock(|| time::macros::datetime!(2026-01-25 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
+    store.import_documents([(ID, d.save())]).unwrap();
+    let problems = store.document_problems().unwrap();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].1.kind, ProblemKind::Newer);
+    store
+        .record_visit(ID, NewVisit {
+            date: date!(2026 - 01 - 24),
+            kind: VisitKind::KunjunganRumah,
+            entries: vec![VisitEntry {
+                member_id: KID,
+                measurements: Measurements { weight_kg: Some(8.7), ..Default::default() },
+                ..Default::default()
+            }],
+        })
+        .unwrap();
+    store.update_member(ID, KID, MemberPatch { name: Some("Budi Santoso".into()), ..Default::default() }).unwrap();
+    store
+        .amend_visit_entry(ID, V1, VisitEntry {
+            member_id: MUM,
+            measurements: Measurements { weight_kg: Some(58.2), waist_cm: Some(80.0), ..Default::default() },
+            services: Services { vitamin_a: true, ..Default::default() },
+            ..Default::default()
+        })
+        .unwrap();
+    let mut address = fixture_address();
+    address.rt = "004".into();
+    store.update_household(ID, HouseholdPatch { address: Some(address.clone()), ..Default::default() }).unwrap();
+    store.delete_visit(ID, V2).unwrap();
+    drop(store);
+
+    // The document as this version saved it: snapshot plus incremental changes.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let snapshot: Vec<u8> =
+        conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [ID.to_string()], |r| r.get(0)).unwrap();
+    let mut saved = AutoCommit::load(&snapshot).unwrap();
+    let mut stmt = conn.prepare("SELECT data FROM doc_change WHERE doc_id = ?1 ORDER BY seq").unwrap();
+    for data in stmt.query_map([ID.to_string()], |r| r.get::<_, Vec<u8>>(0)).unwrap() {
+        saved.load_incremental(&data.unwrap()).unwrap();
+    }
+    let saved = AutoCommit::load(&saved.save()).unwrap();
+    for (p, b) in newer_paths.iter().zip(&before) {
+        assert_eq!(&json_at(&saved, p), b, "{p} unchanged");
+    }
+    // ... and the edits are there.
+    let r = read_household(&saved).unwrap();
+    assert_eq!(paths(&r), vec![(format!("visits/{V3}/kind").as_str(), ProblemKind::Newer)]);
+    let h = r.household;
+    assert_eq!(h.member(KID).unwrap().name, "Budi Santoso");
+    assert_eq!(h.visits.len(), 3);
+    assert!(h.visits.iter().find(|v| v.id == V2).unwrap().deleted);
+    let mum_entry = &h.visits[0].entries[0];
+    assert_eq!((mum_entry.member_id, mum_entry.measurements.weight_kg), (MUM, Some(58.2)));
+    assert!(mum_entry.services.vitamin_a);
+    assert_eq!(h.address, address);
+}
+
+// ---- backward compatibility: the schema-1 fixture -----------------------------------------
+
+#[test]
+fn reads_the_schema_1_fixture_exactly() {
+    let bytes = std::fs::read(FIXTURE_V1).expect("fixture committed");
+    let d = HouseholdDoc::load_readonly(&bytes).unwrap();
+    let r = d.read_checked().unwrap();
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let h = r.household;
+    let expected = Household {
+        id: HH,
+        posyandu_id: "P-001".into(),
+        kk_number: Some("3275010101240009".into()),
+        kk_history: vec![
+            KkChange { kk_number: "3275010101240001".into(), since: date!(2024 - 01 - 10) },
+            KkChange { kk_number: "3275010101240009".into(), since: date!(2024 - 06 - 01) },
+        ],
+        head_member_id: Some(MOTHER),
+        address: fixture_address(),
+        gps: Some(GeoPoint { lat: -6.2383, lon: 106.9756 }),
+        spm: SpmAttributes {
+            clean_water: Some(true),
+            latrine: Some(false),
+            rutilahu: None,
+            social_aid: Some(true),
+            child_out_of_school: None,
+            public_order_note: Some("aman".into()),
+        },
+        members: vec![
+            Member {
+                id: FATHER,
+                nik: Some("3275010503880001".into()),
+                mother_nik: None,
+                name: "Ahmad Hidayat".into(),
+                birth_date: date!(1988 - 03 - 05),
+                sex: Sex::Male,
+                relation: Relation::Suami,
+                bpjs_number: None,
+                deleted: false,
+            },
+            Member {
+                id: MOTHER,
+                nik: Some("3275015205900002".into()),
+                mother_nik: None,
+                name: "Siti Aminah".into(),
+                birth_date: date!(1990 - 05 - 12),
+                sex: Sex::Female,
+                relation: Relation::KepalaKeluarga,
+                bpjs_number: Some("0001234567890".into()),
+                deleted: false,
+            },
+            Member {
+                id: BABY,
+                nik: None,
+                mother_nik: Some(MotherNik { mother_nik: "3275015205900002".into(), birth_order: 2 }),
+                // The concurrent rename: automerge's deterministic winner (higher actor).
+                name: "Budi Setiawan".into(),
+                birth_date: date!(2024 - 01 - 02),
+                sex: Sex::Male,
+                relation: Relation::Anak,
+                bpjs_number: None,
+                deleted: false,
+            },
+        ],
+        visits: fixture_visits(),
+        pregnancies: vec![fixture_pregnancy()],
+    };
+    assert_eq!(h, expected);
+    // A few values spelled out, independent of the builders above.
+    assert_eq!(h.visits[0].entries[1].measurements.weight_kg, Some(4.2));
+    assert_eq!(h.visits[0].entries[1].services.immunisations, vec!["HB0", "BCG", "POLIO1"]);
+    assert_eq!(h.visits[0].entries[0].referral.as_ref().unwrap().to.as_deref(), Some("Puskesmas Bekasi Jaya"));
+    assert_eq!(h.visits[0].entries[0].spm_needs[0].area, SpmArea::Sosial);
+    assert_eq!(h.visits[1].entries[0].measurements.bp_systolic_mmhg, Some(130));
+    assert!(h.visits[2].deleted);
+    assert_eq!(h.pregnancies[0].ended, Some(date!(2024 - 01 - 02)));
+
+    let conflicts = d.conflicts();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].path, format!("members/{BABY}/name"));
+    let mut values: Vec<(String, Option<String>, i64)> =
+        conflicts[0].values.iter().map(|v| (v.value_json.clone(), v.kader_id.clone(), v.written_at)).collect();
+    values.sort();
+    assert_eq!(
+        values,
+        vec![
+            ("\"Budi Santoso\"".into(), Some("K-SITI".into()), 1_717_300_000),
+            ("\"Budi Setiawan\"".into(), Some("K-DEWI".into()), 1_717_300_100),
+        ]
+    );
+    // The relay's document type reads it the same.
+    let am = automerge::Automerge::load(&bytes).unwrap();
+    assert_eq!(read_household(&am).unwrap().household, expected);
+}
