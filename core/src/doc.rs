@@ -1205,3 +1205,47 @@ fn read_household_fields(mut hh: Map<String, Json>, out: &mut Household, problem
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_kind_names() {
+        for k in [ProblemKind::Invalid, ProblemKind::Newer] {
+            assert_eq!(ProblemKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), Json::String(k.as_str().into()));
+        }
+        assert_eq!(ProblemKind::parse("other"), None);
+        let p = DocProblem { path: "members".into(), reason: "harus peta, berisi teks".into(), kind: ProblemKind::Newer };
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, r#"{"path":"members","reason":"harus peta, berisi teks","kind":"newer"}"#);
+        assert_eq!(serde_json::from_str::<DocProblem>(&json).unwrap(), p);
+    }
+
+    #[test]
+    fn long_keys_are_shortened_in_paths() {
+        assert_eq!(path_key("not-a-uuid"), "not-a-uuid");
+        let long = "x".repeat(1000);
+        assert_eq!(path_key(&long).chars().count(), MAX_KEY_IN_PATH + 1);
+    }
+
+    #[test]
+    fn value_checks() {
+        let check = |mut v: Json, f| check_value(&mut v, f).map_err(|(k, r)| (k, r));
+        assert_eq!(check(Json::from("2024-02-29"), Field::Date), Ok(()));
+        assert_eq!(check(Json::from("2023-02-29"), Field::Date).unwrap_err().1, "tanggal tidak valid");
+        assert_eq!(check(Json::from(true), Field::Date).unwrap_err().1, "harus teks, berisi ya/tidak");
+        assert_eq!(check(Json::from(NON_FINITE), Field::Num(crate::validation::WEIGHT_KG)).unwrap_err().1,
+            "harus angka, berisi angka tak hingga");
+        assert_eq!(check(Json::from(BINARY), Field::Text(10)).unwrap_err().1, "harus teks, berisi data biner");
+        assert_eq!(check(Json::from("  "), Field::Text(10)).unwrap_err().1, "wajib diisi");
+        assert_eq!(check(Json::from("x".repeat(11)), Field::Text(10)).unwrap_err().1,
+            "terlalu panjang (maksimal 10 karakter)");
+        let newer = check(Json::from("kelas_balita"), Field::Enum { known: known::<VisitKind>, open: true });
+        assert_eq!(newer, Err((ProblemKind::Newer, NEWER_REASON.to_string())));
+        let mut v = Json::from(3.0);
+        assert_eq!(check_value(&mut v, Field::Int(crate::validation::GRAVIDA)), Ok(()));
+        assert_eq!(v, Json::from(3), "whole floats become integers for serde");
+    }
+}

@@ -475,6 +475,26 @@ mod tests {
     }
 
     #[test]
+    fn shared_primitives() {
+        assert_eq!(check_date("x", date!(1900 - 01 - 01)), Ok(()));
+        assert_eq!(check_date("x", date!(2100 - 12 - 31)), Ok(()));
+        assert!(check_date("x", date!(1899 - 12 - 31)).is_err());
+        assert!(check_date("x", date!(2101 - 01 - 01)).is_err());
+        assert_eq!(check_nik_structure("0000000000000000"), Ok(()), "structure only, no region check");
+        assert_eq!(check_nik_structure("123"), Err(ValidationError::NikLength { len: 3 }));
+        assert_eq!(check_kk("3275010101260001"), Ok(()));
+        assert!(check_kk("3275O10101260001").is_err());
+        assert_eq!(check_rt_rw("RT", "003"), Ok(()));
+        assert!(check_rt_rw("RT", "0003").is_err());
+        assert_eq!(check_blood_pressure(80, 90), Err(ValidationError::BloodPressureOrder));
+        // Reasons never carry the value.
+        let e = WEIGHT_KG.check(-50.0).unwrap_err();
+        assert_eq!(e.reason(), "di luar batas wajar (0.5–250)");
+        assert!(e.to_string().contains("-50"), "the kader-facing message may show the typed value");
+        assert_eq!(ValidationError::UnknownMember("3275015205900002".into()).reason(), "anggota keluarga tidak ada");
+    }
+
+    #[test]
     fn messages_are_indonesian() {
         let e = ValidationError::VisitBeforeBirth { visit: "2026-01-01".into(), birth: "2026-02-01".into() };
         assert_eq!(e.to_string(), "Tanggal kunjungan (2026-01-01) sebelum tanggal lahir (2026-02-01)");

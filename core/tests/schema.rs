@@ -1029,3 +1029,98 @@ fn reads_the_schema_1_fixture_exactly() {
     let am = automerge::Automerge::load(&bytes).unwrap();
     assert_eq!(read_household(&am).unwrap().household, expected);
 }
+
+// ---- one rule in one place ---------------------------------------------------------------
+
+use proptest::prelude::*;
+
+fn opt_f64() -> impl Strategy<Value = Option<f64>> {
+    prop_oneof![Just(None), (-20.0f64..1000.0).prop_map(Some), Just(Some(f64::NAN))]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Measurements the write checks accept read back unchanged with no problem; ones
+    /// they refuse (written past the checks, as a buggy phone would) are a problem.
+    #[test]
+    fn reader_and_write_checks_agree_on_measurements(
+        weight in opt_f64(), height in opt_f64(), head in opt_f64(), muac in opt_f64(),
+        sys in proptest::option::of(0u16..400), dia in proptest::option::of(0u16..300),
+    ) {
+        let m = Measurements {
+            weight_kg: weight,
+            length_height_cm: height,
+            head_circumference_cm: head,
+            muac_cm: muac,
+            bp_systolic_mmhg: sys,
+            bp_diastolic_mmhg: dia,
+            ..Default::default()
+        };
+        let accepted = posyandu_core::validation::check_measurements(&m).is_ok();
+        // Written field by field past the checks (serde_json would turn NaN into null).
+        let mut d = base();
+        let visit = Visit {
+            id: V3,
+            date: date!(2026 - 01 - 21),
+            kind: VisitKind::HariBuka,
+            kader_id: "K-SITI".into(),
+            posyandu_id: "P-001".into(),
+            entries: vec![VisitEntry { member_id: KID, ..Default::default() }],
+            deleted: false,
+        };
+        d.add_visit(&visit).unwrap();
+        let mp = format!("{}/measurements", entry_path(V3, KID));
+        for (key, v) in [("weight_kg", weight), ("length_height_cm", height), ("head_circumference_cm", head), ("muac_cm", muac)] {
+            if let Some(v) = v {
+                put(&mut d, &mp, key, v);
+            }
+        }
+        for (key, v) in [("bp_systolic_mmhg", sys), ("bp_diastolic_mmhg", dia)] {
+            if let Some(v) = v {
+                put(&mut d, &mp, key, v as u64);
+            }
+        }
+        let r = checked(&mut d);
+        let v3 = r.household.visits.iter().find(|v| v.id == V3).unwrap();
+        if accepted {
+            prop_assert!(r.problems.is_empty(), "{:?}", r.problems);
+            prop_assert_eq!(&v3.entries[0].measurements, &m);
+        } else {
+            prop_assert!(!r.problems.is_empty());
+            let prefix = format!("{}/measurements/", entry_path(V3, KID));
+            prop_assert!(r.problems.iter().all(|p| p.path.starts_with(&prefix)), "{:?}", r.problems);
+            prop_assert!(v3.entries.is_empty());
+        }
+    }
+}
+
+#[test]
+fn the_phone_never_writes_a_date_the_reader_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("s.sqlite3"), DeviceIdentity {
+        device_id: "D1".into(),
+        kader_id: "K-SITI".into(),
+        posyandu_id: "P-001".into(),
+    })
+    .unwrap();
+    store.set_clock(|| time::macros::datetime!(2026-01-25 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
+    store.import_documents([(ID, base().save())]).unwrap();
+    let visit = |date| NewVisit {
+        date,
+        kind: VisitKind::HariBuka,
+        entries: vec![VisitEntry {
+            member_id: MUM,
+            measurements: Measurements { weight_kg: Some(58.0), ..Default::default() },
+            ..Default::default()
+        }],
+    };
+    let err = store.record_visit(ID, visit(date!(1899 - 12 - 31))).unwrap_err();
+    assert!(
+        matches!(err, Error::Validation(posyandu_core::validation::ValidationError::ImplausibleDate { .. })),
+        "{err:?}"
+    );
+    let err = store.end_pregnancy(ID, PREG, date!(1899 - 12 - 31)).unwrap_err();
+    assert!(matches!(err, Error::Validation(_)), "{err:?}");
+    assert!(store.document_problems().unwrap().is_empty());
+}
