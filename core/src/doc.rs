@@ -20,6 +20,11 @@
 //! touch keys whose value changes, so unchanged fields never create false conflicts.
 //! Nothing is deleted: a removed member or visit gets `deleted: true` (a tombstone).
 //! Arrays (immunisations, counselling topics, SPM needs) are automerge lists.
+//!
+//! Reading trusts nothing: [`read_household`] decodes and checks every record on its
+//! own, leaves out what it cannot trust and lists it as a [`DocProblem`]; unknown keys
+//! are ignored, and writes never delete them. Keys, types, ranges and the evolution
+//! rules: `docs/schema.md`.
 
 use automerge::{
     transaction::{CommitOptions, Transactable},
@@ -506,19 +511,20 @@ fn read_value<D: ReadDoc + ?Sized>(doc: &D, obj: &ObjId) -> Json {
 /// bytes, values of unknown type) become marker strings the reader reports, instead
 /// of `null` (which reads as "absent").
 fn read_json<D: ReadDoc + ?Sized>(doc: &D, obj: &ObjId, mark: bool) -> Json {
-    let convert = |value: Value<'_>, id: ObjId| match value {
-        Value::Object(_) => read_json(doc, &id, mark),
+    // The object id is only materialised for nested objects (scalars are most values).
+    let convert = |value: Value<'_>, id: &dyn Fn() -> ObjId| match value {
+        Value::Object(_) => read_json(doc, &id(), mark),
         Value::Scalar(s) if mark => marked_scalar(&s),
         Value::Scalar(s) => scalar_to_json(&s),
     };
     match doc.object_type(obj) {
         Ok(ObjType::Text) => Json::String(doc.text(obj).unwrap_or_default()),
         Ok(ObjType::List) => {
-            Json::Array(doc.list_range(obj, ..).map(|i| convert(Value::from(i.value.clone()), i.id())).collect())
+            Json::Array(doc.list_range(obj, ..).map(|i| convert(Value::from(i.value.clone()), &|| i.id())).collect())
         }
         _ => Json::Object(
             doc.map_range(obj, ..)
-                .map(|i| (i.key.to_string(), convert(Value::from(i.value.clone()), i.id())))
+                .map(|i| (i.key.to_string(), convert(Value::from(i.value.clone()), &|| i.id())))
                 .collect(),
         ),
     }

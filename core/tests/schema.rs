@@ -1124,3 +1124,31 @@ fn the_phone_never_writes_a_date_the_reader_refuses() {
     assert!(matches!(err, Error::Validation(_)), "{err:?}");
     assert!(store.document_problems().unwrap().is_empty());
 }
+
+#[test]
+fn kader_status_lists_unreadable_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3");
+    {
+        let store = Store::open(&path, DeviceIdentity {
+            device_id: "D1".into(),
+            kader_id: "K-SITI".into(),
+            posyandu_id: "P-001".into(),
+        })
+        .unwrap();
+        let mut d = base();
+        put(&mut d, &format!("members/{KID}"), "sex", 42);
+        d.commit("K-JAHIL", 1_767_700_000).unwrap();
+        store.import_documents([(ID, d.save())]).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_posyandu-kader"))
+        .arg("--store")
+        .arg(&path)
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("Data tidak terbaca (1):"), "{stdout}");
+    assert!(stdout.contains(&format!("{ID} members/{KID}/sex: harus teks, berisi angka")), "{stdout}");
+}
