@@ -782,7 +782,10 @@ enum Field {
     /// A whole number within bounds (stored as an integer or a float).
     Int(Bounds),
     /// One of an enum's values; `open` enums may gain values in newer versions.
-    Enum { known: fn(&str) -> bool, open: bool },
+    Enum {
+        known: fn(&str) -> bool,
+        open: bool,
+    },
 }
 
 const REQUIRED: bool = true;
@@ -1223,7 +1226,8 @@ mod tests {
             assert_eq!(serde_json::to_value(k).unwrap(), Json::String(k.as_str().into()));
         }
         assert_eq!(ProblemKind::parse("other"), None);
-        let p = DocProblem { path: "members".into(), reason: "harus peta, berisi teks".into(), kind: ProblemKind::Newer };
+        let p =
+            DocProblem { path: "members".into(), reason: "harus peta, berisi teks".into(), kind: ProblemKind::Newer };
         let json = serde_json::to_string(&p).unwrap();
         assert_eq!(json, r#"{"path":"members","reason":"harus peta, berisi teks","kind":"newer"}"#);
         assert_eq!(serde_json::from_str::<DocProblem>(&json).unwrap(), p);
@@ -1242,12 +1246,16 @@ mod tests {
         assert_eq!(check(Json::from("2024-02-29"), Field::Date), Ok(()));
         assert_eq!(check(Json::from("2023-02-29"), Field::Date).unwrap_err().1, "tanggal tidak valid");
         assert_eq!(check(Json::from(true), Field::Date).unwrap_err().1, "harus teks, berisi ya/tidak");
-        assert_eq!(check(Json::from(NON_FINITE), Field::Num(crate::validation::WEIGHT_KG)).unwrap_err().1,
-            "harus angka, berisi angka tak hingga");
+        assert_eq!(
+            check(Json::from(NON_FINITE), Field::Num(crate::validation::WEIGHT_KG)).unwrap_err().1,
+            "harus angka, berisi angka tak hingga"
+        );
         assert_eq!(check(Json::from(BINARY), Field::Text(10)).unwrap_err().1, "harus teks, berisi data biner");
         assert_eq!(check(Json::from("  "), Field::Text(10)).unwrap_err().1, "wajib diisi");
-        assert_eq!(check(Json::from("x".repeat(11)), Field::Text(10)).unwrap_err().1,
-            "terlalu panjang (maksimal 10 karakter)");
+        assert_eq!(
+            check(Json::from("x".repeat(11)), Field::Text(10)).unwrap_err().1,
+            "terlalu panjang (maksimal 10 karakter)"
+        );
         let newer = check(Json::from("kelas_balita"), Field::Enum { known: known::<VisitKind>, open: true });
         assert_eq!(newer, Err((ProblemKind::Newer, NEWER_REASON.to_string())));
         let mut v = Json::from(3.0);

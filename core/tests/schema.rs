@@ -307,9 +307,7 @@ fn base() -> HouseholdDoc {
         spm_needs: vec![SpmNeed { area: SpmArea::Sosial, need: "bantuan PKH".into() }],
         ..Default::default()
     };
-    for (id, day, entries) in
-        [(V1, 10, vec![entry(MUM, 58.0), entry(KID, 8.1)]), (V2, 20, vec![entry(KID, 8.4)])]
-    {
+    for (id, day, entries) in [(V1, 10, vec![entry(MUM, 58.0), entry(KID, 8.1)]), (V2, 20, vec![entry(KID, 8.4)])] {
         d.add_visit(&Visit {
             id,
             date: date!(2026 - 01 - 01).replace_day(day).unwrap(),
@@ -724,13 +722,11 @@ fn only_a_missing_id_fails_the_read() {
 #[test]
 fn a_poisoned_document_in_the_store_is_listed_and_the_rest_shown() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store =
-        Store::open(dir.path().join("s.sqlite3"), DeviceIdentity {
-            device_id: "D1".into(),
-            kader_id: "K-SITI".into(),
-            posyandu_id: "P-001".into(),
-        })
-        .unwrap();
+    let mut store = Store::open(
+        dir.path().join("s.sqlite3"),
+        DeviceIdentity { device_id: "D1".into(), kader_id: "K-SITI".into(), posyandu_id: "P-001".into() },
+    )
+    .unwrap();
     store.set_clock(|| time::macros::datetime!(2026-01-25 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
     let mut d = base();
     put(&mut d, &format!("{}/measurements", entry_path(V1, KID)), "weight_kg", "sembilan kilo");
@@ -742,25 +738,33 @@ fn a_poisoned_document_in_the_store_is_listed_and_the_rest_shown() {
     assert_eq!(problems[0].1.path, format!("{}/measurements/weight_kg", entry_path(V1, KID)));
     assert_eq!(store.list_households(None).unwrap()[0].member_count, 2);
     // The phone keeps working on the household; the problem stays listed until fixed.
-    store.record_visit(ID, NewVisit {
-        date: date!(2026 - 01 - 24),
-        kind: VisitKind::HariBuka,
-        entries: vec![VisitEntry {
-            member_id: KID,
-            measurements: Measurements { weight_kg: Some(8.6), ..Default::default() },
-            ..Default::default()
-        }],
-    })
-    .unwrap();
+    store
+        .record_visit(
+            ID,
+            NewVisit {
+                date: date!(2026 - 01 - 24),
+                kind: VisitKind::HariBuka,
+                entries: vec![VisitEntry {
+                    member_id: KID,
+                    measurements: Measurements { weight_kg: Some(8.6), ..Default::default() },
+                    ..Default::default()
+                }],
+            },
+        )
+        .unwrap();
     assert_eq!(store.household(ID).unwrap().visits.len(), 3);
     assert_eq!(store.document_problems().unwrap().len(), 1);
     // Correcting the entry (a field edit) ends the problem.
     store
-        .amend_visit_entry(ID, V1, VisitEntry {
-            member_id: KID,
-            measurements: Measurements { weight_kg: Some(8.1), ..Default::default() },
-            ..Default::default()
-        })
+        .amend_visit_entry(
+            ID,
+            V1,
+            VisitEntry {
+                member_id: KID,
+                measurements: Measurements { weight_kg: Some(8.1), ..Default::default() },
+                ..Default::default()
+            },
+        )
         .unwrap();
     assert!(store.document_problems().unwrap().is_empty());
 }
@@ -872,11 +876,10 @@ fn newer_data_is_ignored_by_the_reader_and_survives_every_write() {
     // This version edits the same household through its store.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.sqlite3");
-    let mut store = Store::open(&path, DeviceIdentity {
-        device_id: "D1".into(),
-        kader_id: "K-SITI".into(),
-        posyandu_id: "P-001".into(),
-    })
+    let mut store = Store::open(
+        &path,
+        DeviceIdentity { device_id: "D1".into(), kader_id: "K-SITI".into(), posyandu_id: "P-001".into() },
+    )
     .unwrap();
     store.set_clock(|| time::macros::datetime!(2026-01-25 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
     store.import_documents([(ID, d.save())]).unwrap();
@@ -884,24 +887,31 @@ fn newer_data_is_ignored_by_the_reader_and_survives_every_write() {
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].1.kind, ProblemKind::Newer);
     store
-        .record_visit(ID, NewVisit {
-            date: date!(2026 - 01 - 24),
-            kind: VisitKind::KunjunganRumah,
-            entries: vec![VisitEntry {
-                member_id: KID,
-                measurements: Measurements { weight_kg: Some(8.7), ..Default::default() },
-                ..Default::default()
-            }],
-        })
+        .record_visit(
+            ID,
+            NewVisit {
+                date: date!(2026 - 01 - 24),
+                kind: VisitKind::KunjunganRumah,
+                entries: vec![VisitEntry {
+                    member_id: KID,
+                    measurements: Measurements { weight_kg: Some(8.7), ..Default::default() },
+                    ..Default::default()
+                }],
+            },
+        )
         .unwrap();
     store.update_member(ID, KID, MemberPatch { name: Some("Budi Santoso".into()), ..Default::default() }).unwrap();
     store
-        .amend_visit_entry(ID, V1, VisitEntry {
-            member_id: MUM,
-            measurements: Measurements { weight_kg: Some(58.2), waist_cm: Some(80.0), ..Default::default() },
-            services: Services { vitamin_a: true, ..Default::default() },
-            ..Default::default()
-        })
+        .amend_visit_entry(
+            ID,
+            V1,
+            VisitEntry {
+                member_id: MUM,
+                measurements: Measurements { weight_kg: Some(58.2), waist_cm: Some(80.0), ..Default::default() },
+                services: Services { vitamin_a: true, ..Default::default() },
+                ..Default::default()
+            },
+        )
         .unwrap();
     let mut address = fixture_address();
     address.rt = "004".into();
@@ -1098,11 +1108,10 @@ proptest! {
 #[test]
 fn the_phone_never_writes_a_date_the_reader_refuses() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path().join("s.sqlite3"), DeviceIdentity {
-        device_id: "D1".into(),
-        kader_id: "K-SITI".into(),
-        posyandu_id: "P-001".into(),
-    })
+    let mut store = Store::open(
+        dir.path().join("s.sqlite3"),
+        DeviceIdentity { device_id: "D1".into(), kader_id: "K-SITI".into(), posyandu_id: "P-001".into() },
+    )
     .unwrap();
     store.set_clock(|| time::macros::datetime!(2026-01-25 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
     store.import_documents([(ID, base().save())]).unwrap();
@@ -1130,11 +1139,10 @@ fn kader_status_lists_unreadable_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.sqlite3");
     {
-        let store = Store::open(&path, DeviceIdentity {
-            device_id: "D1".into(),
-            kader_id: "K-SITI".into(),
-            posyandu_id: "P-001".into(),
-        })
+        let store = Store::open(
+            &path,
+            DeviceIdentity { device_id: "D1".into(), kader_id: "K-SITI".into(), posyandu_id: "P-001".into() },
+        )
         .unwrap();
         let mut d = base();
         put(&mut d, &format!("members/{KID}"), "sex", 42);
