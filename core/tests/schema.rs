@@ -1160,3 +1160,127 @@ fn kader_status_lists_unreadable_data() {
     assert!(stdout.contains("Data tidak terbaca (1):"), "{stdout}");
     assert!(stdout.contains(&format!("{ID} members/{KID}/sex: harus teks, berisi angka")), "{stdout}");
 }
+
+/// Any value of any automerge type at any key of any record: the read never fails or
+/// panics, the problem names that key (or its record), and the other records stay.
+#[derive(Debug, Clone)]
+enum Poison {
+    Str(String),
+    Int(i64),
+    Uint(u64),
+    F64(f64),
+    Bool(bool),
+    Null,
+    Bytes,
+    Counter,
+    Timestamp,
+    Map,
+    List,
+    Text(String),
+}
+
+fn poison() -> impl Strategy<Value = Poison> {
+    prop_oneof![
+        ".{0,120}".prop_map(Poison::Str),
+        any::<i64>().prop_map(Poison::Int),
+        any::<u64>().prop_map(Poison::Uint),
+        any::<f64>().prop_map(Poison::F64),
+        any::<bool>().prop_map(Poison::Bool),
+        Just(Poison::Null),
+        Just(Poison::Bytes),
+        Just(Poison::Counter),
+        Just(Poison::Timestamp),
+        Just(Poison::Map),
+        Just(Poison::List),
+        ".{0,20}".prop_map(Poison::Text),
+    ]
+}
+
+fn write_poison(am: &mut AutoCommit, o: &ObjId, key: &str, p: &Poison) {
+    match p {
+        Poison::Str(s) => am.put(o, key, s.as_str()).unwrap(),
+        Poison::Int(i) => am.put(o, key, *i).unwrap(),
+        Poison::Uint(u) => am.put(o, key, *u).unwrap(),
+        Poison::F64(f) => am.put(o, key, *f).unwrap(),
+        Poison::Bool(b) => am.put(o, key, *b).unwrap(),
+        Poison::Null => am.put(o, key, ScalarValue::Null).unwrap(),
+        Poison::Bytes => am.put(o, key, ScalarValue::Bytes(vec![0, 159, 146, 150])).unwrap(),
+        Poison::Counter => am.put(o, key, ScalarValue::counter(5)).unwrap(),
+        Poison::Timestamp => am.put(o, key, ScalarValue::Timestamp(1_700_000_000_000)).unwrap(),
+        Poison::Map => {
+            let m = am.put_object(o, key, ObjType::Map).unwrap();
+            am.put(&m, "x", 1).unwrap();
+        }
+        Poison::List => {
+            let l = am.put_object(o, key, ObjType::List).unwrap();
+            am.insert(&l, 0, "x").unwrap();
+        }
+        Poison::Text(s) => {
+            let t = am.put_object(o, key, ObjType::Text).unwrap();
+            am.splice_text(&t, 0, 0, s).unwrap();
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn any_value_anywhere_never_breaks_the_read(
+        target in 0usize..12,
+        key_pick in 0usize..64,
+        value in poison(),
+    ) {
+        let targets = [
+            (format!("members/{MUM}"), vec!["name", "birth_date", "sex", "relation", "nik", "mother_nik", "bpjs_number", "deleted"]),
+            (format!("members/{KID}/mother_nik"), vec!["mother_nik", "birth_order"]),
+            (format!("visits/{V1}"), vec!["date", "kind", "kader_id", "posyandu_id", "deleted", "entries"]),
+            (entry_path(V1, KID), vec!["measurements", "services", "checklist", "counselling", "referral", "spm_needs"]),
+            (format!("{}/measurements", entry_path(V1, KID)), vec!["weight_kg", "length_height_cm", "measure", "bp_systolic_mmhg", "oedema", "muac_cm"]),
+            (format!("{}/services", entry_path(V1, KID)), vec!["immunisations", "vitamin_a", "iron_tablets"]),
+            (format!("pregnancies/{PREG}"), vec!["member_id", "lmp", "due_date", "gravida", "muac_cm", "kek", "ended", "deleted"]),
+            ("household".to_string(), vec!["kk_number", "head_member_id", "address", "gps", "spm"]),
+            ("household/address".to_string(), vec!["rt", "rw", "kode_wilayah", "dusun", "street"]),
+            ("household/spm".to_string(), vec!["clean_water", "public_order_note"]),
+            (String::new(), vec!["household", "kk_history", "members", "visits", "pregnancies", "id", "posyandu_id", "schema"]),
+            (format!("visits/{V2}/entries"), vec!["not-a-uuid"]),
+        ];
+        let (path, keys) = &targets[target];
+        let key = keys[key_pick % keys.len()];
+        let mut d = base();
+        {
+            let am = d.automerge();
+            let o = obj(am, path);
+            write_poison(am, &o, key, &value);
+        }
+        let full = if path.is_empty() { key.to_string() } else { format!("{path}/{key}") };
+        let r = read_household(d.automerge());
+        if full == "id" {
+            // Only a missing or unreadable id fails the read; a readable one is fine.
+            if let Err(_) = r { return Ok(()); }
+        }
+        let r = r.unwrap();
+        prop_assert!(d.read().is_ok());
+        for p in &r.problems {
+            // A problem is at or under the poisoned key, or at the record it belongs to.
+            let record = full.split('/').take(if full.starts_with("visits") { 4 } else { 2 }).collect::<Vec<_>>().join("/");
+            prop_assert!(
+                p.path.starts_with(&full) || full.starts_with(&p.path) || p.path.starts_with(&record),
+                "{full}: {:?}", r.problems
+            );
+            if let Poison::Str(s) | Poison::Text(s) = &value {
+                if s.len() > 3 {
+                    prop_assert!(!p.reason.contains(s.as_str()), "{p:?}");
+                }
+            }
+        }
+        // Records other than the poisoned one are intact.
+        if !full.starts_with("members") && !full.starts_with(&format!("pregnancies/{PREG}/member_id")) {
+            prop_assert_eq!(r.household.members.len(), 2);
+        }
+        if !full.starts_with("visits") && full != "members" {
+            prop_assert_eq!(r.household.visits.len(), 2);
+            prop_assert_eq!(r.household.visits[1].entries.len(), 1);
+        }
+    }
+}
