@@ -667,7 +667,7 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
             household.members.push(m);
         }
     }
-    household.members.sort_by(|a, b| (a.birth_date, a.id).cmp(&(b.birth_date, b.id)));
+    household.members.sort_by_key(|m| (m.birth_date, m.id));
 
     for (key, value) in visits {
         let Some((id, path, obj)) = record(VISITS, key, value, &mut problems) else { continue };
@@ -675,7 +675,7 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
             household.visits.push(v);
         }
     }
-    household.visits.sort_by(|a, b| (a.date, a.id).cmp(&(b.date, b.id)));
+    household.visits.sort_by_key(|v| (v.date, v.id));
 
     for (key, value) in pregnancies {
         let Some((id, path, mut obj)) = record(PREGNANCIES, key, value, &mut problems) else { continue };
@@ -685,7 +685,7 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
             household.pregnancies.push(p);
         }
     }
-    household.pregnancies.sort_by(|a, b| (a.lmp, a.id).cmp(&(b.lmp, b.id)));
+    household.pregnancies.sort_by_key(|p| (p.lmp, p.id));
 
     Ok(HouseholdRead { household, problems })
 }
@@ -1242,7 +1242,7 @@ mod tests {
 
     #[test]
     fn value_checks() {
-        let check = |mut v: Json, f| check_value(&mut v, f).map_err(|(k, r)| (k, r));
+        let check = |mut v: Json, f| check_value(&mut v, f);
         assert_eq!(check(Json::from("2024-02-29"), Field::Date), Ok(()));
         assert_eq!(check(Json::from("2023-02-29"), Field::Date).unwrap_err().1, "tanggal tidak valid");
         assert_eq!(check(Json::from(true), Field::Date).unwrap_err().1, "harus teks, berisi ya/tidak");
