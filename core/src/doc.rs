@@ -443,8 +443,10 @@ fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &Json, mode: Write)
             write_map(doc, &child, m)?;
         }
         Json::Array(items) => {
+            // A list is written as a whole, so only when its content changed: items
+            // holding keys this version does not know (a newer writer's) stay as they are.
             if let Some((Value::Object(ObjType::List), id)) = &existing {
-                if read_value(doc, id) == *v {
+                if same_known(v, &read_value(doc, id)) {
                     return Ok(());
                 }
             }
@@ -470,6 +472,15 @@ fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &Json, mode: Write)
         }
     }
     Ok(())
+}
+
+/// Whether `stored` holds `new`, ignoring keys of stored maps that `new` lacks.
+fn same_known(new: &Json, stored: &Json) -> bool {
+    match (new, stored) {
+        (Json::Object(n), Json::Object(s)) => n.iter().all(|(k, v)| s.get(k).is_some_and(|sv| same_known(v, sv))),
+        (Json::Array(n), Json::Array(s)) => n.len() == s.len() && n.iter().zip(s).all(|(a, b)| same_known(a, b)),
+        _ => new == stored,
+    }
 }
 
 fn json_to_scalar(v: &Json) -> ScalarValue {

@@ -826,6 +826,12 @@ fn newer_writer(d: &mut HouseholdDoc) -> Vec<String> {
     am.put(&m, "blood_type", "O").unwrap();
     let a = obj(am, "household/address");
     am.put(&a, "village_name", "Bekasi Jaya").unwrap();
+    let needs = obj(am, &format!("{}/spm_needs", entry_path(V1, MUM)));
+    let need = match am.get(&needs, 0usize).unwrap() {
+        Some((Value::Object(_), id)) => id,
+        other => panic!("{other:?}"),
+    };
+    am.put(&need, "priority", "tinggi").unwrap();
     am.put(ROOT, "app_version", "2.0").unwrap();
     let refs = am.put_object(ROOT, "referrals", ObjType::Map).unwrap();
     let r = am.put_object(&refs, REFERRAL.to_string(), ObjType::Map).unwrap();
@@ -851,6 +857,7 @@ fn newer_writer(d: &mut HouseholdDoc) -> Vec<String> {
     vec![
         format!("{}/pain_score", entry_path(V1, MUM)),
         format!("{}/vitals_v2", entry_path(V1, MUM)),
+        format!("{}/spm_needs", entry_path(V1, MUM)),
         format!("members/{KID}/blood_type"),
         "household/address/village_name".into(),
         "app_version".into(),
@@ -909,6 +916,8 @@ fn newer_data_is_ignored_by_the_reader_and_survives_every_write() {
                 member_id: MUM,
                 measurements: Measurements { weight_kg: Some(58.2), waist_cm: Some(80.0), ..Default::default() },
                 services: Services { vitamin_a: true, ..Default::default() },
+                // The same list as stored (the kader's form sends it back unchanged).
+                spm_needs: vec![SpmNeed { area: SpmArea::Sosial, need: "bantuan PKH".into() }],
                 ..Default::default()
             },
         )
