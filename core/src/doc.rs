@@ -20,16 +20,23 @@
 //! touch keys whose value changes, so unchanged fields never create false conflicts.
 //! Nothing is deleted: a removed member or visit gets `deleted: true` (a tombstone).
 //! Arrays (immunisations, counselling topics, SPM needs) are automerge lists.
+//!
+//! Reading trusts nothing: [`read_household`] decodes and checks every record on its
+//! own, leaves out what it cannot trust and lists it as a [`DocProblem`]; unknown keys
+//! are ignored, and writes never delete them. Keys, types, ranges and the evolution
+//! rules: `docs/schema.md`.
 
 use automerge::{
     transaction::{CommitOptions, Transactable},
     ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
 };
 use serde_json::{Map, Value as Json};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::validation::{Bounds, ValidationError, MAX_ENTRIES_PER_VISIT, MAX_LIST_ITEMS, MAX_NAME, MAX_TEXT};
 
 /// Document schema version written at the root; a device refuses documents from a
 /// newer schema instead of misreading them.
@@ -139,10 +146,7 @@ impl HouseholdDoc {
     }
 
     fn root_str(&self, key: &str) -> Option<String> {
-        match self.doc.get(ROOT, key).ok()?? {
-            (Value::Scalar(s), _) => s.as_str().map(str::to_owned),
-            _ => None,
-        }
+        root_text(&self.doc, key)
     }
 
     pub fn id(&self) -> Option<Uuid> {
@@ -273,56 +277,14 @@ impl HouseholdDoc {
 
     /// The household as the merged state currently shows it (for a conflicting field,
     /// automerge's deterministic winner; see [`Self::conflicts`] for all values).
+    /// Records that cannot be read are left out; [`Self::read_checked`] lists them.
     pub fn read(&self) -> Result<Household> {
-        let id = self.id().ok_or_else(|| Error::Document("dokumen tanpa id".into()))?;
-        let root = read_value(&self.doc, &ROOT);
-        let obj = |k: &str| root.get(k).cloned().unwrap_or(Json::Object(Map::new()));
-        let hh = obj(HOUSEHOLD);
-        let mut kk_history: Vec<KkChange> = obj(KK_HISTORY)
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(kk, since)| Some(KkChange { kk_number: kk.clone(), since: parse_date(since.as_str()?)? }))
-            .collect();
-        kk_history.sort_by(|a, b| (a.since, &a.kk_number).cmp(&(b.since, &b.kk_number)));
-        let records = |coll: &str| -> Vec<(String, Json)> {
-            obj(coll).as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default()
-        };
-        let with_id = |id: String, mut v: Json| {
-            if let Json::Object(m) = &mut v {
-                m.insert("id".into(), Json::String(id));
-            }
-            v
-        };
-        let mut members: Vec<Member> = Vec::new();
-        for (mid, v) in records(MEMBERS) {
-            members.push(decode(with_id(mid, v), "anggota")?);
-        }
-        members.sort_by(|a, b| (a.birth_date, a.id).cmp(&(b.birth_date, b.id)));
-        let mut visits: Vec<Visit> = Vec::new();
-        for (vid, v) in records(VISITS) {
-            visits.push(visit_from_doc(with_id(vid, v))?);
-        }
-        visits.sort_by(|a, b| (a.date, a.id).cmp(&(b.date, b.id)));
-        let mut pregnancies: Vec<Pregnancy> = Vec::new();
-        for (pid, v) in records(PREGNANCIES) {
-            pregnancies.push(decode(with_id(pid, v), "kehamilan")?);
-        }
-        pregnancies.sort_by(|a, b| (a.lmp, a.id).cmp(&(b.lmp, b.id)));
-        let field = |k: &str| hh.get(k).filter(|v| !v.is_null()).cloned();
-        Ok(Household {
-            id,
-            posyandu_id: self.posyandu_id().unwrap_or_default(),
-            kk_number: field("kk_number").and_then(|v| v.as_str().map(str::to_owned)),
-            kk_history,
-            head_member_id: field("head_member_id").and_then(|v| serde_json::from_value(v).ok()),
-            address: field("address").map(|v| decode(v, "alamat")).transpose()?.unwrap_or_default(),
-            gps: field("gps").and_then(|v| serde_json::from_value(v).ok()),
-            spm: field("spm").map(|v| decode(v, "SPM")).transpose()?.unwrap_or_default(),
-            members,
-            visits,
-            pregnancies,
-        })
+        Ok(self.read_checked()?.household)
+    }
+
+    /// The household and the records or fields left out of it, with why.
+    pub fn read_checked(&self) -> Result<HouseholdRead> {
+        read_household(&self.doc)
     }
 
     /// Every field that holds more than one concurrent value, with who wrote each
@@ -402,43 +364,6 @@ impl HouseholdDoc {
     }
 }
 
-// ---- TEMPORARY shim: replaced by the tolerant reader (branch doc-schema) ----------
-
-/// A part of a household document this build cannot read as its schema says.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DocProblem {
-    pub path: String,
-    pub reason: String,
-    pub kind: ProblemKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemKind {
-    Invalid,
-    Newer,
-}
-
-pub struct HouseholdRead {
-    pub household: Household,
-    pub problems: Vec<DocProblem>,
-}
-
-impl HouseholdDoc {
-    pub fn read_checked(&self) -> Result<HouseholdRead> {
-        Ok(HouseholdRead { household: self.read()?, problems: Vec::new() })
-    }
-}
-
-pub fn read_household(doc: &automerge::Automerge) -> Result<HouseholdRead> {
-    let bytes = doc.save();
-    let d = HouseholdDoc::load_readonly(&bytes)?;
-    match d.read() {
-        Ok(household) => Ok(HouseholdRead { household, problems: Vec::new() }),
-        Err(e) => Err(e),
-    }
-}
-
 /// The kinds of record that can be tombstoned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordKind {
@@ -473,10 +398,6 @@ fn to_object<T: serde::Serialize>(v: &T) -> Result<Map<String, Json>> {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(v: Json, what: &str) -> Result<T> {
-    serde_json::from_value(v).map_err(|e| Error::Document(format!("{what}: {e}")))
-}
-
 /// Visits hold their entries as a map keyed by member id.
 fn visit_to_doc(v: &Visit) -> Result<Json> {
     let mut obj = to_object(v)?;
@@ -488,24 +409,6 @@ fn visit_to_doc(v: &Visit) -> Result<Json> {
     }
     obj.insert(ENTRIES.into(), Json::Object(entries));
     Ok(Json::Object(obj))
-}
-
-fn visit_from_doc(mut v: Json) -> Result<Visit> {
-    if let Some(Json::Object(entries)) = v.get_mut(ENTRIES).map(Json::take) {
-        let list: Vec<Json> = entries
-            .into_iter()
-            .map(|(member_id, mut e)| {
-                if let Json::Object(m) = &mut e {
-                    m.insert("member_id".into(), Json::String(member_id));
-                }
-                e
-            })
-            .collect();
-        v[ENTRIES] = Json::Array(list);
-    }
-    let mut visit: Visit = decode(v, "kunjungan")?;
-    visit.entries.sort_by_key(|e| e.member_id);
-    Ok(visit)
 }
 
 /// Writes the fields of `fields` into map `obj`, touching only keys whose value differs.
@@ -540,8 +443,10 @@ fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &Json, mode: Write)
             write_map(doc, &child, m)?;
         }
         Json::Array(items) => {
+            // A list is written as a whole, so only when its content changed: items
+            // holding keys this version does not know (a newer writer's) stay as they are.
             if let Some((Value::Object(ObjType::List), id)) = &existing {
-                if read_value(doc, id) == *v {
+                if same_known(v, &read_value(doc, id)) {
                     return Ok(());
                 }
             }
@@ -567,6 +472,15 @@ fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &Json, mode: Write)
         }
     }
     Ok(())
+}
+
+/// Whether `stored` holds `new`, ignoring keys of stored maps that `new` lacks.
+fn same_known(new: &Json, stored: &Json) -> bool {
+    match (new, stored) {
+        (Json::Object(n), Json::Object(s)) => n.iter().all(|(k, v)| s.get(k).is_some_and(|sv| same_known(v, sv))),
+        (Json::Array(n), Json::Array(s)) => n.len() == s.len() && n.iter().zip(s).all(|(a, b)| same_known(a, b)),
+        _ => new == stored,
+    }
 }
 
 fn json_to_scalar(v: &Json) -> ScalarValue {
@@ -599,20 +513,764 @@ fn scalar_to_json(s: &ScalarValue) -> Json {
     }
 }
 
-/// The merged value of an object as JSON.
-fn read_value(doc: &AutoCommit, obj: &ObjId) -> Json {
-    let convert = |value: Value<'_>, id: ObjId| match value {
-        Value::Object(_) => read_value(doc, &id),
+/// The merged value of an object as JSON (Text objects as strings).
+fn read_value<D: ReadDoc + ?Sized>(doc: &D, obj: &ObjId) -> Json {
+    read_json(doc, obj, false)
+}
+
+/// Like [`read_value`]; with `mark`, values JSON cannot hold (non-finite numbers,
+/// bytes, values of unknown type) become marker strings the reader reports, instead
+/// of `null` (which reads as "absent").
+fn read_json<D: ReadDoc + ?Sized>(doc: &D, obj: &ObjId, mark: bool) -> Json {
+    // The object id is only materialised for nested objects (scalars are most values).
+    let convert = |value: Value<'_>, id: &dyn Fn() -> ObjId| match value {
+        Value::Object(_) => read_json(doc, &id(), mark),
+        Value::Scalar(s) if mark => marked_scalar(&s),
         Value::Scalar(s) => scalar_to_json(&s),
     };
     match doc.object_type(obj) {
-        Ok(ObjType::List) | Ok(ObjType::Text) => {
-            Json::Array(doc.list_range(obj, ..).map(|i| convert(Value::from(i.value.clone()), i.id())).collect())
+        Ok(ObjType::Text) => Json::String(doc.text(obj).unwrap_or_default()),
+        Ok(ObjType::List) => {
+            Json::Array(doc.list_range(obj, ..).map(|i| convert(Value::from(i.value.clone()), &|| i.id())).collect())
         }
         _ => Json::Object(
             doc.map_range(obj, ..)
-                .map(|i| (i.key.to_string(), convert(Value::from(i.value.clone()), i.id())))
+                .map(|i| (i.key.to_string(), convert(Value::from(i.value.clone()), &|| i.id())))
                 .collect(),
         ),
+    }
+}
+
+fn marked_scalar(s: &ScalarValue) -> Json {
+    match s {
+        ScalarValue::F64(f) if !f.is_finite() => Json::String(NON_FINITE.into()),
+        ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Json::String(BINARY.into()),
+        other => scalar_to_json(other),
+    }
+}
+
+/// A root key holding a string (scalar or Text object).
+fn root_text<D: ReadDoc + ?Sized>(doc: &D, key: &str) -> Option<String> {
+    match doc.get(ROOT, key).ok()?? {
+        (Value::Scalar(s), _) => s.as_str().map(str::to_owned),
+        (Value::Object(ObjType::Text), id) => doc.text(&id).ok(),
+        _ => None,
+    }
+}
+
+// ---- reading: trust nothing -------------------------------------------------------
+
+/// A record or field of a document that the reader left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocProblem {
+    /// Slash path in the document, e.g. `visits/<uuid>/entries/<uuid>/measurements/weight_kg`.
+    pub path: String,
+    /// Short reason in Bahasa Indonesia; never contains the offending value.
+    pub reason: String,
+    pub kind: ProblemKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// Malformed or implausible (a buggy or hostile writer).
+    Invalid,
+    /// Written by a newer app version (a value of an open enum this version does not
+    /// know); kept in the document, shown once the app is updated.
+    Newer,
+}
+
+impl ProblemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::Invalid => "invalid",
+            ProblemKind::Newer => "newer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProblemKind> {
+        match s {
+            "invalid" => Some(ProblemKind::Invalid),
+            "newer" => Some(ProblemKind::Newer),
+            _ => None,
+        }
+    }
+}
+
+/// A household as read from its document, and what was left out of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HouseholdRead {
+    pub household: Household,
+    pub problems: Vec<DocProblem>,
+}
+
+/// Reason of a record carrying an open-enum value this version does not know.
+pub const NEWER_REASON: &str = "dibuat oleh versi aplikasi yang lebih baru";
+
+const NON_FINITE: &str = "\u{0}non-finite";
+const BINARY: &str = "\u{0}binary";
+/// Longest map key quoted in a problem path.
+const MAX_KEY_IN_PATH: usize = 64;
+
+/// Reads a household from any automerge document (a phone's `AutoCommit`, the relay's
+/// `Automerge`). Every member, visit, visit entry, pregnancy, KK history entry and
+/// household field is decoded and checked on its own: one that fails is left out of
+/// [`Household`] and listed in [`HouseholdRead::problems`]. Unknown keys are ignored.
+/// Fails only when the document has no readable root `id` (an incomplete document).
+pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
+    let id = root_text(doc, "id")
+        .and_then(|s| Uuid::parse_str(&s).ok())
+        .ok_or_else(|| Error::Document("dokumen tanpa id".into()))?;
+    let posyandu_id = root_text(doc, "posyandu_id").unwrap_or_default();
+    let mut problems = Vec::new();
+    let mut coll = |name: &str| root_map(doc, name, &mut problems);
+    let hh = coll(HOUSEHOLD);
+    let kk = coll(KK_HISTORY);
+    let members = coll(MEMBERS);
+    let visits = coll(VISITS);
+    let pregnancies = coll(PREGNANCIES);
+
+    // Records may refer to any member in the document, tombstoned or unreadable. When
+    // the members map itself is unreadable (already one problem), references are not
+    // judged, so one bad change does not take every visit with it.
+    let members_readable = !problems.iter().any(|p| p.path == MEMBERS);
+    let member_ids: Option<HashSet<Uuid>> =
+        members_readable.then(|| members.keys().filter_map(|k| Uuid::parse_str(k).ok()).collect());
+    let member_ids = member_ids.as_ref();
+
+    let mut household = Household {
+        id,
+        posyandu_id,
+        kk_number: None,
+        kk_history: Vec::new(),
+        head_member_id: None,
+        address: Address::default(),
+        gps: None,
+        spm: SpmAttributes::default(),
+        members: Vec::new(),
+        visits: Vec::new(),
+        pregnancies: Vec::new(),
+    };
+    read_household_fields(hh, &mut household, &mut problems);
+
+    for (kk_number, since) in kk {
+        let path = format!("{KK_HISTORY}/{}", path_key(&kk_number));
+        if let Err(e) = crate::validation::check_kk(&kk_number) {
+            problems.push(invalid(path, e.reason()));
+            continue;
+        }
+        let mut since = since;
+        if let Err((kind, reason)) = check_value(&mut since, Field::Date) {
+            problems.push(DocProblem { path, reason, kind });
+            continue;
+        }
+        if let Some(since) = since.as_str().and_then(parse_date) {
+            household.kk_history.push(KkChange { kk_number, since });
+        }
+    }
+    household.kk_history.sort_by(|a, b| (a.since, &a.kk_number).cmp(&(b.since, &b.kk_number)));
+
+    for (key, value) in members {
+        let Some((id, path, mut obj)) = record(MEMBERS, key, value, &mut problems) else { continue };
+        let mut rec = Rec::new(&mut problems);
+        check_member(&mut rec, &mut obj, &path);
+        if let Some(m) = rec.finish::<Member>(id, obj, &path) {
+            household.members.push(m);
+        }
+    }
+    household.members.sort_by_key(|m| (m.birth_date, m.id));
+
+    for (key, value) in visits {
+        let Some((id, path, obj)) = record(VISITS, key, value, &mut problems) else { continue };
+        if let Some(v) = read_visit(id, &path, obj, member_ids, &mut problems) {
+            household.visits.push(v);
+        }
+    }
+    household.visits.sort_by_key(|v| (v.date, v.id));
+
+    for (key, value) in pregnancies {
+        let Some((id, path, mut obj)) = record(PREGNANCIES, key, value, &mut problems) else { continue };
+        let mut rec = Rec::new(&mut problems);
+        check_pregnancy(&mut rec, &mut obj, &path, member_ids);
+        if let Some(p) = rec.finish::<Pregnancy>(id, obj, &path) {
+            household.pregnancies.push(p);
+        }
+    }
+    household.pregnancies.sort_by_key(|p| (p.lmp, p.id));
+
+    Ok(HouseholdRead { household, problems })
+}
+
+fn invalid(path: String, reason: impl Into<String>) -> DocProblem {
+    DocProblem { path, reason: reason.into(), kind: ProblemKind::Invalid }
+}
+
+/// A map key as it appears in a problem path (long junk keys shortened).
+fn path_key(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.chars().count() <= MAX_KEY_IN_PATH {
+        key.into()
+    } else {
+        format!("{}…", key.chars().take(MAX_KEY_IN_PATH).collect::<String>()).into()
+    }
+}
+
+/// What a value is, in words, for "harus X, berisi Y".
+fn json_kind(v: &Json) -> &'static str {
+    match v {
+        Json::String(s) if s == NON_FINITE => "angka tak hingga",
+        Json::String(s) if s == BINARY => "data biner",
+        Json::String(_) => "teks",
+        Json::Number(_) => "angka",
+        Json::Bool(_) => "ya/tidak",
+        Json::Array(_) => "daftar",
+        Json::Object(_) => "peta",
+        Json::Null => "kosong",
+    }
+}
+
+fn wrong_type(expected: &str, v: &Json) -> (ProblemKind, String) {
+    (ProblemKind::Invalid, format!("harus {expected}, berisi {}", json_kind(v)))
+}
+
+/// A root collection as a JSON map; a value of another type is a problem (and reads
+/// as empty), an absent one is empty.
+fn root_map<D: ReadDoc>(doc: &D, name: &str, problems: &mut Vec<DocProblem>) -> Map<String, Json> {
+    match doc.get(ROOT, name) {
+        Ok(None) => Map::new(),
+        Ok(Some((Value::Object(ObjType::Map | ObjType::Table), id))) => match read_json(doc, &id, true) {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        },
+        Ok(Some((Value::Object(_), id))) => {
+            problems.push(invalid(name.into(), wrong_type("peta", &read_value(doc, &id)).1));
+            Map::new()
+        }
+        Ok(Some((Value::Scalar(s), _))) => {
+            problems.push(invalid(name.into(), wrong_type("peta", &marked_scalar(&s)).1));
+            Map::new()
+        }
+        Err(_) => {
+            problems.push(invalid(name.into(), "tidak dapat dibaca"));
+            Map::new()
+        }
+    }
+}
+
+/// A record of a collection keyed by UUID: its id, path and fields, or a problem.
+fn record(
+    collection: &str,
+    key: String,
+    value: Json,
+    problems: &mut Vec<DocProblem>,
+) -> Option<(Uuid, String, Map<String, Json>)> {
+    let path = format!("{collection}/{}", path_key(&key));
+    let Ok(id) = Uuid::parse_str(&key) else {
+        problems.push(invalid(path, "kunci harus UUID"));
+        return None;
+    };
+    match value {
+        Json::Object(m) => Some((id, path, m)),
+        other => {
+            problems.push(invalid(path, wrong_type("peta", &other).1));
+            None
+        }
+    }
+}
+
+/// What a field must hold.
+#[derive(Clone, Copy)]
+enum Field {
+    /// Non-empty text of at most this many characters.
+    Text(usize),
+    /// Text passing a check.
+    Str(fn(&str) -> Result<(), ValidationError>),
+    /// `YYYY-MM-DD`, a real date between 1900 and 2100.
+    Date,
+    Uuid,
+    Bool,
+    /// A finite number within bounds.
+    Num(Bounds),
+    /// A whole number within bounds (stored as an integer or a float).
+    Int(Bounds),
+    /// One of an enum's values; `open` enums may gain values in newer versions.
+    Enum {
+        known: fn(&str) -> bool,
+        open: bool,
+    },
+}
+
+const REQUIRED: bool = true;
+const OPTIONAL: bool = false;
+
+fn known<T: serde::de::DeserializeOwned>(s: &str) -> bool {
+    serde_json::from_value::<T>(Json::String(s.to_owned())).is_ok()
+}
+
+fn text_of(v: &Json) -> Result<&str, (ProblemKind, String)> {
+    match v {
+        Json::String(s) if s != NON_FINITE && s != BINARY => Ok(s),
+        other => Err(wrong_type("teks", other)),
+    }
+}
+
+/// Checks one value, normalising whole numbers stored as floats.
+fn check_value(v: &mut Json, f: Field) -> Result<(), (ProblemKind, String)> {
+    let inv = |e: ValidationError| (ProblemKind::Invalid, e.reason());
+    match f {
+        Field::Text(max) => crate::validation::check_text("", text_of(v)?, max).map_err(inv),
+        Field::Str(check) => check(text_of(v)?).map_err(inv),
+        Field::Date => {
+            let d = parse_date(text_of(v)?).ok_or((ProblemKind::Invalid, "tanggal tidak valid".to_string()))?;
+            crate::validation::check_date("", d).map_err(inv)
+        }
+        Field::Uuid => match Uuid::parse_str(text_of(v)?) {
+            Ok(_) => Ok(()),
+            Err(_) => Err((ProblemKind::Invalid, "harus UUID".into())),
+        },
+        Field::Bool => match v {
+            Json::Bool(_) => Ok(()),
+            other => Err(wrong_type("ya/tidak", other)),
+        },
+        Field::Num(b) => {
+            let x = v.as_f64().ok_or_else(|| wrong_type("angka", v))?;
+            b.check(x).map_err(inv)
+        }
+        Field::Int(b) => {
+            let x = v.as_f64().ok_or_else(|| wrong_type("angka", v))?;
+            if x.fract() != 0.0 {
+                return Err((ProblemKind::Invalid, "harus bilangan bulat".into()));
+            }
+            b.check(x).map_err(inv)?;
+            // Within bounds, so exact as an integer.
+            *v = Json::from(x as i64);
+            Ok(())
+        }
+        Field::Enum { known, open } => {
+            if known(text_of(v)?) {
+                Ok(())
+            } else if open {
+                Err((ProblemKind::Newer, NEWER_REASON.into()))
+            } else {
+                Err((ProblemKind::Invalid, "nilai tidak dikenal".into()))
+            }
+        }
+    }
+}
+
+/// The checks of one record: problems are collected with their paths, and the record
+/// is kept only when it has none.
+struct Rec<'a> {
+    problems: &'a mut Vec<DocProblem>,
+    ok: bool,
+}
+
+impl<'a> Rec<'a> {
+    fn new(problems: &'a mut Vec<DocProblem>) -> Self {
+        Rec { problems, ok: true }
+    }
+
+    fn report(&mut self, path: String, kind: ProblemKind, reason: String) {
+        self.ok = false;
+        self.problems.push(DocProblem { path, reason, kind });
+    }
+
+    /// Checks field `key` of the object at `path`. `null` counts as absent.
+    fn field(&mut self, obj: &mut Map<String, Json>, path: &str, key: &str, required: bool, f: Field) {
+        match obj.get_mut(key) {
+            None | Some(Json::Null) => {
+                obj.remove(key);
+                if required {
+                    self.report(format!("{path}/{key}"), ProblemKind::Invalid, "wajib diisi".into());
+                }
+            }
+            Some(v) => {
+                if let Err((kind, reason)) = check_value(v, f) {
+                    self.report(format!("{path}/{key}"), kind, reason);
+                }
+            }
+        }
+    }
+
+    /// A nested map field, if present and a map.
+    fn map<'m>(
+        &mut self,
+        obj: &'m mut Map<String, Json>,
+        path: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<&'m mut Map<String, Json>> {
+        if matches!(obj.get(key), None | Some(Json::Null)) {
+            obj.remove(key);
+            if required {
+                self.report(format!("{path}/{key}"), ProblemKind::Invalid, "wajib diisi".into());
+            }
+            return None;
+        }
+        match obj.get_mut(key) {
+            Some(Json::Object(m)) => Some(m),
+            Some(other) => {
+                let (kind, reason) = wrong_type("peta", other);
+                self.report(format!("{path}/{key}"), kind, reason);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// A list field, if present, a list and not too long.
+    fn list<'m>(
+        &mut self,
+        obj: &'m mut Map<String, Json>,
+        path: &str,
+        key: &str,
+        max: usize,
+    ) -> Option<&'m mut Vec<Json>> {
+        if matches!(obj.get(key), None | Some(Json::Null)) {
+            obj.remove(key);
+            return None;
+        }
+        match obj.get_mut(key) {
+            Some(Json::Array(items)) => {
+                if let Err(e) = crate::validation::check_count("", items.len(), max) {
+                    self.report(format!("{path}/{key}"), ProblemKind::Invalid, e.reason());
+                    return None;
+                }
+                Some(items)
+            }
+            Some(other) => {
+                let (kind, reason) = wrong_type("daftar", other);
+                self.report(format!("{path}/{key}"), kind, reason);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// A list of short texts (immunisation codes, counselling topics).
+    fn text_list(&mut self, obj: &mut Map<String, Json>, path: &str, key: &str) {
+        let Some(items) = self.list(obj, path, key, MAX_LIST_ITEMS) else { return };
+        let mut bad = Vec::new();
+        for (i, item) in items.iter_mut().enumerate() {
+            if let Err(p) = check_value(item, Field::Text(MAX_NAME)) {
+                bad.push((i, p));
+            }
+        }
+        for (i, (kind, reason)) in bad {
+            self.report(format!("{path}/{key}/{i}"), kind, reason);
+        }
+    }
+
+    /// Decodes the checked record (`id` added) when it had no problem.
+    fn finish<T: serde::de::DeserializeOwned>(self, id: Uuid, mut obj: Map<String, Json>, path: &str) -> Option<T> {
+        if !self.ok {
+            return None;
+        }
+        obj.insert("id".into(), Json::String(id.to_string()));
+        decode_checked(obj, path, self.problems)
+    }
+}
+
+/// Decodes checked fields; a failure here is a gap in the checks, reported without
+/// serde's message (which quotes values).
+fn decode_checked<T: serde::de::DeserializeOwned>(
+    obj: Map<String, Json>,
+    path: &str,
+    problems: &mut Vec<DocProblem>,
+) -> Option<T> {
+    match serde_json::from_value(Json::Object(obj)) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            problems.push(invalid(path.to_string(), "tidak dapat dibaca"));
+            None
+        }
+    }
+}
+
+fn check_member(rec: &mut Rec, m: &mut Map<String, Json>, path: &str) {
+    rec.field(m, path, "name", REQUIRED, Field::Text(MAX_NAME));
+    rec.field(m, path, "birth_date", REQUIRED, Field::Date);
+    rec.field(m, path, "sex", REQUIRED, Field::Enum { known: known::<Sex>, open: false });
+    rec.field(m, path, "relation", REQUIRED, Field::Enum { known: known::<Relation>, open: true });
+    rec.field(m, path, "nik", OPTIONAL, Field::Str(crate::validation::check_nik_structure));
+    let mp = format!("{path}/mother_nik");
+    if let Some(mn) = rec.map(m, path, "mother_nik", OPTIONAL) {
+        rec.field(mn, &mp, "mother_nik", REQUIRED, Field::Str(crate::validation::check_nik_structure));
+        rec.field(mn, &mp, "birth_order", REQUIRED, Field::Int(crate::validation::BIRTH_ORDER));
+    }
+    rec.field(m, path, "bpjs_number", OPTIONAL, Field::Text(MAX_NAME));
+    rec.field(m, path, "deleted", OPTIONAL, Field::Bool);
+}
+
+fn check_pregnancy(rec: &mut Rec, p: &mut Map<String, Json>, path: &str, members: Option<&HashSet<Uuid>>) {
+    use crate::validation::{GRAVIDA, MUAC_CM};
+    let before = rec.ok;
+    rec.ok = true;
+    rec.field(p, path, "member_id", REQUIRED, Field::Uuid);
+    if rec.ok {
+        let member = p.get("member_id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok());
+        if member.is_some_and(|m| members.is_some_and(|all| !all.contains(&m))) {
+            rec.report(format!("{path}/member_id"), ProblemKind::Invalid, "anggota keluarga tidak ada".into());
+        }
+    }
+    rec.ok &= before;
+    rec.field(p, path, "lmp", REQUIRED, Field::Date);
+    rec.field(p, path, "due_date", REQUIRED, Field::Date);
+    rec.field(p, path, "gravida", REQUIRED, Field::Int(GRAVIDA));
+    rec.field(p, path, "muac_cm", OPTIONAL, Field::Num(MUAC_CM));
+    rec.field(p, path, "kek", REQUIRED, Field::Bool);
+    rec.field(p, path, "ended", OPTIONAL, Field::Date);
+    rec.field(p, path, "deleted", OPTIONAL, Field::Bool);
+}
+
+fn read_visit(
+    id: Uuid,
+    path: &str,
+    mut v: Map<String, Json>,
+    members: Option<&HashSet<Uuid>>,
+    problems: &mut Vec<DocProblem>,
+) -> Option<Visit> {
+    let mut rec = Rec::new(problems);
+    rec.field(&mut v, path, "date", REQUIRED, Field::Date);
+    rec.field(&mut v, path, "kind", REQUIRED, Field::Enum { known: known::<VisitKind>, open: true });
+    rec.field(&mut v, path, "kader_id", REQUIRED, Field::Text(MAX_NAME));
+    rec.field(&mut v, path, "posyandu_id", REQUIRED, Field::Text(MAX_NAME));
+    rec.field(&mut v, path, "deleted", OPTIONAL, Field::Bool);
+    let entries_path = format!("{path}/{ENTRIES}");
+    let entries = match v.remove(ENTRIES) {
+        None | Some(Json::Null) => {
+            rec.report(entries_path.clone(), ProblemKind::Invalid, "wajib diisi".into());
+            None
+        }
+        Some(Json::Object(m)) => {
+            if let Err(e) = crate::validation::check_count("", m.len(), MAX_ENTRIES_PER_VISIT) {
+                rec.report(entries_path.clone(), ProblemKind::Invalid, e.reason());
+            }
+            Some(m)
+        }
+        Some(other) => {
+            let (kind, reason) = wrong_type("peta", &other);
+            rec.report(entries_path.clone(), kind, reason);
+            None
+        }
+    };
+    if !rec.ok {
+        return None;
+    }
+    let mut list = Vec::new();
+    for (key, value) in entries.into_iter().flatten() {
+        let epath = format!("{entries_path}/{}", path_key(&key));
+        let Ok(member_id) = Uuid::parse_str(&key) else {
+            problems.push(invalid(epath, "kunci harus UUID"));
+            continue;
+        };
+        if members.is_some_and(|all| !all.contains(&member_id)) {
+            problems.push(invalid(epath, "anggota keluarga tidak ada"));
+            continue;
+        }
+        let Json::Object(mut e) = value else {
+            problems.push(invalid(epath, wrong_type("peta", &value).1));
+            continue;
+        };
+        let mut rec = Rec::new(problems);
+        check_entry(&mut rec, &mut e, &epath);
+        if !rec.ok {
+            continue;
+        }
+        e.insert("member_id".into(), Json::String(member_id.to_string()));
+        if let Some(entry) = decode_checked::<VisitEntry>(e, &epath, problems) {
+            list.push(entry);
+        }
+    }
+    list.sort_by_key(|e| e.member_id);
+    v.insert("id".into(), Json::String(id.to_string()));
+    v.insert(ENTRIES.into(), Json::Array(Vec::new()));
+    let mut visit: Visit = decode_checked(v, path, problems)?;
+    visit.entries = list;
+    Some(visit)
+}
+
+fn check_entry(rec: &mut Rec, e: &mut Map<String, Json>, path: &str) {
+    use crate::validation::*;
+    let mp = format!("{path}/measurements");
+    if let Some(m) = rec.map(e, path, "measurements", OPTIONAL) {
+        let before = rec.ok;
+        rec.ok = true;
+        for (key, b) in [
+            ("weight_kg", WEIGHT_KG),
+            ("length_height_cm", LENGTH_HEIGHT_CM),
+            ("head_circumference_cm", HEAD_CIRCUMFERENCE_CM),
+            ("muac_cm", MUAC_CM),
+            ("waist_cm", WAIST_CM),
+            ("blood_glucose_mg_dl", BLOOD_GLUCOSE_MG_DL),
+        ] {
+            rec.field(m, &mp, key, OPTIONAL, Field::Num(b));
+        }
+        rec.field(m, &mp, "bp_systolic_mmhg", OPTIONAL, Field::Int(BP_SYSTOLIC_MMHG));
+        rec.field(m, &mp, "bp_diastolic_mmhg", OPTIONAL, Field::Int(BP_DIASTOLIC_MMHG));
+        rec.field(m, &mp, "measure", OPTIONAL, Field::Enum { known: known::<Measure>, open: false });
+        rec.field(m, &mp, "oedema", OPTIONAL, Field::Bool);
+        let bp = |k: &str| m.get(k).and_then(Json::as_u64).and_then(|v| u16::try_from(v).ok());
+        if rec.ok {
+            if let (Some(s), Some(d)) = (bp("bp_systolic_mmhg"), bp("bp_diastolic_mmhg")) {
+                if let Err(err) = check_blood_pressure(s, d) {
+                    rec.report(format!("{mp}/bp_systolic_mmhg"), ProblemKind::Invalid, err.reason());
+                }
+            }
+        }
+        rec.ok &= before;
+    }
+    let sp = format!("{path}/services");
+    if let Some(s) = rec.map(e, path, "services", OPTIONAL) {
+        // Antigen codes are open: an unknown code is kept, not a problem.
+        rec.text_list(s, &sp, "immunisations");
+        for key in ["vitamin_a", "deworming", "supplementary_food"] {
+            rec.field(s, &sp, key, OPTIONAL, Field::Bool);
+        }
+        rec.field(s, &sp, "iron_tablets", OPTIONAL, Field::Int(IRON_TABLETS));
+    }
+    let cp = format!("{path}/checklist");
+    if let Some(c) = rec.map(e, path, "checklist", OPTIONAL) {
+        if let Err(err) = check_count("", c.len(), MAX_CHECKLIST_ITEMS) {
+            rec.report(cp, ProblemKind::Invalid, err.reason());
+        } else {
+            let keys: Vec<String> = c.keys().cloned().collect();
+            for k in keys {
+                if let Err(err) = check_text("", &k, MAX_NAME) {
+                    rec.report(format!("{cp}/{}", path_key(&k)), ProblemKind::Invalid, err.reason());
+                } else {
+                    rec.field(c, &cp, &k, REQUIRED, Field::Bool);
+                }
+            }
+        }
+    }
+    rec.text_list(e, path, "counselling");
+    let rp = format!("{path}/referral");
+    if let Some(r) = rec.map(e, path, "referral", OPTIONAL) {
+        rec.field(r, &rp, "reason", REQUIRED, Field::Text(MAX_TEXT));
+        rec.field(r, &rp, "to", OPTIONAL, Field::Text(MAX_NAME));
+    }
+    let np = format!("{path}/spm_needs");
+    if let Some(needs) = rec.list(e, path, "spm_needs", MAX_LIST_ITEMS) {
+        for (i, item) in needs.iter_mut().enumerate() {
+            let ip = format!("{np}/{i}");
+            match item {
+                Json::Object(n) => {
+                    rec.field(n, &ip, "area", REQUIRED, Field::Enum { known: known::<SpmArea>, open: true });
+                    rec.field(n, &ip, "need", REQUIRED, Field::Text(MAX_TEXT));
+                }
+                other => {
+                    let (kind, reason) = wrong_type("peta", other);
+                    rec.report(ip, kind, reason);
+                }
+            }
+        }
+    }
+}
+
+/// The household's own fields, each read on its own: a bad one is left at its default.
+fn read_household_fields(mut hh: Map<String, Json>, out: &mut Household, problems: &mut Vec<DocProblem>) {
+    use crate::validation::{check_digits, check_rt_rw, GPS_LAT, GPS_LON};
+    let path = HOUSEHOLD;
+
+    let mut rec = Rec::new(problems);
+    rec.field(&mut hh, path, "kk_number", OPTIONAL, Field::Str(crate::validation::check_kk));
+    if rec.ok {
+        out.kk_number = hh.get("kk_number").and_then(Json::as_str).map(str::to_owned);
+    }
+
+    let mut rec = Rec::new(problems);
+    rec.field(&mut hh, path, "head_member_id", OPTIONAL, Field::Uuid);
+    if rec.ok {
+        out.head_member_id = hh.get("head_member_id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok());
+    }
+
+    let ap = format!("{path}/address");
+    let mut rec = Rec::new(problems);
+    // Documents are created with an empty address map: empty reads as "not yet given".
+    if let Some(a) = rec.map(&mut hh, path, "address", OPTIONAL).filter(|a| !a.is_empty()) {
+        rec.field(a, &ap, "rt", REQUIRED, Field::Str(|s| check_rt_rw("RT", s)));
+        rec.field(a, &ap, "rw", REQUIRED, Field::Str(|s| check_rt_rw("RW", s)));
+        rec.field(a, &ap, "kode_wilayah", REQUIRED, Field::Str(|s| check_digits("Kode wilayah", s, 10)));
+        rec.field(a, &ap, "dusun", OPTIONAL, Field::Text(MAX_NAME));
+        rec.field(a, &ap, "street", OPTIONAL, Field::Text(MAX_TEXT));
+        if rec.ok {
+            let a = std::mem::take(a);
+            if let Some(a) = decode_checked::<Address>(a, &ap, problems) {
+                out.address = a;
+            }
+        }
+    }
+
+    let gp = format!("{path}/gps");
+    let mut rec = Rec::new(problems);
+    if let Some(g) = rec.map(&mut hh, path, "gps", OPTIONAL) {
+        rec.field(g, &gp, "lat", REQUIRED, Field::Num(GPS_LAT));
+        rec.field(g, &gp, "lon", REQUIRED, Field::Num(GPS_LON));
+        if rec.ok {
+            out.gps = decode_checked::<GeoPoint>(std::mem::take(g), &gp, problems);
+        }
+    }
+
+    let sp = format!("{path}/spm");
+    let mut rec = Rec::new(problems);
+    if let Some(s) = rec.map(&mut hh, path, "spm", OPTIONAL) {
+        for key in ["clean_water", "latrine", "rutilahu", "social_aid", "child_out_of_school"] {
+            rec.field(s, &sp, key, OPTIONAL, Field::Bool);
+        }
+        rec.field(s, &sp, "public_order_note", OPTIONAL, Field::Text(MAX_TEXT));
+        if rec.ok {
+            if let Some(s) = decode_checked::<SpmAttributes>(std::mem::take(s), &sp, problems) {
+                out.spm = s;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_kind_names() {
+        for k in [ProblemKind::Invalid, ProblemKind::Newer] {
+            assert_eq!(ProblemKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), Json::String(k.as_str().into()));
+        }
+        assert_eq!(ProblemKind::parse("other"), None);
+        let p =
+            DocProblem { path: "members".into(), reason: "harus peta, berisi teks".into(), kind: ProblemKind::Newer };
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, r#"{"path":"members","reason":"harus peta, berisi teks","kind":"newer"}"#);
+        assert_eq!(serde_json::from_str::<DocProblem>(&json).unwrap(), p);
+    }
+
+    #[test]
+    fn long_keys_are_shortened_in_paths() {
+        assert_eq!(path_key("not-a-uuid"), "not-a-uuid");
+        let long = "x".repeat(1000);
+        assert_eq!(path_key(&long).chars().count(), MAX_KEY_IN_PATH + 1);
+    }
+
+    #[test]
+    fn value_checks() {
+        let check = |mut v: Json, f| check_value(&mut v, f);
+        assert_eq!(check(Json::from("2024-02-29"), Field::Date), Ok(()));
+        assert_eq!(check(Json::from("2023-02-29"), Field::Date).unwrap_err().1, "tanggal tidak valid");
+        assert_eq!(check(Json::from(true), Field::Date).unwrap_err().1, "harus teks, berisi ya/tidak");
+        assert_eq!(
+            check(Json::from(NON_FINITE), Field::Num(crate::validation::WEIGHT_KG)).unwrap_err().1,
+            "harus angka, berisi angka tak hingga"
+        );
+        assert_eq!(check(Json::from(BINARY), Field::Text(10)).unwrap_err().1, "harus teks, berisi data biner");
+        assert_eq!(check(Json::from("  "), Field::Text(10)).unwrap_err().1, "wajib diisi");
+        assert_eq!(
+            check(Json::from("x".repeat(11)), Field::Text(10)).unwrap_err().1,
+            "terlalu panjang (maksimal 10 karakter)"
+        );
+        let newer = check(Json::from("kelas_balita"), Field::Enum { known: known::<VisitKind>, open: true });
+        assert_eq!(newer, Err((ProblemKind::Newer, NEWER_REASON.to_string())));
+        let mut v = Json::from(3.0);
+        assert_eq!(check_value(&mut v, Field::Int(crate::validation::GRAVIDA)), Ok(()));
+        assert_eq!(v, Json::from(3), "whole floats become integers for serde");
     }
 }

@@ -50,6 +50,36 @@ pub enum ValidationError {
     PregnancyNotFemale,
     #[error("Pilihan nilai konflik tidak ada: {0}")]
     UnknownConflictChoice(String),
+    #[error("Tanggal {field} ({date}) di luar batas wajar (1900-01-01–2100-12-31)")]
+    ImplausibleDate { field: &'static str, date: String },
+}
+
+impl ValidationError {
+    /// A short reason without the offending value (which may be personal data), for
+    /// problems found in documents: e.g. "di luar batas wajar (0.5–250)".
+    pub fn reason(&self) -> String {
+        use ValidationError::*;
+        match self {
+            NikLength { .. } | NikNotDigits => "harus 16 angka".into(),
+            NikRegion { .. } | NikBirthDate { .. } | NikSerial | NikMismatch => "NIK tidak valid".into(),
+            Digits { digits, .. } => format!("harus {digits} angka"),
+            Required { .. } => "wajib diisi".into(),
+            TooLong { max, .. } => format!("terlalu panjang (maksimal {max} karakter)"),
+            OutOfRange { min, max, .. } => format!("di luar batas wajar ({min}–{max})"),
+            FutureDate { .. } => "tanggal di masa depan".into(),
+            VisitBeforeBirth { .. } => "kunjungan sebelum tanggal lahir".into(),
+            BloodPressureOrder => "sistolik harus lebih tinggi dari diastolik".into(),
+            UnknownMember(_) => "anggota keluarga tidak ada".into(),
+            DuplicateEntry(_) => "anggota keluarga dicatat lebih dari sekali".into(),
+            EmptyVisit => "kunjungan tanpa anggota keluarga".into(),
+            TooMany { max, .. } => format!("terlalu banyak (maksimal {max})"),
+            UnknownAntigen(_) => "kode imunisasi tidak dikenal".into(),
+            GpsOutOfRange => "di luar wilayah Indonesia".into(),
+            PregnancyNotFemale => "hanya perempuan yang dapat hamil".into(),
+            UnknownConflictChoice(_) => "pilihan tidak ada".into(),
+            ImplausibleDate { .. } => "tanggal di luar batas wajar (1900–2100)".into(),
+        }
+    }
 }
 
 type V = Result<(), ValidationError>;
@@ -60,6 +90,92 @@ pub const MAX_NAME: usize = 100;
 pub const MAX_TEXT: usize = 500;
 pub const MAX_ENTRIES_PER_VISIT: usize = 30;
 pub const MAX_LIST_ITEMS: usize = 30;
+/// Checklist answers per visit entry.
+pub const MAX_CHECKLIST_ITEMS: usize = 50;
+/// Earliest and latest plausible date anywhere in a record (no clock needed).
+pub const DATE_MIN: Date = time::macros::date!(1900 - 01 - 01);
+pub const DATE_MAX: Date = time::macros::date!(2100 - 12 - 31);
+
+/// Plausible range of a number field (inclusive; the value must also be finite).
+/// One definition shared by the write checks and the document reader.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    pub field: &'static str,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Bounds {
+    pub fn check(&self, value: f64) -> Result<(), ValidationError> {
+        check_range(self.field, value, self.min, self.max)
+    }
+}
+
+pub const WEIGHT_KG: Bounds = Bounds { field: "Berat badan (kg)", min: 0.5, max: 250.0 };
+pub const LENGTH_HEIGHT_CM: Bounds = Bounds { field: "Panjang/tinggi badan (cm)", min: 35.0, max: 230.0 };
+pub const HEAD_CIRCUMFERENCE_CM: Bounds = Bounds { field: "Lingkar kepala (cm)", min: 20.0, max: 70.0 };
+pub const MUAC_CM: Bounds = Bounds { field: "LiLA (cm)", min: 5.0, max: 60.0 };
+pub const WAIST_CM: Bounds = Bounds { field: "Lingkar perut (cm)", min: 30.0, max: 250.0 };
+pub const BP_SYSTOLIC_MMHG: Bounds = Bounds { field: "Tekanan darah sistolik (mmHg)", min: 50.0, max: 300.0 };
+pub const BP_DIASTOLIC_MMHG: Bounds = Bounds { field: "Tekanan darah diastolik (mmHg)", min: 20.0, max: 200.0 };
+pub const BLOOD_GLUCOSE_MG_DL: Bounds = Bounds { field: "Gula darah (mg/dL)", min: 20.0, max: 800.0 };
+pub const IRON_TABLETS: Bounds = Bounds { field: "Tablet tambah darah", min: 0.0, max: 120.0 };
+pub const GRAVIDA: Bounds = Bounds { field: "Gravida", min: 1.0, max: 20.0 };
+pub const BIRTH_ORDER: Bounds = Bounds { field: "Urutan kelahiran", min: 1.0, max: 20.0 };
+
+/// A date anywhere in a record lies between [`DATE_MIN`] and [`DATE_MAX`].
+pub fn check_date(field: &'static str, d: Date) -> V {
+    if (DATE_MIN..=DATE_MAX).contains(&d) {
+        Ok(())
+    } else {
+        Err(ValidationError::ImplausibleDate { field, date: format_date(d) })
+    }
+}
+
+/// The structure of a NIK (16 digits), without the region/birth-date/sex checks of
+/// [`check_nik`]: what the document reader applies (Dukcapil data has errors).
+pub fn check_nik_structure(nik: &str) -> V {
+    let len = nik.chars().count();
+    if len != 16 {
+        return Err(ValidationError::NikLength { len });
+    }
+    if !nik.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValidationError::NikNotDigits);
+    }
+    Ok(())
+}
+
+/// A KK (Kartu Keluarga) number: 16 digits.
+pub fn check_kk(kk: &str) -> V {
+    check_digits("Nomor KK", kk, 16)
+}
+
+/// RT or RW: one to three digits.
+pub fn check_rt_rw(field: &'static str, s: &str) -> V {
+    if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        Err(ValidationError::Digits { field, digits: 3 })
+    } else {
+        Ok(())
+    }
+}
+
+/// Systolic above diastolic.
+pub fn check_blood_pressure(systolic: u16, diastolic: u16) -> V {
+    if systolic <= diastolic {
+        Err(ValidationError::BloodPressureOrder)
+    } else {
+        Ok(())
+    }
+}
+
+/// At most `max` items.
+pub fn check_count(field: &'static str, n: usize, max: usize) -> V {
+    if n > max {
+        Err(ValidationError::TooMany { field, max })
+    } else {
+        Ok(())
+    }
+}
 
 pub fn check_range(field: &'static str, value: f64, min: f64, max: f64) -> V {
     if value.is_finite() && value >= min && value <= max {
@@ -79,7 +195,7 @@ pub fn check_text(field: &'static str, s: &str, max: usize) -> V {
     Ok(())
 }
 
-fn check_opt_text(field: &'static str, s: &Option<String>, max: usize) -> V {
+pub fn check_opt_text(field: &'static str, s: &Option<String>, max: usize) -> V {
     s.as_deref().map_or(Ok(()), |s| check_text(field, s, max))
 }
 
@@ -107,9 +223,7 @@ pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
     if len != 16 {
         return Err(ValidationError::NikLength { len });
     }
-    if !nik.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ValidationError::NikNotDigits);
-    }
+    check_nik_structure(nik)?;
     let num = |r: std::ops::Range<usize>| nik[r].parse::<u32>().unwrap_or(0);
     let province = num(0..2);
     if !(11..=99).contains(&province) {
@@ -141,22 +255,19 @@ pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
 }
 
 pub fn check_address(a: &Address) -> V {
-    let short_number = |field, s: &str| {
-        if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            Err(ValidationError::Digits { field, digits: 3 })
-        } else {
-            Ok(())
-        }
-    };
-    short_number("RT", &a.rt)?;
-    short_number("RW", &a.rw)?;
+    check_rt_rw("RT", &a.rt)?;
+    check_rt_rw("RW", &a.rw)?;
     check_digits("Kode wilayah desa/kelurahan", &a.kode_wilayah, 10)?;
     check_opt_text("Dusun", &a.dusun, MAX_NAME)?;
     check_opt_text("Alamat jalan", &a.street, MAX_TEXT)
 }
 
+/// Latitude and longitude of a household: within Indonesia.
+pub const GPS_LAT: Bounds = Bounds { field: "Lintang", min: -11.5, max: 6.5 };
+pub const GPS_LON: Bounds = Bounds { field: "Bujur", min: 94.0, max: 141.5 };
+
 pub fn check_gps(p: &GeoPoint) -> V {
-    if (-11.5..=6.5).contains(&p.lat) && (94.0..=141.5).contains(&p.lon) {
+    if GPS_LAT.check(p.lat).is_ok() && GPS_LON.check(p.lon).is_ok() {
         Ok(())
     } else {
         Err(ValidationError::GpsOutOfRange)
@@ -169,7 +280,7 @@ pub fn check_spm(s: &SpmAttributes) -> V {
 
 pub fn check_new_household(h: &NewHousehold) -> V {
     if let Some(kk) = &h.kk_number {
-        check_digits("Nomor KK", kk, 16)?;
+        check_kk(kk)?;
     }
     check_address(&h.address)?;
     if let Some(p) = &h.gps {
@@ -180,7 +291,7 @@ pub fn check_new_household(h: &NewHousehold) -> V {
 
 pub fn check_household_patch(p: &HouseholdPatch) -> V {
     if let Some(kk) = &p.kk_number {
-        check_digits("Nomor KK", kk, 16)?;
+        check_kk(kk)?;
     }
     if let Some(a) = &p.address {
         check_address(a)?;
@@ -205,12 +316,13 @@ pub fn check_new_member(m: &NewMember, today: Date) -> V {
             max: today.year() as f64,
         });
     }
+    check_date("lahir", m.birth_date)?;
     if let Some(nik) = &m.nik {
         check_nik(nik, Some(m.birth_date), Some(m.sex))?;
     }
     if let Some(mn) = &m.mother_nik {
         check_nik(&mn.mother_nik, None, Some(Sex::Female))?;
-        check_range("Urutan kelahiran", mn.birth_order as f64, 1.0, 20.0)?;
+        BIRTH_ORDER.check(mn.birth_order as f64)?;
     }
     if let Some(b) = &m.bpjs_number {
         check_digits("Nomor BPJS", b, 13)?;
@@ -232,27 +344,24 @@ pub fn check_member_patch(p: &MemberPatch, current: &Member, today: Date) -> V {
 }
 
 pub fn check_measurements(m: &Measurements) -> V {
-    let r = |field, v: Option<f64>, min, max| v.map_or(Ok(()), |v| check_range(field, v, min, max));
-    r("Berat badan (kg)", m.weight_kg, 0.5, 250.0)?;
-    r("Panjang/tinggi badan (cm)", m.length_height_cm, 35.0, 230.0)?;
-    r("Lingkar kepala (cm)", m.head_circumference_cm, 20.0, 70.0)?;
-    r("LiLA (cm)", m.muac_cm, 5.0, 60.0)?;
-    r("Lingkar perut (cm)", m.waist_cm, 30.0, 250.0)?;
-    r("Tekanan darah sistolik (mmHg)", m.bp_systolic_mmhg.map(f64::from), 50.0, 300.0)?;
-    r("Tekanan darah diastolik (mmHg)", m.bp_diastolic_mmhg.map(f64::from), 20.0, 200.0)?;
-    r("Gula darah (mg/dL)", m.blood_glucose_mg_dl, 20.0, 800.0)?;
+    let r = |b: Bounds, v: Option<f64>| v.map_or(Ok(()), |v| b.check(v));
+    r(WEIGHT_KG, m.weight_kg)?;
+    r(LENGTH_HEIGHT_CM, m.length_height_cm)?;
+    r(HEAD_CIRCUMFERENCE_CM, m.head_circumference_cm)?;
+    r(MUAC_CM, m.muac_cm)?;
+    r(WAIST_CM, m.waist_cm)?;
+    r(BP_SYSTOLIC_MMHG, m.bp_systolic_mmhg.map(f64::from))?;
+    r(BP_DIASTOLIC_MMHG, m.bp_diastolic_mmhg.map(f64::from))?;
+    r(BLOOD_GLUCOSE_MG_DL, m.blood_glucose_mg_dl)?;
     if let (Some(s), Some(d)) = (m.bp_systolic_mmhg, m.bp_diastolic_mmhg) {
-        if s <= d {
-            return Err(ValidationError::BloodPressureOrder);
-        }
+        check_blood_pressure(s, d)?;
     }
     Ok(())
 }
 
-fn check_list(field: &'static str, items: &[String]) -> V {
-    if items.len() > MAX_LIST_ITEMS {
-        return Err(ValidationError::TooMany { field, max: MAX_LIST_ITEMS });
-    }
+/// A list of short texts (immunisations, counselling topics).
+pub fn check_list(field: &'static str, items: &[String]) -> V {
+    check_count(field, items.len(), MAX_LIST_ITEMS)?;
     items.iter().try_for_each(|s| check_text(field, s, MAX_NAME))
 }
 
@@ -265,12 +374,10 @@ pub fn check_entry(e: &VisitEntry) -> V {
         }
     }
     if let Some(n) = e.services.iron_tablets {
-        check_range("Tablet tambah darah", n as f64, 0.0, 120.0)?;
+        IRON_TABLETS.check(n as f64)?;
     }
     check_list("Topik penyuluhan", &e.counselling)?;
-    if e.checklist.len() > 50 {
-        return Err(ValidationError::TooMany { field: "Daftar periksa", max: 50 });
-    }
+    check_count("Daftar periksa", e.checklist.len(), MAX_CHECKLIST_ITEMS)?;
     for k in e.checklist.keys() {
         check_text("Daftar periksa", k, MAX_NAME)?;
     }
@@ -278,21 +385,18 @@ pub fn check_entry(e: &VisitEntry) -> V {
         check_text("Alasan rujukan", &r.reason, MAX_TEXT)?;
         check_opt_text("Tujuan rujukan", &r.to, MAX_NAME)?;
     }
-    if e.spm_needs.len() > MAX_LIST_ITEMS {
-        return Err(ValidationError::TooMany { field: "Kebutuhan SPM", max: MAX_LIST_ITEMS });
-    }
+    check_count("Kebutuhan SPM", e.spm_needs.len(), MAX_LIST_ITEMS)?;
     e.spm_needs.iter().try_for_each(|n| check_text("Kebutuhan SPM", &n.need, MAX_TEXT))
 }
 
 /// A new visit against the household it is recorded in.
 pub fn check_new_visit(v: &NewVisit, household: &Household, today: Date) -> V {
     check_not_future("kunjungan", v.date, today)?;
+    check_date("kunjungan", v.date)?;
     if v.entries.is_empty() {
         return Err(ValidationError::EmptyVisit);
     }
-    if v.entries.len() > MAX_ENTRIES_PER_VISIT {
-        return Err(ValidationError::TooMany { field: "anggota per kunjungan", max: MAX_ENTRIES_PER_VISIT });
-    }
+    check_count("anggota per kunjungan", v.entries.len(), MAX_ENTRIES_PER_VISIT)?;
     let mut seen = std::collections::HashSet::new();
     for e in &v.entries {
         let m = household
@@ -322,11 +426,15 @@ pub fn check_new_pregnancy(p: &NewPregnancy, household: &Household, today: Date)
         return Err(ValidationError::PregnancyNotFemale);
     }
     check_not_future("HPHT", p.lmp, today)?;
+    check_date("HPHT", p.lmp)?;
+    if let Some(d) = p.due_date {
+        check_date("HPL", d)?;
+    }
     let weeks = (today - p.lmp).whole_days() as f64 / 7.0;
     check_range("Usia kehamilan (minggu)", weeks, 0.0, 44.0)?;
-    check_range("Gravida", p.gravida as f64, 1.0, 20.0)?;
+    GRAVIDA.check(p.gravida as f64)?;
     if let Some(l) = p.muac_cm {
-        check_range("LiLA (cm)", l, 5.0, 60.0)?;
+        MUAC_CM.check(l)?;
     }
     Ok(())
 }
@@ -364,6 +472,26 @@ mod tests {
         assert_eq!(check_measurements(&m), Err(ValidationError::BloodPressureOrder));
         m.bp_systolic_mmhg = Some(301);
         assert!(check_measurements(&m).is_err());
+    }
+
+    #[test]
+    fn shared_primitives() {
+        assert_eq!(check_date("x", date!(1900 - 01 - 01)), Ok(()));
+        assert_eq!(check_date("x", date!(2100 - 12 - 31)), Ok(()));
+        assert!(check_date("x", date!(1899 - 12 - 31)).is_err());
+        assert!(check_date("x", date!(2101 - 01 - 01)).is_err());
+        assert_eq!(check_nik_structure("0000000000000000"), Ok(()), "structure only, no region check");
+        assert_eq!(check_nik_structure("123"), Err(ValidationError::NikLength { len: 3 }));
+        assert_eq!(check_kk("3275010101260001"), Ok(()));
+        assert!(check_kk("3275O10101260001").is_err());
+        assert_eq!(check_rt_rw("RT", "003"), Ok(()));
+        assert!(check_rt_rw("RT", "0003").is_err());
+        assert_eq!(check_blood_pressure(80, 90), Err(ValidationError::BloodPressureOrder));
+        // Reasons never carry the value.
+        let e = WEIGHT_KG.check(-50.0).unwrap_err();
+        assert_eq!(e.reason(), "di luar batas wajar (0.5–250)");
+        assert!(e.to_string().contains("-50"), "the kader-facing message may show the typed value");
+        assert_eq!(ValidationError::UnknownMember("3275015205900002".into()).reason(), "anggota keluarga tidak ada");
     }
 
     #[test]

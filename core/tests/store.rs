@@ -176,10 +176,43 @@ fn migrates_a_version_1_store() {
         .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'member_by_name_key'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(idx, 1);
+    // Version 3: the table of what the document reader left out, empty after the upgrade.
+    let problems: i64 = conn.query_row("SELECT count(*) FROM doc_problem", [], |r| r.get(0)).unwrap();
+    assert_eq!(problems, 0);
+    assert!(store.document_problems().unwrap().is_empty());
     drop(store);
     // A store from a newer app is refused, not misread.
     conn.pragma_update(None, "user_version", 99).unwrap();
     assert!(matches!(Store::open(&path, identity("D1", "K")), Err(Error::SchemaTooNew { found: 99, .. })));
+}
+
+#[test]
+fn migrates_a_version_2_store_to_the_current_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite3");
+    let hh = {
+        let store = open_store(&path, "D1");
+        let hh = store.create_household(new_household("001")).unwrap();
+        store.add_member(hh, mother()).unwrap();
+        hh
+    };
+    {
+        // Back to version 2 as the previous app left it: no doc_problem (3) and no
+        // quarantine (4) table.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE doc_problem; DROP TABLE quarantine").unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+    }
+    let store = open_store(&path, "D1");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(posyandu_core::store::schema::user_version(&conn).unwrap(), 4);
+    assert_eq!(posyandu_core::store::schema::SCHEMA_VERSION, 4);
+    assert!(store.document_problems().unwrap().is_empty());
+    assert!(store.quarantined().unwrap().is_empty());
+    assert_eq!(store.household(hh).unwrap().members.len(), 1, "data kept across the upgrade");
+    // The new table is filled by the next write of the household.
+    store.add_member(hh, child("Budi", date!(2026 - 01 - 20))).unwrap();
+    assert!(store.document_problems().unwrap().is_empty());
 }
 
 #[test]

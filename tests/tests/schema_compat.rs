@@ -113,7 +113,7 @@ fn a_newer_app_version_and_this_one_sync_both_ways_without_losing_anything() {
             };
         }
         match a.get(&obj, *last).ok()?? {
-            (Value::Scalar(s), _) => s.to_str().map(str::to_owned),
+            (Value::Scalar(s), _) => s.as_str().map(str::to_owned),
             _ => None,
         }
     };
@@ -142,7 +142,7 @@ fn a_household_written_by_an_earlier_build_syncs_to_this_one() {
     let bytes = std::fs::read(&fixture).expect("fixture committed by the schema tests");
     let mut old = HouseholdDoc::load_readonly(&bytes).unwrap();
     let expected = old.read().unwrap();
-    let changes: Vec<automerge::Change> = old.automerge().get_changes(&[]).into_iter().cloned().collect();
+    let changes: Vec<automerge::Change> = old.automerge().get_changes(&[]);
     let kaders: std::collections::BTreeSet<String> =
         changes.iter().filter_map(|c| c.message().map(str::to_owned)).collect();
     let posyandu = old.posyandu_id().unwrap();

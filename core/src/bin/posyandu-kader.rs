@@ -404,6 +404,15 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                 ),
                 None => println!("Belum pernah sinkron"),
             }
+            let problems = store.document_problems()?;
+            if problems.is_empty() {
+                println!("Data tidak terbaca (0)");
+            } else {
+                println!("Data tidak terbaca ({}):", problems.len());
+                for (household, p) in problems {
+                    println!("  {household} {}: {}", p.path, p.reason);
+                }
+            }
             let refused = store.quarantined()?;
             if !refused.is_empty() {
                 println!("Perubahan ditolak server (disimpan di HP, perlu dicatat ulang): {}", refused.len());

@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use crate::doc::{HouseholdDoc, RecordKind};
+use crate::doc::{DocProblem, HouseholdDoc, ProblemKind, RecordKind};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::validation;
@@ -271,6 +271,14 @@ impl Store {
                 .ok_or_else(|| Error::NotFound { kind: "Kunjungan", id: visit_id.to_string() })?;
             let check = NewVisit { date: visit.date, kind: visit.kind, entries: vec![entry.clone()] };
             validation::check_new_visit(&check, hh, self.today())?;
+            // A new entry must not take the visit over the limit the reader enforces.
+            if !visit.entries.iter().any(|e| e.member_id == entry.member_id) {
+                validation::check_count(
+                    "anggota per kunjungan",
+                    visit.entries.len() + 1,
+                    validation::MAX_ENTRIES_PER_VISIT,
+                )?;
+            }
             doc.amend_visit_entry(visit_id, &entry)
         })
     }
@@ -303,6 +311,7 @@ impl Store {
 
     pub fn end_pregnancy(&self, household_id: Uuid, pregnancy_id: Uuid, ended: Date) -> Result<()> {
         validation::check_not_future("selesai kehamilan", ended, self.today())?;
+        validation::check_date("selesai kehamilan", ended)?;
         self.edit(household_id, |doc, _| doc.end_pregnancy(pregnancy_id, ended))
     }
 
@@ -358,7 +367,7 @@ impl Store {
         };
         let today = self.today();
         let res = (|| {
-            let hh = doc.read()?;
+            let read = doc.read_checked()?;
             let conflicts = doc.conflicts().len();
             let tx = w.conn.transaction()?;
             if new {
@@ -367,7 +376,7 @@ impl Store {
                 append_change(&tx, id, &change)?;
             }
             outbox_push(&tx, id, &change, now)?;
-            query::materialize(&tx, &hh, conflicts, today)?;
+            query::materialize(&tx, &read.household, &read.problems, conflicts, today)?;
             tx.commit()?;
             Ok(())
         })();
@@ -387,6 +396,25 @@ impl Store {
     /// The full merged household (members, visits, pregnancies).
     pub fn household(&self, id: Uuid) -> Result<Household> {
         self.with_doc(id, |doc| doc.read())
+    }
+
+    /// Records and fields of the local documents that could not be read (left out of
+    /// every screen until fixed or until the app is updated), per household.
+    pub fn document_problems(&self) -> Result<Vec<(Uuid, DocProblem)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT household_id, path, reason, kind FROM doc_problem ORDER BY household_id, path, reason",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (hh, path, reason, kind) = row?;
+            let (Ok(hh), Some(kind)) = (Uuid::parse_str(&hh), ProblemKind::parse(&kind)) else { continue };
+            out.push((hh, DocProblem { path, reason, kind }));
+        }
+        Ok(out)
     }
 
     /// Same-field conflicts of a household, each with all its values.
@@ -432,7 +460,8 @@ impl Store {
             save_snapshot(tx, doc_id, &doc.save())?;
             let conflicts = doc.conflicts().len();
             if doc.id().is_some() {
-                query::materialize(tx, &doc.read()?, conflicts, self.today())?;
+                let read = doc.read_checked()?;
+                query::materialize(tx, &read.household, &read.problems, conflicts, self.today())?;
             }
             Ok(RemoteApply { conflicts, missing_deps })
         })();
@@ -455,12 +484,12 @@ impl Store {
             Err(e) => return Err(e),
         };
         doc.automerge().load_incremental(bytes)?;
-        let hh = doc.read()?;
-        if hh.id != doc_id {
-            return Err(Error::Document(format!("dokumen {doc_id} berisi id {}", hh.id)));
+        let read = doc.read_checked()?;
+        if read.household.id != doc_id {
+            return Err(Error::Document(format!("dokumen {doc_id} berisi id {}", read.household.id)));
         }
         save_snapshot(tx, doc_id, &doc.save())?;
-        query::materialize(tx, &hh, doc.conflicts().len(), self.today())?;
+        query::materialize(tx, &read.household, &read.problems, doc.conflicts().len(), self.today())?;
         docs.put(doc_id, doc);
         Ok(())
     }

@@ -7,6 +7,7 @@ use time::Date;
 use uuid::Uuid;
 
 use super::Store;
+use crate::doc::DocProblem;
 use crate::error::Result;
 use crate::growth::{self, WeightTrend};
 use crate::lifestage::{life_stage, LifeStage, PregnancyStatus};
@@ -111,11 +112,24 @@ pub fn weight_trends(hh: &Household) -> std::collections::HashMap<(Uuid, Uuid), 
     out
 }
 
-/// Rebuilds the household's rows in the query tables.
-pub fn materialize(tx: &Transaction, hh: &Household, conflicts: usize, _today: Date) -> Result<()> {
+/// Rebuilds the household's rows in the query tables, with the problems its reader
+/// found (records left out of `hh`).
+pub fn materialize(
+    tx: &Transaction,
+    hh: &Household,
+    problems: &[DocProblem],
+    conflicts: usize,
+    _today: Date,
+) -> Result<()> {
     let id = hh.id.to_string();
-    for table in ["member", "pregnancy", "visit_entry"] {
+    for table in ["member", "pregnancy", "visit_entry", "doc_problem"] {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?.execute([&id])?;
+    }
+    let mut ins_problem = tx.prepare_cached(
+        "INSERT OR IGNORE INTO doc_problem (household_id, path, reason, kind) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for p in problems {
+        ins_problem.execute(params![id, p.path, p.reason, p.kind.as_str()])?;
     }
     let live_members: Vec<&Member> = hh.members.iter().filter(|m| !m.deleted).collect();
     let last_visit = hh.visits.iter().filter(|v| !v.deleted).map(|v| v.date).max();

@@ -98,7 +98,17 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX member_by_name_key ON member (name_key);
     "#,
-    // 3: changes the relay refused, kept (never deleted) for the kader to see and correct;
+    // 3: what the document reader left out of each household (`doc::DocProblem`).
+    r#"
+    CREATE TABLE doc_problem (
+        household_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (household_id, path, reason)
+    ) WITHOUT ROWID;
+    "#,
+    // 4: changes the relay refused, kept (never deleted) for the kader to see and correct;
     // the document was re-based on the relay's copy (see sync::repair).
     r#"
     CREATE TABLE quarantine (

@@ -225,8 +225,8 @@ impl Store {
             outbox_push(tx, doc_id, &change, now)?;
         }
         save_snapshot(tx, doc_id, &doc.save())?;
-        let hh = doc.read()?;
-        query::materialize(tx, &hh, doc.conflicts().len(), self.today())?;
+        let read = doc.read_checked()?;
+        query::materialize(tx, &read.household, &read.problems, doc.conflicts().len(), self.today())?;
         docs.put_doc(doc_id, doc);
         Ok(replayed)
     }
