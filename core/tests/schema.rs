@@ -1295,3 +1295,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn text_objects_in_conflicts_read_as_strings() {
+    let bytes = base().save();
+    let mut ours = HouseholdDoc::load(&bytes, &ActorId::from([8u8; 16])).unwrap();
+    let mut theirs = HouseholdDoc::load(&bytes, &ActorId::from([9u8; 16])).unwrap();
+    ours.patch_member(KID, &MemberPatch { name: Some("Budi S.".into()), ..Default::default() }).unwrap();
+    ours.commit("K-SITI", 1_767_700_000).unwrap();
+    {
+        // A JavaScript phone writes the name as a Text object.
+        let am = theirs.automerge();
+        let m = obj(am, &format!("members/{KID}"));
+        let t = am.put_object(&m, "name", ObjType::Text).unwrap();
+        am.splice_text(&t, 0, 0, "Budi Santoso").unwrap();
+    }
+    let change = theirs.commit("K-JS", 1_767_700_100).unwrap();
+    ours.apply(vec![change]).unwrap();
+    let conflicts = ours.conflicts();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].path, format!("members/{KID}/name"));
+    let mut values: Vec<&str> = conflicts[0].values.iter().map(|v| v.value_json.as_str()).collect();
+    values.sort();
+    assert_eq!(values, vec!["\"Budi S.\"", "\"Budi Santoso\""]);
+    // Whichever wins, the member reads with a string name.
+    let r = checked(&mut ours);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert!(r.household.member(KID).unwrap().name.starts_with("Budi S"));
+    // Resolving to the Text value's string ends the conflict.
+    ours.resolve(&format!("members/{KID}/name"), "\"Budi Santoso\"").unwrap();
+    assert!(ours.conflicts().is_empty());
+    assert_eq!(ours.read().unwrap().member(KID).unwrap().name, "Budi Santoso");
+}
