@@ -75,12 +75,12 @@ enum Backend {
 
 /// A Posyandu on a real relay: honest phones A and B (each with a household with a
 /// child and a visit, synced with each other), the hostile device K-EVIL (a real
-/// phone that synced once, so it holds the households; its raw pushes use its actor),
+/// phone that synced and pushed one honest visit, so it holds the households; its raw
+/// pushes use its actor),
 /// an observer token for raw pulls, and a Puskesmas token.
 struct World {
-    dir: tempfile::TempDir,
     relay: RelayProcess,
-    /// Dropped after the relay (field order).
+    /// Dropped after the relay (field order), the directory last.
     _schema: Option<PgSchema>,
     pkm: String,
     observer: String,
@@ -99,6 +99,7 @@ struct World {
     visits: BTreeSet<Uuid>,
     new_phones: usize,
     round: usize,
+    dir: tempfile::TempDir,
 }
 
 fn register(relay: &RelayProcess, kader: &str, device: &str) -> String {
@@ -177,6 +178,12 @@ impl World {
         visits.insert(a.record_visit(hh_a, new_visit(&a, child_a, 9.0)).unwrap());
         visits.insert(b.record_visit(hh_b, new_visit(&b, child_b, 9.2)).unwrap());
         for s in [&a, &b, &a, &evil] {
+            sync(s, "setup");
+        }
+        // The hostile phone first behaves: one honest visit through the real client (so
+        // the relay has seen this phone and its actor push), then everyone syncs.
+        visits.insert(evil.record_visit(hh_a, new_visit(&evil, child_a, 9.1)).unwrap());
+        for s in [&evil, &a, &b] {
             sync(s, "setup");
         }
         let households = [hh_a, hh_b].into_iter().collect();
