@@ -375,18 +375,19 @@ fn strs(p: &[String]) -> Vec<&str> {
 /// naming the household and the path, stores nothing (an observer pulling gets
 /// nothing of it, the export is unchanged), and everyone carries on.
 fn poison(what: &str, author: &str, build: impl FnOnce(&World, &mut HouseholdDoc) -> String) {
-    refused_push_leaves_no_trace(what, author, (400, "bad_change"), build)
+    refused_push_leaves_no_trace(Backend::Sqlite, what, author, (400, "bad_change"), build)
 }
 
 /// The body of [`poison`] for any expected refusal (`doc` and `path` are checked for
 /// `bad_change` only).
 fn refused_push_leaves_no_trace(
+    backend: Backend,
     what: &str,
     author: &str,
     (status, code): (u16, &str),
     build: impl FnOnce(&World, &mut HouseholdDoc) -> String,
 ) {
-    let mut w = World::new(Backend::Sqlite);
+    let mut w = World::new(backend);
     let mut doc = w.evil_doc(w.hh_a);
     let prefix = build(&w, &mut doc);
     let change = doc.commit(author, now()).expect("the poison edits something");
@@ -418,10 +419,16 @@ fn refused_push_leaves_no_trace(
 /// the household to another Posyandu): the same aftermath checks as the poison cases.
 #[test]
 fn harness_out_of_scope_push_leaves_no_trace() {
-    refused_push_leaves_no_trace("posyandu_id of another Posyandu", EVIL, (403, "forbidden_scope"), |_, doc| {
-        doc.automerge().put(ROOT, "posyandu_id", "P-999").unwrap();
-        String::new()
-    });
+    refused_push_leaves_no_trace(
+        Backend::Sqlite,
+        "posyandu_id of another Posyandu",
+        EVIL,
+        (403, "forbidden_scope"),
+        |_, doc| {
+            doc.automerge().put(ROOT, "posyandu_id", "P-999").unwrap();
+            String::new()
+        },
+    );
 }
 
 #[test]
@@ -494,6 +501,16 @@ fn poison_members_replaced_by_string() {
 #[test]
 fn poison_visits_wiped_by_list() {
     poison("root visits replaced by a list (the wipe)", EVIL, |_, doc| {
+        doc.automerge().put_object(ROOT, "visits", ObjType::List).unwrap();
+        "visits".into()
+    });
+}
+
+/// The wipe on PostgreSQL: refused there too, nothing stored.
+#[test]
+fn poison_visits_wiped_by_list_postgres() {
+    let what = "root visits replaced by a list, on PostgreSQL";
+    refused_push_leaves_no_trace(Backend::Postgres, what, EVIL, (400, "bad_change"), |_, doc| {
         doc.automerge().put_object(ROOT, "visits", ObjType::List).unwrap();
         "visits".into()
     });
