@@ -10,25 +10,26 @@
 //! Everything runs against a real relay process (`target/release/posyandu-relay`, or
 //! `POSYANDU_RELAY_BIN`); the fuzz test also on PostgreSQL (`POSYANDU_TEST_PG`).
 //!
-//! STATUS ON main (6132d79, relay built from it), run once on 2026-12-01 (whole file
-//! 68 s on 2 shared cores, `--test-threads 2`): 23 FAIL, 3 pass.
-//! - poison_* (14 tests): FAIL, the relay stores the poison: `weight_kg = "sembilan
-//!   kilo": expected HTTP 400 bad_change, got HTTP 200 stored=1 cursor=1 ...` (same for
-//!   every case: date 2024-13-45, sex 42, rt 3, integer NIK, key not-a-uuid, members
-//!   as a string, visits wiped by a list, weight -50 / 1e300, date 9999-12-31, entry
-//!   for an unknown member, visit kader_id K-A, change author K-A).
+//! STATUS ON main (6132d79, relay built from it), run on 2026-12-01 (whole file 68-95 s
+//! on 2 shared cores, `--test-threads 2`): 23 FAIL, 4 pass.
+//! - poison_* (15 tests, the wipe also on PostgreSQL): FAIL, the relay stores the
+//!   poison: `weight_kg = "sembilan kilo": expected HTTP 400 bad_change, got HTTP 200
+//!   stored=1 cursor=1 ...` (same for every case: date 2024-13-45, sex 42, rt 3,
+//!   integer NIK, key not-a-uuid, members as a string, visits wiped by a list, weight
+//!   -50 / 1e300, date 9999-12-31, entry for an unknown member, visit kader_id K-A,
+//!   change author K-A).
 //! - compressed_bomb_is_refused_fast_without_memory_growth: FAIL, the relay inflates
-//!   the 1 MB chunk whole: `relay peak RSS rose by 3073 MiB (from 13 to 3087 MiB)`,
-//!   then answers 400 bad_change after 30-45 s.
+//!   the 1 MB chunk whole: `relay peak RSS rose by 3073 MiB (from 13 to 3086 MiB)`,
+//!   then answers 400 bad_change ("leb128 was zero ...") after 30-56 s.
 //! - compressed_change_with_40_mib_note_is_refused: FAIL, `got HTTP 200 stored=1`
 //!   after 4.9 s.
 //! - memory_many_tiny_puts: FAIL, 300,000 puts (2.6 MB) accepted, `relay peak RSS
-//!   rose by 164 MiB (from 14 to 179 MiB)`.
-//! - memory_list_insert_run: FAIL, 1,000,000 list inserts (1 MB) accepted after 9.4 s,
-//!   `relay peak RSS rose by 483 MiB (from 13 to 497 MiB)`.
-//! - memory_few_huge_strings: FAIL, the 7 MiB push itself stays in bound (14 -> 67 MiB,
-//!   accepted) but `serving the push to the other phones raised the relay's peak RSS
-//!   by 74 MiB (from 14 to 89 MiB)`.
+//!   rose by 164-183 MiB (from 14 to 178-197 MiB)`.
+//! - memory_list_insert_run: FAIL, 1,000,000 list inserts (1 MB) accepted after 9-12 s
+//!   (a concurrent honest sync took 25 s), `relay peak RSS rose by 483 MiB`.
+//! - memory_few_huge_strings: FAIL (5 of 5 runs with 7.9 MiB; with 7 MiB it failed 2
+//!   of 3), the push is accepted with VmHWM 14 -> 73-77 MiB, and `serving the push to
+//!   the other phones raised the relay's peak RSS by 64-95 MiB`.
 //! - one_token_on_two_phones_binds_to_the_first: FAIL, the second phone's sync
 //!   succeeds: `got Ok(SyncReport { pushed: 1, ... })`.
 //! - javascript_automerge_visit_with_text_strings_is_accepted_and_readable: FAIL, the
@@ -38,9 +39,10 @@
 //!   then `honest sync of D-A failed: Document("anggota: invalid type: boolean `true`,
 //!   expected struct Member")` (the message varies with the random changes).
 //! - pass today: small_legitimate_compressed_change_is_accepted, memory_many_documents
-//!   (1,500 valid households, 7.1 MB: 14 -> 27 MiB), and
+//!   (1,500 valid households, 7.1 MB: 14 -> 28 MiB), and
 //!   harness_out_of_scope_push_leaves_no_trace (checks the aftermath checks
-//!   themselves on a refusal the relay already makes).
+//!   themselves on a refusal the relay already makes). With HOSTILE_FUZZ_CASES=0 both
+//!   fuzz tests pass (their aftermath checks alone).
 //!
 //! Assumption: a raw push is made as the hostile phone's automerge actor (read from its
 //! store; that phone synced once through the real client) and carries only the bearer
@@ -742,10 +744,10 @@ fn memory_few_huge_strings() {
     let mut w = World::new(Backend::Sqlite);
     let warm = warm_up(&mut w);
     let mut doc = w.evil_doc(w.hh_a);
-    // Two visits, each with a 3.5 MiB referral reason: ~7 MiB in one change.
+    // Two visits, each with a 3.95 MiB referral reason: 7.9 MiB in one change (the limit is 8).
     let mut text = String::new();
     for i in 0.. {
-        if text.len() >= 7 * MIB as usize / 2 {
+        if text.len() >= 79 * MIB as usize / 20 {
             break;
         }
         text.push_str(&format!("rujukan {i} "));
