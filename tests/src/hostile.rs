@@ -55,12 +55,15 @@ fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).no_proxy().build().expect("http client")
 }
 
-/// `POST /v1/sync` with `req`, as the device of `token`, bypassing the client.
-pub fn raw_sync(url: &str, token: &str, req: &SyncRequest) -> Result<PushOutcome> {
+/// `POST /v1/sync` with `req`, as the device of `token` and (like the client, header
+/// `x-posyandu-actor`) the store of `actor` if given, bypassing the client.
+pub fn raw_sync(url: &str, token: &str, actor: Option<&ActorId>, req: &SyncRequest) -> Result<PushOutcome> {
     let start = Instant::now();
-    let resp = http()
-        .post(format!("{url}{SYNC_PATH}"))
-        .bearer_auth(token)
+    let mut post = http().post(format!("{url}{SYNC_PATH}")).bearer_auth(token);
+    if let Some(a) = actor {
+        post = post.header(wire::ACTOR_HEADER, a.to_hex_string());
+    }
+    let resp = post
         .body(wire::encode(req))
         .send()
         .with_context(|| format!("POST {SYNC_PATH} failed (relay crashed or hung?)"))?;
@@ -78,13 +81,11 @@ pub fn raw_sync(url: &str, token: &str, req: &SyncRequest) -> Result<PushOutcome
     }
 }
 
-/// Pushes `changes` of document `doc` (pull part: cursor 0, the smallest page).
-pub fn push_changes(url: &str, token: &str, doc: Uuid, changes: Vec<Vec<u8>>) -> Result<PushOutcome> {
-    raw_sync(
-        url,
-        token,
-        &SyncRequest { cursor: 0, push: vec![DocChanges { doc: *doc.as_bytes(), changes }], page_bytes: 1 },
-    )
+/// Pushes `changes` of document `doc` as the store of `actor` (pull part: cursor 0, the
+/// smallest page).
+pub fn push_changes(url: &str, token: &str, actor: &ActorId, doc: Uuid, changes: Vec<Vec<u8>>) -> Result<PushOutcome> {
+    let req = SyncRequest { cursor: 0, push: vec![DocChanges { doc: *doc.as_bytes(), changes }], page_bytes: 1 };
+    raw_sync(url, token, Some(actor), &req)
 }
 
 /// Every change (as automerge hash) a device of `token` pulls from the start of the log.
@@ -92,7 +93,7 @@ pub fn pull_all_hashes(url: &str, token: &str) -> Result<BTreeSet<[u8; 32]>> {
     let mut cursor = 0;
     let mut out = BTreeSet::new();
     for _ in 0..10_000 {
-        let o = raw_sync(url, token, &SyncRequest { cursor, push: vec![], page_bytes: wire::MAX_PAGE_BYTES })?;
+        let o = raw_sync(url, token, None, &SyncRequest { cursor, push: vec![], page_bytes: wire::MAX_PAGE_BYTES })?;
         let Some(r) = o.response else { bail!("pull refused: {}", o.describe()) };
         for dc in &r.pull {
             for c in &dc.changes {
