@@ -31,8 +31,9 @@
 //!   accepted, 15 -> 29 MiB), one token on two phones, both fuzz tests (a mix of 200,
 //!   400 and 403), harness_out_of_scope_push_leaves_no_trace.
 //!
-//! STATUS ON the earlier main 6132d79 (before the relay fix; relay built from it), run on 2026-12-01 (whole file 68-95 s
-//! on 2 shared cores, `--test-threads 2`): 23 FAIL, 4 pass.
+//! STATUS ON the earlier main 6132d79 (before the relay fix; relay built from it), run
+//! on 2026-12-01 (whole file 68-95 s on 2 shared cores, `--test-threads 2`): 23 FAIL,
+//! 4 pass.
 //! - poison_* (15 tests, the wipe also on PostgreSQL): FAIL, the relay stores the
 //!   poison: `weight_kg = "sembilan kilo": expected HTTP 400 bad_change, got HTTP 200
 //!   stored=1 cursor=1 ...` (same for every case: date 2024-13-45, sex 42, rt 3,
