@@ -8,13 +8,15 @@
 #     Its lib/ also ships kotlin-stdlib.jar, kotlin-test.jar and
 #     kotlinx-coroutines-core-jvm.jar (the latter only needed for async exports).
 #   - JNA from Debian `libjna-java` (/usr/share/java/jna.jar; pulls libjna-jni).
+#   - the npm package `@automerge/automerge` 3.x into $POSYANDU_TOOLS/js (for the
+#     hostile-input test that pushes a change made by JavaScript automerge).
 #   - with --chromium: Debian `chromium` (for the HTML test, later).
 #
 # Requires: java (17+), npm, python3, apt-get (runs as root in CI).
 # It exports nothing itself. It writes $POSYANDU_TOOLS/env.sh (export lines); callers do:
 #   source "${POSYANDU_TOOLS:-$HOME/.cache/posyandu-tools}/env.sh"
 # which sets POSYANDU_TOOLS, KOTLIN_HOME, KOTLINC, KOTLIN_STDLIB_JAR,
-# KOTLIN_TEST_JAR, KOTLINX_COROUTINES_JAR, JNA_JAR, FHIR_PYTHON, FHIR_MODELS (and CHROMIUM).
+# KOTLIN_TEST_JAR, KOTLINX_COROUTINES_JAR, JNA_JAR, AUTOMERGE_JS, FHIR_PYTHON, FHIR_MODELS (and CHROMIUM).
 #
 # Usage: bash .ci/install-tools.sh [--chromium]
 set -euo pipefail
@@ -92,6 +94,20 @@ if [ "$WITH_CHROMIUM" -eq 1 ]; then
 fi
 CHROMIUM_BIN="$(command -v chromium 2>/dev/null || true)"
 
+# --- JavaScript automerge (npm @automerge/automerge 3.x) ----------------------
+# tests/tests/hostile.rs runs a node script against it (default string type: text).
+AUTOMERGE_JS_VERSION="${AUTOMERGE_JS_VERSION:-3}"
+AUTOMERGE_JS="$TOOLS/js/node_modules/@automerge/automerge"
+if [ -f "$AUTOMERGE_JS/package.json" ]; then
+  log "@automerge/automerge already present at $AUTOMERGE_JS (skip)"
+else
+  need npm
+  log "installing @automerge/automerge@$AUTOMERGE_JS_VERSION into $TOOLS/js"
+  mkdir -p "$TOOLS/js"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS/js" "@automerge/automerge@$AUTOMERGE_JS_VERSION" </dev/null >/dev/null
+  [ -f "$AUTOMERGE_JS/package.json" ] || { echo "install-tools: @automerge/automerge install failed" >&2; exit 1; }
+fi
+
 # Python binding tests use only the stdlib (unittest + ctypes): nothing to install.
 
 # --- FHIR validator (independent of our code) -----------------------------------
@@ -133,6 +149,7 @@ ENV_FILE="$TOOLS/env.sh"
   echo "KOTLIN_TEST_JAR='$KOTLIN_HOME/lib/kotlin-test.jar'"
   echo "KOTLINX_COROUTINES_JAR='$KOTLIN_HOME/lib/kotlinx-coroutines-core-jvm.jar'"
   echo "JNA_JAR='$JNA_JAR'"
+  echo "AUTOMERGE_JS='$AUTOMERGE_JS'"
   echo "FHIR_PYTHON='$FHIR_VENV/bin/python'"
   echo "FHIR_MODELS='$(fhir_models)'"
   if [ -n "$CHROMIUM_BIN" ]; then echo "CHROMIUM='$CHROMIUM_BIN'"; fi

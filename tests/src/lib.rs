@@ -2,6 +2,7 @@
 //! this library holds what they and the benchmarks share.
 
 pub mod fixtures;
+pub mod hostile;
 pub mod netshape;
 pub mod relay;
 pub mod tamper;

@@ -34,6 +34,8 @@ pub fn free_port() -> u16 {
 pub struct RelayProcess {
     pub db: PathBuf,
     pub addr: SocketAddr,
+    /// When set, the relay (and `admin`) run on this PostgreSQL database instead of `db`.
+    pub database_url: Option<String>,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -44,14 +46,41 @@ impl RelayProcess {
         RelayProcess {
             db: dir.join("relay.sqlite3"),
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            database_url: None,
             child: None,
             log: dir.join("relay.log"),
         }
     }
 
+    /// A relay on the PostgreSQL database `url` (libpq key/value or URL form), not started.
+    pub fn new_pg(dir: &Path, url: &str) -> RelayProcess {
+        let mut relay = RelayProcess::new(dir);
+        relay.database_url = Some(url.to_string());
+        relay
+    }
+
+    /// `--database-url URL` when on PostgreSQL, else nothing (`--db` follows).
+    fn db_args(&self, cmd: &mut Command) {
+        if let Some(url) = &self.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+    }
+
+    /// Process id of the running relay.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The relay's log so far (stdout and stderr).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// Runs `posyandu-relay admin --db DB <args>` and returns its stdout.
     pub fn admin(&self, args: &[&str]) -> Result<String> {
-        let out = Command::new(relay_bin()).arg("admin").arg("--db").arg(&self.db).args(args).output()?;
+        let mut cmd = Command::new(relay_bin());
+        self.db_args(&mut cmd);
+        let out = cmd.arg("admin").arg("--db").arg(&self.db).args(args).output()?;
         if !out.status.success() {
             bail!("admin {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         }
@@ -74,7 +103,9 @@ impl RelayProcess {
     /// Starts `serve` and waits until it accepts connections.
     pub fn start(&mut self) -> Result<()> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log)?;
-        let child = Command::new(relay_bin())
+        let mut cmd = Command::new(relay_bin());
+        self.db_args(&mut cmd);
+        let child = cmd
             .args(["serve", "--listen", &self.addr.to_string(), "--db"])
             .arg(&self.db)
             .stdin(Stdio::null())
