@@ -425,7 +425,7 @@ mod tests {
         let again = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), Some(&snap), std::slice::from_ref(&c1)).unwrap();
         assert!(again.snapshot.is_none() && again.new_changes.is_empty());
         let today = time::macros::date!(2024 - 01 - 01);
-        d.patch_household(&HouseholdPatch { kk_number: Some("3201".into()), ..Default::default() }, today).unwrap();
+        d.patch_household(&HouseholdPatch { kk_number: Some("3201010101260001".into()), ..Default::default() }, today).unwrap();
         let c2 = d.commit("K-1", 1_700_000_100).unwrap().raw_bytes().to_vec();
         // Pushed out of order and with a duplicate: stored once, in causal order.
         let m = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &[c2.clone(), c1.clone(), c2.clone()]).unwrap();
