@@ -201,3 +201,94 @@ fn one_store_per_device_token() {
         .unwrap();
     assert_eq!(bound, Some(2));
 }
+
+/// A bad record stored before the relay checked pushes (written here straight into the
+/// relay's database, as an older relay would have accepted it) is isolated: phones
+/// sync and show the rest of the household, a new phone onboards, the Puskesmas export
+/// carries the household and says how many records it left out, and `admin problems`
+/// tells the operator where it is — without the value.
+#[test]
+fn a_bad_record_already_stored_is_isolated_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayProcess::new(dir.path());
+    relay.admin(&["add-puskesmas", "--id", "PKM-1", "--name", "Puskesmas Satu"]).unwrap();
+    let ta = relay.register(P, "K-A", "D-A").unwrap();
+    let tb = relay.register(P, "K-B", "D-B").unwrap();
+    relay.admin(&["add-posyandu", "--id", P, "--name", "Posyandu Satu", "--puskesmas", "PKM-1"]).unwrap();
+    let tp = relay.admin(&["puskesmas-token", "--puskesmas", "PKM-1"]).unwrap().lines().last().unwrap().trim().to_string();
+    relay.start().unwrap();
+    let a = device(dir.path(), P, "K-A", "D-A", &relay.url(), &ta);
+    let h = a.create_household(household("001")).unwrap();
+    let child = a.add_member(h, member(&a, "Ani", 400, Sex::Female, Relation::Anak)).unwrap();
+    let good = a.record_visit(h, weighing(&a, child, 9.1)).unwrap();
+    a.sync_now(&mut |_| {}).unwrap();
+    relay.kill();
+
+    // The old relay's acceptance: merge a bad visit into the stored document and log it.
+    let bad = Uuid::new_v4();
+    {
+        let conn = Connection::open(&relay.db).unwrap();
+        let snapshot: Vec<u8> =
+            conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [&h.as_bytes()[..]], |r| r.get(0)).unwrap();
+        let mut doc = HouseholdDoc::load(&snapshot, &ActorId::random()).unwrap();
+        let am = doc.automerge();
+        let (_, visits) = am.get(ROOT, "visits").unwrap().unwrap();
+        let v = am.put_object(&visits, bad.to_string(), ObjType::Map).unwrap();
+        am.put(&v, "date", "2026-11-30").unwrap();
+        am.put(&v, "kind", "kunjungan_rumah").unwrap();
+        am.put(&v, "kader_id", "K-A").unwrap();
+        am.put(&v, "posyandu_id", P).unwrap();
+        let entries = am.put_object(&v, "entries", ObjType::Map).unwrap();
+        let e = am.put_object(&entries, child.to_string(), ObjType::Map).unwrap();
+        let m = am.put_object(&e, "measurements", ObjType::Map).unwrap();
+        am.put(&m, "weight_kg", "sembilan kilo").unwrap();
+        let change = doc.commit("K-A", 1_764_000_000).unwrap();
+        let seq: i64 = conn.query_row("SELECT last_seq FROM scope_counter WHERE scope = ?1", [P], |r| r.get(0)).unwrap();
+        conn.execute(
+            "INSERT INTO change_log (scope, seq, doc_id, hash, data, origin_device, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'D-OLD', 0)",
+            rusqlite::params![P, seq + 1, &h.as_bytes()[..], change.hash().0.as_slice(), change.raw_bytes()],
+        )
+        .unwrap();
+        conn.execute("UPDATE scope_counter SET last_seq = ?2 WHERE scope = ?1", rusqlite::params![P, seq + 1]).unwrap();
+        conn.execute(
+            "UPDATE doc SET snapshot = ?2, updated_seq = ?3 WHERE id = ?1",
+            rusqlite::params![&h.as_bytes()[..], doc.save(), seq + 1],
+        )
+        .unwrap();
+    }
+    relay.start().unwrap();
+
+    // The phone that pulls the bad change and a new phone both keep working.
+    a.sync_now(&mut |_| {}).expect("pulling a bad record does not fail the sync");
+    let b = device(dir.path(), P, "K-B", "D-B", &relay.url(), &tb);
+    b.sync_now(&mut |_| {}).expect("a new phone onboards");
+    for s in [&a, &b] {
+        let hh = s.household(h).unwrap();
+        let shown = hh.visits.iter().find(|v| v.id == good).expect("the valid visit shows");
+        assert_eq!(shown.entries.len(), 1);
+        // The bad visit keeps its readable parts (date, kader) but not the bad entry.
+        assert!(hh.visits.iter().filter(|v| v.id == bad).all(|v| v.entries.is_empty()), "{hh:?}");
+        let problems = s.document_problems().unwrap();
+        assert!(problems.iter().any(|(id, p)| *id == h && p.path.starts_with(&format!("visits/{bad}"))), "{problems:?}");
+    }
+    b.record_visit(h, weighing(&b, child, 9.2)).unwrap();
+    b.sync_now(&mut |_| {}).expect("the household still takes new visits");
+
+    // The Puskesmas export includes the household and says it left a record out.
+    let resp = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/export?format=ndjson", relay.url()))
+        .bearer_auth(&tp)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers().get("x-posyandu-unreadable-records").unwrap().to_str().unwrap(), "1");
+    assert!(resp.headers().get("x-posyandu-unreadable").is_none());
+    let body = resp.text().unwrap();
+    assert!(body.contains(&h.to_string()) && body.contains(&good.to_string()), "{body}");
+    assert!(!body.contains("sembilan"), "the bad value is left out");
+
+    let listing = relay.admin(&["problems"]).unwrap();
+    assert!(listing.contains(&format!("visits/{bad}")) && listing.contains(&h.to_string()), "{listing}");
+    assert!(!listing.contains("sembilan"), "no value in the operator's listing: {listing}");
+}
