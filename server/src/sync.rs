@@ -28,29 +28,26 @@ use crate::AppState;
 /// Content type of encoded wire bodies.
 pub const WIRE_CONTENT_TYPE: &str = "application/octet-stream";
 
-pub async fn sync(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let start = Instant::now();
-    let bytes_in = body.as_ref().map_or(0, |b| b.len());
-    let mut who = None;
-    let result = sync_inner(&st, &headers, body, &mut who).await;
-    finish(&st, Endpoint::Sync, SYNC_PATH, start, bytes_in, who, result).await
+/// A device endpoint: times and counts the request around its `inner` function.
+macro_rules! endpoint {
+    ($name:ident, $inner:ident, $ep:expr, $path:expr) => {
+        pub async fn $name(
+            State(st): State<AppState>,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Response {
+            let start = Instant::now();
+            let bytes_in = body.as_ref().map_or(0, |b| b.len());
+            let mut who = None;
+            let result = $inner(&st, &headers, body, &mut who).await;
+            finish(&st, $ep, $path, start, bytes_in, who, result).await
+        }
+    };
 }
 
-pub async fn snapshot(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let start = Instant::now();
-    let bytes_in = body.as_ref().map_or(0, |b| b.len());
-    let mut who = None;
-    let result = snapshot_inner(&st, &headers, body, &mut who).await;
-    finish(&st, Endpoint::Snapshot, SNAPSHOT_PATH, start, bytes_in, who, result).await
-}
-
-pub async fn docs(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let start = Instant::now();
-    let bytes_in = body.as_ref().map_or(0, |b| b.len());
-    let mut who = None;
-    let result = docs_inner(&st, &headers, body, &mut who).await;
-    finish(&st, Endpoint::Docs, DOCS_PATH, start, bytes_in, who, result).await
-}
+endpoint!(sync, sync_inner, Endpoint::Sync, SYNC_PATH);
+endpoint!(snapshot, snapshot_inner, Endpoint::Snapshot, SNAPSHOT_PATH);
+endpoint!(docs, docs_inner, Endpoint::Docs, DOCS_PATH);
 
 /// Who called, as far as known when the request ended (for logs and refusals).
 #[derive(Debug, Clone)]

@@ -409,6 +409,13 @@ fn doc_id(bytes: &[u8]) -> Result<DocId, ApiError> {
     DocId::try_from(bytes).map_err(|_| ApiError::internal("stored document id is not 16 bytes"))
 }
 
+/// A read-only REPEATABLE READ transaction: everything it reads is one snapshot.
+async fn read_tx(
+    client: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>, tokio_postgres::Error> {
+    client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await
+}
+
 /// The relay's epoch (see [`SyncResponse::epoch`]).
 async fn read_epoch(client: &impl GenericClient) -> Result<u64, tokio_postgres::Error> {
     let stmt = client.prepare_cached("SELECT epoch FROM relay_epoch WHERE id = 1").await?;
@@ -429,7 +436,7 @@ async fn read_pull(
     cursor: u64,
     page_bytes: u32,
 ) -> Result<(Vec<DocChanges>, u64, bool, u64), ApiError> {
-    let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+    let tx = read_tx(client).await?;
     let epoch = read_epoch(&tx).await?;
     let last = last_seq(&tx, scope).await?;
     let mut page = PageBuilder::new(page_bytes);
@@ -499,12 +506,7 @@ impl Storage for PgStorage {
     fn snapshot(&self, scope: String, req: SnapshotRequest) -> BoxFuture<'_, Result<SnapshotPage, ApiError>> {
         Box::pin(async move {
             let mut client = self.pool.get().await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let tx = read_tx(&mut client).await?;
             let cursor = last_seq(&tx, &scope).await?;
             let epoch = read_epoch(&tx).await?;
             let totals = tx
@@ -642,12 +644,7 @@ impl Storage for PgStorage {
     fn fetch_docs(&self, scope: String, ids: Vec<DocId>) -> BoxFuture<'_, Result<DocsResponse, ApiError>> {
         Box::pin(async move {
             let mut client = self.pool.get().await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let tx = read_tx(&mut client).await?;
             let epoch = read_epoch(&tx).await?;
             let stmt = tx.prepare_cached("SELECT id, snapshot FROM doc WHERE scope = $1 AND id = ANY($2)").await?;
             let keys: Vec<&[u8]> = ids.iter().map(|d| &d[..]).collect();
