@@ -17,7 +17,7 @@
 //!
 //! Output: a Markdown table on stdout and in target/bench-results/load.md.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -122,15 +122,6 @@ fn register(reg: &dyn Registry, devices: usize, posyandu: usize) -> Vec<(String,
         .collect()
 }
 
-fn relay_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let bin = target.join("release/posyandu-relay");
-    assert!(bin.exists(), "{} missing: run `cargo build --release -p posyandu-server` first", bin.display());
-    bin
-}
-
 struct Relay {
     child: Child,
     url: String,
@@ -145,7 +136,7 @@ impl Drop for Relay {
 
 fn start_relay(args: &[&str], envs: &[(&str, &str)]) -> Relay {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut cmd = Command::new(relay_bin());
+    let mut cmd = Command::new(posyandu_tests::relay::relay_bin());
     cmd.arg("serve").args(["--listen", &format!("127.0.0.1:{port}")]).args(args);
     for (k, v) in envs {
         cmd.env(k, v);
