@@ -330,7 +330,7 @@ fn demo(conn: &dyn Registry, cfg: &Config, db_label: &str) -> anyhow::Result<()>
     for (kader, device, token) in &tokens {
         let store = format!("{}.sqlite3", device.to_lowercase());
         println!("# Kader {kader}, perangkat {device}");
-        println!("posyandu-kader --store {store} init --device {device} --kader {kader} --posyandu P-DEMO --relay {url} --token {token}");
+        println!("posyandu-kader --store {store} init --device {device} --kader {kader} --posyandu P-DEMO --relay={url} --token={token}");
     }
     let (_, d1, _) = &tokens[0];
     let (_, d2, _) = &tokens[1];
