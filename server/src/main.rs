@@ -12,6 +12,34 @@ use posyandu_server::storage::postgres::PgRegistry;
 use posyandu_server::storage::{PgStorage, SqliteStorage};
 use posyandu_server::{admin, app, AppState};
 
+const PROGRAM: &str = "posyandu-relay";
+
+/// Writes to stdout. A closed pipe (`… | head -1`) ends the process quietly with
+/// status 0 instead of panicking as `println!` does; any other write error ends it
+/// with status 1.
+fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let r = out.write_fmt(args).and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) });
+    match r {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "{PROGRAM}: cannot write to stdout: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+// `println!`/`print!` in this file go through `write_stdout` (these shadow the std macros).
+macro_rules! println {
+    () => { write_stdout(format_args!(""), true) };
+    ($($t:tt)*) => { write_stdout(format_args!($($t)*), true) };
+}
+macro_rules! print {
+    ($($t:tt)*) => { write_stdout(format_args!($($t)*), false) };
+}
+
 #[derive(Parser)]
 #[command(name = "posyandu-relay", version, about = "Posyandu Sync relay server")]
 struct Cli {

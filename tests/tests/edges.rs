@@ -136,3 +136,57 @@ fn demo_commands_run_as_printed() {
         assert!(!t.trim().starts_with('-') && t.trim().len() >= 43, "{t}");
     }
 }
+
+/// Runs `bin args` with stdout a pipe whose reading end is already closed (what
+/// `… | head -1` leaves once `head` has exited) and returns (status, stderr).
+fn run_into_closed_pipe(bin: &Path, dir: &Path, args: &[&str]) -> (std::process::ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `posyandu-kader … | head -1` and `posyandu-relay … | head -1` end quietly when the
+/// reader is gone, instead of panicking on the broken pipe.
+#[test]
+fn closed_stdout_pipe_does_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, err) = run_into_closed_pipe(
+        &kader_bin(),
+        dir.path(),
+        &["--store", "k.sqlite3", "init", "--device", "D-1", "--kader", "K-1", "--posyandu", "P-1"],
+    );
+    assert!(status.success() && !err.contains("panicked"), "kader init: {status}: {err}");
+    // The store was created before the output failed; more output, same result.
+    let (status, err) = run_into_closed_pipe(
+        &kader_bin(),
+        dir.path(),
+        &["--store", "k.sqlite3", "add-household", "--rt", "001", "--rw", "002", "--kode-wilayah", "3275011001"],
+    );
+    assert!(status.success() && !err.contains("panicked"), "kader add-household: {status}: {err}");
+    let (status, err) = run_into_closed_pipe(
+        &relay_bin(),
+        dir.path(),
+        &["admin", "--db", "r.sqlite3", "add-puskesmas", "--id", "PKM-1", "--name", "Puskesmas Satu"],
+    );
+    assert!(status.success() && !err.contains("panicked"), "relay admin: {status}: {err}");
+    let (status, err) = run_into_closed_pipe(&relay_bin(), dir.path(), &["admin", "--db", "r.sqlite3", "list"]);
+    assert!(status.success() && !err.contains("panicked"), "relay admin list: {status}: {err}");
+    // And a real `| head -1` in a shell with pipefail.
+    let kader = kader_bin();
+    let script = format!(
+        "set -o pipefail; for i in $(seq 1 50); do '{k}' --store k.sqlite3 add-household --rt 001 --rw 002 --kode-wilayah 3275011001 >/dev/null; done; '{k}' --store k.sqlite3 list | head -1",
+        k = kader.display()
+    );
+    let out = Command::new("bash").arg("-c").arg(&script).current_dir(dir.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("panicked"), "list | head -1: {}: {err}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}

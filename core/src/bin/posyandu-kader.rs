@@ -11,6 +11,31 @@ use posyandu_core::growth;
 use posyandu_core::*;
 use uuid::Uuid;
 
+const PROGRAM: &str = "posyandu-kader";
+
+/// Writes to stdout. A closed pipe (`… | head -1`) ends the process quietly with
+/// status 0 instead of panicking as `println!` does; any other write error ends it
+/// with status 1.
+fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let r = out.write_fmt(args).and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) });
+    match r {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "{PROGRAM}: cannot write to stdout: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+// `println!` in this file goes through `write_stdout` (this shadows the std macro).
+macro_rules! println {
+    () => { write_stdout(format_args!(""), true) };
+    ($($t:tt)*) => { write_stdout(format_args!($($t)*), true) };
+}
+
 #[derive(Parser)]
 #[command(name = "posyandu-kader", version, about = "Posyandu Sync: catatan kader dari baris perintah")]
 struct Cli {
