@@ -190,3 +190,151 @@ fn closed_stdout_pipe_does_not_panic() {
     assert!(out.status.success() && !err.contains("panicked"), "list | head -1: {}: {err}", out.status);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
+
+/// A real spreadsheet parser: Python with `openpyxl` (installed by
+/// `.ci/install-tools.sh` into its tools venv; `SPREADSHEET_PYTHON` in its env.sh).
+/// Under CI (`CI` set) a missing parser fails the test instead of skipping it.
+fn spreadsheet_python() -> Option<String> {
+    let candidates = [std::env::var("SPREADSHEET_PYTHON").ok(), std::env::var("FHIR_PYTHON").ok(), Some("python3".into())];
+    for py in candidates.into_iter().flatten() {
+        let ok = Command::new(&py).args(["-c", "import openpyxl"]).output().map(|o| o.status.success()).unwrap_or(false);
+        if ok {
+            return Some(py);
+        }
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "openpyxl missing under CI: run `bash .ci/install-tools.sh` and source its env.sh"
+    );
+    eprintln!("\n!!!!! SKIPPED: the CSV files were NOT opened in a spreadsheet parser (needs openpyxl, see .ci/install-tools.sh) !!!!!\n");
+    None
+}
+
+/// Loads a CSV into an xlsx workbook the way Excel imports one (a cell whose text
+/// begins with `=`, `+`, `-` or `@` becomes a formula, a number becomes a number, the
+/// rest text), saves it, opens it again with openpyxl and reports formulas and the
+/// numeric values of the z-score columns.
+const SHEET_SCRIPT: &str = r#"
+import csv, json, re, sys, tempfile, os
+import openpyxl
+NUM = re.compile(r'^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$')
+def as_excel(t):
+    if NUM.match(t):
+        return float(t)
+    if t[:1] == '=':
+        return t
+    if t[:1] in ('+', '-', '@'):
+        return '=' + t
+    return t
+wb = openpyxl.Workbook()
+ws = wb.active
+with open(sys.argv[1], newline='', encoding='utf-8') as f:
+    rows = list(csv.reader(f))
+for r, row in enumerate(rows, 1):
+    for c, text in enumerate(row, 1):
+        ws.cell(row=r, column=c, value=as_excel(text))
+path = os.path.join(tempfile.mkdtemp(), 'opened.xlsx')
+wb.save(path)
+ws = openpyxl.load_workbook(path).active
+header = [c.value for c in ws[1]]
+formulas, numbers, texts = [], {}, {}
+for row in ws.iter_rows(min_row=2):
+    for h, cell in zip(header, row):
+        if cell.data_type == 'f':
+            formulas.append([h, str(cell.value)])
+        elif isinstance(cell.value, (int, float)):
+            numbers.setdefault(h, []).append(cell.value)
+        elif cell.value is not None:
+            texts.setdefault(h, []).append(cell.value)
+print(json.dumps({"rows": ws.max_row, "formulas": formulas, "numbers": numbers, "texts": texts}))
+"#;
+
+fn open_in_spreadsheet(python: &str, csv: &Path) -> serde_json::Value {
+    let out = Command::new(python).arg("-c").arg(SHEET_SCRIPT).arg(csv).output().unwrap();
+    assert!(out.status.success(), "openpyxl failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// CSV formula injection: names a spreadsheet would run (`=HYPERLINK(…)`, `-cmd`)
+/// arrive through a real relay and `posyandu-relay export --format csv` as text, and
+/// negative z-scores stay numbers, checked by loading the CSV into a workbook with
+/// openpyxl. The monthly report CSV goes through the same function.
+#[test]
+fn csv_exports_neutralise_formulas() {
+    use posyandu_core::*;
+    use posyandu_tests::fixtures::{household, member};
+    use posyandu_tests::relay::{device, sync_until_ok, RelayProcess};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayProcess::new(dir.path());
+    let token = relay.register("P-1", "K-1", "D-1").unwrap();
+    relay.admin(&["add-puskesmas", "--id", "PKM-1", "--name", "Puskesmas Satu"]).unwrap();
+    relay.admin(&["add-posyandu", "--id", "P-1", "--name", "Posyandu Satu", "--puskesmas", "PKM-1"]).unwrap();
+    let pkm = relay.admin(&["puskesmas-token", "--puskesmas", "PKM-1"]).unwrap().trim().to_string();
+    relay.start().unwrap();
+    let store = device(dir.path(), "P-1", "K-1", "D-1", &relay.url(), &token);
+    let h = store.create_household(household("001")).unwrap();
+    let evil = "=HYPERLINK(\"http://x\",\"y\")";
+    let a = store.add_member(h, member(&store, evil, 365, Sex::Male, Relation::Anak)).unwrap();
+    let b = store.add_member(h, member(&store, "-cmd", 400, Sex::Female, Relation::Anak)).unwrap();
+    for (m, kg) in [(a, 6.9), (b, 6.6)] {
+        store
+            .record_visit(
+                h,
+                NewVisit {
+                    date: store.today(),
+                    kind: VisitKind::KunjunganRumah,
+                    entries: vec![VisitEntry {
+                        member_id: m,
+                        measurements: Measurements { weight_kg: Some(kg), ..Default::default() },
+                        ..Default::default()
+                    }],
+                },
+            )
+            .unwrap();
+    }
+    sync_until_ok(&store, 5).unwrap();
+
+    // The export CLI, as the Puskesmas runs it.
+    let out_dir = dir.path().join("out");
+    let o = Command::new(relay_bin())
+        .args(["export", "--url", &relay.url(), "--format", "csv", "--out"])
+        .arg(&out_dir)
+        .arg("--since-file")
+        .arg(dir.path().join("cursor.txt"))
+        .env("POSYANDU_PUSKESMAS_TOKEN", &pkm)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "export: {}", String::from_utf8_lossy(&o.stderr));
+    let files: Vec<PathBuf> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains("'=HYPERLINK") && text.contains("'-cmd"), "{text}");
+    // The monthly report CSV.
+    let month = format!("{:04}-{:02}", store.today().year(), u8::from(store.today().month()));
+    let report = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/report/P-1/{month}?format=csv", relay.url()))
+        .bearer_auth(&pkm)
+        .send()
+        .unwrap();
+    assert!(report.status().is_success());
+    let report_csv = dir.path().join("report.csv");
+    std::fs::write(&report_csv, report.bytes().unwrap()).unwrap();
+
+    let Some(python) = spreadsheet_python() else { return };
+    let sheet = open_in_spreadsheet(&python, &files[0]);
+    assert_eq!(sheet["formulas"], serde_json::json!([]), "formulas in the export: {sheet}");
+    assert_eq!(sheet["rows"], 3, "{sheet}");
+    let names: Vec<&str> = sheet["texts"]["name"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(names.contains(&"'=HYPERLINK(\"http://x\",\"y\")") && names.contains(&"'-cmd"), "{names:?}");
+    let zwfa: Vec<f64> = sheet["numbers"]["zwfa"].as_array().expect("zwfa numeric").iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(zwfa.len(), 2, "{sheet}");
+    assert!(zwfa.iter().all(|z| *z < -2.0), "negative z-scores stay numbers: {zwfa:?}");
+    assert!(sheet["numbers"]["weight_kg"].as_array().is_some_and(|w| w.len() == 2), "{sheet}");
+    // The check has teeth: the same rows without the quote are formulas to the parser.
+    let raw = dir.path().join("raw.csv");
+    std::fs::write(&raw, text.replace("'=HYPERLINK", "=HYPERLINK").replace("'-cmd", "-cmd")).unwrap();
+    assert_eq!(open_in_spreadsheet(&python, &raw)["formulas"].as_array().unwrap().len(), 2);
+    let rep = open_in_spreadsheet(&python, &report_csv);
+    assert_eq!(rep["formulas"], serde_json::json!([]), "formulas in the report: {rep}");
+}

@@ -128,6 +128,60 @@ pub async fn page_access(
     Ok(q)
 }
 
+/// A CSV cell as it is safe to open in a spreadsheet (CSV/formula injection, OWASP):
+/// text beginning with `=`, `+`, `-`, `@`, tab or carriage return gets a leading single
+/// quote, so Excel, LibreOffice and Google Sheets show it as text instead of running it
+/// as a formula (`=HYPERLINK(…)`, `-2+3`, `@SUM(…)`). A plain decimal number (`-2.31`,
+/// `+4`, `1e-3`) is left as it is and stays a number. Every CSV the relay writes goes
+/// through this function ([`write_csv_row`]).
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    let risky = matches!(s.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    if risky && !is_plain_number(s) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// `[+-]digits[.digits][e[+-]digits]` (at least one digit before the exponent).
+fn is_plain_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut n = digits(&mut i);
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        n += digits(&mut i);
+    }
+    if n == 0 {
+        return false;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Writes one CSV record with every cell passed through [`csv_cell`].
+pub fn write_csv_row<W: std::io::Write, S: AsRef<str>>(
+    w: &mut csv::Writer<W>,
+    cells: impl IntoIterator<Item = S>,
+) -> csv::Result<()> {
+    w.write_record(cells.into_iter().map(|c| csv_cell(c.as_ref()).into_owned()))
+}
+
 /// The opaque export cursor: per Posyandu, the last log position already exported,
 /// and the relay epoch those positions belong to. Encoded as base64url (no padding) of
 /// the JSON object `{"e":<epoch>,"s":{"P-001":123,...}}`.
@@ -344,6 +398,31 @@ mod tests {
         assert!(was_reset && reset.seqs.is_empty() && reset.epoch == 43);
         let (first, was_reset) = Cursor::default().for_epoch(43);
         assert!(!was_reset && first.epoch == 43);
+    }
+
+    #[test]
+    fn csv_cells_are_neutralised_but_numbers_stay_numbers() {
+        for (input, out) in [
+            ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+            ("-cmd", "'-cmd"),
+            ("+1+2", "'+1+2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("-", "'-"),
+            ("-2-3", "'-2-3"),
+            ("-inf", "'-inf"),
+            ("-2.31", "-2.31"),
+            ("+4", "+4"),
+            ("-0.5e-3", "-0.5e-3"),
+            ("-.5", "-.5"),
+            ("12", "12"),
+            ("Siti Aminah", "Siti Aminah"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell(input), out, "{input:?}");
+        }
     }
 
     #[test]

@@ -624,10 +624,12 @@ pub async fn handler(
 }
 
 /// The report as CSV: one `section,indicator,group,value` row per number (lists of
-/// children/people are in JSON/HTML only, as they carry names).
+/// children/people are in JSON/HTML only, as they carry names). Cells pass through
+/// [`super::csv_cell`] like every CSV of the relay.
 pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut put = |section: &str, ind: &str, group: &str, v: String| w.write_record([section, ind, group, &v]);
+    let mut put =
+        |section: &str, ind: &str, group: &str, v: String| super::write_csv_row(&mut w, [section, ind, group, &v]);
     let e = ApiError::internal;
     put("meta", "posyandu", "", r.posyandu_id.clone()).map_err(e)?;
     put("meta", "bulan", "", r.month.clone()).map_err(e)?;
