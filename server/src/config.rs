@@ -8,6 +8,8 @@
 //! max_push_bytes = 8388608
 //! max_push_changes = 20000
 //! shutdown_grace_secs = 30
+//! link_secret = "…"            # signs the HTML pages' link tokens; same on every relay
+//!                              # behind one address (default: random per start)
 //! ```
 
 use std::net::SocketAddr;
@@ -32,6 +34,19 @@ pub struct Config {
     pub limits: Limits,
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Secret for the HTML pages' link tokens (`None`: random per process).
+    pub link_secret: Option<Secret>,
+}
+
+/// A configured secret: never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 impl Default for Config {
@@ -42,6 +57,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             limits: Limits::default(),
             shutdown_grace_secs: 30,
+            link_secret: None,
         }
     }
 }
@@ -56,6 +72,7 @@ pub struct ConfigLayer {
     pub max_push_bytes: Option<usize>,
     pub max_push_changes: Option<usize>,
     pub shutdown_grace_secs: Option<u64>,
+    pub link_secret: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +92,7 @@ impl ConfigLayer {
     }
 
     /// Reads `POSYANDU_RELAY_LISTEN`, `_DB`, `_LOG_FORMAT`, `_MAX_PUSH_BYTES`,
-    /// `_MAX_PUSH_CHANGES`, `_SHUTDOWN_GRACE_SECS` through `get` (the process
+    /// `_MAX_PUSH_CHANGES`, `_SHUTDOWN_GRACE_SECS`, `_LINK_SECRET` through `get` (the process
     /// environment in production).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         fn parse<T: std::str::FromStr>(
@@ -108,6 +125,7 @@ impl ConfigLayer {
             max_push_bytes: parse(&get, "POSYANDU_RELAY_MAX_PUSH_BYTES")?,
             max_push_changes: parse(&get, "POSYANDU_RELAY_MAX_PUSH_CHANGES")?,
             shutdown_grace_secs: parse(&get, "POSYANDU_RELAY_SHUTDOWN_GRACE_SECS")?,
+            link_secret: get("POSYANDU_RELAY_LINK_SECRET").filter(|v| !v.is_empty()).map(Secret),
         })
     }
 
@@ -120,6 +138,7 @@ impl ConfigLayer {
             max_push_bytes: over.max_push_bytes.or(self.max_push_bytes),
             max_push_changes: over.max_push_changes.or(self.max_push_changes),
             shutdown_grace_secs: over.shutdown_grace_secs.or(self.shutdown_grace_secs),
+            link_secret: over.link_secret.or(self.link_secret),
         }
     }
 
@@ -135,6 +154,7 @@ impl ConfigLayer {
                 max_push_ops: d.limits.max_push_ops,
             },
             shutdown_grace_secs: self.shutdown_grace_secs.unwrap_or(d.shutdown_grace_secs),
+            link_secret: self.link_secret,
         }
     }
 }

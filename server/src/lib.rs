@@ -54,6 +54,8 @@ pub struct AppState {
     /// Device token → the store actor it is bound to, as confirmed by the storage (a
     /// binding never changes, so several relays may cache it).
     pub bindings: Arc<std::sync::Mutex<std::collections::HashMap<i64, Vec<u8>>>>,
+    /// Signs and checks the short-lived link tokens of the HTML pages.
+    pub links: puskesmas::links::LinkKey,
 }
 
 impl AppState {
@@ -63,7 +65,14 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             limits: Limits::default(),
             bindings: Default::default(),
+            links: puskesmas::links::LinkKey::random(),
         }
+    }
+
+    /// Link tokens signed with a configured secret (see [`puskesmas::links`]).
+    pub fn with_link_key(mut self, links: puskesmas::links::LinkKey) -> Self {
+        self.links = links;
+        self
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {

@@ -387,7 +387,11 @@ fn run(cfg: Config, db: Db) -> anyhow::Result<()> {
                 (AppState::new(storage), "postgresql".to_string())
             }
         };
-        let state = state.with_limits(cfg.limits);
+        let mut state = state.with_limits(cfg.limits);
+        if let Some(secret) = &cfg.link_secret {
+            anyhow::ensure!(secret.0.len() >= 32, "link_secret must be at least 32 characters");
+            state = state.with_link_key(posyandu_server::puskesmas::links::LinkKey::from_secret(&secret.0));
+        }
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;

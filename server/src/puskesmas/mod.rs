@@ -15,13 +15,17 @@
 //! ([`Principal::Puskesmas`]). Only Puskesmas tokens are accepted (device tokens get
 //! 403 `wrong_token_kind`); a Posyandu outside the token's area gets 403
 //! `forbidden_scope`. Browsers cannot send a bearer header when a page is opened from
-//! a link, so the HTML pages also accept `?access_token=` (RFC 6750 §2.3); prefer the
-//! header everywhere else, since a URL can end up in proxy logs and browser history.
+//! a link, so the HTML pages (only they) also accept `?access_token=` (RFC 6750 §2.3);
+//! JSON, CSV and FHIR take the header only. Links written by the report page carry a
+//! short-lived token signed for the one page they open ([`links`]), never the
+//! Puskesmas token. Every response is `Cache-Control: no-store` and
+//! `Referrer-Policy: no-referrer`.
 
 pub mod client;
 pub mod export;
 pub mod fhir;
 pub mod html;
+pub mod links;
 pub mod report;
 
 use std::collections::BTreeMap;
@@ -57,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/report/{posyandu}/child/{member_id}", get(html::child_handler))
         .route("/v1/fhir/{posyandu}", get(fhir::handler))
         .route("/openapi.json", get(openapi))
+        .layer(axum::middleware::map_response(browser_headers))
 }
 
 async fn openapi() -> axum::response::Response {
@@ -114,18 +119,36 @@ pub async fn puskesmas(
     }
 }
 
-/// For the pages a browser may open from a link (report, child chart): the query
-/// pairs and a check that the Puskesmas token (header or `access_token`) may read
-/// `posyandu`.
+/// For the report and chart pages: checks that the Puskesmas token may read
+/// `posyandu`. The token comes from the `Authorization` header; only an HTML page
+/// (`html`), which a browser opens from a typed or bookmarked address, also takes it
+/// from `?access_token=`. JSON and CSV never do: a token in their URL is refused with
+/// `token_in_url`, so scripts do not learn to put it where logs keep it.
 pub async fn page_access(
     st: &AppState,
     headers: &HeaderMap,
-    raw_query: Option<&str>,
+    q: &BTreeMap<String, String>,
     posyandu: &str,
-) -> Result<BTreeMap<String, String>, ApiError> {
-    let q = query_pairs(raw_query);
-    puskesmas(st, headers, q.get("access_token").map(String::as_str)).await?.check(posyandu)?;
-    Ok(q)
+    html: bool,
+) -> Result<(), ApiError> {
+    let in_url = q.get("access_token").map(String::as_str);
+    if in_url.is_some() && !html {
+        tracing::warn!(code = "token_in_url", "access_token on a non-HTML format refused");
+        return Err(ApiError::TokenInUrl);
+    }
+    puskesmas(st, headers, in_url).await?.check(posyandu)?;
+    Ok(())
+}
+
+/// Headers on every Puskesmas response (HTML, JSON, CSV, FHIR, errors): nothing of it
+/// is kept in a browser or proxy cache, and no page leaks its address (which may hold
+/// an `access_token` or link token) to another site in a `Referer`.
+async fn browser_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    let h = resp.headers_mut();
+    h.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(axum::http::header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(axum::http::header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    resp
 }
 
 /// A CSV cell as it is safe to open in a spreadsheet (CSV/formula injection, OWASP):

@@ -598,16 +598,17 @@ pub async fn handler(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let (st, posyandu, month) = (&st, posyandu.as_str(), month.as_str());
-    let q = super::page_access(st, &headers, raw.as_deref(), posyandu).await?;
+    let q = super::query_pairs(raw.as_deref());
     let format = q.get("format").map(String::as_str).unwrap_or("json");
     if !matches!(format, "json" | "html" | "csv") {
         return Err(ApiError::BadBody("format harus json, html atau csv".into()));
     }
+    super::page_access(st, &headers, &q, posyandu, format == "html").await?;
     let report = build(st, posyandu, month).await?;
     let (ct, body) = match format {
         "html" => (
             "text/html; charset=utf-8",
-            super::html::report_page(&report, q.get("access_token").map(String::as_str)).into_bytes(),
+            super::html::report_page(&report, Some(&st.links)).into_bytes(),
         ),
         "csv" => ("text/csv; charset=utf-8", to_csv(&report)?),
         _ => ("application/json", serde_json::to_vec_pretty(&report).map_err(ApiError::internal)?),
