@@ -31,6 +31,36 @@ fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
     }
 }
 
+
+/// Files this process creates are readable by its user only: 0600 (directories 0700).
+/// The relay database with its `-wal`/`-shm` (SQLite gives them the database's mode),
+/// export pages and cursor files hold personal data or grant access.
+fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets this process's file-creation mask; it has no failure mode.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Tightens an existing SQLite file and its `-wal`/`-shm` to 0600 (files created
+/// before [`private_files`] or by another program).
+fn tighten_sqlite_files(db: &std::path::Path) {
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        if let Ok(m) = std::fs::metadata(&p) {
+            if m.is_file() && m.permissions().mode() & 0o077 != 0 {
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+}
+
 // `println!`/`print!` in this file go through `write_stdout` (these shadow the std macros).
 macro_rules! println {
     () => { write_stdout(format_args!(""), true) };
@@ -217,10 +247,12 @@ fn init_logging(format: LogFormat) {
 }
 
 fn open(db: &PathBuf) -> anyhow::Result<SqliteStorage> {
+    tighten_sqlite_files(db);
     SqliteStorage::open(db).with_context(|| format!("cannot open database {}", db.display()))
 }
 
 fn main() -> std::process::ExitCode {
+    private_files();
     match real_main() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

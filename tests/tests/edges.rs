@@ -338,3 +338,106 @@ fn csv_exports_neutralise_formulas() {
     let rep = open_in_spreadsheet(&python, &report_csv);
     assert_eq!(rep["formulas"], serde_json::json!([]), "formulas in the report: {rep}");
 }
+
+/// `bin` started with a permissive umask (022), as from a login shell, so the mode of
+/// what it creates is its own doing.
+fn permissive(bin: &Path) -> Command {
+    let mut c = Command::new("sh");
+    c.args(["-c", "umask 022 && exec \"$0\" \"$@\""]).arg(bin);
+    c
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).permissions().mode() & 0o777
+}
+
+fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The relay database and its `-wal`/`-shm`, the kader store, and the files of
+/// `posyandu-relay export` are created 0600 (readable by their user only), even when
+/// the binaries start with umask 022; an existing 0644 database is tightened.
+#[cfg(unix)]
+#[test]
+fn files_are_created_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = |c: &mut Command| {
+        let o = c.current_dir(d).stdin(Stdio::null()).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let relay = relay_bin();
+    let db = d.join("relay.sqlite3");
+    let admin = |args: &[&str]| ok(permissive(&relay).arg("admin").arg("--db").arg(&db).args(args));
+    admin(&["add-puskesmas", "--id", "PKM-1", "--name", "Puskesmas Satu"]);
+    admin(&["add-posyandu", "--id", "P-1", "--name", "Posyandu Satu", "--puskesmas", "PKM-1"]);
+    admin(&["add-kader", "--id", "K-1", "--name", "Kader Satu", "--posyandu", "P-1"]);
+    let token = admin(&["add-device", "--kader", "K-1", "--device", "D-1"]).trim().to_string();
+    let pkm = admin(&["puskesmas-token", "--puskesmas", "PKM-1"]).trim().to_string();
+    assert_eq!(mode(&db), 0o600, "relay database");
+    // The relay serving, with a sync written through its WAL.
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut serve = Killed(
+        permissive(&relay)
+            .args(["serve", "--listen", &addr.to_string(), "--db"])
+            .arg(&db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_listening(addr, &mut serve.0);
+    let kader = kader_bin();
+    let store = d.join("kader.sqlite3");
+    let k = |args: &[&str]| ok(permissive(&kader).arg("--store").arg(&store).args(args));
+    k(&["init", "--device", "D-1", "--kader", "K-1", "--posyandu", "P-1", &format!("--relay=http://{addr}"), &format!("--token={token}")]);
+    let h = k(&["add-household", "--rt", "001", "--rw", "002", "--kode-wilayah", "3275011001"]);
+    k(&["add-member", "--household", h.trim(), "--name", "Budi", "--birth-date", "2025-06-01", "--sex", "L"]);
+    k(&["sync"]);
+    assert_eq!(mode(&store), 0o600, "kader store");
+    for s in ["-wal", "-shm"] {
+        let p = with_suffix(&store, s);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
+    }
+    let mut seen = 0;
+    for s in ["-wal", "-shm"] {
+        let p = with_suffix(&db, s);
+        if p.exists() {
+            seen += 1;
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
+    }
+    assert!(seen > 0, "the serving relay has a -wal or -shm file");
+    // The Puskesmas export CLI: pages, cursor file and the directory it creates.
+    let out = d.join("export");
+    let cursor = d.join("cursor.txt");
+    ok(permissive(&relay)
+        .args(["export", "--url", &format!("http://{addr}"), "--format", "csv", "--out"])
+        .arg(&out)
+        .arg("--since-file")
+        .arg(&cursor)
+        .env("POSYANDU_PUSKESMAS_TOKEN", &pkm));
+    assert_eq!(mode(&cursor), 0o600, "cursor file");
+    assert_eq!(mode(&out), 0o700, "export directory");
+    let pages: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(mode(&pages[0]), 0o600, "export page");
+    drop(serve);
+    // A database made world-readable by someone else is tightened at the next start.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    admin(&["list"]);
+    assert_eq!(mode(&db), 0o600, "tightened");
+    // The check has teeth: this test's own files, with umask 022, are not 0600.
+    let mine = d.join("mine.txt");
+    ok(Command::new("sh").args(["-c", "umask 022 && : > mine.txt"]));
+    assert_eq!(mode(&mine), 0o644);
+}
