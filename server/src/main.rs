@@ -428,11 +428,12 @@ fn run(cfg: Config, db: Db) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         tracing::info!(listen = %listener.local_addr()?, db = %db_label, "posyandu-relay listening");
-        posyandu_server::serve(
+        posyandu_server::serve_with(
             listener,
             app(state),
             posyandu_server::shutdown_signal(),
             Duration::from_secs(cfg.shutdown_grace_secs),
+            cfg.conn,
         )
         .await?;
         tracing::info!("posyandu-relay stopped");

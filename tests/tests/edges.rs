@@ -441,3 +441,63 @@ fn files_are_created_owner_only() {
     ok(Command::new("sh").args(["-c", "umask 022 && : > mine.txt"]));
     assert_eq!(mode(&mine), 0o644);
 }
+
+/// Slowloris, bounded: with a 2 s header-read timeout and a cap of 8 connections, 20
+/// sockets that send half a request header are all closed within seconds (waves of 8),
+/// and a normal request made meanwhile is answered.
+#[test]
+fn slow_headers_are_cut_and_the_relay_keeps_answering() {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut relay = Killed(
+        Command::new(relay_bin())
+            .args(["serve", "--listen", &addr.to_string(), "--db"])
+            .arg(dir.path().join("r.sqlite3"))
+            .env("POSYANDU_RELAY_HEADER_READ_TIMEOUT_SECS", "2")
+            .env("POSYANDU_RELAY_MAX_CONNECTIONS", "8")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_listening(addr, &mut relay.0);
+    let start = Instant::now();
+    let slow: Vec<_> = (0..20)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: ").unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 512];
+                // Closed by the relay: EOF (or a reset, or a 408 answer then EOF).
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) => return Ok(start.elapsed()),
+                        Ok(_) => continue,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+                            return Err(start.elapsed())
+                        }
+                        Err(_) => return Ok(start.elapsed()),
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let t = Instant::now();
+    let resp = client.get(format!("http://{addr}/healthz")).send().unwrap();
+    assert!(resp.status().is_success());
+    let waited = t.elapsed();
+    let closed: Vec<Duration> =
+        slow.into_iter().map(|h| h.join().unwrap().unwrap_or_else(|d| panic!("slow socket still open after {d:?}"))).collect();
+    let last = closed.iter().max().unwrap();
+    eprintln!("20 slow sockets closed by {last:?}; a normal request waited {waited:?}");
+    assert!(*last < Duration::from_secs(15), "{closed:?}");
+    assert!(waited < Duration::from_secs(15), "{waited:?}");
+    // Afterwards the relay answers at once.
+    let t = Instant::now();
+    assert!(client.get(format!("http://{addr}/healthz")).send().unwrap().status().is_success());
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
