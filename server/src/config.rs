@@ -201,7 +201,10 @@ mod tests {
         })
         .unwrap()
         .resolve();
-        assert_eq!(env.conn, crate::ConnLimits { header_read_timeout: std::time::Duration::from_secs(3), max_connections: 8 });
+        assert_eq!(
+            env.conn,
+            crate::ConnLimits { header_read_timeout: std::time::Duration::from_secs(3), max_connections: 8 }
+        );
         assert!(toml::from_str::<ConfigLayer>("bogus = 1").is_err());
         assert!(ConfigLayer::from_env(|_| Some("x".into())).is_err());
     }

@@ -31,7 +31,6 @@ fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
     }
 }
 
-
 /// Files this process creates are readable by its user only: 0600 (directories 0700).
 /// The relay database with its `-wal`/`-shm` (SQLite gives them the database's mode),
 /// export pages and cursor files hold personal data or grant access.

@@ -993,7 +993,10 @@ async fn browser_pages_headers_and_link_tokens() {
     let report = get(r, &format!("/v1/report/P-001/2024-05?format=html&link={token}"), None).await;
     assert_eq!(report.status, StatusCode::UNAUTHORIZED, "a link token does not open the report");
     let member = path.rsplit('/').next().unwrap();
-    refused(&get(r, &format!("/v1/report/P-002/child/{member}?format=html&link={token}"), None).await, "other Posyandu");
+    refused(
+        &get(r, &format!("/v1/report/P-002/child/{member}?format=html&link={token}"), None).await,
+        "other Posyandu",
+    );
     // Tampered signature, moved expiry, garbage.
     let (head, sig) = token.rsplit_once('.').unwrap();
     let flipped = format!("{head}.{}{}", if sig.starts_with('A') { 'B' } else { 'A' }, &sig[1..]);

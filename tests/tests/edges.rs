@@ -92,15 +92,18 @@ fn demo_commands_run_as_printed() {
     for round in 0..3 {
         let dir = tempfile::tempdir().unwrap();
         let (_demo, _addr, lines) = start_demo(dir.path());
-        let init: Vec<&String> = lines.iter().filter(|l| l.starts_with("posyandu-kader ") && l.contains(" init ")).collect();
+        let init: Vec<&String> =
+            lines.iter().filter(|l| l.starts_with("posyandu-kader ") && l.contains(" init ")).collect();
         assert_eq!(init.len(), 2, "{lines:#?}");
         for l in &init {
             let token = l.split_whitespace().find_map(|w| w.strip_prefix("--token=")).expect("--token=…");
             assert!(!token.starts_with('-'), "{l}");
         }
         // Every command line the demo printed (not comments, not prose), in order.
-        let script: Vec<&String> =
-            lines.iter().filter(|l| l.starts_with("posyandu-kader ") || l.starts_with("H=$(") || l.starts_with("A=$(")).collect();
+        let script: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.starts_with("posyandu-kader ") || l.starts_with("H=$(") || l.starts_with("A=$("))
+            .collect();
         assert!(script.len() >= 8, "{script:#?}");
         let script = format!("set -e\n{}\n", script.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
         let out = Command::new("bash")
@@ -195,9 +198,11 @@ fn closed_stdout_pipe_does_not_panic() {
 /// `.ci/install-tools.sh` into its tools venv; `SPREADSHEET_PYTHON` in its env.sh).
 /// Under CI (`CI` set) a missing parser fails the test instead of skipping it.
 fn spreadsheet_python() -> Option<String> {
-    let candidates = [std::env::var("SPREADSHEET_PYTHON").ok(), std::env::var("FHIR_PYTHON").ok(), Some("python3".into())];
+    let candidates =
+        [std::env::var("SPREADSHEET_PYTHON").ok(), std::env::var("FHIR_PYTHON").ok(), Some("python3".into())];
     for py in candidates.into_iter().flatten() {
-        let ok = Command::new(&py).args(["-c", "import openpyxl"]).output().map(|o| o.status.success()).unwrap_or(false);
+        let ok =
+            Command::new(&py).args(["-c", "import openpyxl"]).output().map(|o| o.status.success()).unwrap_or(false);
         if ok {
             return Some(py);
         }
@@ -327,7 +332,8 @@ fn csv_exports_neutralise_formulas() {
     assert_eq!(sheet["rows"], 3, "{sheet}");
     let names: Vec<&str> = sheet["texts"]["name"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(names.contains(&"'=HYPERLINK(\"http://x\",\"y\")") && names.contains(&"'-cmd"), "{names:?}");
-    let zwfa: Vec<f64> = sheet["numbers"]["zwfa"].as_array().expect("zwfa numeric").iter().map(|v| v.as_f64().unwrap()).collect();
+    let zwfa: Vec<f64> =
+        sheet["numbers"]["zwfa"].as_array().expect("zwfa numeric").iter().map(|v| v.as_f64().unwrap()).collect();
     assert_eq!(zwfa.len(), 2, "{sheet}");
     assert!(zwfa.iter().all(|z| *z < -2.0), "negative z-scores stay numbers: {zwfa:?}");
     assert!(sheet["numbers"]["weight_kg"].as_array().is_some_and(|w| w.len() == 2), "{sheet}");
@@ -397,7 +403,17 @@ fn files_are_created_owner_only() {
     let kader = kader_bin();
     let store = d.join("kader.sqlite3");
     let k = |args: &[&str]| ok(permissive(&kader).arg("--store").arg(&store).args(args));
-    k(&["init", "--device", "D-1", "--kader", "K-1", "--posyandu", "P-1", &format!("--relay=http://{addr}"), &format!("--token={token}")]);
+    k(&[
+        "init",
+        "--device",
+        "D-1",
+        "--kader",
+        "K-1",
+        "--posyandu",
+        "P-1",
+        &format!("--relay=http://{addr}"),
+        &format!("--token={token}"),
+    ]);
     let h = k(&["add-household", "--rt", "001", "--rw", "002", "--kode-wilayah", "3275011001"]);
     k(&["add-member", "--household", h.trim(), "--name", "Budi", "--birth-date", "2025-06-01", "--sex", "L"]);
     k(&["sync"]);
@@ -475,7 +491,10 @@ fn slow_headers_are_cut_and_the_relay_keeps_answering() {
                     match s.read(&mut buf) {
                         Ok(0) => return Ok(start.elapsed()),
                         Ok(_) => continue,
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut =>
+                        {
                             return Err(start.elapsed())
                         }
                         Err(_) => return Ok(start.elapsed()),
@@ -490,8 +509,10 @@ fn slow_headers_are_cut_and_the_relay_keeps_answering() {
     let resp = client.get(format!("http://{addr}/healthz")).send().unwrap();
     assert!(resp.status().is_success());
     let waited = t.elapsed();
-    let closed: Vec<Duration> =
-        slow.into_iter().map(|h| h.join().unwrap().unwrap_or_else(|d| panic!("slow socket still open after {d:?}"))).collect();
+    let closed: Vec<Duration> = slow
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap_or_else(|d| panic!("slow socket still open after {d:?}")))
+        .collect();
     let last = closed.iter().max().unwrap();
     eprintln!("20 slow sockets closed by {last:?}; a normal request waited {waited:?}");
     assert!(*last < Duration::from_secs(15), "{closed:?}");

@@ -30,7 +30,6 @@ fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
     }
 }
 
-
 /// Files this process creates are readable by its user only: 0600 (directories 0700).
 /// The store holds the device token, names and NIKs; its `-wal`/`-shm` get the store's
 /// mode from SQLite; `growth --output` files hold measurements. (The Android app's

@@ -606,10 +606,7 @@ pub async fn handler(
     super::page_access(st, &headers, &q, posyandu, format == "html").await?;
     let report = build(st, posyandu, month).await?;
     let (ct, body) = match format {
-        "html" => (
-            "text/html; charset=utf-8",
-            super::html::report_page(&report, Some(&st.links)).into_bytes(),
-        ),
+        "html" => ("text/html; charset=utf-8", super::html::report_page(&report, Some(&st.links)).into_bytes()),
         "csv" => ("text/csv; charset=utf-8", to_csv(&report)?),
         _ => ("application/json", serde_json::to_vec_pretty(&report).map_err(ApiError::internal)?),
     };
