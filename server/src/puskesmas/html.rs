@@ -448,7 +448,7 @@ pub async fn child_handler(
 ) -> Result<Response, ApiError> {
     let (st, posyandu, member_id) = (&st, posyandu.as_str(), member_id.as_str());
     let q = super::query_pairs(raw.as_deref());
-    let html = q.get("format").map_or(true, |f| f == "html");
+    let html = q.get("format").is_none_or(|f| f == "html");
     match q.get(super::links::LINK_PARAM) {
         // A link from the report page: valid for this exact path, HTML only, until it
         // expires. The bearer header, if any, is not needed.
