@@ -16,7 +16,8 @@
 # It exports nothing itself. It writes $POSYANDU_TOOLS/env.sh (export lines); callers do:
 #   source "${POSYANDU_TOOLS:-$HOME/.cache/posyandu-tools}/env.sh"
 # which sets POSYANDU_TOOLS, KOTLIN_HOME, KOTLINC, KOTLIN_STDLIB_JAR,
-# KOTLIN_TEST_JAR, KOTLINX_COROUTINES_JAR, JNA_JAR, AUTOMERGE_JS, FHIR_PYTHON, FHIR_MODELS (and CHROMIUM).
+# KOTLIN_TEST_JAR, KOTLINX_COROUTINES_JAR, JNA_JAR, AUTOMERGE_JS, FHIR_PYTHON, FHIR_MODELS,
+# SPREADSHEET_PYTHON (Python with openpyxl, same venv) (and CHROMIUM).
 #
 # Usage: bash .ci/install-tools.sh [--chromium]
 set -euo pipefail
@@ -138,6 +139,17 @@ else
   [ -n "$(fhir_models)" ] || { echo "install-tools: FHIR validator install failed" >&2; exit 1; }
 fi
 
+# --- spreadsheet parser (CSV formula-injection test) ----------------------------
+# openpyxl in the same venv: the test loads the relay's CSV into a workbook the way
+# Excel imports it and asserts that no cell became a formula.
+if "$FHIR_VENV/bin/python" -c "import openpyxl" 2>/dev/null; then
+  log "openpyxl already present in $FHIR_VENV (skip)"
+else
+  log "installing openpyxl into $FHIR_VENV"
+  "$FHIR_VENV/bin/pip" install -q --disable-pip-version-check "openpyxl>=3.1,<4" </dev/null
+  "$FHIR_VENV/bin/python" -c "import openpyxl" || { echo "install-tools: openpyxl install failed" >&2; exit 1; }
+fi
+
 # --- env file ----------------------------------------------------------------
 ENV_FILE="$TOOLS/env.sh"
 {
@@ -152,6 +164,7 @@ ENV_FILE="$TOOLS/env.sh"
   echo "AUTOMERGE_JS='$AUTOMERGE_JS'"
   echo "FHIR_PYTHON='$FHIR_VENV/bin/python'"
   echo "FHIR_MODELS='$(fhir_models)'"
+  echo "SPREADSHEET_PYTHON='$FHIR_VENV/bin/python'"
   if [ -n "$CHROMIUM_BIN" ]; then echo "CHROMIUM='$CHROMIUM_BIN'"; fi
 } | sed -e 's/^\([A-Z_0-9]*=\)/export \1/' > "$ENV_FILE.tmp"
 mv "$ENV_FILE.tmp" "$ENV_FILE"

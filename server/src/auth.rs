@@ -1,9 +1,13 @@
 //! Bearer tokens and the principals they stand for.
 //!
-//! A token is 32 random bytes, base64url without padding (43 characters). The relay
-//! stores only its SHA-256 hash, so a leaked database does not leak usable tokens, and
-//! shows the token once when it is issued. Tokens are revoked, never deleted, so logs
-//! naming a token id stay meaningful.
+//! A token is [`TOKEN_PREFIX`] followed by 32 random bytes in base64url without padding
+//! (4 + 43 characters, 256 bits of entropy). The prefix makes every token safe to paste
+//! after a space on a command line (a bare base64url token begins with `-` about once
+//! in 64 and was then taken for a flag) and recognisable to secret scanners. Tokens
+//! issued before the prefix (bare 43 characters) keep working: verification only
+//! hashes the text. The relay stores only the SHA-256 hash, so a leaked database does
+//! not leak usable tokens, and shows the token once when it is issued. Tokens are
+//! revoked, never deleted, so logs naming a token id stay meaningful.
 
 use axum::http::{header::AUTHORIZATION, HeaderMap};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
@@ -54,13 +58,16 @@ pub struct TokenLookup {
     pub revoked: bool,
 }
 
-/// Longest token text looked at (real tokens are 43 characters).
+/// Longest token text looked at (real tokens are 47 characters, older ones 43).
 const MAX_TOKEN_CHARS: usize = 200;
+
+/// Start of every token issued: letters only, so a token never begins with `-`.
+pub const TOKEN_PREFIX: &str = "psy_";
 
 /// A fresh random token (shown once) and the hash to store.
 pub fn new_token() -> (String, [u8; 32]) {
     let bytes: [u8; 32] = rand::random();
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash_token(&token);
     (token, hash)
 }
@@ -103,7 +110,9 @@ mod tests {
         let (a, ha) = new_token();
         let (b, _) = new_token();
         assert_ne!(a, b);
-        assert_eq!(a.len(), 43);
+        assert_eq!(a.len(), 47);
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a[TOKEN_PREFIX.len()..]).unwrap().len(), 32, "256 random bits");
         assert_eq!(hash_token(&a), ha);
         let mut h = HeaderMap::new();
         h.insert(AUTHORIZATION, format!("Bearer {a}").parse().unwrap());
@@ -112,5 +121,20 @@ mod tests {
         assert_eq!(bearer(&h), None);
         h.insert(AUTHORIZATION, "Bearer ".parse().unwrap());
         assert_eq!(bearer(&h), None);
+        // A token issued before the prefix (bare base64url) is still read and hashed.
+        let old = URL_SAFE_NO_PAD.encode([0xfbu8; 32]);
+        assert!(old.starts_with('-'));
+        h.insert(AUTHORIZATION, format!("Bearer {old}").parse().unwrap());
+        assert_eq!(bearer(&h), Some(old.as_str()));
+    }
+
+    #[test]
+    fn tokens_never_start_with_a_dash() {
+        // A bare base64url token starts with `-` once in 64; 10 000 draws would see one.
+        for _ in 0..10_000 {
+            let (t, _) = new_token();
+            assert!(!t.starts_with('-'), "{t}");
+            assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{t}");
+        }
     }
 }

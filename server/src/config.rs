@@ -8,6 +8,10 @@
 //! max_push_bytes = 8388608
 //! max_push_changes = 20000
 //! shutdown_grace_secs = 30
+//! header_read_timeout_secs = 20 # complete request headers within this, else closed
+//! max_connections = 1024       # served at once; keep below the file limit
+//! link_secret = "…"            # signs the HTML pages' link tokens; same on every relay
+//!                              # behind one address (default: random per start)
 //! ```
 
 use std::net::SocketAddr;
@@ -32,6 +36,21 @@ pub struct Config {
     pub limits: Limits,
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Secret for the HTML pages' link tokens (`None`: random per process).
+    pub link_secret: Option<Secret>,
+    /// Header-read timeout and connection cap of `serve`.
+    pub conn: crate::ConnLimits,
+}
+
+/// A configured secret: never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 impl Default for Config {
@@ -42,6 +61,8 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             limits: Limits::default(),
             shutdown_grace_secs: 30,
+            link_secret: None,
+            conn: crate::ConnLimits::default(),
         }
     }
 }
@@ -56,6 +77,9 @@ pub struct ConfigLayer {
     pub max_push_bytes: Option<usize>,
     pub max_push_changes: Option<usize>,
     pub shutdown_grace_secs: Option<u64>,
+    pub link_secret: Option<Secret>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +99,7 @@ impl ConfigLayer {
     }
 
     /// Reads `POSYANDU_RELAY_LISTEN`, `_DB`, `_LOG_FORMAT`, `_MAX_PUSH_BYTES`,
-    /// `_MAX_PUSH_CHANGES`, `_SHUTDOWN_GRACE_SECS` through `get` (the process
+    /// `_MAX_PUSH_CHANGES`, `_SHUTDOWN_GRACE_SECS`, `_LINK_SECRET`, `_HEADER_READ_TIMEOUT_SECS`, `_MAX_CONNECTIONS` through `get` (the process
     /// environment in production).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         fn parse<T: std::str::FromStr>(
@@ -108,6 +132,9 @@ impl ConfigLayer {
             max_push_bytes: parse(&get, "POSYANDU_RELAY_MAX_PUSH_BYTES")?,
             max_push_changes: parse(&get, "POSYANDU_RELAY_MAX_PUSH_CHANGES")?,
             shutdown_grace_secs: parse(&get, "POSYANDU_RELAY_SHUTDOWN_GRACE_SECS")?,
+            link_secret: get("POSYANDU_RELAY_LINK_SECRET").filter(|v| !v.is_empty()).map(Secret),
+            header_read_timeout_secs: parse(&get, "POSYANDU_RELAY_HEADER_READ_TIMEOUT_SECS")?,
+            max_connections: parse(&get, "POSYANDU_RELAY_MAX_CONNECTIONS")?,
         })
     }
 
@@ -120,6 +147,9 @@ impl ConfigLayer {
             max_push_bytes: over.max_push_bytes.or(self.max_push_bytes),
             max_push_changes: over.max_push_changes.or(self.max_push_changes),
             shutdown_grace_secs: over.shutdown_grace_secs.or(self.shutdown_grace_secs),
+            link_secret: over.link_secret.or(self.link_secret),
+            header_read_timeout_secs: over.header_read_timeout_secs.or(self.header_read_timeout_secs),
+            max_connections: over.max_connections.or(self.max_connections),
         }
     }
 
@@ -135,6 +165,14 @@ impl ConfigLayer {
                 max_push_ops: d.limits.max_push_ops,
             },
             shutdown_grace_secs: self.shutdown_grace_secs.unwrap_or(d.shutdown_grace_secs),
+            link_secret: self.link_secret,
+            conn: crate::ConnLimits {
+                header_read_timeout: self
+                    .header_read_timeout_secs
+                    .filter(|s| *s > 0)
+                    .map_or(d.conn.header_read_timeout, std::time::Duration::from_secs),
+                max_connections: self.max_connections.filter(|n| *n > 0).unwrap_or(d.conn.max_connections),
+            },
         }
     }
 }
@@ -154,6 +192,19 @@ mod tests {
         assert_eq!(c.db, PathBuf::from("/tmp/b.sqlite3"));
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.conn, crate::ConnLimits::default());
+        assert_eq!(c.conn.header_read_timeout, std::time::Duration::from_secs(20));
+        let env = ConfigLayer::from_env(|k| match k {
+            "POSYANDU_RELAY_HEADER_READ_TIMEOUT_SECS" => Some("3".into()),
+            "POSYANDU_RELAY_MAX_CONNECTIONS" => Some("8".into()),
+            _ => None,
+        })
+        .unwrap()
+        .resolve();
+        assert_eq!(
+            env.conn,
+            crate::ConnLimits { header_read_timeout: std::time::Duration::from_secs(3), max_connections: 8 }
+        );
         assert!(toml::from_str::<ConfigLayer>("bogus = 1").is_err());
         assert!(ConfigLayer::from_env(|_| Some("x".into())).is_err());
     }

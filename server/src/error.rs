@@ -47,6 +47,12 @@ pub enum ApiError {
     TooLarge,
     #[error("Versi protokol {found} tidak didukung (server mendukung {min}–{max})")]
     UnsupportedProtocol { found: u8, min: u8, max: u8 },
+    /// `?access_token=` on a format other than HTML (JSON, CSV): send the header.
+    #[error("Token di alamat (access_token) hanya diterima untuk halaman HTML; kirim token di header Authorization")]
+    TokenInUrl,
+    /// A link token that is malformed, expired, or not for this page.
+    #[error("Tautan ini sudah kedaluwarsa atau tidak sah; buka lagi dari laporan bulanan")]
+    BadLink,
     #[error("Alamat tidak dikenal")]
     NotFound,
     #[error("Metode tidak diizinkan")]
@@ -77,6 +83,8 @@ impl ApiError {
             ApiError::UnsupportedSchema(_) => "unsupported_schema",
             ApiError::TooLarge => "too_large",
             ApiError::UnsupportedProtocol { .. } => "unsupported_protocol",
+            ApiError::TokenInUrl => "token_in_url",
+            ApiError::BadLink => "invalid_link",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unavailable => "unavailable",
@@ -86,11 +94,12 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized | ApiError::RevokedToken => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::RevokedToken | ApiError::BadLink => StatusCode::UNAUTHORIZED,
             ApiError::WrongTokenKind | ApiError::ForbiddenScope(_) | ApiError::DocIdMismatch(_) => {
                 StatusCode::FORBIDDEN
             }
             ApiError::BadBody(_)
+            | ApiError::TokenInUrl
             | ApiError::BadChange { .. }
             | ApiError::MissingDependencies { .. }
             | ApiError::UnsupportedSchema(_) => StatusCode::BAD_REQUEST,

@@ -23,7 +23,7 @@ pub mod puskesmas;
 pub mod storage;
 pub mod sync;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +54,8 @@ pub struct AppState {
     /// Device token → the store actor it is bound to, as confirmed by the storage (a
     /// binding never changes, so several relays may cache it).
     pub bindings: Arc<std::sync::Mutex<std::collections::HashMap<i64, Vec<u8>>>>,
+    /// Signs and checks the short-lived link tokens of the HTML pages.
+    pub links: puskesmas::links::LinkKey,
 }
 
 impl AppState {
@@ -63,7 +65,14 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             limits: Limits::default(),
             bindings: Default::default(),
+            links: puskesmas::links::LinkKey::random(),
         }
+    }
+
+    /// Link tokens signed with a configured secret (see [`puskesmas::links`]).
+    pub fn with_link_key(mut self, links: puskesmas::links::LinkKey) -> Self {
+        self.links = links;
+        self
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -123,27 +132,118 @@ async fn metrics(State(st): State<AppState>) -> Response {
     resp
 }
 
+/// Limits of the HTTP connections, applied before any request is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnLimits {
+    /// A client must send a request's complete headers within this time after the
+    /// connection opened (or after the previous response): a slow or stalled client
+    /// (slowloris) is disconnected instead of holding a connection for ever.
+    pub header_read_timeout: Duration,
+    /// Connections served at once. Further clients wait in the listen backlog until
+    /// one closes; keep it below the process's file limit (`LimitNOFILE`) so the relay
+    /// never runs out of descriptors (database files and logs need some).
+    pub max_connections: usize,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits { header_read_timeout: Duration::from_secs(20), max_connections: 1024 }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish for at most `grace`.
+/// finish for at most `grace`, with the default [`ConnLimits`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = tx.send(());
-    });
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        r = &mut server => r,
-        _ = async { let _ = rx.await; tokio::time::sleep(grace).await } => {
+    serve_with(listener, router, shutdown, grace, ConnLimits::default()).await
+}
+
+/// [`serve`] with explicit connection limits. HTTP/1.1 (TLS and HTTP/2 belong to the
+/// reverse proxy in front).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+    limits: ConnLimits,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let max = limits.max_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
+    let (close_tx, close_rx) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut at_cap_logged = false;
+    loop {
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => {
+                at_cap_logged = false;
+                p
+            }
+            Err(_) => {
+                if !at_cap_logged {
+                    tracing::warn!(max_connections = max, "connection limit reached; new clients wait");
+                    at_cap_logged = true;
+                }
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let mut close_rx = close_rx.clone();
+        let header_read_timeout = limits.header_read_timeout;
+        tokio::spawn(async move {
+            let _slot = permit;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                _ = async { close_rx.wait_for(|closing| *closing).await.is_ok() } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.as_mut().await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = close_tx.send(true);
+    // Every connection holds a slot: all slots back means all connections finished.
+    match tokio::time::timeout(grace, slots.acquire_many(max as u32)).await {
+        Ok(_) => {}
+        Err(_) => {
             tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; stopping");
-            Ok(())
         }
     }
+    Ok(())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

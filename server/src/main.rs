@@ -12,6 +12,63 @@ use posyandu_server::storage::postgres::PgRegistry;
 use posyandu_server::storage::{PgStorage, SqliteStorage};
 use posyandu_server::{admin, app, AppState};
 
+const PROGRAM: &str = "posyandu-relay";
+
+/// Writes to stdout. A closed pipe (`… | head -1`) ends the process quietly with
+/// status 0 instead of panicking as `println!` does; any other write error ends it
+/// with status 1.
+fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let r = out.write_fmt(args).and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) });
+    match r {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "{PROGRAM}: cannot write to stdout: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Files this process creates are readable by its user only: 0600 (directories 0700).
+/// The relay database with its `-wal`/`-shm` (SQLite gives them the database's mode),
+/// export pages and cursor files hold personal data or grant access.
+fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets this process's file-creation mask; it has no failure mode.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Tightens an existing SQLite file and its `-wal`/`-shm` to 0600 (files created
+/// before [`private_files`] or by another program).
+fn tighten_sqlite_files(db: &std::path::Path) {
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        if let Ok(m) = std::fs::metadata(&p) {
+            if m.is_file() && m.permissions().mode() & 0o077 != 0 {
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+}
+
+// `println!`/`print!` in this file go through `write_stdout` (these shadow the std macros).
+macro_rules! println {
+    () => { write_stdout(format_args!(""), true) };
+    ($($t:tt)*) => { write_stdout(format_args!($($t)*), true) };
+}
+macro_rules! print {
+    ($($t:tt)*) => { write_stdout(format_args!($($t)*), false) };
+}
+
 #[derive(Parser)]
 #[command(name = "posyandu-relay", version, about = "Posyandu Sync relay server")]
 struct Cli {
@@ -189,10 +246,12 @@ fn init_logging(format: LogFormat) {
 }
 
 fn open(db: &PathBuf) -> anyhow::Result<SqliteStorage> {
+    tighten_sqlite_files(db);
     SqliteStorage::open(db).with_context(|| format!("cannot open database {}", db.display()))
 }
 
 fn main() -> std::process::ExitCode {
+    private_files();
     match real_main() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -330,7 +389,7 @@ fn demo(conn: &dyn Registry, cfg: &Config, db_label: &str) -> anyhow::Result<()>
     for (kader, device, token) in &tokens {
         let store = format!("{}.sqlite3", device.to_lowercase());
         println!("# Kader {kader}, perangkat {device}");
-        println!("posyandu-kader --store {store} init --device {device} --kader {kader} --posyandu P-DEMO --relay {url} --token {token}");
+        println!("posyandu-kader --store {store} init --device {device} --kader {kader} --posyandu P-DEMO --relay={url} --token={token}");
     }
     let (_, d1, _) = &tokens[0];
     let (_, d2, _) = &tokens[1];
@@ -359,16 +418,21 @@ fn run(cfg: Config, db: Db) -> anyhow::Result<()> {
                 (AppState::new(storage), "postgresql".to_string())
             }
         };
-        let state = state.with_limits(cfg.limits);
+        let mut state = state.with_limits(cfg.limits);
+        if let Some(secret) = &cfg.link_secret {
+            anyhow::ensure!(secret.0.len() >= 32, "link_secret must be at least 32 characters");
+            state = state.with_link_key(posyandu_server::puskesmas::links::LinkKey::from_secret(&secret.0));
+        }
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         tracing::info!(listen = %listener.local_addr()?, db = %db_label, "posyandu-relay listening");
-        posyandu_server::serve(
+        posyandu_server::serve_with(
             listener,
             app(state),
             posyandu_server::shutdown_signal(),
             Duration::from_secs(cfg.shutdown_grace_secs),
+            cfg.conn,
         )
         .await?;
         tracing::info!("posyandu-relay stopped");

@@ -30,6 +30,7 @@ struct Relay {
     d2: String,
     pkm: String,
     pkm_other: String,
+    links: posyandu_server::puskesmas::links::LinkKey,
 }
 
 fn relay() -> Relay {
@@ -48,7 +49,16 @@ fn relay() -> Relay {
         let p2 = admin::puskesmas_token(c, "PKM-02").unwrap().token;
         (d1, d2, p, p2)
     });
-    Relay { router: app(AppState::new(storage.clone())), storage, d1, d2, pkm, pkm_other }
+    let links = posyandu_server::puskesmas::links::LinkKey::from_secret("a test secret of at least 32 characters");
+    Relay {
+        router: app(AppState::new(storage.clone()).with_link_key(links.clone())),
+        storage,
+        d1,
+        d2,
+        pkm,
+        pkm_other,
+        links,
+    }
 }
 
 struct Resp {
@@ -909,4 +919,101 @@ async fn cli_export_loop_writes_pages_and_cursor() {
     let err = tokio::task::spawn_blocking(move || posyandu_server::puskesmas::client::run_export(&bad)).await.unwrap();
     assert!(err.unwrap_err().to_string().contains("403"));
     assert_eq!(std::fs::read_to_string(&args.since_file).unwrap(), cursor);
+}
+
+/// Browser pages (issue 15): every Puskesmas response is `no-store` and
+/// `no-referrer`; `?access_token=` only on HTML; the report's child links carry a
+/// short-lived link token bound to the chart's path (never the Puskesmas token),
+/// refused when expired, on another path, tampered with, or for JSON.
+#[tokio::test]
+async fn browser_pages_headers_and_link_tokens() {
+    let f = fixture().await;
+    let r = &f.r;
+    let pkm = r.pkm.as_str();
+    // Headers on every format, errors included.
+    for (path, token, status) in [
+        ("/v1/export", Some(pkm), StatusCode::OK),
+        ("/v1/export?format=csv", Some(pkm), StatusCode::OK),
+        ("/v1/report/P-001/2024-05", Some(pkm), StatusCode::OK),
+        ("/v1/report/P-001/2024-05?format=csv", Some(pkm), StatusCode::OK),
+        ("/v1/report/P-001/2024-05?format=html", Some(pkm), StatusCode::OK),
+        ("/v1/fhir/P-001", Some(pkm), StatusCode::OK),
+        ("/openapi.json", None, StatusCode::OK),
+        ("/v1/export", None, StatusCode::UNAUTHORIZED),
+        ("/v1/report/P-900/2024-05?format=html", Some(pkm), StatusCode::FORBIDDEN),
+    ] {
+        let resp = get(r, path, token).await;
+        assert_eq!(resp.status, status, "{path}: {}", resp.text());
+        assert_eq!(resp.header("cache-control"), "no-store", "{path}");
+        assert_eq!(resp.header("referrer-policy"), "no-referrer", "{path}");
+    }
+    // `access_token` in the URL: HTML only.
+    let html = get(r, &format!("/v1/report/P-001/2024-05?format=html&access_token={pkm}"), None).await;
+    assert_eq!(html.status, StatusCode::OK);
+    for path in [
+        format!("/v1/report/P-001/2024-05?access_token={pkm}"),
+        format!("/v1/report/P-001/2024-05?format=json&access_token={pkm}"),
+        format!("/v1/report/P-001/2024-05?format=csv&access_token={pkm}"),
+        format!("/v1/report/P-001/child/{}?format=json&access_token={pkm}", f.eka),
+    ] {
+        let resp = get(r, &path, None).await;
+        assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{path}: {}", resp.text());
+        assert_eq!(resp.json()["code"], "token_in_url", "{path}");
+        // Not even together with a valid header.
+        assert_eq!(get(r, &path, Some(pkm)).await.status, StatusCode::BAD_REQUEST, "{path}");
+    }
+    for path in [format!("/v1/export?access_token={pkm}"), format!("/v1/fhir/P-001?access_token={pkm}")] {
+        assert_eq!(get(r, &path, None).await.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    // The HTML report's child links: a link token, never the Puskesmas token.
+    let page = html.text();
+    assert!(!page.contains(pkm) && !page.contains("access_token"), "Puskesmas token in the page");
+    let links: Vec<String> = page
+        .split("href=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].replace("&amp;", "&"))
+        .filter(|l| l.contains("/child/"))
+        .collect();
+    assert!(!links.is_empty(), "no child links in the report");
+    let link = &links[0];
+    assert!(link.contains("&link=v1."), "{link}");
+    let opened = get(r, link, None).await;
+    assert_eq!(opened.status, StatusCode::OK, "{link}: {}", opened.text());
+    assert!(opened.text().contains("Grafik BB/U"));
+    assert_eq!(opened.header("cache-control"), "no-store");
+    let (path, query) = link.split_once('?').unwrap();
+    let token = query.split('&').find_map(|p| p.strip_prefix("link=")).unwrap().to_string();
+    let refused = |resp: &Resp, what: &str| {
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{what}: {}", resp.text());
+        assert_eq!(resp.json()["code"], "invalid_link", "{what}");
+    };
+    // Another child's chart, the report page itself, another Posyandu: not this link.
+    let other = [f.ani, f.eka, f.budi].into_iter().find(|m| !path.ends_with(&m.to_string())).unwrap();
+    refused(&get(r, &format!("/v1/report/P-001/child/{other}?format=html&link={token}"), None).await, "other child");
+    let report = get(r, &format!("/v1/report/P-001/2024-05?format=html&link={token}"), None).await;
+    assert_eq!(report.status, StatusCode::UNAUTHORIZED, "a link token does not open the report");
+    let member = path.rsplit('/').next().unwrap();
+    refused(
+        &get(r, &format!("/v1/report/P-002/child/{member}?format=html&link={token}"), None).await,
+        "other Posyandu",
+    );
+    // Tampered signature, moved expiry, garbage.
+    let (head, sig) = token.rsplit_once('.').unwrap();
+    let flipped = format!("{head}.{}{}", if sig.starts_with('A') { 'B' } else { 'A' }, &sig[1..]);
+    refused(&get(r, &format!("{path}?format=html&link={flipped}"), None).await, "tampered signature");
+    let exp: u64 = head.strip_prefix("v1.").unwrap().parse().unwrap();
+    let later = format!("v1.{}.{sig}", exp + 3600);
+    refused(&get(r, &format!("{path}?format=html&link={later}"), None).await, "moved expiry");
+    refused(&get(r, &format!("{path}?format=html&link=v1.x.y"), None).await, "garbage");
+    // Expiry: within minutes; one that has passed is refused.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(exp > now && exp <= now + 15 * 60 + 5, "expires in minutes: {exp} vs {now}");
+    let expired = r.links.sign_until(path, now - 1);
+    refused(&get(r, &format!("{path}?format=html&link={expired}"), None).await, "expired");
+    let fresh = r.links.sign_until(path, now + 60);
+    assert_eq!(get(r, &format!("{path}?format=html&link={fresh}"), None).await.status, StatusCode::OK);
+    // A link token is for the HTML page only.
+    let json = get(r, &format!("{path}?format=json&link={fresh}"), None).await;
+    assert_eq!(json.status, StatusCode::BAD_REQUEST);
+    assert_eq!(json.json()["code"], "token_in_url");
 }

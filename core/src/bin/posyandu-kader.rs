@@ -11,6 +11,61 @@ use posyandu_core::growth;
 use posyandu_core::*;
 use uuid::Uuid;
 
+const PROGRAM: &str = "posyandu-kader";
+
+/// Writes to stdout. A closed pipe (`… | head -1`) ends the process quietly with
+/// status 0 instead of panicking as `println!` does; any other write error ends it
+/// with status 1.
+fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let r = out.write_fmt(args).and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) });
+    match r {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "{PROGRAM}: cannot write to stdout: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Files this process creates are readable by its user only: 0600 (directories 0700).
+/// The store holds the device token, names and NIKs; its `-wal`/`-shm` get the store's
+/// mode from SQLite; `growth --output` files hold measurements. (The Android app's
+/// files are app-private: its sandbox gives them to the app's user only.)
+fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets this process's file-creation mask; it has no failure mode.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Tightens an existing SQLite file and its `-wal`/`-shm` to 0600 (files created
+/// before [`private_files`] or by another program).
+fn tighten_sqlite_files(db: &std::path::Path) {
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        if let Ok(m) = std::fs::metadata(&p) {
+            if m.is_file() && m.permissions().mode() & 0o077 != 0 {
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+}
+
+// `println!` in this file goes through `write_stdout` (this shadows the std macro).
+macro_rules! println {
+    () => { write_stdout(format_args!(""), true) };
+    ($($t:tt)*) => { write_stdout(format_args!($($t)*), true) };
+}
+
 #[derive(Parser)]
 #[command(name = "posyandu-kader", version, about = "Posyandu Sync: catatan kader dari baris perintah")]
 struct Cli {
@@ -137,6 +192,7 @@ enum Command {
 }
 
 fn main() {
+    private_files();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("POSYANDU_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -167,6 +223,7 @@ fn run(cli: Cli) -> Result<()> {
     let path = cli.store;
     match cli.command {
         Command::Init { device, kader, posyandu, relay, token } => {
+            tighten_sqlite_files(&path);
             let store =
                 Store::open(&path, DeviceIdentity { device_id: device, kader_id: kader, posyandu_id: posyandu })?;
             if let (Some(url), Some(token)) = (relay, token) {
@@ -196,6 +253,7 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
         command => {
+            tighten_sqlite_files(&path);
             let store = Store::open_existing(&path)
                 .with_context(|| format!("membuka {} (buat dulu dengan `posyandu-kader init`)", path.display()))?;
             run_store(&store, command)?;

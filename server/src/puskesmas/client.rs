@@ -32,13 +32,27 @@ pub struct ExportSummary {
     pub cursor: String,
 }
 
-/// Writes `data` to `path` atomically.
+/// Writes `data` to `path` atomically. The file is created 0600 (owner only): export
+/// pages hold names and NIKs, the cursor file reveals what was exported.
 pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().context("path has no file name")?.to_string_lossy();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     {
-        let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        #[cfg(unix)]
+        {
+            // A leftover temporary file of an earlier run keeps its mode: set it.
+            use std::os::unix::fs::PermissionsExt as _;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
         f.write_all(data)?;
         f.sync_all()?;
     }

@@ -24,7 +24,8 @@
 //! or `visit` (a household line comes first, then its records).
 //!
 //! CSV: one flat row per visit entry (one member at one visit), household and member
-//! columns repeated, see [`CSV_HEADER`]. Members never seen at a visit and
+//! columns repeated, see [`CSV_HEADER`]. Text cells that a spreadsheet would run as a
+//! formula get a leading `'` ([`super::csv_cell`]); numbers stay numbers. Members never seen at a visit and
 //! pregnancies are only in NDJSON.
 
 use std::collections::HashMap;
@@ -328,7 +329,7 @@ impl Writer {
             Format::Ndjson => Sink::Ndjson(Vec::new()),
             Format::Csv => {
                 let mut w = csv::Writer::from_writer(Vec::new());
-                let _ = w.write_record(CSV_HEADER);
+                let _ = super::write_csv_row(&mut w, CSV_HEADER);
                 Sink::Csv(w)
             }
         };
@@ -522,7 +523,7 @@ fn csv_household(
                 needs.join(";"),
                 conflicts.clone(),
             ];
-            w.write_record(&row)?;
+            super::write_csv_row(w, &row)?;
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ use posyandu_core::model::*;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::links::LinkKey;
 use super::report::{ChildRow, IndicatorRow, MonthlyReport, PersonRow};
 use super::walk_posyandu;
 use crate::error::ApiError;
@@ -92,7 +93,7 @@ pub fn skdn_svg(r: &MonthlyReport) -> String {
     o
 }
 
-fn child_rows(rows: &[ChildRow], posyandu: &str, token: Option<&str>) -> String {
+fn child_rows(rows: &[ChildRow], posyandu: &str, links: Option<&LinkKey>) -> String {
     if rows.is_empty() {
         return "<p class=\"muted\">Tidak ada.</p>".into();
     }
@@ -100,7 +101,7 @@ fn child_rows(rows: &[ChildRow], posyandu: &str, token: Option<&str>) -> String 
         "<table><tr><th>Nama</th><th>JK</th><th>Umur (bln)</th><th>RT/RW</th><th>Tanggal</th><th>BB (kg)</th><th>Z BB/U</th><th>Grafik</th></tr>",
     );
     for c in rows {
-        let link = child_link(posyandu, c.member_id, token);
+        let link = child_link(posyandu, c.member_id, links);
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}/{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><a href=\"{}\">lihat</a></td></tr>",
@@ -119,12 +120,19 @@ fn child_rows(rows: &[ChildRow], posyandu: &str, token: Option<&str>) -> String 
     o
 }
 
-fn child_link(posyandu: &str, member: Uuid, token: Option<&str>) -> String {
-    let mut l = format!("/v1/report/{}/child/{member}?format=html", url_part(posyandu));
-    if let Some(t) = token {
-        let _ = write!(l, "&access_token={}", url_part(t));
+/// The chart link of a child: with a short-lived link token bound to the chart's path
+/// (never the Puskesmas token), so it opens in a browser for [`super::links::LINK_TTL`].
+fn child_link(posyandu: &str, member: Uuid, links: Option<&LinkKey>) -> String {
+    let path = child_path(posyandu, member);
+    match links {
+        Some(k) => format!("{path}?format=html&{}={}", super::links::LINK_PARAM, url_part(&k.sign(&path))),
+        None => format!("{path}?format=html"),
     }
-    l
+}
+
+/// The path of a child's chart page, as the link token signs it.
+pub fn child_path(posyandu: &str, member: Uuid) -> String {
+    format!("/v1/report/{}/child/{member}", url_part(posyandu))
 }
 
 fn url_part(s: &str) -> String {
@@ -201,7 +209,7 @@ fn month_label(m: &str) -> String {
 }
 
 /// The monthly report page.
-pub fn report_page(r: &MonthlyReport, token: Option<&str>) -> String {
+pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
     let s = &r.skdn;
     let mut b = String::new();
     let _ = write!(
@@ -234,13 +242,13 @@ pub fn report_page(r: &MonthlyReport, token: Option<&str>) -> String {
         b,
         "<h2>Balita 2T (tidak naik dua kali berturut-turut): {}</h2>{}",
         r.two_t.len(),
-        child_rows(&r.two_t, &r.posyandu_id, token)
+        child_rows(&r.two_t, &r.posyandu_id, links)
     );
     let _ = write!(
         b,
         "<h2>Balita BGM (bawah garis merah, BB/U &lt; −3 SD): {}</h2>{}",
         r.bgm.len(),
-        child_rows(&r.bgm, &r.posyandu_id, token)
+        child_rows(&r.bgm, &r.posyandu_id, links)
     );
     let n = &r.nutrition;
     let _ = write!(
@@ -434,11 +442,25 @@ pub fn wfa_svg(sex: Sex, points: &[ChartPoint]) -> String {
 pub async fn child_handler(
     State(st): State<AppState>,
     Path((posyandu, member_id)): Path<(String, String)>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let (st, posyandu, member_id) = (&st, posyandu.as_str(), member_id.as_str());
-    let q = super::page_access(st, &headers, raw.as_deref(), posyandu).await?;
+    let q = super::query_pairs(raw.as_deref());
+    let html = q.get("format").is_none_or(|f| f == "html");
+    match q.get(super::links::LINK_PARAM) {
+        // A link from the report page: valid for this exact path, HTML only, until it
+        // expires. The bearer header, if any, is not needed.
+        Some(link) if html => st.links.verify(uri.path(), link).map_err(|e| {
+            tracing::warn!(reason = %e, "link token refused");
+            ApiError::BadLink
+        })?,
+        Some(_) => return Err(ApiError::TokenInUrl),
+        None => {
+            super::page_access(st, &headers, &q, posyandu, html).await?;
+        }
+    }
     let member_id = Uuid::parse_str(member_id).map_err(|_| ApiError::NotFound)?;
     let mut found: Option<ChildChart> = None;
     let mut sex = Sex::Male;

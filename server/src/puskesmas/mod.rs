@@ -15,13 +15,17 @@
 //! ([`Principal::Puskesmas`]). Only Puskesmas tokens are accepted (device tokens get
 //! 403 `wrong_token_kind`); a Posyandu outside the token's area gets 403
 //! `forbidden_scope`. Browsers cannot send a bearer header when a page is opened from
-//! a link, so the HTML pages also accept `?access_token=` (RFC 6750 §2.3); prefer the
-//! header everywhere else, since a URL can end up in proxy logs and browser history.
+//! a link, so the HTML pages (only they) also accept `?access_token=` (RFC 6750 §2.3);
+//! JSON, CSV and FHIR take the header only. Links written by the report page carry a
+//! short-lived token signed for the one page they open ([`links`]), never the
+//! Puskesmas token. Every response is `Cache-Control: no-store` and
+//! `Referrer-Policy: no-referrer`.
 
 pub mod client;
 pub mod export;
 pub mod fhir;
 pub mod html;
+pub mod links;
 pub mod report;
 
 use std::collections::BTreeMap;
@@ -57,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/report/{posyandu}/child/{member_id}", get(html::child_handler))
         .route("/v1/fhir/{posyandu}", get(fhir::handler))
         .route("/openapi.json", get(openapi))
+        .layer(axum::middleware::map_response(browser_headers))
 }
 
 async fn openapi() -> axum::response::Response {
@@ -114,18 +119,90 @@ pub async fn puskesmas(
     }
 }
 
-/// For the pages a browser may open from a link (report, child chart): the query
-/// pairs and a check that the Puskesmas token (header or `access_token`) may read
-/// `posyandu`.
+/// For the report and chart pages: checks that the Puskesmas token may read
+/// `posyandu`. The token comes from the `Authorization` header; only an HTML page
+/// (`html`), which a browser opens from a typed or bookmarked address, also takes it
+/// from `?access_token=`. JSON and CSV never do: a token in their URL is refused with
+/// `token_in_url`, so scripts do not learn to put it where logs keep it.
 pub async fn page_access(
     st: &AppState,
     headers: &HeaderMap,
-    raw_query: Option<&str>,
+    q: &BTreeMap<String, String>,
     posyandu: &str,
-) -> Result<BTreeMap<String, String>, ApiError> {
-    let q = query_pairs(raw_query);
-    puskesmas(st, headers, q.get("access_token").map(String::as_str)).await?.check(posyandu)?;
-    Ok(q)
+    html: bool,
+) -> Result<(), ApiError> {
+    let in_url = q.get("access_token").map(String::as_str);
+    if in_url.is_some() && !html {
+        tracing::warn!(code = "token_in_url", "access_token on a non-HTML format refused");
+        return Err(ApiError::TokenInUrl);
+    }
+    puskesmas(st, headers, in_url).await?.check(posyandu)?;
+    Ok(())
+}
+
+/// Headers on every Puskesmas response (HTML, JSON, CSV, FHIR, errors): nothing of it
+/// is kept in a browser or proxy cache, and no page leaks its address (which may hold
+/// an `access_token` or link token) to another site in a `Referer`.
+async fn browser_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    let h = resp.headers_mut();
+    h.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(axum::http::header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(axum::http::header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    resp
+}
+
+/// A CSV cell as it is safe to open in a spreadsheet (CSV/formula injection, OWASP):
+/// text beginning with `=`, `+`, `-`, `@`, tab or carriage return gets a leading single
+/// quote, so Excel, LibreOffice and Google Sheets show it as text instead of running it
+/// as a formula (`=HYPERLINK(…)`, `-2+3`, `@SUM(…)`). A plain decimal number (`-2.31`,
+/// `+4`, `1e-3`) is left as it is and stays a number. Every CSV the relay writes goes
+/// through this function ([`write_csv_row`]).
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    let risky = matches!(s.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    if risky && !is_plain_number(s) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// `[+-]digits[.digits][e[+-]digits]` (at least one digit before the exponent).
+fn is_plain_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut n = digits(&mut i);
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        n += digits(&mut i);
+    }
+    if n == 0 {
+        return false;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Writes one CSV record with every cell passed through [`csv_cell`].
+pub fn write_csv_row<W: std::io::Write, S: AsRef<str>>(
+    w: &mut csv::Writer<W>,
+    cells: impl IntoIterator<Item = S>,
+) -> csv::Result<()> {
+    w.write_record(cells.into_iter().map(|c| csv_cell(c.as_ref()).into_owned()))
 }
 
 /// The opaque export cursor: per Posyandu, the last log position already exported,
@@ -344,6 +421,31 @@ mod tests {
         assert!(was_reset && reset.seqs.is_empty() && reset.epoch == 43);
         let (first, was_reset) = Cursor::default().for_epoch(43);
         assert!(!was_reset && first.epoch == 43);
+    }
+
+    #[test]
+    fn csv_cells_are_neutralised_but_numbers_stay_numbers() {
+        for (input, out) in [
+            ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+            ("-cmd", "'-cmd"),
+            ("+1+2", "'+1+2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("-", "'-"),
+            ("-2-3", "'-2-3"),
+            ("-inf", "'-inf"),
+            ("-2.31", "-2.31"),
+            ("+4", "+4"),
+            ("-0.5e-3", "-0.5e-3"),
+            ("-.5", "-.5"),
+            ("12", "12"),
+            ("Siti Aminah", "Siti Aminah"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell(input), out, "{input:?}");
+        }
     }
 
     #[test]

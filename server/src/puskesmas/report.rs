@@ -598,17 +598,15 @@ pub async fn handler(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let (st, posyandu, month) = (&st, posyandu.as_str(), month.as_str());
-    let q = super::page_access(st, &headers, raw.as_deref(), posyandu).await?;
+    let q = super::query_pairs(raw.as_deref());
     let format = q.get("format").map(String::as_str).unwrap_or("json");
     if !matches!(format, "json" | "html" | "csv") {
         return Err(ApiError::BadBody("format harus json, html atau csv".into()));
     }
+    super::page_access(st, &headers, &q, posyandu, format == "html").await?;
     let report = build(st, posyandu, month).await?;
     let (ct, body) = match format {
-        "html" => (
-            "text/html; charset=utf-8",
-            super::html::report_page(&report, q.get("access_token").map(String::as_str)).into_bytes(),
-        ),
+        "html" => ("text/html; charset=utf-8", super::html::report_page(&report, Some(&st.links)).into_bytes()),
         "csv" => ("text/csv; charset=utf-8", to_csv(&report)?),
         _ => ("application/json", serde_json::to_vec_pretty(&report).map_err(ApiError::internal)?),
     };
@@ -624,10 +622,12 @@ pub async fn handler(
 }
 
 /// The report as CSV: one `section,indicator,group,value` row per number (lists of
-/// children/people are in JSON/HTML only, as they carry names).
+/// children/people are in JSON/HTML only, as they carry names). Cells pass through
+/// [`super::csv_cell`] like every CSV of the relay.
 pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut put = |section: &str, ind: &str, group: &str, v: String| w.write_record([section, ind, group, &v]);
+    let mut put =
+        |section: &str, ind: &str, group: &str, v: String| super::write_csv_row(&mut w, [section, ind, group, &v]);
     let e = ApiError::internal;
     put("meta", "posyandu", "", r.posyandu_id.clone()).map_err(e)?;
     put("meta", "bulan", "", r.month.clone()).map_err(e)?;
