@@ -292,3 +292,62 @@ fn a_bad_record_already_stored_is_isolated_everywhere() {
     assert!(listing.contains(&format!("visits/{bad}")) && listing.contains(&h.to_string()), "{listing}");
     assert!(!listing.contains("sembilan"), "no value in the operator's listing: {listing}");
 }
+
+/// A stored household that cannot be read at all (corrupt bytes on the relay's disk):
+/// the export writes every other household, says which one it could not produce, and
+/// does not move its cursor past it — once repaired, the next incremental export
+/// brings it.
+#[test]
+fn the_export_never_moves_past_a_household_it_cannot_produce() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayProcess::new(dir.path());
+    relay.admin(&["add-puskesmas", "--id", "PKM-1", "--name", "Puskesmas Satu"]).unwrap();
+    let ta = relay.register(P, "K-A", "D-A").unwrap();
+    relay.admin(&["add-posyandu", "--id", P, "--name", "Posyandu Satu", "--puskesmas", "PKM-1"]).unwrap();
+    let tp = relay.admin(&["puskesmas-token", "--puskesmas", "PKM-1"]).unwrap().lines().last().unwrap().trim().to_string();
+    relay.start().unwrap();
+    let a = device(dir.path(), P, "K-A", "D-A", &relay.url(), &ta);
+    let first = a.create_household(household("001")).unwrap();
+    a.sync_now(&mut |_| {}).unwrap();
+    let broken = a.create_household(household("002")).unwrap();
+    a.sync_now(&mut |_| {}).unwrap();
+    let last = a.create_household(household("003")).unwrap();
+    a.sync_now(&mut |_| {}).unwrap();
+    relay.kill();
+    let good: Vec<u8> = {
+        let conn = Connection::open(&relay.db).unwrap();
+        let good = conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [&broken.as_bytes()[..]], |r| r.get(0)).unwrap();
+        conn.execute("UPDATE doc SET snapshot = x'00ff00ff' WHERE id = ?1", [&broken.as_bytes()[..]]).unwrap();
+        good
+    };
+    relay.start().unwrap();
+    let url = relay.url();
+    let export = |since: &str| {
+        let resp = reqwest::blocking::Client::new()
+            .get(format!("{url}/v1/export?format=ndjson&since={since}"))
+            .bearer_auth(&tp)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let h = |n: &str| resp.headers().get(n).map(|v| v.to_str().unwrap().to_string());
+        let (cursor, unreadable, count) = (h("x-posyandu-cursor").unwrap(), h("x-posyandu-unreadable"), h("x-posyandu-households"));
+        (resp.text().unwrap(), cursor, unreadable, count)
+    };
+    let (body, cursor, unreadable, count) = export("");
+    assert_eq!(unreadable.as_deref(), Some(broken.to_string().as_str()), "the export says which one");
+    assert!(body.contains(&first.to_string()), "households before it are written");
+    assert!(!body.contains(&broken.to_string()));
+    assert_eq!(count.as_deref(), Some("1"), "the count is what was written: {body}");
+    // Still stuck before it (not skipped), until the operator repairs it.
+    let (_, again, still, _) = export(&cursor);
+    assert_eq!(still.as_deref(), Some(broken.to_string().as_str()));
+    relay.kill();
+    Connection::open(&relay.db)
+        .unwrap()
+        .execute("UPDATE doc SET snapshot = ?2 WHERE id = ?1", rusqlite::params![&broken.as_bytes()[..], good])
+        .unwrap();
+    relay.start().unwrap();
+    let (body, _, unreadable, _) = export(&again);
+    assert_eq!(unreadable, None);
+    assert!(body.contains(&broken.to_string()) && body.contains(&last.to_string()), "{body}");
+}
