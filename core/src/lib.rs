@@ -17,6 +17,7 @@ pub mod error;
 pub mod growth;
 pub mod lifestage;
 pub mod model;
+pub mod process;
 pub mod store;
 pub mod sync;
 pub mod validation;
