@@ -37,7 +37,9 @@ pub enum ApiError {
     #[error("Perubahan dokumen {doc} ditolak{}: {reason}", path.as_deref().map(|p| format!(" di {p}")).unwrap_or_default())]
     BadChange { doc: String, path: Option<String>, reason: String },
     /// The token was first used by another phone's store: one store per device token.
-    #[error("Token perangkat ini sudah dipakai di HP lain. Daftarkan HP ini sebagai perangkat baru ke admin Puskesmas.")]
+    #[error(
+        "Token perangkat ini sudah dipakai di HP lain. Daftarkan HP ini sebagai perangkat baru ke admin Puskesmas."
+    )]
     DeviceBound,
     #[error("Perubahan dokumen {doc} tidak lengkap: {missing} perubahan sebelumnya belum dikirim")]
     MissingDependencies { doc: String, missing: usize },

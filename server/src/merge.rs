@@ -115,7 +115,12 @@ impl PushAuth {
 /// Changes already in the document (or twice in the push) are not new: replaying a
 /// push yields no new changes and no snapshot. Never panics: a panic inside automerge
 /// on hostile input is reported as `bad_change`.
-pub fn apply_push(doc: DocId, auth: &PushAuth, existing: Option<&[u8]>, changes: &[Vec<u8>]) -> Result<Merged, ApiError> {
+pub fn apply_push(
+    doc: DocId,
+    auth: &PushAuth,
+    existing: Option<&[u8]>,
+    changes: &[Vec<u8>],
+) -> Result<Merged, ApiError> {
     let doc_uuid = Uuid::from_bytes(doc);
     let label = doc_uuid.to_string();
     match catch_unwind(AssertUnwindSafe(|| apply_inner(doc_uuid, &label, auth, existing, changes))) {
@@ -162,7 +167,8 @@ fn apply_inner(
     }
     // Authorship is decided per change now, and reported after the value checks (a
     // bad value is the more useful reason to give).
-    let authors: HashMap<ChangeHash, Result<String, String>> = new.iter().map(|c| (c.hash(), author_of(c, auth))).collect();
+    let authors: HashMap<ChangeHash, Result<String, String>> =
+        new.iter().map(|c| (c.hash(), author_of(c, auth))).collect();
     am.apply_changes(new.clone()).map_err(|e| bad(None, e.to_string()))?;
     let missing = am.get_missing_deps(&[]);
     if !missing.is_empty() {
@@ -175,9 +181,7 @@ fn apply_inner(
         return Err(ApiError::DocIdMismatch(label.to_string()));
     }
     let scopes = root_values(&am, "posyandu_id");
-    if scopes.is_empty()
-        || scopes.iter().any(|v| !matches!(v, ScalarValue::Str(s) if s.as_str() == auth.posyandu_id))
-    {
+    if scopes.is_empty() || scopes.iter().any(|v| !matches!(v, ScalarValue::Str(s) if s.as_str() == auth.posyandu_id)) {
         return Err(ApiError::ForbiddenScope(label.to_string()));
     }
     let schemas = root_values(&am, "schema");
@@ -422,20 +426,25 @@ mod tests {
         let m = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, std::slice::from_ref(&c1)).unwrap();
         assert_eq!(m.new_changes.len(), 1);
         let snap = m.snapshot.unwrap();
-        let again = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), Some(&snap), std::slice::from_ref(&c1)).unwrap();
+        let again = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), Some(&snap), std::slice::from_ref(&c1))
+            .unwrap();
         assert!(again.snapshot.is_none() && again.new_changes.is_empty());
         let today = time::macros::date!(2024 - 01 - 01);
-        d.patch_household(&HouseholdPatch { kk_number: Some("3201010101260001".into()), ..Default::default() }, today).unwrap();
+        d.patch_household(&HouseholdPatch { kk_number: Some("3201010101260001".into()), ..Default::default() }, today)
+            .unwrap();
         let c2 = d.commit("K-1", 1_700_000_100).unwrap().raw_bytes().to_vec();
         // Pushed out of order and with a duplicate: stored once, in causal order.
-        let m = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &[c2.clone(), c1.clone(), c2.clone()]).unwrap();
+        let m =
+            apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &[c2.clone(), c1.clone(), c2.clone()])
+                .unwrap();
         assert_eq!(m.new_changes.iter().map(|c| c.data.clone()).collect::<Vec<_>>(), vec![c1, c2]);
     }
 
     #[test]
     fn rejects_bad_input() {
         let (id, _, c1) = created("P-1");
-        let err = apply_push(*id.as_bytes(), &PushAuth::simple("P-2", "K-1"), None, std::slice::from_ref(&c1)).unwrap_err();
+        let err =
+            apply_push(*id.as_bytes(), &PushAuth::simple("P-2", "K-1"), None, std::slice::from_ref(&c1)).unwrap_err();
         assert_eq!(err.code(), "forbidden_scope");
         let err = apply_push([9; 16], &PushAuth::simple("P-1", "K-1"), None, std::slice::from_ref(&c1)).unwrap_err();
         assert_eq!(err.code(), "doc_id_mismatch");

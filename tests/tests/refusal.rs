@@ -189,7 +189,16 @@ fn one_store_per_device_token() {
     }
     assert_eq!(second.pending_changes().unwrap(), 1, "nothing lost on the refused phone");
     // The first phone keeps syncing, and the other kader's phone gets its household.
-    first.record_visit(h, weighing(&first, first.add_member(h, member(&first, "Ani", 300, Sex::Female, Relation::Anak)).unwrap(), 8.0)).unwrap();
+    first
+        .record_visit(
+            h,
+            weighing(
+                &first,
+                first.add_member(h, member(&first, "Ani", 300, Sex::Female, Relation::Anak)).unwrap(),
+                8.0,
+            ),
+        )
+        .unwrap();
     first.sync_now(&mut |_| {}).unwrap();
     let b = device(dir.path(), P, "K-B", "D-B", &relay.url(), &tb);
     b.sync_now(&mut |_| {}).unwrap();
@@ -215,7 +224,8 @@ fn a_bad_record_already_stored_is_isolated_everywhere() {
     let ta = relay.register(P, "K-A", "D-A").unwrap();
     let tb = relay.register(P, "K-B", "D-B").unwrap();
     relay.admin(&["add-posyandu", "--id", P, "--name", "Posyandu Satu", "--puskesmas", "PKM-1"]).unwrap();
-    let tp = relay.admin(&["puskesmas-token", "--puskesmas", "PKM-1"]).unwrap().lines().last().unwrap().trim().to_string();
+    let tp =
+        relay.admin(&["puskesmas-token", "--puskesmas", "PKM-1"]).unwrap().lines().last().unwrap().trim().to_string();
     relay.start().unwrap();
     let a = device(dir.path(), P, "K-A", "D-A", &relay.url(), &ta);
     let h = a.create_household(household("001")).unwrap();
@@ -243,7 +253,8 @@ fn a_bad_record_already_stored_is_isolated_everywhere() {
         let m = am.put_object(&e, "measurements", ObjType::Map).unwrap();
         am.put(&m, "weight_kg", "sembilan kilo").unwrap();
         let change = doc.commit("K-A", 1_764_000_000).unwrap();
-        let seq: i64 = conn.query_row("SELECT last_seq FROM scope_counter WHERE scope = ?1", [P], |r| r.get(0)).unwrap();
+        let seq: i64 =
+            conn.query_row("SELECT last_seq FROM scope_counter WHERE scope = ?1", [P], |r| r.get(0)).unwrap();
         conn.execute(
             "INSERT INTO change_log (scope, seq, doc_id, hash, data, origin_device, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'D-OLD', 0)",
@@ -270,7 +281,10 @@ fn a_bad_record_already_stored_is_isolated_everywhere() {
         // The bad visit keeps its readable parts (date, kader) but not the bad entry.
         assert!(hh.visits.iter().filter(|v| v.id == bad).all(|v| v.entries.is_empty()), "{hh:?}");
         let problems = s.document_problems().unwrap();
-        assert!(problems.iter().any(|(id, p)| *id == h && p.path.starts_with(&format!("visits/{bad}"))), "{problems:?}");
+        assert!(
+            problems.iter().any(|(id, p)| *id == h && p.path.starts_with(&format!("visits/{bad}"))),
+            "{problems:?}"
+        );
     }
     b.record_visit(h, weighing(&b, child, 9.2)).unwrap();
     b.sync_now(&mut |_| {}).expect("the household still takes new visits");
@@ -304,7 +318,8 @@ fn the_export_never_moves_past_a_household_it_cannot_produce() {
     relay.admin(&["add-puskesmas", "--id", "PKM-1", "--name", "Puskesmas Satu"]).unwrap();
     let ta = relay.register(P, "K-A", "D-A").unwrap();
     relay.admin(&["add-posyandu", "--id", P, "--name", "Posyandu Satu", "--puskesmas", "PKM-1"]).unwrap();
-    let tp = relay.admin(&["puskesmas-token", "--puskesmas", "PKM-1"]).unwrap().lines().last().unwrap().trim().to_string();
+    let tp =
+        relay.admin(&["puskesmas-token", "--puskesmas", "PKM-1"]).unwrap().lines().last().unwrap().trim().to_string();
     relay.start().unwrap();
     let a = device(dir.path(), P, "K-A", "D-A", &relay.url(), &ta);
     let first = a.create_household(household("001")).unwrap();
@@ -316,7 +331,8 @@ fn the_export_never_moves_past_a_household_it_cannot_produce() {
     relay.kill();
     let good: Vec<u8> = {
         let conn = Connection::open(&relay.db).unwrap();
-        let good = conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [&broken.as_bytes()[..]], |r| r.get(0)).unwrap();
+        let good =
+            conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [&broken.as_bytes()[..]], |r| r.get(0)).unwrap();
         conn.execute("UPDATE doc SET snapshot = x'00ff00ff' WHERE id = ?1", [&broken.as_bytes()[..]]).unwrap();
         good
     };
@@ -330,7 +346,8 @@ fn the_export_never_moves_past_a_household_it_cannot_produce() {
             .unwrap();
         assert_eq!(resp.status().as_u16(), 200);
         let h = |n: &str| resp.headers().get(n).map(|v| v.to_str().unwrap().to_string());
-        let (cursor, unreadable, count) = (h("x-posyandu-cursor").unwrap(), h("x-posyandu-unreadable"), h("x-posyandu-households"));
+        let (cursor, unreadable, count) =
+            (h("x-posyandu-cursor").unwrap(), h("x-posyandu-unreadable"), h("x-posyandu-households"));
         (resp.text().unwrap(), cursor, unreadable, count)
     };
     let (body, cursor, unreadable, count) = export("");

@@ -73,7 +73,9 @@ fn a_newer_app_version_and_this_one_sync_both_ways_without_losing_anything() {
     assert!(hh.visits.iter().all(|v| v.id != new_visit), "a visit kind this build does not know is not shown");
     let problems = c.document_problems().unwrap();
     assert!(
-        problems.iter().any(|(id, p)| *id == h && p.kind == ProblemKind::Newer && p.path.contains(&new_visit.to_string())),
+        problems
+            .iter()
+            .any(|(id, p)| *id == h && p.kind == ProblemKind::Newer && p.path.contains(&new_visit.to_string())),
         "{problems:?}"
     );
     let v = c
@@ -138,7 +140,8 @@ fn doc_bytes(mut d: HouseholdDoc) -> Vec<u8> {
 
 #[test]
 fn a_household_written_by_an_earlier_build_syncs_to_this_one() {
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/schema/household-v1.automerge");
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/schema/household-v1.automerge");
     let bytes = std::fs::read(&fixture).expect("fixture committed by the schema tests");
     let mut old = HouseholdDoc::load_readonly(&bytes).unwrap();
     let expected = old.read().unwrap();

@@ -84,7 +84,14 @@ impl Store {
         for row in rows {
             let (doc, changes, code, path, reason, at) = row?;
             let household_id = Uuid::parse_str(&doc).map_err(|e| Error::Document(e.to_string()))?;
-            out.push(QuarantinedChanges { household_id, changes: changes as u64, code, path, reason, quarantined_at: at });
+            out.push(QuarantinedChanges {
+                household_id,
+                changes: changes as u64,
+                code,
+                path,
+                reason,
+                quarantined_at: at,
+            });
         }
         Ok(out)
     }
@@ -175,8 +182,10 @@ impl Store {
                 (Some(t), "pregnancies") => t.pregnancies.iter().any(|p| p.id == id),
                 _ => false,
             };
-            let skip = |coll: &str, id: Uuid| refused.as_ref().is_some_and(|(c, r)| c == coll && *r == id) || has(coll, id);
-            let mut members: Vec<Uuid> = target.as_ref().map(|t| t.members.iter().map(|m| m.id).collect()).unwrap_or_default();
+            let skip =
+                |coll: &str, id: Uuid| refused.as_ref().is_some_and(|(c, r)| c == coll && *r == id) || has(coll, id);
+            let mut members: Vec<Uuid> =
+                target.as_ref().map(|t| t.members.iter().map(|m| m.id).collect()).unwrap_or_default();
             for m in hq.members.iter().filter(|m| !m.deleted && !skip("members", m.id)) {
                 let new = NewMember {
                     nik: m.nik.clone(),

@@ -174,7 +174,9 @@ pub async fn export_page(
                         w.household(&l);
                         written += 1;
                     }
-                    Err(_) => return (w, written, Some((uuid::Uuid::from_bytes(d.doc).to_string(), d.updated_seq)), records),
+                    Err(_) => {
+                        return (w, written, Some((uuid::Uuid::from_bytes(d.doc).to_string(), d.updated_seq)), records)
+                    }
                 }
             }
             (w, written, None, records)

@@ -283,7 +283,12 @@ pub fn decode(scope: &str, updated_seq: u64, snapshot: &[u8]) -> Result<Loaded, 
     match read {
         Ok((r, conflicts)) => {
             if !r.problems.is_empty() {
-                tracing::warn!(scope, updated_seq, records = r.problems.len(), "stored document has unreadable records");
+                tracing::warn!(
+                    scope,
+                    updated_seq,
+                    records = r.problems.len(),
+                    "stored document has unreadable records"
+                );
             }
             Ok(Loaded { updated_seq, household: r.household, conflicts, problems: r.problems })
         }
@@ -324,9 +329,8 @@ pub async fn load_page(
     let last = docs.last().map_or(after, |d| d.updated_seq);
     let scope = posyandu.to_string();
     let st2 = st.clone();
-    let loaded = tokio::task::spawn_blocking(move || decode_all(&st2, &scope, &docs))
-        .await
-        .map_err(ApiError::internal)?;
+    let loaded =
+        tokio::task::spawn_blocking(move || decode_all(&st2, &scope, &docs)).await.map_err(ApiError::internal)?;
     Ok((loaded, last, full))
 }
 

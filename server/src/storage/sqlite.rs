@@ -365,7 +365,8 @@ pub fn bind_actor(conn: &Connection, token_id: i64, actor: &[u8]) -> Result<(), 
                 "INSERT INTO device_actor (token_id, actor, bound_at) VALUES (?1, ?2, ?3) ON CONFLICT (token_id) DO NOTHING",
             )?
             .execute(params![token_id, actor, now_unix()])?;
-            conn.prepare_cached("SELECT actor FROM device_actor WHERE token_id = ?1")?.query_row([token_id], |r| r.get(0))?
+            conn.prepare_cached("SELECT actor FROM device_actor WHERE token_id = ?1")?
+                .query_row([token_id], |r| r.get(0))?
         }
     };
     if bound != actor {
