@@ -274,3 +274,39 @@ impl KaderStore {
         Ok(self.inner.members_by_stage(stage.into())?.into_iter().map(|m| member_summary(m, today)).collect())
     }
 }
+
+/// What the "catat kehamilan" form shows while the kader types, computed by the core
+/// (the app holds no clinical threshold).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PregnancyPreview {
+    /// HPL (estimated due date, Naegele), `YYYY-MM-DD`; `null` if the HPHT is not a date.
+    pub due_date: Option<String>,
+    /// Completed weeks of gestation on `today`; `null` before the HPHT or without it.
+    pub gestational_weeks: Option<i64>,
+    /// KEK from the LiLA typed; `null` without a LiLA.
+    pub kek: Option<bool>,
+}
+
+/// The LiLA threshold the core's KEK flag uses, cm (for labels such as "LiLA < 23,5 cm").
+#[uniffi::export]
+pub fn kek_muac_threshold_cm() -> f64 {
+    core::KEK_MUAC_CM
+}
+
+/// The preview of a pregnancy being entered: HPL, gestational age and KEK.
+#[uniffi::export]
+pub fn pregnancy_preview(lmp: String, today: String, muac_cm: Option<f64>) -> PregnancyPreview {
+    let lmp = core::parse_date(lmp.trim());
+    let today = core::parse_date(today.trim());
+    PregnancyPreview {
+        due_date: lmp.map(|l| core::format_date(core::estimated_due_date(l))),
+        gestational_weeks: lmp.zip(today).and_then(|(l, t)| core::gestational_weeks(l, t)),
+        kek: muac_cm.filter(|m| m.is_finite()).map(core::is_kek),
+    }
+}
+
+/// Whether the app offers to record a pregnancy for this person (women from 10 years).
+#[uniffi::export]
+pub fn may_record_pregnancy(sex: Sex, age_months: i32) -> bool {
+    core::may_record_pregnancy(sex.into(), age_months)
+}

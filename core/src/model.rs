@@ -399,6 +399,26 @@ pub struct NewPregnancy {
 /// LiLA threshold for KEK in pregnancy, cm.
 pub const KEK_MUAC_CM: f64 = 23.5;
 
+/// KEK (kurang energi kronis) in pregnancy: LiLA below [`KEK_MUAC_CM`].
+pub fn is_kek(muac_cm: f64) -> bool {
+    muac_cm < KEK_MUAC_CM
+}
+
+/// Youngest age, in completed months, at which the app offers to record a pregnancy
+/// (girls from 10 years: ILP's adolescent stage starts at 10).
+pub const PREGNANCY_MIN_AGE_MONTHS: i32 = 10 * 12;
+
+/// Whether a pregnancy may be recorded for a person of this sex and age.
+pub fn may_record_pregnancy(sex: Sex, age_months: i32) -> bool {
+    sex == Sex::Female && age_months >= PREGNANCY_MIN_AGE_MONTHS
+}
+
+/// Completed weeks of gestation on `today` from the LMP (HPHT); `None` before the LMP.
+pub fn gestational_weeks(lmp: Date, today: Date) -> Option<i64> {
+    let days = (today - lmp).whole_days();
+    (days >= 0).then_some(days / 7)
+}
+
 /// Naegele's rule: LMP + 280 days.
 pub fn estimated_due_date(lmp: Date) -> Date {
     lmp + time::Duration::days(280)

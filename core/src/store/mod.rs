@@ -300,7 +300,7 @@ impl Store {
                 due_date: p.due_date.unwrap_or_else(|| estimated_due_date(p.lmp)),
                 gravida: p.gravida,
                 muac_cm: p.muac_cm,
-                kek: p.muac_cm.is_some_and(|l| l < KEK_MUAC_CM),
+                kek: p.muac_cm.is_some_and(is_kek),
                 ended: None,
                 deleted: false,
             };

@@ -526,7 +526,7 @@ impl ReportBuilder {
                 .filter(|v| v.date >= p.lmp && v.date <= end)
                 .filter_map(|v| v.entries.iter().find(|e| e.member_id == m.id))
                 .filter_map(|e| e.measurements.muac_cm)
-                .find(|x| *x < KEK_MUAC_CM);
+                .find(|x| is_kek(*x));
             if p.kek || low_muac.is_some() {
                 self.r.maternal.kek += 1;
                 let lila = low_muac.or(p.muac_cm).map(|x| format!("LiLA {x} cm")).unwrap_or_else(|| "KEK".into());

@@ -67,7 +67,7 @@ class AddMemberViewModel(
         try {
             val (h, today) = onIo { gw.household(householdId) to gw.today() }
             val detail = HouseholdDetailViewModel.toState(h, 0)
-            val mothers = h.members.filter { it.sex == Sex.FEMALE && it.ageMonths >= 10 * 12 }.map { m ->
+            val mothers = h.members.filter { id.posyandu.sync.mayRecordPregnancy(it.sex, it.ageMonths) }.map { m ->
                 val born = m.nik?.let { nik -> h.members.mapNotNull { c -> c.motherNik?.takeIf { it.motherNik == nik }?.birthOrder?.toInt() } }.orEmpty()
                 MotherOption(m.id, m.name, m.nik, (born.maxOrNull() ?: 0) + 1)
             }

@@ -152,7 +152,7 @@ class HouseholdDetailViewModel(
                         memberId = p.memberId,
                         text = "$who: kehamilan ke-${p.gravida}, $status" +
                             (p.muacCm?.let { " · LiLA ${Format.decimal(it)} cm" } ?: "") +
-                            (if (p.kek) " · KEK (LiLA < 23,5 cm)" else ""),
+                            (if (p.kek) " · KEK (LiLA < ${Format.decimal(id.posyandu.sync.kekMuacThresholdCm())} cm)" else ""),
                         ongoing = p.ended == null,
                         kek = p.kek,
                     )
@@ -166,7 +166,7 @@ class HouseholdDetailViewModel(
                     h.spm.publicOrderNote?.let { "Catatan ketertiban: $it" },
                 ),
                 conflictCount = conflictCount,
-                canRecordPregnancy = h.members.any { it.sex == id.posyandu.sync.Sex.FEMALE && it.ageMonths >= 10 * 12 },
+                canRecordPregnancy = h.members.any { id.posyandu.sync.mayRecordPregnancy(it.sex, it.ageMonths) },
             )
         }
 

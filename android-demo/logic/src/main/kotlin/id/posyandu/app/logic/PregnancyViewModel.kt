@@ -1,17 +1,15 @@
 package id.posyandu.app.logic
 
 import id.posyandu.sync.NewPregnancy
-import id.posyandu.sync.Sex
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.launch
-import java.time.LocalDate
-import java.time.temporal.ChronoUnit
-
-/** LiLA threshold for KEK (kurang energi kronis) in pregnancy, cm (same as the core). */
-const val KEK_MUAC_CM = 23.5
+import id.posyandu.sync.PregnancyPreview
+import id.posyandu.sync.kekMuacThresholdCm
+import id.posyandu.sync.mayRecordPregnancy
+import id.posyandu.sync.pregnancyPreview
 
 data class PregnantCandidate(val memberId: String, val name: String, val ageText: String, val pregnantNow: Boolean)
 
@@ -34,23 +32,28 @@ data class PregnancyState(
     /** Parsed LiLA, `null` when empty or not a number. */
     val muacCm: Double? get() = Format.parseDecimal(muac)?.takeIf { !it.isNaN() }
 
-    /** KEK as soon as LiLA is typed (< 23,5 cm), before saving; `null` without a LiLA. */
-    val kek: Boolean? get() = muacCm?.let { it < KEK_MUAC_CM }
+    /** HPL, gestational age and KEK as the core computes them from what is typed. */
+    val preview: PregnancyPreview get() = pregnancyPreview(lmp, today, muacCm)
+
+    /** KEK as soon as LiLA is typed, before saving (the core's rule); `null` without a LiLA. */
+    val kek: Boolean? get() = preview.kek
 
     val kekText: String?
-        get() = when (kek) {
-            true -> "KEK (LiLA < 23,5 cm): rujuk ke bidan/Puskesmas dan beri PMT ibu hamil"
-            false -> "Tidak KEK (LiLA ≥ 23,5 cm)"
-            null -> null
+        get() {
+            val limit = Format.decimal(kekMuacThresholdCm())
+            return when (kek) {
+                true -> "KEK (LiLA < $limit cm): rujuk ke bidan/Puskesmas dan beri PMT ibu hamil"
+                false -> "Tidak KEK (LiLA ≥ $limit cm)"
+                null -> null
+            }
         }
 
-    /** HPL (HPHT + 280 days) and gestational age, shown while typing; `null` if HPHT is not a date. */
+    /** HPL and gestational age from the core, shown while typing; `null` if HPHT is not a date. */
     val dueText: String?
         get() {
-            val l = runCatching { LocalDate.parse(lmp.trim()) }.getOrNull() ?: return null
-            val t = runCatching { LocalDate.parse(today) }.getOrNull()
-            val weeks = t?.let { ChronoUnit.DAYS.between(l, it) / 7 }
-            return "HPL ${Format.date(l.plusDays(280).toString())}" + (weeks?.takeIf { it >= 0 }?.let { " · usia kehamilan $it minggu" } ?: "")
+            val p = preview
+            val due = p.dueDate ?: return null
+            return "HPL ${Format.date(due)}" + (p.gestationalWeeks?.let { " · usia kehamilan $it minggu" } ?: "")
         }
 
     val canSave: Boolean get() = !loading && !saving && savedPregnancyId == null
@@ -70,7 +73,7 @@ class PregnancyViewModel(
         try {
             val (h, today) = onIo { gw.household(householdId) to gw.today() }
             val pregnant = h.pregnancies.filter { it.ended == null }.map { it.memberId }.toSet()
-            val candidates = h.members.filter { it.sex == Sex.FEMALE && it.ageMonths >= 10 * 12 }
+            val candidates = h.members.filter { mayRecordPregnancy(it.sex, it.ageMonths) }
                 .map { PregnantCandidate(it.id, it.name, Format.age(it.ageMonths), it.id in pregnant) }
             update {
                 it.copy(
