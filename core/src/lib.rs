@@ -8,21 +8,25 @@
 //! - [`doc`]: how a household is encoded as one automerge document, how edits become
 //!   changes, and how same-field conflicts are found and resolved.
 //! - [`validation`]: checks at the write boundary; nothing is written on failure.
-//! - [`growth`]: WHO 2006 z-scores, Permenkes 2/2020 categories and the N/T weight trend.
+//! - [`rules`]: the rulebook, every derived health fact (ages, life stage, pregnancy,
+//!   immunisation, vitamin A, due reasons), I/O-free.
+//! - [`growth`]: WHO 2006/2007 z-scores, Permenkes 2/2020 categories and the N/T weight
+//!   trend (part of the rulebook).
 //! - [`store`]: the durable SQLite store (documents, outbox, query tables, due list).
 //! - [`sync`]: the wire protocol shared with the relay and the blocking sync client.
 
 pub mod doc;
 pub mod error;
 pub mod growth;
-pub mod lifestage;
 pub mod model;
 pub mod process;
+pub mod rules;
 pub mod store;
 pub mod sync;
 pub mod validation;
 
 pub use error::{Error, Result};
 pub use model::*;
+pub use rules::lifestage;
 pub use store::{DeviceIdentity, DueItem, DueReason, HouseholdSummary, MemberSummary, Store};
 pub use sync::{RelayConfig, SyncError, SyncPhase, SyncProgress, SyncReport};

@@ -8,7 +8,10 @@ use time::Date;
 use uuid::Uuid;
 
 pub use crate::growth::{Measure, Sex};
-pub use crate::lifestage::LifeStage;
+pub use crate::rules::lifestage::LifeStage;
+pub use crate::rules::pregnancy::{
+    estimated_due_date, gestational_weeks, is_kek, may_record_pregnancy, KEK_MUAC_CM, PREGNANCY_MIN_AGE_MONTHS,
+};
 
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 
@@ -148,7 +151,11 @@ impl Household {
             .iter()
             .filter(|p| !p.deleted && p.member_id == member_id)
             .map(|p| (p.lmp, p.due_date, p.ended));
-        Some(crate::lifestage::life_stage(m.birth_date, today, crate::lifestage::pregnancy_status(episodes, today)))
+        Some(crate::rules::lifestage::life_stage(
+            m.birth_date,
+            today,
+            crate::rules::pregnancy::pregnancy_status(episodes, today),
+        ))
     }
 }
 
@@ -290,7 +297,7 @@ impl Measurements {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Services {
     /// Antigens given, e.g. "HB0", "BCG", "POLIO1", "DPT_HB_HIB1", "MR1" (see
-    /// [`crate::store::due::IMMUNISATION_SCHEDULE`]).
+    /// [`crate::rules::immunisation::IMMUNISATION_SCHEDULE`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub immunisations: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -394,34 +401,6 @@ pub struct NewPregnancy {
     pub due_date: Option<Date>,
     pub gravida: u8,
     pub muac_cm: Option<f64>,
-}
-
-/// LiLA threshold for KEK in pregnancy, cm.
-pub const KEK_MUAC_CM: f64 = 23.5;
-
-/// KEK (kurang energi kronis) in pregnancy: LiLA below [`KEK_MUAC_CM`].
-pub fn is_kek(muac_cm: f64) -> bool {
-    muac_cm < KEK_MUAC_CM
-}
-
-/// Youngest age, in completed months, at which the app offers to record a pregnancy
-/// (girls from 10 years: ILP's adolescent stage starts at 10).
-pub const PREGNANCY_MIN_AGE_MONTHS: i32 = 10 * 12;
-
-/// Whether a pregnancy may be recorded for a person of this sex and age.
-pub fn may_record_pregnancy(sex: Sex, age_months: i32) -> bool {
-    sex == Sex::Female && age_months >= PREGNANCY_MIN_AGE_MONTHS
-}
-
-/// Completed weeks of gestation on `today` from the LMP (HPHT); `None` before the LMP.
-pub fn gestational_weeks(lmp: Date, today: Date) -> Option<i64> {
-    let days = (today - lmp).whole_days();
-    (days >= 0).then_some(days / 7)
-}
-
-/// Naegele's rule: LMP + 280 days.
-pub fn estimated_due_date(lmp: Date) -> Date {
-    lmp + time::Duration::days(280)
 }
 
 /// A same-field conflict: two or more values written concurrently, all kept until a

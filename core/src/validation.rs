@@ -369,7 +369,7 @@ pub fn check_entry(e: &VisitEntry) -> V {
     check_measurements(&e.measurements)?;
     check_list("Imunisasi", &e.services.immunisations)?;
     for a in &e.services.immunisations {
-        if !crate::store::due::is_known_antigen(a) {
+        if !crate::rules::immunisation::is_known_antigen(a) {
             return Err(ValidationError::UnknownAntigen(a.clone()));
         }
     }

@@ -233,7 +233,7 @@ pub(crate) fn pregnancy_status(
             episodes.entry(member).or_default().push((lmp, due, ended.as_deref().and_then(parse_date)));
         }
     }
-    Ok(episodes.into_iter().map(|(m, e)| (m, crate::lifestage::pregnancy_status(e, today))).collect())
+    Ok(episodes.into_iter().map(|(m, e)| (m, crate::rules::pregnancy::pregnancy_status(e, today))).collect())
 }
 
 impl Store {

@@ -22,7 +22,8 @@
 //!   (BB/TB z < −2), each with its denominator (children with that z-score);
 //!   implausible z-scores are counted separately and excluded.
 //! - **KEK**: pregnancies ongoing in the month (LMP ≤ last day and ended — or, if not
-//!   recorded, due date + 14 days — ≥ first day) flagged KEK, or with a MUAC < 23.5 cm
+//!   recorded, due date + the core's grace of
+//!   [`posyandu_core::rules::pregnancy::OPEN_EPISODE_GRACE_DAYS`] days — ≥ first day) flagged KEK, or with a MUAC < 23.5 cm
 //!   measured at a visit in the month.
 //! - **Immunisation**: doses given in the month per antigen, and children immunised.
 //!   **Vitamin A**: children 6–59 months (of S) given vitamin A in the month over all
@@ -513,7 +514,7 @@ impl ReportBuilder {
     fn maternal(&mut self, hh: &Household, month_visits: &[&Visit]) {
         let mut counted = BTreeSet::new();
         for p in hh.pregnancies.iter().filter(|p| !p.deleted) {
-            let end = p.ended.unwrap_or(p.due_date + time::Duration::days(14));
+            let end = posyandu_core::rules::pregnancy::episode_end(p.due_date, p.ended);
             if p.lmp > self.last || end < self.first || !counted.insert(p.member_id) {
                 continue;
             }

@@ -1,7 +1,14 @@
 //! ILP life-cycle stage (klaster), derived from birth date and pregnancy status.
+//!
+//! Source: Juknis ILP (Kemenkes 2023): ibu hamil, bayi–balita–anak prasekolah
+//! (0–< 6 years), usia sekolah dan remaja (6–< 18), usia dewasa (18–< 59), lansia (60+);
+//! nifas 42 days after the end of a pregnancy.
 
 use serde::{Deserialize, Serialize};
 use time::Date;
+
+pub use super::age::{age_months, age_years};
+pub use super::pregnancy::{pregnancy_status, PregnancyStatus, OPEN_EPISODE_GRACE_DAYS};
 
 /// The life-cycle stages a Posyandu ILP serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -58,53 +65,6 @@ impl LifeStage {
     }
 }
 
-/// Pregnancy status of a member on a given day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PregnancyStatus {
-    None,
-    Pregnant,
-    /// Days since the pregnancy ended.
-    Ended {
-        days_ago: i64,
-    },
-}
-
-/// An episode never marked ended counts as ongoing until this many days after its
-/// due date (HPL), then as over.
-pub const OPEN_EPISODE_GRACE_DAYS: i64 = 28;
-
-/// Pregnancy status on `today` from a member's episodes `(lmp, due_date, ended)`:
-/// the latest episode by LMP decides.
-pub fn pregnancy_status(
-    episodes: impl IntoIterator<Item = (Date, Date, Option<Date>)>,
-    today: Date,
-) -> PregnancyStatus {
-    match episodes.into_iter().max_by_key(|e| e.0) {
-        None => PregnancyStatus::None,
-        Some((_, _, Some(end))) => PregnancyStatus::Ended { days_ago: (today - end).whole_days() },
-        Some((_, due, None)) if (today - due).whole_days() <= OPEN_EPISODE_GRACE_DAYS => PregnancyStatus::Pregnant,
-        Some(_) => PregnancyStatus::None,
-    }
-}
-
-/// Completed years between two dates.
-pub fn age_years(birth: Date, on: Date) -> i32 {
-    let mut years = on.year() - birth.year();
-    if (on.month() as u8, on.day()) < (birth.month() as u8, birth.day()) {
-        years -= 1;
-    }
-    years
-}
-
-/// Completed months between two dates.
-pub fn age_months(birth: Date, on: Date) -> i32 {
-    let mut months = (on.year() - birth.year()) * 12 + (on.month() as i32 - birth.month() as i32);
-    if on.day() < birth.day() {
-        months -= 1;
-    }
-    months
-}
-
 /// The stage of a person born on `birth`, on day `on`.
 pub fn life_stage(birth: Date, on: Date, pregnancy: PregnancyStatus) -> LifeStage {
     match pregnancy {
@@ -144,12 +104,5 @@ mod tests {
         assert_eq!(life_stage(b, on, PregnancyStatus::Pregnant), LifeStage::IbuHamil);
         assert_eq!(life_stage(b, on, PregnancyStatus::Ended { days_ago: 42 }), LifeStage::IbuNifas);
         assert_eq!(life_stage(b, on, PregnancyStatus::Ended { days_ago: 43 }), LifeStage::Dewasa);
-    }
-
-    #[test]
-    fn months_count_completed_months() {
-        assert_eq!(age_months(date!(2026 - 01 - 31), date!(2026 - 02 - 28)), 0);
-        assert_eq!(age_months(date!(2026 - 01 - 15), date!(2026 - 02 - 15)), 1);
-        assert_eq!(age_months(date!(2021 - 11 - 23), date!(2026 - 11 - 23)), 60);
     }
 }

@@ -1,0 +1,127 @@
+//! Why a member is due for a home visit ("perlu dikunjungi"): pure rules over a
+//! member's history; the store gathers the history (`store::due`).
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use super::age::age_months;
+use super::lifestage::LifeStage;
+use super::{immunisation, vitamin_a};
+
+/// Why someone is on the due list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason", content = "detail")]
+pub enum DueReason {
+    /// Child under five not weighed this month.
+    NotWeighedThisMonth,
+    /// Child 6–59 months without vitamin A since the last February/August round.
+    VitaminAMissed,
+    /// Antigens overdue (more than a month past the schedule).
+    ImmunisationMissed(Vec<String>),
+    /// Weight did not rise at the last two weighings (2T).
+    TwoT,
+    /// Pregnant with chronic energy deficiency (LiLA < 23.5 cm).
+    PregnantKek,
+    /// Elderly person not seen this month or last.
+    ElderlyAbsent,
+}
+
+impl DueReason {
+    pub fn label_id(&self) -> String {
+        match self {
+            DueReason::NotWeighedThisMonth => "Belum ditimbang bulan ini".into(),
+            DueReason::VitaminAMissed => "Belum mendapat vitamin A (Februari/Agustus)".into(),
+            DueReason::ImmunisationMissed(a) => format!("Imunisasi terlewat: {}", a.join(", ")),
+            DueReason::TwoT => "2T: berat badan tidak naik dua kali berturut-turut".into(),
+            DueReason::PregnantKek => "Ibu hamil KEK (LiLA < 23,5 cm)".into(),
+            DueReason::ElderlyAbsent => "Lansia tidak hadir dua bulan terakhir".into(),
+        }
+    }
+}
+
+/// What the due list knows of a member's visits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    pub last_weighed: Option<Date>,
+    pub last_seen: Option<Date>,
+    pub last_vitamin_a: Option<Date>,
+    pub antigens: Vec<String>,
+    pub trends: Vec<String>,
+}
+
+fn month_start(d: Date) -> Date {
+    d.replace_day(1).expect("day 1 exists")
+}
+
+/// Reasons a member is due, given their history (pure; tested directly).
+pub fn reasons(birth: Date, stage: LifeStage, kek: bool, h: &History, today: Date) -> Vec<DueReason> {
+    let mut out = Vec::new();
+    let months = age_months(birth, today);
+    let this_month = month_start(today);
+    if (0..60).contains(&months) {
+        if h.last_weighed.is_none_or(|d| d < this_month) {
+            out.push(DueReason::NotWeighedThisMonth);
+        }
+        if vitamin_a::missed(birth, h.last_vitamin_a, today) {
+            out.push(DueReason::VitaminAMissed);
+        }
+        let missed = immunisation::overdue(birth, &h.antigens, today);
+        if !missed.is_empty() {
+            out.push(DueReason::ImmunisationMissed(missed));
+        }
+        if h.trends.len() >= 2 && h.trends[h.trends.len() - 2..].iter().all(|t| t == "T") {
+            out.push(DueReason::TwoT);
+        }
+    }
+    if stage == LifeStage::IbuHamil && kek {
+        out.push(DueReason::PregnantKek);
+    }
+    if stage == LifeStage::Lansia {
+        let prev_month = month_start(this_month - time::Duration::days(1));
+        if h.last_seen.is_none_or(|d| d < prev_month) {
+            out.push(DueReason::ElderlyAbsent);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::immunisation::IMMUNISATION_SCHEDULE;
+    use time::macros::date;
+
+    #[test]
+    fn child_reasons() {
+        let today = date!(2026 - 11 - 23);
+        // 10 months old, weighed last month, vitamin A in August, fully immunised to 4 months, no MR1 yet.
+        let h = History {
+            last_weighed: Some(date!(2026 - 10 - 15)),
+            last_seen: Some(date!(2026 - 10 - 15)),
+            last_vitamin_a: Some(date!(2026 - 08 - 10)),
+            antigens: IMMUNISATION_SCHEDULE.iter().filter(|(_, m)| *m <= 4).map(|(a, _)| a.to_string()).collect(),
+            trends: vec!["N".into(), "T".into(), "T".into()],
+        };
+        let r = reasons(date!(2026 - 01 - 20), LifeStage::BayiBalita, false, &h, today);
+        assert_eq!(r, vec![DueReason::NotWeighedThisMonth, DueReason::TwoT]);
+        // At 11 months MR1 (due at 9) is overdue.
+        let r = reasons(date!(2025 - 12 - 20), LifeStage::BayiBalita, false, &h, today);
+        assert!(r.contains(&DueReason::ImmunisationMissed(vec!["MR1".into(), "IPV2".into()])));
+    }
+
+    #[test]
+    fn adult_reasons() {
+        let today = date!(2026 - 11 - 23);
+        let seen = History { last_seen: Some(date!(2026 - 10 - 01)), ..Default::default() };
+        assert!(reasons(date!(1950 - 01 - 01), LifeStage::Lansia, false, &seen, today).is_empty());
+        let absent = History { last_seen: Some(date!(2026 - 09 - 30)), ..Default::default() };
+        assert_eq!(
+            reasons(date!(1950 - 01 - 01), LifeStage::Lansia, false, &absent, today),
+            vec![DueReason::ElderlyAbsent]
+        );
+        assert_eq!(
+            reasons(date!(1998 - 01 - 01), LifeStage::IbuHamil, true, &seen, today),
+            vec![DueReason::PregnantKek]
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! # The rulebook
+//!
+//! Every derived health fact is computed here, once, and used by the phone's store
+//! and due list, the bindings (and so the app), and the relay's report, export and
+//! FHIR. Nothing in this module does I/O: no SQLite, no HTTP, no files at run time
+//! (rule tables are embedded at build time). A rule's source and its pinning test are
+//! in `docs/rules.md`.
+//!
+//! | fact | where |
+//! | --- | --- |
+//! | ages (completed months, KMS months, WHO days) | [`age`] |
+//! | z-scores, growth categories, N/T/O/B, 2T, KBM | [`growth`] (`crate::growth`) |
+//! | life stage (ILP klaster) | [`lifestage`] |
+//! | pregnancy status and end, KEK, HPL, gestational age | [`pregnancy`] |
+//! | immunisation schedule and overdue doses | [`immunisation`] |
+//! | vitamin A rounds | [`vitamin_a`] |
+//! | why a member is due for a home visit | [`due`] |
+
+pub mod age;
+pub mod due;
+pub mod immunisation;
+pub mod lifestage;
+pub mod pregnancy;
+pub mod vitamin_a;
+
+pub use crate::growth;
+
+#[cfg(test)]
+mod tests {
+    /// The rulebook stays I/O-free: none of its files names a storage, network or
+    /// file-system API.
+    #[test]
+    fn rulebook_does_no_io() {
+        let files: &[(&str, &str)] = &[
+            ("age.rs", include_str!("age.rs")),
+            ("due.rs", include_str!("due.rs")),
+            ("immunisation.rs", include_str!("immunisation.rs")),
+            ("lifestage.rs", include_str!("lifestage.rs")),
+            ("pregnancy.rs", include_str!("pregnancy.rs")),
+            ("vitamin_a.rs", include_str!("vitamin_a.rs")),
+        ];
+        for (name, src) in files {
+            for forbidden in ["rusqlite", "reqwest", "std::fs", "std::net", "crate::store", "crate::sync"] {
+                assert!(!src.contains(forbidden), "{name} uses {forbidden}");
+            }
+        }
+    }
+}
