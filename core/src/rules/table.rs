@@ -10,6 +10,7 @@ use serde::Deserialize;
 pub const TABLES: &[(&str, &str)] = &[
     ("pregnancy", include_str!("../../data/rules/pregnancy.json")),
     ("muac", include_str!("../../data/rules/muac.json")),
+    ("kbm", include_str!("../../data/rules/kbm.json")),
 ];
 
 /// One rule value with the text it comes from.
@@ -25,14 +26,16 @@ struct Values<T> {
     values: T,
 }
 
-/// Parses the `values` of the embedded table `name` (see [`TABLES`]).
-pub(crate) fn values<T: DeserializeOwned>(name: &str) -> T {
+/// Parses the embedded table `name` (see [`TABLES`]) whole.
+pub(crate) fn parse<T: DeserializeOwned>(name: &str) -> T {
     let text =
         TABLES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or_else(|| panic!("no rule table {name}"));
-    match serde_json::from_str::<Values<T>>(text) {
-        Ok(v) => v.values,
-        Err(e) => panic!("embedded rule table {name} is invalid: {e}"),
-    }
+    serde_json::from_str::<T>(text).unwrap_or_else(|e| panic!("embedded rule table {name} is invalid: {e}"))
+}
+
+/// Parses the `values` of the embedded threshold table `name`.
+pub(crate) fn values<T: DeserializeOwned>(name: &str) -> T {
+    parse::<Values<T>>(name).values
 }
 
 #[cfg(test)]
@@ -43,7 +46,7 @@ mod tests {
     fn check_sources(table: &str, path: &str, v: &Value) {
         match v {
             Value::Object(m) => {
-                if m.contains_key("value") {
+                if m.contains_key("value") || path.rsplit('/').nth(1) == Some("entries") {
                     let src = m.get("source").and_then(Value::as_str).unwrap_or("");
                     assert!(src.trim().len() >= 10, "{table}: {path} has no source");
                 }
