@@ -134,15 +134,8 @@ object Labels {
 
     fun measure(m: Measure) = when (m) { Measure.LYING -> "Telentang (PB)"; Measure.STANDING -> "Berdiri (TB)" }
 
-    /** Short fallback; the app prefers `spmAreaLabel()` from the bindings. */
-    fun spmArea(a: SpmArea) = when (a) {
-        SpmArea.KESEHATAN -> "Kesehatan"
-        SpmArea.PENDIDIKAN -> "Pendidikan"
-        SpmArea.PEKERJAAN_UMUM -> "Pekerjaan umum"
-        SpmArea.PERUMAHAN -> "Perumahan rakyat"
-        SpmArea.TRANTIBUMLINMAS -> "Trantibumlinmas"
-        SpmArea.SOSIAL -> "Sosial"
-    }
+    /** The SPM area's label from the core (one list of areas and names for app, report and relay). */
+    fun spmArea(a: SpmArea): String = id.posyandu.sync.spmAreaLabel(a)
 
     fun stageShort(s: LifeStage) = when (s) {
         LifeStage.IBU_HAMIL -> "Bumil"
