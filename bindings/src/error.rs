@@ -20,7 +20,8 @@ pub enum PosyanduError {
     /// No relay address/token stored yet: open the settings screen.
     #[error("{message}")]
     NotConfigured { message: String },
-    /// No network / relay unreachable. Data is safe; retry later (WorkManager backoff).
+    /// No network / relay unreachable, or the relay busy or over quota (503/429). Data is
+    /// safe; retry later (WorkManager backoff).
     #[error("{message}")]
     Offline { message: String },
     /// Device token rejected or access denied: ask the Puskesmas admin.
@@ -59,7 +60,7 @@ impl From<posyandu_core::Error> for PosyanduError {
             E::SchemaTooNew { .. } => PosyanduError::UpdateRequired { message },
             E::Sync(s) => match s {
                 SyncError::NotConfigured => PosyanduError::NotConfigured { message },
-                SyncError::Offline(_) => PosyanduError::Offline { message },
+                SyncError::Offline(_) | SyncError::Busy { .. } => PosyanduError::Offline { message },
                 SyncError::Unauthorized | SyncError::Forbidden(_) => PosyanduError::Unauthorized { message },
                 SyncError::ClientTooOld | SyncError::ServerTooOld => PosyanduError::UpdateRequired { message },
                 SyncError::Rejected { .. } | SyncError::Server(_) | SyncError::Protocol(_) => {
