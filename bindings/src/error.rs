@@ -33,9 +33,13 @@ pub enum PosyanduError {
     /// The relay failed or answered something unusable; retry later.
     #[error("{message}")]
     Server { message: String },
-    /// Local database or document failure (disk full, corrupt file).
+    /// Local database or document failure (disk full, locked).
     #[error("{message}")]
     Storage { message: String },
+    /// The store file is damaged. It is kept as it is: never delete or recreate it
+    /// (unsent visits are in it); show the message and contact the admin.
+    #[error("{message}")]
+    StoreCorrupt { message: String },
     /// A bug: should never happen. Report it.
     #[error("{message}")]
     Internal { message: String },
@@ -57,6 +61,7 @@ impl From<posyandu_core::Error> for PosyanduError {
             E::Validation(_) => PosyanduError::Validation { message },
             E::NotFound { .. } => PosyanduError::NotFound { message },
             E::Storage(_) | E::Io(_) | E::Document(_) => PosyanduError::Storage { message },
+            E::Corrupt { .. } => PosyanduError::StoreCorrupt { message },
             E::SchemaTooNew { .. } => PosyanduError::UpdateRequired { message },
             E::Sync(s) => match s {
                 SyncError::NotConfigured => PosyanduError::NotConfigured { message },

@@ -237,3 +237,34 @@ fn store_is_usable_from_several_threads() {
     }
     assert_eq!(store.household(hh).unwrap().visits.len(), 40);
 }
+
+/// Issue 15: a damaged store says it is damaged (not "identity not found", which
+/// invites setting the phone up again and losing unsent visits), and the file is kept.
+#[test]
+fn a_damaged_store_says_so_and_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3");
+    {
+        let store = open_store(&path, "D1");
+        let hh = store.create_household(new_household("001")).unwrap();
+        store.add_member(hh, child("Budi", date!(2024 - 01 - 20))).unwrap();
+    }
+    // Checkpointed into the main file (the WAL is gone after a clean close).
+    let full = std::fs::read(&path).unwrap();
+    assert!(full.len() > 8192, "{}", full.len());
+    // 1. Overwritten header: not a database at all.
+    let mut garbage = full.clone();
+    garbage[..100].fill(0x5a);
+    std::fs::write(&path, &garbage).unwrap();
+    match Store::open_existing(&path) {
+        Err(e @ Error::Corrupt { .. }) => assert!(e.to_string().contains("rusak"), "{e}"),
+        Err(e) => panic!("expected Corrupt, got {e:?}"),
+        Ok(_) => panic!("a damaged store opened"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), garbage, "the file was changed");
+    // 2. Truncated in the middle of its pages.
+    std::fs::write(&path, &full[..full.len() / 2 + 100]).unwrap();
+    let err = Store::open_existing(&path).and_then(|s| s.list_households(None).map(|_| ())).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, full.len() / 2 + 100);
+}
