@@ -268,3 +268,40 @@ fn a_damaged_store_says_so_and_is_kept() {
     assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
     assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, full.len() / 2 + 100);
 }
+
+/// Issue 15: one damaged household does not block the others, is listed, and is
+/// rebuilt from what the phone still holds (here its unsent changes) without
+/// discarding the outbox.
+#[test]
+fn a_damaged_household_is_rebuilt_from_its_unsent_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3");
+    let store = open_store(&path, "D1");
+    let hh = store.create_household(new_household("001")).unwrap();
+    let kid = store.add_member(hh, child("Budi", date!(2024 - 01 - 20))).unwrap();
+    let other = store.create_household(new_household("002")).unwrap();
+    let before = store.household(hh).unwrap();
+    let pending = store.pending_changes().unwrap();
+    drop(store);
+    // Damage the stored document of `hh` (its snapshot bytes), nothing else.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let n = conn
+            .execute("UPDATE doc SET snapshot = zeroblob(length(snapshot)) WHERE id = ?1", [hh.to_string()])
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let store = Store::open_existing(&path).unwrap();
+    assert!(matches!(store.household(hh), Err(Error::Document(_))));
+    assert!(store.household(other).is_ok(), "the other household is untouched");
+    assert_eq!(store.damaged_households().unwrap(), vec![hh]);
+    // No relay configured: rebuilt from the phone's own changes (the outbox).
+    let r = store.repair_damaged_households().unwrap();
+    assert_eq!((r.damaged.clone(), r.repaired.clone()), (vec![hh], vec![hh]));
+    let after = store.household(hh).unwrap();
+    assert_eq!(after, before);
+    assert!(after.member(kid).is_some());
+    assert!(store.damaged_households().unwrap().is_empty());
+    // Nothing unsent was discarded.
+    assert_eq!(store.pending_changes().unwrap(), pending);
+}

@@ -532,7 +532,7 @@ impl DocCache {
     }
 }
 
-fn load_doc(conn: &Connection, id: Uuid, actor: &ActorId) -> Result<HouseholdDoc> {
+pub(crate) fn load_doc(conn: &Connection, id: Uuid, actor: &ActorId) -> Result<HouseholdDoc> {
     let key = id.to_string();
     let snapshot: Option<Vec<u8>> =
         conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [&key], |r| r.get(0)).optional()?;
