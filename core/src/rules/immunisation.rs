@@ -47,3 +47,40 @@ pub fn overdue(birth: Date, given: &[String], today: Date) -> Vec<String> {
         .map(|(a, _)| a.to_string())
         .collect()
 }
+
+#[cfg(test)]
+mod wrong_answer_tests {
+    use super::*;
+    use time::macros::date;
+
+    fn all_but(skip: &[&str]) -> Vec<String> {
+        IMMUNISATION_SCHEDULE.iter().map(|(a, _)| a.to_string()).filter(|a| !skip.contains(&a.as_str())).collect()
+    }
+
+    /// Issue 10, wrong answer 3: HB0 has a 0–7 day window and no catch-up.
+    #[test]
+    fn hb0_is_not_missed_at_three_months() {
+        let birth = date!(2026 - 01 - 10);
+        let today = date!(2026 - 04 - 12);
+        let missed = overdue(birth, &all_but(&["HB0"]), today);
+        assert!(!missed.contains(&"HB0".to_string()), "{missed:?}");
+    }
+
+    /// Rotavirus only for children born from 16 May 2023.
+    #[test]
+    fn rotavirus_not_missed_for_child_born_2022() {
+        let birth = date!(2022 - 03 - 01);
+        let today = date!(2022 - 10 - 01);
+        let missed = overdue(birth, &all_but(&["RV1", "RV2", "RV3"]), today);
+        assert!(missed.iter().all(|a| !a.starts_with("RV")), "{missed:?}");
+    }
+
+    /// Rotavirus: last dose by 6 months 29 days, no catch-up after.
+    #[test]
+    fn rotavirus_not_missed_at_four_years() {
+        let birth = date!(2023 - 06 - 01);
+        let today = date!(2027 - 06 - 15);
+        let missed = overdue(birth, &all_but(&["RV1", "RV2", "RV3"]), today);
+        assert!(missed.iter().all(|a| !a.starts_with("RV")), "{missed:?}");
+    }
+}
