@@ -297,7 +297,7 @@ impl Measurements {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Services {
     /// Antigens given, e.g. "HB0", "BCG", "POLIO1", "DPT_HB_HIB1", "MR1" (see
-    /// [`crate::rules::immunisation::IMMUNISATION_SCHEDULE`]).
+    /// [`crate::rules::immunisation::known_antigens`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub immunisations: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -88,7 +88,7 @@ pub fn reasons(birth: Date, stage: LifeStage, kek: bool, h: &History, today: Dat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::immunisation::IMMUNISATION_SCHEDULE;
+    use crate::rules::immunisation::child_schedule;
     use time::macros::date;
 
     #[test]
@@ -99,7 +99,10 @@ mod tests {
             last_weighed: Some(date!(2026 - 10 - 15)),
             last_seen: Some(date!(2026 - 10 - 15)),
             last_vitamin_a: Some(date!(2026 - 08 - 10)),
-            antigens: IMMUNISATION_SCHEDULE.iter().filter(|(_, m)| *m <= 4).map(|(a, _)| a.to_string()).collect(),
+            antigens: child_schedule()
+                .filter(|a| a.recommended.and_then(|r| r.completed_months.or(r.months)).unwrap_or(0) <= 4)
+                .map(|a| a.code.clone())
+                .collect(),
             trends: vec!["N".into(), "T".into(), "T".into()],
         };
         let r = reasons(date!(2026 - 01 - 20), LifeStage::BayiBalita, false, &h, today);
