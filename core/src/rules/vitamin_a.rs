@@ -118,6 +118,22 @@ pub fn expected_capsule(birth: Date, on: Date, nifas: bool) -> Option<VitaminACa
     child_dose(birth, on).map(|d| d.capsule).or(nifas.then_some(table().nifas.capsule))
 }
 
+/// Who a capsule is for, in Indonesian, from the table: "bayi 6–11 bulan",
+/// "anak 12–59 bulan dan ibu nifas".
+pub fn recipients_id(c: VitaminACapsule) -> String {
+    let t = table();
+    let mut who: Vec<String> = t
+        .child
+        .iter()
+        .filter(|d| d.capsule == c)
+        .map(|d| format!("{} {}–{} bulan", if d.to_months < 12 { "bayi" } else { "anak" }, d.from_months, d.to_months))
+        .collect();
+    if t.nifas.capsule == c {
+        who.push("ibu nifas".into());
+    }
+    who.join(" dan ")
+}
+
 /// Whether `d` falls in a round month (February, August).
 pub fn is_round_month(d: Date) -> bool {
     table().rounds.months.contains(&(d.month() as u8))
@@ -159,6 +175,8 @@ mod tests {
         assert_eq!(t.rounds.months, vec![2, 8]);
         assert_eq!(VitaminACapsule::Biru.label_id(), "kapsul biru (100.000 IU)");
         assert_eq!(VitaminACapsule::Merah.label_id(), "kapsul merah (200.000 IU)");
+        assert_eq!(recipients_id(VitaminACapsule::Biru), "bayi 6–11 bulan");
+        assert_eq!(recipients_id(VitaminACapsule::Merah), "anak 12–59 bulan dan ibu nifas");
     }
 
     #[test]
