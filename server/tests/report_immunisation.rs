@@ -4,7 +4,7 @@
 //! given a dose of the child schedule, not women given Td.
 
 use posyandu_core::model::*;
-use posyandu_server::puskesmas::report::ReportBuilder;
+use posyandu_server::puskesmas::report::{to_csv, MonthlyReport, ReportBuilder};
 use posyandu_server::puskesmas::Loaded;
 use serde_json::{json, Value};
 use time::macros::date;
@@ -77,10 +77,14 @@ fn family(visits: Vec<Visit>, members: &[Member], pregnancies: Vec<Pregnancy>) -
     }
 }
 
-fn report(f: &Family, month: &str, first: Date, last: Date) -> Value {
+fn build(f: &Family, month: &str, first: Date, last: Date) -> MonthlyReport {
     let mut b = ReportBuilder::new("P-001", month, first, last);
     b.add(&Loaded { updated_seq: 1, household: f.hh.clone(), conflicts: vec![], problems: vec![] });
-    serde_json::to_value(b.finish()).unwrap()
+    b.finish()
+}
+
+fn report(f: &Family, month: &str, first: Date, last: Date) -> Value {
+    serde_json::to_value(build(f, month, first, last)).unwrap()
 }
 
 #[test]
@@ -136,6 +140,21 @@ fn vitamin_a_only_in_february_and_august_split_by_capsule_and_nifas() {
     assert_eq!(va["children_12_59"], Value::Null);
     // No mother in nifas in May.
     assert_eq!(va["ibu_nifas"], json!({"capsule": "merah", "eligible": 0, "given": 0, "pct": null}));
+
+    // CSV and HTML say the same.
+    let feb = build(&f, "2026-02", date!(2026 - 02 - 01), date!(2026 - 02 - 28));
+    let csv = String::from_utf8(to_csv(&feb).unwrap()).unwrap();
+    for row in ["vitamin_a,diberi,6-11 bln,1\n", "vitamin_a,sasaran,12-59 bln,2\n", "vitamin_a,persen,ibu nifas,100\n"]
+    {
+        assert!(csv.contains(row), "{row} in {csv}");
+    }
+    let html = posyandu_server::puskesmas::html::report_page(&feb, None);
+    assert!(html.contains("Bayi 6–11 bulan (kapsul biru): 1 dari 1 (100"), "{html}");
+    let may = build(&f, "2026-05", date!(2026 - 05 - 01), date!(2026 - 05 - 31));
+    let csv = String::from_utf8(to_csv(&may).unwrap()).unwrap();
+    assert!(csv.contains("vitamin_a,tidak_berlaku,6-11 bln,bukan bulan vitamin A (Februari dan Agustus)\n"), "{csv}");
+    let html = posyandu_server::puskesmas::html::report_page(&may, None);
+    assert!(html.contains("Balita: tidak berlaku (bukan bulan vitamin A (Februari dan Agustus))"), "{html}");
 }
 
 #[test]
