@@ -14,13 +14,19 @@
 //! | pregnancy status and end, KEK, HPL, gestational age | [`pregnancy`] |
 //! | immunisation schedule and overdue doses | [`immunisation`] |
 //! | vitamin A rounds | [`vitamin_a`] |
+//! | child LiLA band (6–59 months) | [`muac`] |
 //! | why a member is due for a home visit | [`due`] |
+//!
+//! Rule tables (thresholds, schedules) are data in `core/data/rules/*.json`, each value
+//! with its source, loaded by [`table`].
 
 pub mod age;
 pub mod due;
 pub mod immunisation;
 pub mod lifestage;
+pub mod muac;
 pub mod pregnancy;
+pub mod table;
 pub mod vitamin_a;
 
 pub use crate::growth;
@@ -36,6 +42,8 @@ mod tests {
             ("due.rs", include_str!("due.rs")),
             ("immunisation.rs", include_str!("immunisation.rs")),
             ("lifestage.rs", include_str!("lifestage.rs")),
+            ("muac.rs", include_str!("muac.rs")),
+            ("table.rs", include_str!("table.rs")),
             ("pregnancy.rs", include_str!("pregnancy.rs")),
             ("vitamin_a.rs", include_str!("vitamin_a.rs")),
         ];
