@@ -132,19 +132,25 @@ struct Grace {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Table {
+    #[allow(dead_code)]
+    table: String,
+    #[allow(dead_code)]
+    version: String,
     #[allow(dead_code)]
     about: String,
     due_grace_months: Grace,
+    /// The antigens, in schedule order.
+    #[serde(rename = "entries")]
     antigens: Vec<Antigen>,
 }
 
-const TABLE_JSON: &str = include_str!("../../data/rules/immunisation.json");
-
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
-    // The embedded table is checked by `tests::table_is_complete_and_sourced`.
-    TABLE.get_or_init(|| serde_json::from_str(TABLE_JSON).expect("embedded immunisation.json is valid"))
+    // The embedded table is checked by `tests::table_is_complete_and_sourced` and
+    // `table::tests::every_table_parses_and_cites_its_sources`.
+    TABLE.get_or_init(|| super::table::parse("immunisation"))
 }
 
 /// Every antigen code the system records, in schedule order (child schedule first).

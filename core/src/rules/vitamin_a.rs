@@ -85,8 +85,14 @@ pub struct NifasDose {
 #[serde(deny_unknown_fields)]
 pub struct VitaminATable {
     #[allow(dead_code)]
+    table: String,
+    #[allow(dead_code)]
+    version: String,
+    #[allow(dead_code)]
     about: String,
     pub rounds: Rounds,
+    /// Child age bands and their capsule.
+    #[serde(rename = "entries")]
     pub child: Vec<ChildDose>,
     pub nifas: NifasDose,
 }
@@ -97,12 +103,11 @@ impl VitaminATable {
     }
 }
 
-const TABLE_JSON: &str = include_str!("../../data/rules/vitamin_a.json");
-
-/// The embedded table (checked by `tests::table_is_sourced`).
+/// The embedded table (checked by `tests::table_is_sourced` and
+/// `table::tests::every_table_parses_and_cites_its_sources`).
 pub fn table() -> &'static VitaminATable {
     static TABLE: OnceLock<VitaminATable> = OnceLock::new();
-    TABLE.get_or_init(|| serde_json::from_str(TABLE_JSON).expect("embedded vitamin_a.json is valid"))
+    TABLE.get_or_init(|| super::table::parse("vitamin_a"))
 }
 
 /// The child age band (by completed months) of a child born on `birth` on `on`.
