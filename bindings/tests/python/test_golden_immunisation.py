@@ -6,19 +6,14 @@ the app uses: immunisation_status, expected_vitamin_a_capsule, vitamin_a_missed,
 known_antigens. Golden directory: POSYANDU_GOLDEN_DIR or <repo>/tests/golden.
 """
 
-import json
-import os
 import unittest
 
 import posyandu_bindings as p
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-GOLDEN_DIR = os.environ.get("POSYANDU_GOLDEN_DIR") or os.path.join(HERE, "..", "..", "..", "tests", "golden")
+from golden import golden_cases
 
 
 def cases(kind):
-    with open(os.path.join(GOLDEN_DIR, "immunisation.json"), encoding="utf-8") as f:
-        return [c for c in json.load(f)["cases"] if c["kind"] == kind]
+    return [c for c in golden_cases("immunisation") if c["kind"] == kind]
 
 
 def enum_name(e):
