@@ -114,7 +114,7 @@ fn data_survives_reopen_and_compaction() {
 #[test]
 fn due_list_names_the_reasons() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open_store(&dir.path().join("s.sqlite3"), "D1");
+    let mut store = open_store(&dir.path().join("s.sqlite3"), "D1");
     let hh = store.create_household(new_household("002")).unwrap();
     let mum = store.add_member(hh, mother()).unwrap();
     let kid = store.add_member(hh, child("Budi", date!(2025 - 12 - 01))).unwrap();
@@ -133,7 +133,9 @@ fn due_list_names_the_reasons() {
     let due = store.due_visits().unwrap();
     let kid_due = due.iter().find(|d| d.member_id == kid).expect("child due");
     assert!(kid_due.reasons.contains(&DueReason::NotWeighedThisMonth));
-    assert!(kid_due.reasons.contains(&DueReason::VitaminAMissed));
+    // November is no vitamin A month (rounds February and August, listed through
+    // the month after: docs/rules.md "Vitamin A").
+    assert!(!kid_due.reasons.contains(&DueReason::VitaminAMissed));
     let mum_due = due.iter().find(|d| d.member_id == mum).expect("mother due");
     assert_eq!(mum_due.stage, LifeStage::IbuHamil);
     assert_eq!(mum_due.reasons, vec![DueReason::PregnantKek]);
@@ -147,6 +149,18 @@ fn due_list_names_the_reasons() {
     assert!(kid_due.is_none_or(
         |d| !d.reasons.contains(&DueReason::NotWeighedThisMonth) && !d.reasons.contains(&DueReason::VitaminAMissed)
     ));
+
+    // February 2027 (the round): November's dose does not count; a red capsule
+    // recorded in the round does (the capsule implies vitamin A).
+    store.set_clock(|| time::macros::datetime!(2027-02-10 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
+    let due = store.due_visits().unwrap();
+    let kid_due = due.iter().find(|d| d.member_id == kid).expect("child due in February");
+    assert!(kid_due.reasons.contains(&DueReason::VitaminAMissed), "{:?}", kid_due.reasons);
+    let mut v = weighing(kid, date!(2027 - 02 - 05), 8.6);
+    v.entries[0].services.vitamin_a_capsule = Some(VitaminACapsule::Merah);
+    store.record_visit(hh, v).unwrap();
+    let due = store.due_visits().unwrap();
+    assert!(due.iter().find(|d| d.member_id == kid).is_none_or(|d| !d.reasons.contains(&DueReason::VitaminAMissed)));
 }
 
 #[test]
