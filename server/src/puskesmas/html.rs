@@ -455,10 +455,17 @@ pub async fn child_handler(
     match q.get(super::links::LINK_PARAM) {
         // A link from the report page: valid for this exact path, HTML only, until it
         // expires. The bearer header, if any, is not needed.
-        Some(link) if html => st.links.verify(uri.path(), link).map_err(|e| {
-            tracing::warn!(reason = %e, "link token refused");
-            ApiError::BadLink
-        })?,
+        Some(link) if html => {
+            let issuer = st.links.verify(uri.path(), link).map_err(|e| {
+                tracing::warn!(reason = %e, "link token refused");
+                ApiError::BadLink
+            })?;
+            // The Puskesmas token whose report wrote the link must still be valid.
+            if !st.storage.token_valid(issuer).await? {
+                tracing::warn!(token_id = issuer, "link token of a revoked Puskesmas token refused");
+                return Err(ApiError::BadLink);
+            }
+        }
         Some(_) => return Err(ApiError::TokenInUrl),
         None => {
             super::page_access(st, &headers, &q, posyandu, html).await?;

@@ -76,6 +76,9 @@ pub const MAX_ECHOED_ID: usize = 64;
 #[derive(Debug, Clone)]
 pub struct PuskesmasScope {
     pub puskesmas_id: String,
+    /// The token it authenticated with (link tokens of its pages name it, so revoking
+    /// the token also ends its pages' links).
+    pub token_id: i64,
     /// Sorted, deduplicated.
     pub posyandu_ids: Vec<String>,
 }
@@ -117,7 +120,7 @@ pub async fn puskesmas(
         Principal::Puskesmas { puskesmas_id, mut posyandu_ids, .. } => {
             posyandu_ids.sort();
             posyandu_ids.dedup();
-            Ok(PuskesmasScope { puskesmas_id, posyandu_ids })
+            Ok(PuskesmasScope { puskesmas_id, token_id: token_id.unwrap_or(0), posyandu_ids })
         }
         Principal::Device(d) => {
             tracing::warn!(token_id = d.token_id, code = "wrong_token_kind", "device token on puskesmas API");
@@ -137,14 +140,15 @@ pub async fn page_access(
     q: &BTreeMap<String, String>,
     posyandu: &str,
     html: bool,
-) -> Result<(), ApiError> {
+) -> Result<PuskesmasScope, ApiError> {
     let in_url = q.get("access_token").map(String::as_str);
     if in_url.is_some() && !html {
         tracing::warn!(code = "token_in_url", "access_token on a non-HTML format refused");
         return Err(ApiError::TokenInUrl);
     }
-    puskesmas(st, headers, in_url).await?.check(posyandu)?;
-    Ok(())
+    let scope = puskesmas(st, headers, in_url).await?;
+    scope.check(posyandu)?;
+    Ok(scope)
 }
 
 /// Headers on every Puskesmas response (HTML, JSON, CSV, FHIR, errors): nothing of it

@@ -696,10 +696,13 @@ pub async fn handler(
     if !matches!(format, "json" | "html" | "csv") {
         return Err(ApiError::BadBody("format harus json, html atau csv".into()));
     }
-    super::page_access(st, &headers, &q, posyandu, format == "html").await?;
+    let scope = super::page_access(st, &headers, &q, posyandu, format == "html").await?;
     let report = build(st, posyandu, month).await?;
     let (ct, body) = match format {
-        "html" => ("text/html; charset=utf-8", super::html::report_page(&report, Some(&st.links)).into_bytes()),
+        "html" => (
+            "text/html; charset=utf-8",
+            super::html::report_page(&report, Some(&st.links.issued_to(scope.token_id))).into_bytes(),
+        ),
         "csv" => ("text/csv; charset=utf-8", to_csv(&report)?),
         _ => ("application/json", serde_json::to_vec_pretty(&report).map_err(ApiError::internal)?),
     };

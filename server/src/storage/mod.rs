@@ -150,6 +150,9 @@ pub trait Storage: Send + Sync + 'static {
     /// (the relay does not echo a device's own changes).
     fn bind_actor(&self, token_id: i64, actor: Vec<u8>) -> BoxFuture<'_, Result<(), ApiError>>;
 
+    /// Whether the token `token_id` exists and is not revoked.
+    fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>>;
+
     /// Keeps a refused push for the operator (bounded: the oldest rows go).
     fn record_refusal(&self, refusal: Refusal) -> BoxFuture<'_, Result<(), ApiError>>;
 

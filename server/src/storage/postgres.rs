@@ -501,6 +501,15 @@ async fn read_pull(
 }
 
 impl Storage for PgStorage {
+    fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached("SELECT revoked_at FROM token WHERE id = $1").await?;
+            let row = client.query_opt(&stmt, &[&token_id]).await?;
+            Ok(row.is_some_and(|r| r.get::<_, Option<i64>>(0).is_none()))
+        })
+    }
+
     fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>> {
         Box::pin(async move {
             let client = self.pool.get().await?;

@@ -211,6 +211,16 @@ impl Storage for SqliteStorage {
         Box::pin(self.blocking(move |conn| lookup_token(conn, &hash)))
     }
 
+    fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>> {
+        Box::pin(self.blocking(move |conn| {
+            let revoked: Option<Option<i64>> = conn
+                .prepare_cached("SELECT revoked_at FROM token WHERE id = ?1")?
+                .query_row([token_id], |r| r.get(0))
+                .optional()?;
+            Ok(matches!(revoked, Some(None)))
+        }))
+    }
+
     fn sync(
         &self,
         device: DevicePrincipal,
