@@ -339,6 +339,7 @@ pub fn check_member_patch(p: &MemberPatch, current: &Member, today: Date) -> V {
         sex: p.sex.unwrap_or(current.sex),
         relation: p.relation.unwrap_or(current.relation),
         bpjs_number: p.bpjs_number.clone().or_else(|| current.bpjs_number.clone()),
+        kia_book: p.kia_book.or(current.kia_book),
     };
     check_new_member(&merged, today)
 }
@@ -458,6 +459,36 @@ mod tests {
         assert!(matches!(check_nik("3275011213900001", None, None), Err(ValidationError::NikBirthDate { .. })));
         assert_eq!(check_nik("3275011205900000", None, None), Err(ValidationError::NikSerial));
         assert_eq!(check_nik("3275011205910001", Some(date!(1990 - 05 - 12)), None), Err(ValidationError::NikMismatch));
+    }
+
+    /// Issue 10, wrong answer 7: a NIK whose encoded birth date or sex disagrees with
+    /// the entered ones must not block registration (it is a warning, see
+    /// `rules::identity`).
+    #[test]
+    fn nik_date_or_sex_mismatch_does_not_block_registration() {
+        let today = date!(2026 - 11 - 30);
+        let m = NewMember {
+            nik: Some("3275011205900001".into()),
+            mother_nik: None,
+            name: "Budi".into(),
+            birth_date: date!(1990 - 05 - 13),
+            sex: Sex::Male,
+            relation: Relation::KepalaKeluarga,
+            bpjs_number: None,
+            kia_book: None,
+        };
+        assert_eq!(check_new_member(&m, today), Ok(()), "birth date one day off");
+        let w = NewMember { sex: Sex::Female, birth_date: date!(1990 - 05 - 12), ..m.clone() };
+        assert_eq!(check_new_member(&w, today), Ok(()), "sex differs");
+        let mother_male = NewMember {
+            nik: None,
+            mother_nik: Some(MotherNik { mother_nik: "3275011205900001".into(), birth_order: 1 }),
+            ..m.clone()
+        };
+        assert_eq!(check_new_member(&mother_male, today), Ok(()), "mother's NIK encodes a man");
+        // Other NIK problems stay errors.
+        let bad = NewMember { nik: Some("3275011205900000".into()), ..m };
+        assert_eq!(check_new_member(&bad, today), Err(ValidationError::NikSerial));
     }
 
     #[test]

@@ -186,6 +186,7 @@ fn build_fixture_v1() -> Vec<u8> {
                 sex: Sex::Female,
                 relation: Relation::KepalaKeluarga,
                 bpjs_number: Some("0001234567890".into()),
+                kia_book: None,
             },
         ),
         (
@@ -198,6 +199,7 @@ fn build_fixture_v1() -> Vec<u8> {
                 sex: Sex::Male,
                 relation: Relation::Suami,
                 bpjs_number: None,
+                kia_book: None,
             },
         ),
         (
@@ -210,6 +212,7 @@ fn build_fixture_v1() -> Vec<u8> {
                 sex: Sex::Male,
                 relation: Relation::Anak,
                 bpjs_number: None,
+                kia_book: None,
             },
         ),
     ];
@@ -288,6 +291,7 @@ fn base() -> HouseholdDoc {
         sex: Sex::Female,
         relation: Relation::KepalaKeluarga,
         bpjs_number: None,
+        kia_book: None,
     };
     let kid = NewMember {
         nik: None,
@@ -297,6 +301,7 @@ fn base() -> HouseholdDoc {
         sex: Sex::Male,
         relation: Relation::Anak,
         bpjs_number: None,
+        kia_book: None,
     };
     d.add_member(MUM, &mum).unwrap();
     d.add_member(KID, &kid).unwrap();
@@ -992,6 +997,7 @@ fn reads_the_schema_1_fixture_exactly() {
                 sex: Sex::Male,
                 relation: Relation::Suami,
                 bpjs_number: None,
+                kia_book: None,
                 deleted: false,
             },
             Member {
@@ -1003,6 +1009,7 @@ fn reads_the_schema_1_fixture_exactly() {
                 sex: Sex::Female,
                 relation: Relation::KepalaKeluarga,
                 bpjs_number: Some("0001234567890".into()),
+                kia_book: None,
                 deleted: false,
             },
             Member {
@@ -1015,6 +1022,7 @@ fn reads_the_schema_1_fixture_exactly() {
                 sex: Sex::Male,
                 relation: Relation::Anak,
                 bpjs_number: None,
+                kia_book: None,
                 deleted: false,
             },
         ],

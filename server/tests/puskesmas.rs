@@ -194,6 +194,7 @@ fn new_member(
         sex,
         relation,
         bpjs_number: Some("0001234567890".into()),
+        kia_book: None,
     };
     doc.add_member(id, &m).unwrap();
     id
@@ -299,6 +300,7 @@ async fn fixture() -> Fixture {
             sex: Sex::Female,
             relation: Relation::Anak,
             bpjs_number: None,
+            kia_book: None,
         },
     )
     .unwrap();
@@ -447,6 +449,7 @@ async fn monthly_reports_match_hand_computed_numbers() {
             sex: Sex::Female,
             relation: Relation::Anak,
             bpjs_number: None,
+            kia_book: None,
             deleted: false,
         },
         date!(2024 - 05 - 16),

@@ -15,12 +15,16 @@
 //! | immunisation schedule and overdue doses | [`immunisation`] |
 //! | vitamin A rounds | [`vitamin_a`] |
 //! | why a member is due for a home visit | [`due`] |
+//! | adult screening: hypertension, glucose, IMT, waist | [`screening`] (table `core/data/rules/screening.json`) |
+//! | NIK consistency warnings | [`identity`] |
 
 pub mod age;
 pub mod due;
+pub mod identity;
 pub mod immunisation;
 pub mod lifestage;
 pub mod pregnancy;
+pub mod screening;
 pub mod vitamin_a;
 
 pub use crate::growth;
@@ -34,9 +38,11 @@ mod tests {
         let files: &[(&str, &str)] = &[
             ("age.rs", include_str!("age.rs")),
             ("due.rs", include_str!("due.rs")),
+            ("identity.rs", include_str!("identity.rs")),
             ("immunisation.rs", include_str!("immunisation.rs")),
             ("lifestage.rs", include_str!("lifestage.rs")),
             ("pregnancy.rs", include_str!("pregnancy.rs")),
+            ("screening.rs", include_str!("screening.rs")),
             ("vitamin_a.rs", include_str!("vitamin_a.rs")),
         ];
         for (name, src) in files {
