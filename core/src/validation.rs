@@ -18,8 +18,6 @@ pub enum ValidationError {
     NikBirthDate { part: String },
     #[error("NIK tidak valid: nomor urut 0000")]
     NikSerial,
-    #[error("NIK tidak cocok dengan tanggal lahir atau jenis kelamin")]
-    NikMismatch,
     #[error("{field} harus {digits} angka")]
     Digits { field: &'static str, digits: usize },
     #[error("{field} wajib diisi")]
@@ -61,7 +59,7 @@ impl ValidationError {
         use ValidationError::*;
         match self {
             NikLength { .. } | NikNotDigits => "harus 16 angka".into(),
-            NikRegion { .. } | NikBirthDate { .. } | NikSerial | NikMismatch => "NIK tidak valid".into(),
+            NikRegion { .. } | NikBirthDate { .. } | NikSerial => "NIK tidak valid".into(),
             Digits { digits, .. } => format!("harus {digits} angka"),
             Required { .. } => "wajib diisi".into(),
             TooLong { max, .. } => format!("terlalu panjang (maksimal {max} karakter)"),
@@ -216,9 +214,10 @@ pub fn check_not_future(field: &'static str, d: Date, today: Date) -> V {
 }
 
 /// Validates a 16-digit NIK: digits, province code 11–99, a real birth date in
-/// positions 7–12 (day + 40 for women), serial not 0000. When `birth` and `sex` are
-/// given, the embedded date and sex must match them.
-pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
+/// positions 7–12 (day + 40 for women), serial not 0000. Whether the encoded date and
+/// sex agree with the entered ones is not an error but a warning
+/// ([`crate::rules::identity::nik_warnings`]): the person is registered either way.
+pub fn check_nik(nik: &str) -> V {
     let len = nik.chars().count();
     if len != 16 {
         return Err(ValidationError::NikLength { len });
@@ -230,7 +229,7 @@ pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
         return Err(ValidationError::NikRegion { code: nik[0..2].to_string() });
     }
     let (dd, mm, yy) = (num(6..8), num(8..10), num(10..12));
-    let (day, female) = if dd > 40 { (dd - 40, true) } else { (dd, false) };
+    let day = if dd > 40 { dd - 40 } else { dd };
     let month = Month::try_from(mm as u8).ok();
     // The two-digit year is ambiguous; any century where the date exists will do here.
     let exists = month
@@ -240,16 +239,6 @@ pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
     }
     if num(12..16) == 0 {
         return Err(ValidationError::NikSerial);
-    }
-    if let Some(b) = birth {
-        if b.day() as u32 != day || b.month() as u32 != mm || (b.year() % 100) as u32 != yy {
-            return Err(ValidationError::NikMismatch);
-        }
-    }
-    if let Some(s) = sex {
-        if (s == Sex::Female) != female {
-            return Err(ValidationError::NikMismatch);
-        }
     }
     Ok(())
 }
@@ -318,10 +307,10 @@ pub fn check_new_member(m: &NewMember, today: Date) -> V {
     }
     check_date("lahir", m.birth_date)?;
     if let Some(nik) = &m.nik {
-        check_nik(nik, Some(m.birth_date), Some(m.sex))?;
+        check_nik(nik)?;
     }
     if let Some(mn) = &m.mother_nik {
-        check_nik(&mn.mother_nik, None, Some(Sex::Female))?;
+        check_nik(&mn.mother_nik)?;
         BIRTH_ORDER.check(mn.birth_order as f64)?;
     }
     if let Some(b) = &m.bpjs_number {
@@ -448,17 +437,15 @@ mod tests {
     #[test]
     fn nik_checks() {
         // Man born 1990-05-12 in Kota Bekasi (3275..).
-        assert_eq!(check_nik("3275011205900001", Some(date!(1990 - 05 - 12)), Some(Sex::Male)), Ok(()));
+        assert_eq!(check_nik("3275011205900001"), Ok(()));
         // Woman: day + 40.
-        assert_eq!(check_nik("3275015205900002", Some(date!(1990 - 05 - 12)), Some(Sex::Female)), Ok(()));
-        assert_eq!(check_nik("3275011205900001", None, Some(Sex::Female)), Err(ValidationError::NikMismatch));
-        assert_eq!(check_nik("327501120590000", None, None), Err(ValidationError::NikLength { len: 15 }));
-        assert_eq!(check_nik("32750112059000a1", None, None), Err(ValidationError::NikNotDigits));
-        assert!(matches!(check_nik("0575011205900001", None, None), Err(ValidationError::NikRegion { .. })));
-        assert!(matches!(check_nik("3275013205900001", None, None), Err(ValidationError::NikBirthDate { .. })));
-        assert!(matches!(check_nik("3275011213900001", None, None), Err(ValidationError::NikBirthDate { .. })));
-        assert_eq!(check_nik("3275011205900000", None, None), Err(ValidationError::NikSerial));
-        assert_eq!(check_nik("3275011205910001", Some(date!(1990 - 05 - 12)), None), Err(ValidationError::NikMismatch));
+        assert_eq!(check_nik("3275015205900002"), Ok(()));
+        assert_eq!(check_nik("327501120590000"), Err(ValidationError::NikLength { len: 15 }));
+        assert_eq!(check_nik("32750112059000a1"), Err(ValidationError::NikNotDigits));
+        assert!(matches!(check_nik("0575011205900001"), Err(ValidationError::NikRegion { .. })));
+        assert!(matches!(check_nik("3275013205900001"), Err(ValidationError::NikBirthDate { .. })));
+        assert!(matches!(check_nik("3275011213900001"), Err(ValidationError::NikBirthDate { .. })));
+        assert_eq!(check_nik("3275011205900000"), Err(ValidationError::NikSerial));
     }
 
     /// Issue 10, wrong answer 7: a NIK whose encoded birth date or sex disagrees with

@@ -23,6 +23,5 @@ pub fn member(store: &Store, name: impl Into<String>, days_old: i64, sex: Sex, r
         relation,
         bpjs_number: None,
         kia_book: None,
-        kia_book: None,
     }
 }

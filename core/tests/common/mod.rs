@@ -44,7 +44,6 @@ pub fn mother() -> NewMember {
         relation: Relation::KepalaKeluarga,
         bpjs_number: None,
         kia_book: None,
-        kia_book: None,
     }
 }
 
@@ -57,7 +56,6 @@ pub fn child(name: &str, birth: Date) -> NewMember {
         sex: Sex::Male,
         relation: Relation::Anak,
         bpjs_number: None,
-        kia_book: None,
         kia_book: None,
     }
 }
