@@ -118,3 +118,101 @@ fn k_counts_recorded_buku_kia_only() {
     assert_eq!(s["k_unrecorded"], 1, "{s}");
     assert_eq!(s["k_s_pct"], 50.0, "K over S, unrecorded counted as not owning: {s}");
 }
+
+/// K/S is K over S; a note says how many of S are unrecorded; no note when all are recorded.
+#[test]
+fn k_note_only_when_some_are_unrecorded() {
+    let r = report(household(vec![member(2, "Anak", date!(2025 - 01 - 15), Sex::Male)], Vec::new()));
+    assert_eq!((r.skdn.s, r.skdn.k, r.skdn.k_unrecorded, r.skdn.k_s_pct), (1, 0, 1, Some(0.0)));
+    assert_eq!(
+        r.skdn.k_note.as_deref(),
+        Some("1 dari 1 balita belum dicatat kepemilikan Buku KIA/KMS-nya; mereka tidak dihitung K, jadi K/S bisa lebih rendah dari kenyataan.")
+    );
+    let mut a = member(2, "Anak", date!(2025 - 01 - 15), Sex::Male);
+    a.kia_book = Some(true);
+    let r = report(household(vec![a], Vec::new()));
+    assert_eq!((r.skdn.k, r.skdn.k_unrecorded, r.skdn.k_s_pct, r.skdn.k_note.clone()), (1, 0, Some(100.0), None));
+    let csv = String::from_utf8(posyandu_server::puskesmas::report::to_csv(&r).unwrap()).unwrap();
+    assert!(csv.contains("skdn,K,,1\n") && csv.contains("skdn,K_belum_dicatat,,0\n"), "{csv}");
+}
+
+/// Hypertension, IMT and waist by the rulebook, from 15 years; the last reading of the
+/// month of each measure; a 14-year-old is not screened.
+#[test]
+fn adult_imt_waist_and_blood_pressure_from_15_years() {
+    let nov = |d: u8| Date::from_calendar_date(2026, time::Month::November, d).unwrap();
+    let teen = member(2, "Remaja", date!(2011 - 11 - 05), Sex::Female); // 15 on 2026-11-05
+    let kid = member(3, "Anak", date!(2012 - 01 - 01), Sex::Male); // 14
+    let man = member(4, "Pak Ali", date!(1960 - 06 - 01), Sex::Male); // 66
+    let over = Measurements {
+        weight_kg: Some(70.0),
+        length_height_cm: Some(160.0), // IMT 27.3 obesitas
+        waist_cm: Some(80.5),          // > 80 for a woman
+        bp_systolic_mmhg: Some(139),
+        bp_diastolic_mmhg: Some(89),
+        ..Default::default()
+    };
+    let hh = household(
+        vec![teen, kid, man],
+        vec![
+            (nov(10), entry(2, over.clone())),
+            (nov(10), entry(3, over.clone())),
+            // First reading 150/95, last 130/80: the last of the month counts.
+            (
+                nov(3),
+                entry(
+                    4,
+                    Measurements { bp_systolic_mmhg: Some(150), bp_diastolic_mmhg: Some(95), ..Default::default() },
+                ),
+            ),
+            (
+                nov(20),
+                entry(
+                    4,
+                    Measurements {
+                        bp_systolic_mmhg: Some(130),
+                        bp_diastolic_mmhg: Some(80),
+                        weight_kg: Some(64.2),
+                        length_height_cm: Some(160.0), // 25.1 gemuk
+                        waist_cm: Some(90.0),          // not > 90
+                        ..Default::default()
+                    },
+                ),
+            ),
+        ],
+    );
+    let r = report(hh);
+    let a = &r.screening.adult_15_59;
+    assert_eq!(
+        (a.visited, a.bp_measured, a.hypertension),
+        (1, 1, 0),
+        "139/89 is not hypertension; the 14-year-old is out"
+    );
+    assert_eq!((a.imt_measured, a.imt_kurus, a.imt_gemuk, a.imt_obesitas), (1, 0, 0, 1));
+    assert_eq!((a.waist_measured, a.central_obesity), (1, 1));
+    let e = &r.screening.elderly_60_plus;
+    assert_eq!((e.visited, e.bp_measured, e.hypertension), (1, 1, 0), "last reading 130/80");
+    assert_eq!((e.imt_measured, e.imt_gemuk, e.waist_measured, e.central_obesity), (1, 1, 1, 0));
+    assert!(r.screening.hypertension_list.is_empty());
+    assert_eq!(r.thresholds.imt, "IMT kurus < 18,5; normal 18,5–25; gemuk > 25–27; obesitas > 27 (usia ≥ 15 tahun)");
+}
+
+/// NIK tidak cocok: listed for the Puskesmas with the rulebook's message.
+#[test]
+fn nik_mismatch_is_listed() {
+    let mut a = member(2, "Budi", date!(1990 - 05 - 13), Sex::Male);
+    a.nik = Some("3275011205900001".into());
+    let mut b = member(3, "Cici", date!(1990 - 05 - 12), Sex::Female);
+    b.nik = Some("3275015205900002".into());
+    let r = report(household(vec![a, b], Vec::new()));
+    assert_eq!(r.nik_warnings.len(), 1);
+    assert_eq!(r.nik_warnings[0].name, "Budi");
+    assert!(
+        r.nik_warnings[0].detail.starts_with("NIK tidak cocok: tanggal lahir di NIK (12-05-90)"),
+        "{:?}",
+        r.nik_warnings
+    );
+    let html = posyandu_server::puskesmas::html::report_page(&r, None);
+    assert!(html.contains("id=\"nik-tidak-cocok\">NIK tidak cocok: 1<") && html.contains("Budi"));
+    assert!(html.contains("Dewasa 15–59 th"));
+}
