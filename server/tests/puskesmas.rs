@@ -302,7 +302,7 @@ async fn fixture() -> Fixture {
             sex: Sex::Female,
             relation: Relation::Anak,
             bpjs_number: None,
-            kia_book: None,
+            kia_book: Some(true),
         },
     )
     .unwrap();
