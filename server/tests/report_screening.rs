@@ -216,3 +216,52 @@ fn nik_mismatch_is_listed() {
     assert!(html.contains("id=\"nik-tidak-cocok\">NIK tidak cocok: 1<") && html.contains("Budi"));
     assert!(html.contains("Dewasa 15–59 th"));
 }
+
+/// The export and the FHIR bundle carry the glucose kind, the screening, Buku KIA and
+/// the NIK warnings.
+#[test]
+fn export_and_fhir_carry_glucose_kind_screening_kia_and_nik_warnings() {
+    use posyandu_server::puskesmas::export::{Format, Writer, CSV_HEADER};
+    let mut a = member(2, "Budi", date!(1990 - 05 - 13), Sex::Male);
+    a.nik = Some("3275011205900001".into());
+    a.kia_book = Some(false);
+    let fasting = Measurements {
+        blood_glucose_mg_dl: Some(150.0),
+        blood_glucose_kind: Some(GlucoseKind::Puasa),
+        weight_kg: Some(64.2),
+        length_height_cm: Some(160.0),
+        ..Default::default()
+    };
+    let hh = household(vec![a], vec![(date!(2026 - 11 - 10), entry(2, fasting))]);
+    let l = Loaded { updated_seq: 1, household: hh, conflicts: Vec::new(), problems: Vec::new() };
+    let mut w = Writer::new(Format::Csv);
+    w.household(&l);
+    let csv = String::from_utf8(w.finish().unwrap()).unwrap();
+    let mut rd = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header, CSV_HEADER);
+    let row = rd.records().next().unwrap().unwrap();
+    let col = |name: &str| row.get(header.iter().position(|h| h == name).unwrap()).unwrap().to_string();
+    assert_eq!(col("blood_glucose_kind"), "puasa");
+    assert_eq!(col("high_glucose"), "true");
+    assert_eq!((col("imt"), col("imt_category")), ("25.1".to_string(), "gemuk".to_string()));
+    assert_eq!(col("hypertension"), "");
+    assert_eq!(col("kia_book"), "false");
+    assert!(col("nik_warnings").starts_with("NIK tidak cocok: tanggal lahir di NIK (12-05-90)"));
+
+    let mut w = Writer::new(Format::Ndjson);
+    w.household(&l);
+    let nd = String::from_utf8(w.finish().unwrap()).unwrap();
+    let lines: Vec<serde_json::Value> = nd.lines().map(|x| serde_json::from_str(x).unwrap()).collect();
+    let m = lines.iter().find(|v| v["type"] == "member").unwrap();
+    assert_eq!(m["kia_book"], false);
+    assert_eq!(m["nik_warnings"][0]["code"], "nik_tanggal_lahir");
+    let v = lines.iter().find(|v| v["type"] == "visit").unwrap();
+    let sc = &v["entries"][0]["screening"];
+    assert_eq!((sc["glucose_kind"].as_str(), sc["high_glucose"].as_bool()), (Some("puasa"), Some(true)));
+    assert_eq!(v["entries"][0]["measurements"]["blood_glucose_kind"], "puasa");
+
+    let bundle = posyandu_server::puskesmas::fhir::bundle_bytes("P-001", std::slice::from_ref(&l), None).unwrap();
+    let text = String::from_utf8(bundle).unwrap();
+    assert!(text.contains("\"1556-0\"") && !text.contains("\"2339-0\""), "fasting glucose code");
+}
