@@ -1338,3 +1338,38 @@ fn text_objects_in_conflicts_read_as_strings() {
     assert!(ours.conflicts().is_empty());
     assert_eq!(ours.read().unwrap().member(KID).unwrap().name, "Budi Santoso");
 }
+
+/// Issue 10: `members/<id>/kia_book` (boolean, absent = not recorded) and
+/// `measurements/blood_glucose_kind` (open enum, absent = sewaktu) read tolerantly.
+#[test]
+fn kia_book_and_glucose_kind_read_tolerantly() {
+    // Absent (every document written before the keys existed): not recorded / sewaktu.
+    let mut d = base();
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty());
+    assert!(r.household.members.iter().all(|m| m.kia_book.is_none()));
+    let v1 = r.household.visits.iter().find(|v| v.id == V1).unwrap();
+    assert!(v1.entries.iter().all(|e| e.measurements.blood_glucose_kind.is_none()));
+
+    let mut d = base();
+    put(&mut d, &format!("members/{KID}"), "kia_book", true);
+    put(&mut d, &format!("{}/measurements", entry_path(V1, MUM)), "blood_glucose_mg_dl", 150.0);
+    put(&mut d, &format!("{}/measurements", entry_path(V1, MUM)), "blood_glucose_kind", "puasa");
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(r.household.member(KID).unwrap().kia_book, Some(true));
+    let e =
+        r.household.visits.iter().find(|v| v.id == V1).unwrap().entries.iter().find(|e| e.member_id == MUM).unwrap();
+    assert_eq!(e.measurements.blood_glucose_kind, Some(GlucoseKind::Puasa));
+
+    // A wrong type is invalid (the member is left out); an unknown kind is newer.
+    let mut d = base();
+    put(&mut d, &format!("members/{KID}"), "kia_book", "ya");
+    let r = checked(&mut d);
+    assert_eq!(paths(&r), vec![(format!("members/{KID}/kia_book").as_str(), ProblemKind::Invalid)]);
+    let mut d = base();
+    put(&mut d, &format!("{}/measurements", entry_path(V2, KID)), "blood_glucose_kind", "dua_jam_pp");
+    let r = checked(&mut d);
+    let p = format!("{}/measurements/blood_glucose_kind", entry_path(V2, KID));
+    assert_eq!(paths(&r), vec![(p.as_str(), ProblemKind::Newer)]);
+}

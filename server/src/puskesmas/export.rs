@@ -400,14 +400,8 @@ fn entry_json(
     json!({
         "member_id": e.member_id,
         "measurements": e.measurements,
-        "screening": screening_of(hh.member(e.member_id), v.date, e).map(|r| json!({
-            "hypertension": r.hypertension,
-            "glucose_kind": r.glucose_kind.map(|k| k.code()),
-            "high_glucose": r.high_glucose,
-            "imt": r.imt,
-            "imt_category": r.imt_category.map(|c| c.code()),
-            "central_obesity": r.central_obesity,
-        })),
+        // The rulebook's result as it serialises (codes: `puasa`, `gemuk`, …).
+        "screening": screening_of(hh.member(e.member_id), v.date, e),
         "services": e.services,
         "referral": e.referral,
         "spm_needs": e.spm_needs,

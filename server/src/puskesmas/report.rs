@@ -147,6 +147,21 @@ pub struct PersonRow {
     pub detail: String,
 }
 
+impl PersonRow {
+    /// A member of a household, with a detail line.
+    pub fn of(hh: &Household, m: &Member, age_years: i32, detail: String) -> PersonRow {
+        PersonRow {
+            household_id: hh.id,
+            member_id: m.id,
+            name: m.name.clone(),
+            age_years,
+            rt: hh.address.rt.clone(),
+            rw: hh.address.rw.clone(),
+            detail,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Maternal {
     pub pregnant: u32,
@@ -509,15 +524,7 @@ impl ReportBuilder {
             return;
         };
         let age = age_years(m.birth_date, last_v.date);
-        let person = |detail: String| PersonRow {
-            household_id: hh.id,
-            member_id: m.id,
-            name: m.name.clone(),
-            age_years: age,
-            rt: hh.address.rt.clone(),
-            rw: hh.address.rw.clone(),
-            detail,
-        };
+        let person = |detail: String| PersonRow::of(hh, m, age, detail);
         let s = &mut self.r.screening;
         let g = match age {
             a if a >= 60 => &mut s.elderly_60_plus,
@@ -568,15 +575,8 @@ impl ReportBuilder {
         if warnings.is_empty() {
             return;
         }
-        self.r.nik_warnings.push(PersonRow {
-            household_id: hh.id,
-            member_id: m.id,
-            name: m.name.clone(),
-            age_years: age_years(m.birth_date, self.last),
-            rt: hh.address.rt.clone(),
-            rw: hh.address.rw.clone(),
-            detail: warnings.iter().map(|w| w.message()).collect::<Vec<_>>().join(" "),
-        });
+        let detail = warnings.iter().map(|w| w.message()).collect::<Vec<_>>().join(" ");
+        self.r.nik_warnings.push(PersonRow::of(hh, m, age_years(m.birth_date, self.last), detail));
     }
 
     fn maternal(&mut self, hh: &Household, month_visits: &[&Visit]) {
