@@ -14,9 +14,7 @@ use time::Date;
 use crate::growth::{round_half_away, Sex};
 use crate::model::Measurements;
 use crate::rules::age::age_years;
-
-/// The rule table, as embedded.
-pub const SCREENING_JSON: &str = include_str!("../../data/rules/screening.json");
+use crate::rules::table::{self, Sourced};
 
 /// How a blood glucose was measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -79,27 +77,6 @@ impl ImtCategory {
     }
 }
 
-/// A number with its source.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub source: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct HypertensionRule {
-    pub systolic_mmhg: u16,
-    pub diastolic_mmhg: u16,
-    pub source: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct GlucoseRule {
-    pub fasting_mg_dl: f64,
-    pub random_mg_dl: f64,
-    pub source: String,
-}
-
 /// One IMT band: `below` (strictly under), `up_to` (at most), or neither (the rest).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ImtBand {
@@ -110,36 +87,26 @@ pub struct ImtBand {
     pub up_to: Option<f64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct ImtRule {
-    pub rounding_decimals: u32,
-    pub bands: Vec<ImtBand>,
-    pub source: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct WaistRule {
-    pub male_over_cm: f64,
-    pub female_over_cm: f64,
-    pub source: String,
-}
-
-/// The screening rule table (`core/data/rules/screening.json`).
+/// The screening rule table (`core/data/rules/screening.json`), every value with its
+/// source.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Thresholds {
     pub min_age_years: Sourced<i32>,
-    pub hypertension: HypertensionRule,
-    pub glucose: GlucoseRule,
-    pub imt: ImtRule,
-    pub waist: WaistRule,
+    pub hypertension_systolic_mmhg: Sourced<u16>,
+    pub hypertension_diastolic_mmhg: Sourced<u16>,
+    pub glucose_fasting_mg_dl: Sourced<f64>,
+    pub glucose_random_mg_dl: Sourced<f64>,
+    pub imt_rounding_decimals: Sourced<u32>,
+    pub imt_bands: Sourced<Vec<ImtBand>>,
+    pub waist_male_over_cm: Sourced<f64>,
+    pub waist_female_over_cm: Sourced<f64>,
 }
 
-/// The embedded table, parsed on first use. The file is part of the build and
-/// `tests::table_parses_and_every_rule_has_a_source` parses it, so the `expect`
-/// cannot fire in a shipped build.
+/// The embedded table, parsed on first use (a table that does not parse is a build
+/// defect caught by `rules::table`'s test and [`tests::table_parses_and_every_rule_has_a_source`]).
 pub fn thresholds() -> &'static Thresholds {
     static T: OnceLock<Thresholds> = OnceLock::new();
-    T.get_or_init(|| serde_json::from_str(SCREENING_JSON).expect("core/data/rules/screening.json is valid"))
+    T.get_or_init(|| table::values("screening"))
 }
 
 /// Youngest age, in completed years, screened with the adult rules.
@@ -150,19 +117,22 @@ pub fn min_age_years() -> i32 {
 /// Hypertension from a reading: systolic ≥ threshold or diastolic ≥ threshold. `None`
 /// without any value.
 pub fn is_hypertension(systolic_mmhg: Option<u16>, diastolic_mmhg: Option<u16>) -> Option<bool> {
-    let t = &thresholds().hypertension;
+    let t = thresholds();
     if systolic_mmhg.is_none() && diastolic_mmhg.is_none() {
         return None;
     }
-    Some(systolic_mmhg.is_some_and(|s| s >= t.systolic_mmhg) || diastolic_mmhg.is_some_and(|d| d >= t.diastolic_mmhg))
+    Some(
+        systolic_mmhg.is_some_and(|s| s >= t.hypertension_systolic_mmhg.value)
+            || diastolic_mmhg.is_some_and(|d| d >= t.hypertension_diastolic_mmhg.value),
+    )
 }
 
 /// The glucose threshold of a kind of reading, mg/dL (at or above: high).
 pub fn glucose_threshold_mg_dl(kind: GlucoseKind) -> f64 {
-    let t = &thresholds().glucose;
+    let t = thresholds();
     match kind {
-        GlucoseKind::Puasa => t.fasting_mg_dl,
-        GlucoseKind::Sewaktu => t.random_mg_dl,
+        GlucoseKind::Puasa => t.glucose_fasting_mg_dl.value,
+        GlucoseKind::Sewaktu => t.glucose_random_mg_dl.value,
     }
 }
 
@@ -179,12 +149,12 @@ pub fn imt(weight_kg: Option<f64>, height_cm: Option<f64>) -> Option<f64> {
         return None;
     }
     let m = h / 100.0;
-    Some(round_half_away(w / (m * m), thresholds().imt.rounding_decimals))
+    Some(round_half_away(w / (m * m), thresholds().imt_rounding_decimals.value))
 }
 
 /// The adult IMT category of a (rounded) IMT.
 pub fn imt_category(imt: f64) -> ImtCategory {
-    let bands = &thresholds().imt.bands;
+    let bands = &thresholds().imt_bands.value;
     for b in bands {
         match (b.below, b.up_to) {
             (Some(below), _) if imt < below => return b.category,
@@ -199,10 +169,10 @@ pub fn imt_category(imt: f64) -> ImtCategory {
 
 /// The waist circumference above which a person has central obesity, cm.
 pub fn waist_threshold_cm(sex: Sex) -> f64 {
-    let t = &thresholds().waist;
+    let t = thresholds();
     match sex {
-        Sex::Male => t.male_over_cm,
-        Sex::Female => t.female_over_cm,
+        Sex::Male => t.waist_male_over_cm.value,
+        Sex::Female => t.waist_female_over_cm.value,
     }
 }
 
@@ -255,20 +225,26 @@ pub fn screen(sex: Sex, birth: Date, on: Date, m: &Measurements) -> ScreeningRes
 /// Indonesian text of the thresholds, for report headers and labels, built from the
 /// table (so a change of the table changes the text).
 pub fn hypertension_text() -> String {
-    let t = &thresholds().hypertension;
-    format!("sistolik ≥ {} mmHg atau diastolik ≥ {} mmHg", t.systolic_mmhg, t.diastolic_mmhg)
+    let t = thresholds();
+    format!(
+        "sistolik ≥ {} mmHg atau diastolik ≥ {} mmHg",
+        t.hypertension_systolic_mmhg.value, t.hypertension_diastolic_mmhg.value
+    )
 }
 
 pub fn glucose_text() -> String {
-    let t = &thresholds().glucose;
-    format!("gula darah puasa ≥ {} mg/dL atau sewaktu ≥ {} mg/dL", t.fasting_mg_dl, t.random_mg_dl)
+    format!(
+        "gula darah puasa ≥ {} mg/dL atau sewaktu ≥ {} mg/dL",
+        glucose_threshold_mg_dl(GlucoseKind::Puasa),
+        glucose_threshold_mg_dl(GlucoseKind::Sewaktu)
+    )
 }
 
 pub fn imt_text() -> String {
     let mut parts = Vec::new();
     // The previous band's bound: inclusive after a `below` band, exclusive after `up_to`.
     let mut lower: Option<(f64, bool)> = None;
-    for b in &thresholds().imt.bands {
+    for b in &thresholds().imt_bands.value {
         let name = b.category.label_id().to_lowercase();
         let from = |(l, inclusive): (f64, bool)| if inclusive { id_num(l) } else { format!("> {}", id_num(l)) };
         let text = match (b.below, b.up_to, lower) {
@@ -310,19 +286,20 @@ mod tests {
     fn table_parses_and_every_rule_has_a_source() {
         let t = thresholds();
         assert_eq!(t.min_age_years.value, 15);
-        let raw: serde_json::Value = serde_json::from_str(SCREENING_JSON).unwrap();
-        let rules = raw.as_object().unwrap();
-        let mut n = 0;
-        for (key, rule) in rules {
-            if key == "about" {
-                continue;
-            }
-            let source = rule.get("source").and_then(|s| s.as_str()).unwrap_or("");
-            assert!(source.len() > 40, "rule {key} has no source");
-            n += 1;
-        }
-        assert_eq!(n, 5, "min_age_years, hypertension, glucose, imt, waist");
-        assert!(t.imt.bands.last().is_some_and(|b| b.below.is_none() && b.up_to.is_none()), "open top band");
+        let sources = [
+            &t.min_age_years.source,
+            &t.hypertension_systolic_mmhg.source,
+            &t.hypertension_diastolic_mmhg.source,
+            &t.glucose_fasting_mg_dl.source,
+            &t.glucose_random_mg_dl.source,
+            &t.imt_rounding_decimals.source,
+            &t.imt_bands.source,
+            &t.waist_male_over_cm.source,
+            &t.waist_female_over_cm.source,
+        ];
+        assert!(sources.iter().all(|s| s.len() > 40), "a rule without its source");
+        let bands = &t.imt_bands.value;
+        assert!(bands.last().is_some_and(|b| b.below.is_none() && b.up_to.is_none()), "open top band");
     }
 
     #[test]
