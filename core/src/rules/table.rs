@@ -12,6 +12,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("muac", include_str!("../../data/rules/muac.json")),
     ("kbm", include_str!("../../data/rules/kbm.json")),
     ("screening", include_str!("../../data/rules/screening.json")),
+    ("immunisation", include_str!("../../data/rules/immunisation.json")),
+    ("vitamin_a", include_str!("../../data/rules/vitamin_a.json")),
 ];
 
 /// One rule value with the text it comes from.

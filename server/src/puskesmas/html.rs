@@ -273,14 +273,17 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
     for (a, c) in &im.doses_by_antigen {
         let _ = write!(b, "<tr><td>{}</td><td class=\"n\">{c}</td></tr>", esc(a));
     }
-    let _ = write!(
-        b,
-        "</table><p>Anak yang diimunisasi: {}. Vitamin A: {} dari {} balita 6–59 bulan ({}).</p>",
-        im.children_immunised,
-        im.vitamin_a_given,
-        im.vitamin_a_eligible_6_59,
-        pct(im.vitamin_a_pct)
-    );
+    let _ = write!(b, "</table><p>Anak balita yang diimunisasi (0–59 bulan): {}.</p>", im.children_immunised);
+    let va = &im.vitamin_a;
+    let cov = |label: &str, c: &super::report::VitaminACoverage| {
+        format!("{label} (kapsul {}): {} dari {} ({})", c.capsule, c.given, c.eligible, pct(c.pct))
+    };
+    let children = match (&va.infants_6_11, &va.children_12_59) {
+        (Some(i), Some(c)) => format!("{}; {}", cov("Bayi 6–11 bulan", i), cov("Balita 12–59 bulan", c)),
+        _ => format!("Balita: tidak berlaku ({})", va.not_applicable_reason.unwrap_or("")),
+    };
+    let _ =
+        write!(b, "<p id=\"vitamin-a\">Vitamin A: {}. {}.</p>", esc(&children), esc(&cov("Ibu nifas", &va.ibu_nifas)));
     let sc = &r.screening;
     b.push_str(
         "<h2>Skrining usia dewasa dan lansia</h2><table id=\"skrining\"><tr><th>Kelompok</th><th>Dikunjungi</th>\

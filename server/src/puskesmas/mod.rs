@@ -69,6 +69,9 @@ async fn openapi() -> axum::response::Response {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
+/// Longest part of a requested id echoed in an error or a log line.
+pub const MAX_ECHOED_ID: usize = 64;
+
 /// The Puskesmas calling, with the Posyandu it may read.
 #[derive(Debug, Clone)]
 pub struct PuskesmasScope {
@@ -78,11 +81,15 @@ pub struct PuskesmasScope {
 }
 
 impl PuskesmasScope {
+    /// Allows a Posyandu of this Puskesmas' area; a cross-area attempt is refused and
+    /// logged (the Puskesmas id and the requested id, cut to [`MAX_ECHOED_ID`]).
     pub fn check(&self, posyandu: &str) -> Result<(), ApiError> {
         if self.posyandu_ids.binary_search_by(|p| p.as_str().cmp(posyandu)).is_ok() {
             Ok(())
         } else {
-            Err(ApiError::ForbiddenScope(posyandu.to_string()))
+            let requested = crate::error::truncate(posyandu, MAX_ECHOED_ID);
+            tracing::warn!(puskesmas = %self.puskesmas_id, posyandu = %requested, "cross-area read refused");
+            Err(ApiError::ForbiddenScope(requested))
         }
     }
 }
