@@ -109,7 +109,8 @@ impl From<core::MotherNik> for MotherNik {
     }
 }
 
-/// Input for a new member. `nik`: 16 digits matching birth date and sex;
+/// Input for a new member. `nik`: 16 digits (a NIK whose birth date or sex differs
+/// from the entered ones is saved with a warning, see [`AddedMember`]);
 /// `birth_date`: `YYYY-MM-DD`, not in the future; `bpjs_number`: 13 digits.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NewMember {
@@ -123,6 +124,9 @@ pub struct NewMember {
     pub mother_nik: Option<MotherNik>,
     #[uniffi(default)]
     pub bpjs_number: Option<String>,
+    /// Owns a Buku KIA / KMS ("Punya Buku KIA/KMS"); `null`: not asked.
+    #[uniffi(default)]
+    pub kia_book: Option<bool>,
 }
 
 impl TryFrom<NewMember> for core::NewMember {
@@ -136,6 +140,7 @@ impl TryFrom<NewMember> for core::NewMember {
             sex: m.sex.into(),
             relation: m.relation.into(),
             bpjs_number: m.bpjs_number,
+            kia_book: m.kia_book,
         })
     }
 }
@@ -155,6 +160,8 @@ pub struct MemberPatch {
     pub relation: Option<Relation>,
     #[uniffi(default)]
     pub bpjs_number: Option<String>,
+    #[uniffi(default)]
+    pub kia_book: Option<bool>,
 }
 
 impl TryFrom<MemberPatch> for core::MemberPatch {
@@ -167,8 +174,41 @@ impl TryFrom<MemberPatch> for core::MemberPatch {
             sex: p.sex.map(Into::into),
             relation: p.relation.map(Into::into),
             bpjs_number: p.bpjs_number,
+            kia_book: p.kia_book,
         })
     }
+}
+
+/// A disagreement between a NIK and the entered birth date or sex: the member is
+/// saved; show `message` (Bahasa Indonesia) to the kader.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct NikWarning {
+    /// `nik_tanggal_lahir`, `nik_jenis_kelamin` or `nik_ibu_laki_laki`.
+    pub code: String,
+    pub message: String,
+}
+
+fn warnings(w: Vec<posyandu_core::rules::identity::NikWarning>) -> Vec<NikWarning> {
+    w.into_iter().map(|w| NikWarning { code: w.code().to_string(), message: w.message() }).collect()
+}
+
+/// The NIK warnings for a NIK against a birth date (`YYYY-MM-DD`) and sex, for the
+/// add-member form while the kader types (empty when they agree, or when the NIK is
+/// not 16 digits or the date is not a date yet).
+#[uniffi::export]
+pub fn nik_warnings(nik: String, birth_date: String, sex: Sex) -> Vec<NikWarning> {
+    let nik: String = nik.chars().filter(|c| !c.is_whitespace()).collect();
+    match core::parse_date(birth_date.trim()) {
+        Some(b) => warnings(posyandu_core::rules::identity::nik_warnings(&nik, b, sex.into())),
+        None => Vec::new(),
+    }
+}
+
+/// The result of adding a member: the new id and the NIK warnings (saved anyway).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct AddedMember {
+    pub id: String,
+    pub warnings: Vec<NikWarning>,
 }
 
 /// A live member of a household, with today's life stage.
@@ -183,6 +223,10 @@ pub struct MemberDetail {
     pub sex: Sex,
     pub relation: Relation,
     pub bpjs_number: Option<String>,
+    /// Owns a Buku KIA / KMS; `null`: not recorded.
+    pub kia_book: Option<bool>,
+    /// NIK warnings ("NIK tidak cocok"), from the core.
+    pub warnings: Vec<NikWarning>,
     /// Completed months of age today (for the KMS and the 0–59 month lists).
     pub age_months: i32,
     pub stage: LifeStage,
@@ -200,6 +244,8 @@ pub(crate) fn member_detail(m: &core::Member, h: &core::Household, today: time::
         sex: m.sex.into(),
         relation: m.relation.into(),
         bpjs_number: m.bpjs_number.clone(),
+        kia_book: m.kia_book,
+        warnings: warnings(posyandu_core::rules::identity::member_warnings(m)),
         age_months: lifestage::age_months(m.birth_date, today).max(0),
         stage: stage.into(),
         stage_label: stage.label_id().to_string(),
@@ -245,6 +291,23 @@ impl KaderStore {
     pub fn add_member(&self, household_id: String, member: NewMember) -> Result<String> {
         let hh = parse_id("rumah tangga", &household_id)?;
         Ok(self.inner.add_member(hh, member.try_into()?)?.to_string())
+    }
+
+    /// Adds a member and returns the id with the NIK warnings (the member is saved
+    /// even when the NIK's birth date or sex differs from the entered ones).
+    pub fn add_member_with_warnings(&self, household_id: String, member: NewMember) -> Result<AddedMember> {
+        let hh = parse_id("rumah tangga", &household_id)?;
+        let m: core::NewMember = member.try_into()?;
+        let mut w = m
+            .nik
+            .as_deref()
+            .map(|n| posyandu_core::rules::identity::nik_warnings(n, m.birth_date, m.sex))
+            .unwrap_or_default();
+        if let Some(mn) = &m.mother_nik {
+            w.extend(posyandu_core::rules::identity::mother_nik_warnings(&mn.mother_nik));
+        }
+        let id = self.inner.add_member(hh, m)?;
+        Ok(AddedMember { id: id.to_string(), warnings: warnings(w) })
     }
 
     pub fn update_member(&self, household_id: String, member_id: String, patch: MemberPatch) -> Result<()> {
@@ -309,4 +372,81 @@ pub fn pregnancy_preview(lmp: String, today: String, muac_cm: Option<f64>) -> Pr
 #[uniffi::export]
 pub fn may_record_pregnancy(sex: Sex, age_months: i32) -> bool {
     core::may_record_pregnancy(sex.into(), age_months)
+}
+
+/// Adult IMT category (Permenkes 41/2014).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum ImtCategory {
+    Kurus,
+    Normal,
+    Gemuk,
+    Obesitas,
+}
+
+mirror_enum!(ImtCategory, posyandu_core::rules::screening::ImtCategory, [Kurus, Normal, Gemuk, Obesitas]);
+
+/// What the adult screening rules of the core say about the measurements being
+/// entered (from 15 years; every flag `null` when not measured or younger).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ScreeningResult {
+    /// Completed years at the visit.
+    pub age_years: i32,
+    /// The adult screening rules apply (15 years or older).
+    pub applies: bool,
+    pub hypertension: Option<bool>,
+    /// The kind of the glucose reading (`null` kind counts as sewaktu); `null` without a reading.
+    pub glucose_kind: Option<crate::visit::GlucoseKind>,
+    pub high_glucose: Option<bool>,
+    /// IMT rounded to one decimal.
+    pub imt: Option<f64>,
+    pub imt_category: Option<ImtCategory>,
+    /// "Kurus", "Normal", "Gemuk", "Obesitas".
+    pub imt_label: Option<String>,
+    pub central_obesity: Option<bool>,
+}
+
+/// Adult screening of one person's measurements (hypertension, glucose by kind, IMT,
+/// waist), computed by the core's rulebook. Dates `YYYY-MM-DD`; a visit before the
+/// birth date gives `applies = false`.
+#[uniffi::export]
+pub fn screening_preview(
+    sex: Sex,
+    birth_date: String,
+    visit_date: String,
+    measurements: crate::visit::Measurements,
+) -> Result<ScreeningResult> {
+    let birth = parse_date_field("lahir", &birth_date)?;
+    let on = parse_date_field("kunjungan", &visit_date)?;
+    let r = posyandu_core::rules::screening::screen(sex.into(), birth, on, &measurements.into());
+    Ok(ScreeningResult {
+        age_years: r.age_years,
+        applies: r.applies,
+        hypertension: r.hypertension,
+        glucose_kind: r.glucose_kind.map(Into::into),
+        high_glucose: r.high_glucose,
+        imt: r.imt,
+        imt_category: r.imt_category.map(Into::into),
+        imt_label: r.imt_category.map(|c| c.label_id().to_string()),
+        central_obesity: r.central_obesity,
+    })
+}
+
+/// The screening thresholds as Indonesian text, from the core's table (for labels).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ScreeningTexts {
+    pub hypertension: String,
+    pub high_glucose: String,
+    pub imt: String,
+    pub central_obesity: String,
+}
+
+#[uniffi::export]
+pub fn screening_texts() -> ScreeningTexts {
+    use posyandu_core::rules::screening as s;
+    ScreeningTexts {
+        hypertension: s::hypertension_text(),
+        high_glucose: s::glucose_text(),
+        imt: s::imt_text(),
+        central_obesity: s::waist_text(),
+    }
 }

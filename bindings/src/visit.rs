@@ -30,6 +30,17 @@ pub enum Measure {
 
 mirror_enum!(Measure, core::Measure, [Lying, Standing]);
 
+/// How a blood glucose was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum GlucoseKind {
+    /// Gula darah sewaktu (random). A reading without kind counts as this.
+    Sewaktu,
+    /// Gula darah puasa (fasting).
+    Puasa,
+}
+
+mirror_enum!(GlucoseKind, core::GlucoseKind, [Sewaktu, Puasa]);
+
 /// The six SPM (minimum service standard) areas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 pub enum SpmArea {
@@ -71,6 +82,9 @@ pub struct Measurements {
     pub bp_diastolic_mmhg: Option<u16>,
     #[uniffi(default)]
     pub blood_glucose_mg_dl: Option<f64>,
+    /// Fasting or random; `null` = sewaktu (random).
+    #[uniffi(default)]
+    pub blood_glucose_kind: Option<GlucoseKind>,
     #[uniffi(default)]
     pub oedema: Option<bool>,
 }
@@ -87,6 +101,7 @@ impl From<Measurements> for core::Measurements {
             bp_systolic_mmhg: m.bp_systolic_mmhg,
             bp_diastolic_mmhg: m.bp_diastolic_mmhg,
             blood_glucose_mg_dl: m.blood_glucose_mg_dl,
+            blood_glucose_kind: m.blood_glucose_kind.map(Into::into),
             oedema: m.oedema,
         }
     }
@@ -104,6 +119,7 @@ impl From<core::Measurements> for Measurements {
             bp_systolic_mmhg: m.bp_systolic_mmhg,
             bp_diastolic_mmhg: m.bp_diastolic_mmhg,
             blood_glucose_mg_dl: m.blood_glucose_mg_dl,
+            blood_glucose_kind: m.blood_glucose_kind.map(Into::into),
             oedema: m.oedema,
         }
     }

@@ -27,7 +27,16 @@ fn identity() -> DeviceIdentity {
 }
 
 fn member(name: &str, birth: Date, sex: Sex, relation: Relation) -> NewMember {
-    NewMember { nik: None, mother_nik: None, name: name.into(), birth_date: birth, sex, relation, bpjs_number: None }
+    NewMember {
+        nik: None,
+        mother_nik: None,
+        name: name.into(),
+        birth_date: birth,
+        sex,
+        relation,
+        bpjs_number: None,
+        kia_book: None,
+    }
 }
 
 /// One household document with a year of monthly visits.

@@ -204,6 +204,7 @@ impl HouseholdDoc {
             sex: m.sex,
             relation: m.relation,
             bpjs_number: m.bpjs_number.clone(),
+            kia_book: m.kia_book,
             deleted: false,
         };
         self.put_record(MEMBERS, id, &member)
@@ -1006,6 +1007,7 @@ fn check_member(rec: &mut Rec, m: &mut Map<String, Json>, path: &str) {
         rec.field(mn, &mp, "birth_order", REQUIRED, Field::Int(crate::validation::BIRTH_ORDER));
     }
     rec.field(m, path, "bpjs_number", OPTIONAL, Field::Text(MAX_NAME));
+    rec.field(m, path, "kia_book", OPTIONAL, Field::Bool);
     rec.field(m, path, "deleted", OPTIONAL, Field::Bool);
 }
 
@@ -1119,6 +1121,7 @@ fn check_entry(rec: &mut Rec, e: &mut Map<String, Json>, path: &str) {
         rec.field(m, &mp, "bp_diastolic_mmhg", OPTIONAL, Field::Int(BP_DIASTOLIC_MMHG));
         rec.field(m, &mp, "measure", OPTIONAL, Field::Enum { known: known::<Measure>, open: false });
         rec.field(m, &mp, "oedema", OPTIONAL, Field::Bool);
+        rec.field(m, &mp, "blood_glucose_kind", OPTIONAL, Field::Enum { known: known::<GlucoseKind>, open: true });
         let bp = |k: &str| m.get(k).and_then(Json::as_u64).and_then(|v| u16::try_from(v).ok());
         if rec.ok {
             if let (Some(s), Some(d)) = (bp("bp_systolic_mmhg"), bp("bp_diastolic_mmhg")) {

@@ -12,6 +12,7 @@ pub use crate::rules::lifestage::LifeStage;
 pub use crate::rules::pregnancy::{
     estimated_due_date, gestational_weeks, is_kek, kek_muac_cm, may_record_pregnancy, pregnancy_min_age_months,
 };
+pub use crate::rules::screening::GlucoseKind;
 pub use crate::rules::vitamin_a::VitaminACapsule;
 
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
@@ -224,6 +225,9 @@ pub struct Member {
     pub relation: Relation,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bpjs_number: Option<String>,
+    /// Owns a Buku KIA / KMS (K in SKDN); `None`: not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kia_book: Option<bool>,
     #[serde(default)]
     pub deleted: bool,
 }
@@ -239,6 +243,9 @@ pub struct NewMember {
     pub sex: Sex,
     pub relation: Relation,
     pub bpjs_number: Option<String>,
+    /// Owns a Buku KIA / KMS; `None`: not recorded.
+    #[serde(default)]
+    pub kia_book: Option<bool>,
 }
 
 /// Field edits on a member; `None` leaves a field as it is.
@@ -251,6 +258,8 @@ pub struct MemberPatch {
     pub sex: Option<Sex>,
     pub relation: Option<Relation>,
     pub bpjs_number: Option<String>,
+    #[serde(default)]
+    pub kia_book: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,6 +293,10 @@ pub struct Measurements {
     pub bp_diastolic_mmhg: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blood_glucose_mg_dl: Option<f64>,
+    /// How the glucose was measured; `None` (as in documents written before this
+    /// field existed) reads as sewaktu (random).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blood_glucose_kind: Option<GlucoseKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oedema: Option<bool>,
 }

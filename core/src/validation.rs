@@ -18,8 +18,6 @@ pub enum ValidationError {
     NikBirthDate { part: String },
     #[error("NIK tidak valid: nomor urut 0000")]
     NikSerial,
-    #[error("NIK tidak cocok dengan tanggal lahir atau jenis kelamin")]
-    NikMismatch,
     #[error("{field} harus {digits} angka")]
     Digits { field: &'static str, digits: usize },
     #[error("{field} wajib diisi")]
@@ -63,7 +61,7 @@ impl ValidationError {
         use ValidationError::*;
         match self {
             NikLength { .. } | NikNotDigits => "harus 16 angka".into(),
-            NikRegion { .. } | NikBirthDate { .. } | NikSerial | NikMismatch => "NIK tidak valid".into(),
+            NikRegion { .. } | NikBirthDate { .. } | NikSerial => "NIK tidak valid".into(),
             Digits { digits, .. } => format!("harus {digits} angka"),
             Required { .. } => "wajib diisi".into(),
             TooLong { max, .. } => format!("terlalu panjang (maksimal {max} karakter)"),
@@ -219,9 +217,10 @@ pub fn check_not_future(field: &'static str, d: Date, today: Date) -> V {
 }
 
 /// Validates a 16-digit NIK: digits, province code 11–99, a real birth date in
-/// positions 7–12 (day + 40 for women), serial not 0000. When `birth` and `sex` are
-/// given, the embedded date and sex must match them.
-pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
+/// positions 7–12 (day + 40 for women), serial not 0000. Whether the encoded date and
+/// sex agree with the entered ones is not an error but a warning
+/// ([`crate::rules::identity::nik_warnings`]): the person is registered either way.
+pub fn check_nik(nik: &str) -> V {
     let len = nik.chars().count();
     if len != 16 {
         return Err(ValidationError::NikLength { len });
@@ -233,7 +232,7 @@ pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
         return Err(ValidationError::NikRegion { code: nik[0..2].to_string() });
     }
     let (dd, mm, yy) = (num(6..8), num(8..10), num(10..12));
-    let (day, female) = if dd > 40 { (dd - 40, true) } else { (dd, false) };
+    let day = if dd > 40 { dd - 40 } else { dd };
     let month = Month::try_from(mm as u8).ok();
     // The two-digit year is ambiguous; any century where the date exists will do here.
     let exists = month
@@ -243,16 +242,6 @@ pub fn check_nik(nik: &str, birth: Option<Date>, sex: Option<Sex>) -> V {
     }
     if num(12..16) == 0 {
         return Err(ValidationError::NikSerial);
-    }
-    if let Some(b) = birth {
-        if b.day() as u32 != day || b.month() as u32 != mm || (b.year() % 100) as u32 != yy {
-            return Err(ValidationError::NikMismatch);
-        }
-    }
-    if let Some(s) = sex {
-        if (s == Sex::Female) != female {
-            return Err(ValidationError::NikMismatch);
-        }
     }
     Ok(())
 }
@@ -321,10 +310,10 @@ pub fn check_new_member(m: &NewMember, today: Date) -> V {
     }
     check_date("lahir", m.birth_date)?;
     if let Some(nik) = &m.nik {
-        check_nik(nik, Some(m.birth_date), Some(m.sex))?;
+        check_nik(nik)?;
     }
     if let Some(mn) = &m.mother_nik {
-        check_nik(&mn.mother_nik, None, Some(Sex::Female))?;
+        check_nik(&mn.mother_nik)?;
         BIRTH_ORDER.check(mn.birth_order as f64)?;
     }
     if let Some(b) = &m.bpjs_number {
@@ -342,6 +331,7 @@ pub fn check_member_patch(p: &MemberPatch, current: &Member, today: Date) -> V {
         sex: p.sex.unwrap_or(current.sex),
         relation: p.relation.unwrap_or(current.relation),
         bpjs_number: p.bpjs_number.clone().or_else(|| current.bpjs_number.clone()),
+        kia_book: p.kia_book.or(current.kia_book),
     };
     check_new_member(&merged, today)
 }
@@ -464,17 +454,45 @@ mod tests {
     #[test]
     fn nik_checks() {
         // Man born 1990-05-12 in Kota Bekasi (3275..).
-        assert_eq!(check_nik("3275011205900001", Some(date!(1990 - 05 - 12)), Some(Sex::Male)), Ok(()));
+        assert_eq!(check_nik("3275011205900001"), Ok(()));
         // Woman: day + 40.
-        assert_eq!(check_nik("3275015205900002", Some(date!(1990 - 05 - 12)), Some(Sex::Female)), Ok(()));
-        assert_eq!(check_nik("3275011205900001", None, Some(Sex::Female)), Err(ValidationError::NikMismatch));
-        assert_eq!(check_nik("327501120590000", None, None), Err(ValidationError::NikLength { len: 15 }));
-        assert_eq!(check_nik("32750112059000a1", None, None), Err(ValidationError::NikNotDigits));
-        assert!(matches!(check_nik("0575011205900001", None, None), Err(ValidationError::NikRegion { .. })));
-        assert!(matches!(check_nik("3275013205900001", None, None), Err(ValidationError::NikBirthDate { .. })));
-        assert!(matches!(check_nik("3275011213900001", None, None), Err(ValidationError::NikBirthDate { .. })));
-        assert_eq!(check_nik("3275011205900000", None, None), Err(ValidationError::NikSerial));
-        assert_eq!(check_nik("3275011205910001", Some(date!(1990 - 05 - 12)), None), Err(ValidationError::NikMismatch));
+        assert_eq!(check_nik("3275015205900002"), Ok(()));
+        assert_eq!(check_nik("327501120590000"), Err(ValidationError::NikLength { len: 15 }));
+        assert_eq!(check_nik("32750112059000a1"), Err(ValidationError::NikNotDigits));
+        assert!(matches!(check_nik("0575011205900001"), Err(ValidationError::NikRegion { .. })));
+        assert!(matches!(check_nik("3275013205900001"), Err(ValidationError::NikBirthDate { .. })));
+        assert!(matches!(check_nik("3275011213900001"), Err(ValidationError::NikBirthDate { .. })));
+        assert_eq!(check_nik("3275011205900000"), Err(ValidationError::NikSerial));
+    }
+
+    /// Issue 10, wrong answer 7: a NIK whose encoded birth date or sex disagrees with
+    /// the entered ones must not block registration (it is a warning, see
+    /// `rules::identity`).
+    #[test]
+    fn nik_date_or_sex_mismatch_does_not_block_registration() {
+        let today = date!(2026 - 11 - 30);
+        let m = NewMember {
+            nik: Some("3275011205900001".into()),
+            mother_nik: None,
+            name: "Budi".into(),
+            birth_date: date!(1990 - 05 - 13),
+            sex: Sex::Male,
+            relation: Relation::KepalaKeluarga,
+            bpjs_number: None,
+            kia_book: None,
+        };
+        assert_eq!(check_new_member(&m, today), Ok(()), "birth date one day off");
+        let w = NewMember { sex: Sex::Female, birth_date: date!(1990 - 05 - 12), ..m.clone() };
+        assert_eq!(check_new_member(&w, today), Ok(()), "sex differs");
+        let mother_male = NewMember {
+            nik: None,
+            mother_nik: Some(MotherNik { mother_nik: "3275011205900001".into(), birth_order: 1 }),
+            ..m.clone()
+        };
+        assert_eq!(check_new_member(&mother_male, today), Ok(()), "mother's NIK encodes a man");
+        // Other NIK problems stay errors.
+        let bad = NewMember { nik: Some("3275011205900000".into()), ..m };
+        assert_eq!(check_new_member(&bad, today), Err(ValidationError::NikSerial));
     }
 
     #[test]
@@ -529,6 +547,7 @@ mod tests {
             sex,
             relation: Relation::Anak,
             bpjs_number: None,
+            kia_book: None,
             deleted: false,
         };
         let baby = member(date!(2025 - 08 - 15), Sex::Female);

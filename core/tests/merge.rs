@@ -34,6 +34,7 @@ fn base() -> (Vec<u8>, Uuid) {
             sex: Sex::Male,
             relation: Relation::Anak,
             bpjs_number: None,
+            kia_book: None,
         },
     )
     .unwrap();
@@ -228,7 +229,7 @@ proptest! {
                     reps[replica].commit(&format!("K-{replica}"), t);
                 }
                 Op::AddMember { replica } => {
-                    let nm = NewMember { nik: None, mother_nik: None, name: "Baru".into(), birth_date: date!(2026 - 01 - 01), sex: Sex::Female, relation: Relation::Anak, bpjs_number: None };
+                    let nm = NewMember { nik: None, mother_nik: None, name: "Baru".into(), birth_date: date!(2026 - 01 - 01), sex: Sex::Female, relation: Relation::Anak, bpjs_number: None , kia_book: None};
                     reps[replica].add_member(Uuid::new_v4(), &nm).unwrap();
                     reps[replica].commit(&format!("K-{replica}"), t);
                 }

@@ -186,6 +186,7 @@ fn build_fixture_v1() -> Vec<u8> {
                 sex: Sex::Female,
                 relation: Relation::KepalaKeluarga,
                 bpjs_number: Some("0001234567890".into()),
+                kia_book: None,
             },
         ),
         (
@@ -198,6 +199,7 @@ fn build_fixture_v1() -> Vec<u8> {
                 sex: Sex::Male,
                 relation: Relation::Suami,
                 bpjs_number: None,
+                kia_book: None,
             },
         ),
         (
@@ -210,6 +212,7 @@ fn build_fixture_v1() -> Vec<u8> {
                 sex: Sex::Male,
                 relation: Relation::Anak,
                 bpjs_number: None,
+                kia_book: None,
             },
         ),
     ];
@@ -288,6 +291,7 @@ fn base() -> HouseholdDoc {
         sex: Sex::Female,
         relation: Relation::KepalaKeluarga,
         bpjs_number: None,
+        kia_book: None,
     };
     let kid = NewMember {
         nik: None,
@@ -297,6 +301,7 @@ fn base() -> HouseholdDoc {
         sex: Sex::Male,
         relation: Relation::Anak,
         bpjs_number: None,
+        kia_book: None,
     };
     d.add_member(MUM, &mum).unwrap();
     d.add_member(KID, &kid).unwrap();
@@ -992,6 +997,7 @@ fn reads_the_schema_1_fixture_exactly() {
                 sex: Sex::Male,
                 relation: Relation::Suami,
                 bpjs_number: None,
+                kia_book: None,
                 deleted: false,
             },
             Member {
@@ -1003,6 +1009,7 @@ fn reads_the_schema_1_fixture_exactly() {
                 sex: Sex::Female,
                 relation: Relation::KepalaKeluarga,
                 bpjs_number: Some("0001234567890".into()),
+                kia_book: None,
                 deleted: false,
             },
             Member {
@@ -1015,6 +1022,7 @@ fn reads_the_schema_1_fixture_exactly() {
                 sex: Sex::Male,
                 relation: Relation::Anak,
                 bpjs_number: None,
+                kia_book: None,
                 deleted: false,
             },
         ],
@@ -1331,6 +1339,41 @@ fn text_objects_in_conflicts_read_as_strings() {
     assert_eq!(ours.read().unwrap().member(KID).unwrap().name, "Budi Santoso");
 }
 
+/// Issue 10: `members/<id>/kia_book` (boolean, absent = not recorded) and
+/// `measurements/blood_glucose_kind` (open enum, absent = sewaktu) read tolerantly.
+#[test]
+fn kia_book_and_glucose_kind_read_tolerantly() {
+    // Absent (every document written before the keys existed): not recorded / sewaktu.
+    let mut d = base();
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty());
+    assert!(r.household.members.iter().all(|m| m.kia_book.is_none()));
+    let v1 = r.household.visits.iter().find(|v| v.id == V1).unwrap();
+    assert!(v1.entries.iter().all(|e| e.measurements.blood_glucose_kind.is_none()));
+
+    let mut d = base();
+    put(&mut d, &format!("members/{KID}"), "kia_book", true);
+    put(&mut d, &format!("{}/measurements", entry_path(V1, MUM)), "blood_glucose_mg_dl", 150.0);
+    put(&mut d, &format!("{}/measurements", entry_path(V1, MUM)), "blood_glucose_kind", "puasa");
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(r.household.member(KID).unwrap().kia_book, Some(true));
+    let e =
+        r.household.visits.iter().find(|v| v.id == V1).unwrap().entries.iter().find(|e| e.member_id == MUM).unwrap();
+    assert_eq!(e.measurements.blood_glucose_kind, Some(GlucoseKind::Puasa));
+
+    // A wrong type is invalid (the member is left out); an unknown kind is newer.
+    let mut d = base();
+    put(&mut d, &format!("members/{KID}"), "kia_book", "ya");
+    let r = checked(&mut d);
+    assert_eq!(paths(&r), vec![(format!("members/{KID}/kia_book").as_str(), ProblemKind::Invalid)]);
+    let mut d = base();
+    put(&mut d, &format!("{}/measurements", entry_path(V2, KID)), "blood_glucose_kind", "dua_jam_pp");
+    let r = checked(&mut d);
+    let p = format!("{}/measurements/blood_glucose_kind", entry_path(V2, KID));
+    assert_eq!(paths(&r), vec![(p.as_str(), ProblemKind::Newer)]);
+}
+
 /// The vitamin A capsule (issue 10): written with `vitamin_a: true` so older readers
 /// see the dose, read back; a document holding only the old boolean reads as before;
 /// a capsule only (no boolean, e.g. a hand-written document) still counts as vitamin
@@ -1347,6 +1390,7 @@ fn vitamin_a_capsule_is_read_tolerantly() {
         sex: Sex::Male,
         relation: Relation::Anak,
         bpjs_number: None,
+        kia_book: None,
     };
     d.add_member(KID, &kid).unwrap();
     let services = Services { vitamin_a_capsule: Some(VitaminACapsule::Biru), ..Default::default() };

@@ -252,6 +252,34 @@ fn store_is_usable_from_several_threads() {
     assert_eq!(store.household(hh).unwrap().visits.len(), 40);
 }
 
+/// Issue 10, wrong answer 7: a NIK whose birth date is a day off is registered, and
+/// the warning comes from the rulebook; Buku KIA ownership is set on add and by patch,
+/// and an absent value reads as "not recorded".
+#[test]
+fn nik_mismatch_registers_with_a_warning_and_kia_book_is_recorded() {
+    use posyandu_core::rules::identity::{member_warnings, NikWarning};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir.path().join("s.sqlite3"), "D1");
+    let hh = store.create_household(new_household("003")).unwrap();
+    let mut mum = mother();
+    mum.birth_date = date!(1990 - 05 - 13); // the NIK says 12-05-90
+    let mum = store.add_member(hh, mum).expect("registered despite the NIK date");
+    let mut kid = child("Budi", date!(2026 - 01 - 20));
+    kid.kia_book = Some(true);
+    let kid = store.add_member(hh, kid).unwrap();
+    let other = store.add_member(hh, child("Ani", date!(2025 - 01 - 20))).unwrap();
+    let h = store.household(hh).unwrap();
+    let m = h.member(mum).unwrap();
+    assert_eq!(member_warnings(m), vec![NikWarning::BirthDate { nik_date: "12-05-90".into() }]);
+    assert_eq!(h.member(kid).unwrap().kia_book, Some(true));
+    assert_eq!(h.member(other).unwrap().kia_book, None, "not recorded");
+    store.update_member(hh, other, MemberPatch { kia_book: Some(false), ..Default::default() }).unwrap();
+    store.update_member(hh, kid, MemberPatch { name: Some("Budi S".into()), ..Default::default() }).unwrap();
+    let h = store.household(hh).unwrap();
+    assert_eq!(h.member(other).unwrap().kia_book, Some(false));
+    assert_eq!(h.member(kid).unwrap().kia_book, Some(true), "a patch without kia_book keeps it");
+}
+
 /// Issue 15: a damaged store says it is damaged (not "identity not found", which
 /// invites setting the phone up again and losing unsent visits), and the file is kept.
 #[test]

@@ -73,6 +73,7 @@ fn build(posyandu: &str, n: usize) -> (Uuid, Vec<u8>) {
             sex,
             relation: rel,
             bpjs_number: None,
+            kia_book: None,
         };
         doc.add_member(mid, &nm).unwrap();
         mid

@@ -741,6 +741,7 @@ fn real_server_with_real_clients() {
                 sex: posyandu_core::growth::Sex::Female,
                 relation: Relation::Anak,
                 bpjs_number: None,
+                kia_book: None,
             },
         )
         .unwrap();

@@ -167,6 +167,7 @@ fn two_relay_processes_one_database_converge_without_gaps() {
                                     sex: posyandu_core::growth::Sex::Female,
                                     relation: Relation::Anak,
                                     bpjs_number: None,
+                                    kia_book: None,
                                 },
                             )
                             .unwrap();

@@ -160,6 +160,7 @@ fn to_report(v: Value) -> MonthlyReport {
         d_s_pct: f("d_s_pct"),
         n_d_pct: f("n_d_pct"),
         n_s_pct: f("n_s_pct"),
+        ..Default::default()
     };
     RAW.with(|raw| *raw.borrow_mut() = v);
     r
@@ -197,6 +198,8 @@ fn new_member(
         sex,
         relation,
         bpjs_number: Some("0001234567890".into()),
+        // Every child of the fixture has a Buku KIA (K = S here; K itself: report_screening.rs).
+        kia_book: (relation == Relation::Anak).then_some(true),
     };
     doc.add_member(id, &m).unwrap();
     id
@@ -302,6 +305,7 @@ async fn fixture() -> Fixture {
             sex: Sex::Female,
             relation: Relation::Anak,
             bpjs_number: None,
+            kia_book: Some(true),
         },
     )
     .unwrap();
@@ -450,6 +454,7 @@ async fn monthly_reports_match_hand_computed_numbers() {
             sex: Sex::Female,
             relation: Relation::Anak,
             bpjs_number: None,
+            kia_book: None,
             deleted: false,
         },
         date!(2024 - 05 - 16),
@@ -480,10 +485,10 @@ async fn monthly_reports_match_hand_computed_numbers() {
     // Stunting: Eka 68 cm at 12 months is < −2 SD per the core.
     let st = eka_z.zlhfa.unwrap();
     assert_eq!(v["nutrition"]["stunting"][2]["below_2sd"]["female"], if st < -2.0 { 1 } else { 0 });
-    // Siti: pregnant, KEK; BP 150/95 → hypertension (adult 18–59); one referral; one
+    // Siti: pregnant, KEK; BP 150/95 → hypertension (adult 15–59); one referral; one
     // SPM need for Sosial.
     assert_eq!((v["maternal"]["pregnant"].as_u64(), v["maternal"]["kek"].as_u64()), (Some(1), Some(1)));
-    assert_eq!(v["screening"]["adult_18_59"]["hypertension"], 1);
+    assert_eq!(v["screening"]["adult_15_59"]["hypertension"], 1);
     assert_eq!(names(&v["screening"]["hypertension_list"]), vec!["Siti Aminah"]);
     assert_eq!(v["referrals"].as_array().unwrap().len(), 1);
     let sosial = v["spm"]["by_area"].as_array().unwrap().iter().find(|a| a["area"] == "sosial").unwrap().clone();

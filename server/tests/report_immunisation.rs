@@ -21,6 +21,7 @@ fn member(name: &str, birth: Date, sex: Sex) -> Member {
         sex,
         relation: Relation::Anak,
         bpjs_number: None,
+        kia_book: None,
         deleted: false,
     }
 }

@@ -73,6 +73,7 @@ fn build_day(posyandu: &str, kader: &str, seed: usize) -> Vec<DocChanges> {
                     sex: posyandu_core::growth::Sex::Female,
                     relation: Relation::Anak,
                     bpjs_number: None,
+                    kia_book: None,
                 },
             )
             .unwrap();

@@ -22,5 +22,6 @@ pub fn member(store: &Store, name: impl Into<String>, days_old: i64, sex: Sex, r
         sex,
         relation,
         bpjs_number: None,
+        kia_book: None,
     }
 }

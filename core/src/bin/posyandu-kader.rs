@@ -243,6 +243,7 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                     sex: growth::Sex::parse(&sex)?,
                     relation: enum_arg(&relation, "Hubungan keluarga")?,
                     bpjs_number: None,
+                    kia_book: None,
                 },
             )?;
             println!("{id}");

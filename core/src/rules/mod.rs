@@ -16,16 +16,20 @@
 //! | vitamin A rounds | [`vitamin_a`] |
 //! | child LiLA band (6–59 months) | [`muac`] |
 //! | why a member is due for a home visit | [`due`] |
+//! | adult screening: hypertension, glucose, IMT, waist | [`screening`] (table `core/data/rules/screening.json`) |
+//! | NIK consistency warnings | [`identity`] |
 //!
 //! Rule tables (thresholds, schedules) are data in `core/data/rules/*.json`, each value
 //! with its source, loaded by [`table`].
 
 pub mod age;
 pub mod due;
+pub mod identity;
 pub mod immunisation;
 pub mod lifestage;
 pub mod muac;
 pub mod pregnancy;
+pub mod screening;
 pub mod table;
 pub mod vitamin_a;
 
@@ -40,11 +44,13 @@ mod tests {
         let files: &[(&str, &str)] = &[
             ("age.rs", include_str!("age.rs")),
             ("due.rs", include_str!("due.rs")),
+            ("identity.rs", include_str!("identity.rs")),
             ("immunisation.rs", include_str!("immunisation.rs")),
             ("lifestage.rs", include_str!("lifestage.rs")),
             ("muac.rs", include_str!("muac.rs")),
             ("table.rs", include_str!("table.rs")),
             ("pregnancy.rs", include_str!("pregnancy.rs")),
+            ("screening.rs", include_str!("screening.rs")),
             ("vitamin_a.rs", include_str!("vitamin_a.rs")),
         ];
         for (name, src) in files {

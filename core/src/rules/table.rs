@@ -11,6 +11,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("pregnancy", include_str!("../../data/rules/pregnancy.json")),
     ("muac", include_str!("../../data/rules/muac.json")),
     ("kbm", include_str!("../../data/rules/kbm.json")),
+    ("screening", include_str!("../../data/rules/screening.json")),
     ("immunisation", include_str!("../../data/rules/immunisation.json")),
     ("vitamin_a", include_str!("../../data/rules/vitamin_a.json")),
 ];

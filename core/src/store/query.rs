@@ -350,6 +350,7 @@ mod trend_tests {
             sex,
             relation: Relation::Anak,
             bpjs_number: None,
+            kia_book: None,
             deleted: false,
         };
         let mut visits = Vec::new();

@@ -195,6 +195,7 @@ impl Store {
                     sex: m.sex,
                     relation: m.relation,
                     bpjs_number: m.bpjs_number.clone(),
+                    kia_book: m.kia_book,
                 };
                 doc.add_member(m.id, &new)?;
                 members.push(m.id);

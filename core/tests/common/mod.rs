@@ -43,6 +43,7 @@ pub fn mother() -> NewMember {
         sex: Sex::Female,
         relation: Relation::KepalaKeluarga,
         bpjs_number: None,
+        kia_book: None,
     }
 }
 
@@ -55,6 +56,7 @@ pub fn child(name: &str, birth: Date) -> NewMember {
         sex: Sex::Male,
         relation: Relation::Anak,
         bpjs_number: None,
+        kia_book: None,
     }
 }
 

@@ -14,9 +14,13 @@
 //! Data minimisation (what the Puskesmas needs for follow-up and reporting):
 //! included are the household's RT/RW/dusun and Kemendagri area code, its SPM
 //! attributes, conflicted field paths; per member id, NIK (or mother's NIK and birth
-//! order for a newborn), name, birth date, sex, relation to the head; visits with
-//! measurements, services, referrals, SPM needs and the WHO z-scores / Permenkes
-//! categories / N-T-O-B trend computed by the core; pregnancies. NOT exported: KK
+//! order for a newborn), name, birth date, sex, relation to the head, Buku KIA/KMS
+//! ownership (`kia_book`, absent = not recorded) and the rulebook's NIK warnings
+//! ("NIK tidak cocok"); visits with measurements (with the glucose kind, absent =
+//! sewaktu), services, referrals, SPM needs and the WHO z-scores / Permenkes
+//! categories / N-T-O-B trend and the adult screening (from 15 years: hypertension,
+//! high glucose, IMT and its category, central obesity) computed by the core;
+//! pregnancies. NOT exported: KK
 //! number and its history, street address, GPS position, BPJS number, the life-stage
 //! checklist and counselling notes.
 //!
@@ -254,6 +258,17 @@ pub fn assess_entry(member: Option<&Member>, date: time::Date, e: &VisitEntry) -
     growth::assess_member(member?, date, &e.measurements).ok().flatten()
 }
 
+/// The rulebook's adult screening of a member's entry (`None`: unknown member, or
+/// younger than the screening age).
+pub fn screening_of(
+    member: Option<&Member>,
+    date: time::Date,
+    e: &VisitEntry,
+) -> Option<posyandu_core::rules::screening::ScreeningResult> {
+    let m = member?;
+    Some(posyandu_core::rules::screening::screen(m.sex, m.birth_date, date, &e.measurements)).filter(|r| r.applies)
+}
+
 pub fn sex_code(s: Sex) -> &'static str {
     match s {
         Sex::Male => "male",
@@ -295,6 +310,7 @@ pub const CSV_HEADER: &[&str] = &[
     "bp_systolic_mmhg",
     "bp_diastolic_mmhg",
     "blood_glucose_mg_dl",
+    "blood_glucose_kind",
     "oedema",
     "zwfa",
     "zlhfa",
@@ -313,6 +329,13 @@ pub const CSV_HEADER: &[&str] = &[
     "referral_to",
     "spm_needs",
     "conflicts",
+    "imt",
+    "imt_category",
+    "hypertension",
+    "high_glucose",
+    "central_obesity",
+    "kia_book",
+    "nik_warnings",
 ];
 
 enum Sink {
@@ -378,6 +401,8 @@ fn entry_json(
     json!({
         "member_id": e.member_id,
         "measurements": e.measurements,
+        // The rulebook's result as it serialises (codes: `puasa`, `gemuk`, …).
+        "screening": screening_of(hh.member(e.member_id), v.date, e),
         "services": e.services,
         "referral": e.referral,
         "spm_needs": e.spm_needs,
@@ -417,6 +442,11 @@ fn ndjson_household(buf: &mut Vec<u8>, l: &Loaded, trends: &HashMap<(Uuid, Uuid)
                 "birth_date": format_date(m.birth_date),
                 "sex": sex_code(m.sex),
                 "relation": m.relation,
+                "kia_book": m.kia_book,
+                "nik_warnings": posyandu_core::rules::identity::member_warnings(m)
+                    .iter()
+                    .map(|w| json!({ "code": w.code(), "message": w.message() }))
+                    .collect::<Vec<_>>(),
                 "deleted": m.deleted,
             }),
         );
@@ -473,6 +503,7 @@ fn csv_household(
         for e in &v.entries {
             let m = hh.member(e.member_id);
             let g = assess_entry(m, v.date, e);
+            let sc = screening_of(m, v.date, e);
             let ms = &e.measurements;
             let sv = &e.services;
             let age = m.map(|m| posyandu_core::lifestage::age_months(m.birth_date, v.date).to_string());
@@ -508,6 +539,9 @@ fn csv_household(
                 num(ms.bp_systolic_mmhg),
                 num(ms.bp_diastolic_mmhg),
                 num(ms.blood_glucose_mg_dl),
+                ms.blood_glucose_mg_dl
+                    .map(|_| GlucoseKind::or_default(ms.blood_glucose_kind).code().to_string())
+                    .unwrap_or_default(),
                 num(ms.oedema),
                 z(g.as_ref().and_then(|g| g.zwfa)),
                 z(g.as_ref().and_then(|g| g.zlhfa)),
@@ -526,6 +560,20 @@ fn csv_household(
                 e.referral.as_ref().and_then(|r| r.to.clone()).unwrap_or_default(),
                 needs.join(";"),
                 conflicts.clone(),
+                num(sc.as_ref().and_then(|r| r.imt)),
+                sc.as_ref().and_then(|r| r.imt_category).map(|c| c.code().to_string()).unwrap_or_default(),
+                num(sc.as_ref().and_then(|r| r.hypertension)),
+                num(sc.as_ref().and_then(|r| r.high_glucose)),
+                num(sc.as_ref().and_then(|r| r.central_obesity)),
+                num(m.and_then(|m| m.kia_book)),
+                m.map(|m| {
+                    posyandu_core::rules::identity::member_warnings(m)
+                        .iter()
+                        .map(|w| w.message())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default(),
             ];
             super::write_csv_row(w, &row)?;
         }

@@ -11,7 +11,9 @@
 //!   height (standing) / 8306-3 body length lying [cm]; 9843-4 head circumference [cm];
 //!   56072-2 mid-upper arm circumference [cm]; 8280-0 waist circumference [cm];
 //!   85354-9 blood pressure panel with components 8480-6 systolic / 8462-4 diastolic
-//!   [mm[Hg]]; 2339-0 glucose in blood [mg/dL].
+//!   [mm[Hg]]; glucose [mg/dL]: 2339-0 glucose in blood for a random (sewaktu) reading
+//!   or one without kind, 1556-0 fasting glucose in capillary blood for a fasting
+//!   (puasa) reading.
 //! - WHO z-scores: no LOINC code is used (we found none we could vouch for per index),
 //!   so they are coded in the local system [`ZSCORE_SYSTEM`] (`wfa`, `lhfa`, `wfl`,
 //!   `bmi`, `hcfa`, `muac`), value in UCUM `{SD}`, the Permenkes 2/2020 category as
@@ -216,10 +218,15 @@ pub fn household_entries(l: &Loaded, out: &mut Vec<Value>) {
                 ));
             }
             if let Some(x) = ms.blood_glucose_mg_dl {
+                // Fasting (puasa) or random (sewaktu; also a reading without kind).
+                let code = match GlucoseKind::or_default(ms.blood_glucose_kind) {
+                    GlucoseKind::Puasa => loinc("1556-0", "Fasting glucose [Mass/volume] in Capillary blood"),
+                    GlucoseKind::Sewaktu => loinc("2339-0", "Glucose [Mass/volume] in Blood"),
+                };
                 push(obs(
                     "glucose",
                     category("laboratory", "Laboratory"),
-                    loinc("2339-0", "Glucose [Mass/volume] in Blood"),
+                    code,
                     json!({ "valueQuantity": qty(x, "mg/dL", "mg/dL") }),
                 ));
             }

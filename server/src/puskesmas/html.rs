@@ -232,11 +232,12 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
         "<h2>SKDN balita (0–59 bulan)</h2>{}<table id=\"skdn\"><tr><th>S</th><th>K</th><th>D</th><th>N</th><th>T</th><th>O</th><th>B</th></tr>\
          <tr><td class=\"n\" id=\"skdn-s\">{}</td><td class=\"n\" id=\"skdn-k\">{}</td><td class=\"n\" id=\"skdn-d\">{}</td><td class=\"n\" id=\"skdn-n\">{}</td><td class=\"n\" id=\"skdn-t\">{}</td><td class=\"n\" id=\"skdn-o\">{}</td><td class=\"n\" id=\"skdn-b\">{}</td></tr></table>\
          <table><tr><th>K/S</th><th>D/S (partisipasi)</th><th>N/D</th><th>N/S</th></tr><tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>\
-         <p class=\"muted\">S: balita terdaftar; K: {}; D: ditimbang bulan ini; N: naik; T: tidak naik; O: tidak ditimbang bulan lalu; B: baru pertama ditimbang.</p>",
+         <p class=\"muted\">S: balita terdaftar; K: {}; D: ditimbang bulan ini; N: naik; T: tidak naik; O: tidak ditimbang bulan lalu; B: baru pertama ditimbang.</p>{}",
         skdn_svg(r),
         s.s, s.k, s.d, s.n, s.t, s.o, s.b,
         pct(s.k_s_pct), pct(s.d_s_pct), pct(s.n_d_pct), pct(s.n_s_pct),
-        esc(r.thresholds.k_definition)
+        esc(r.thresholds.k_definition),
+        s.k_note.as_deref().map(|n| format!("<p class=\"warn\" id=\"k-note\">{}</p>", esc(n))).unwrap_or_default()
     );
     let _ = write!(
         b,
@@ -284,16 +285,47 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
     let _ =
         write!(b, "<p id=\"vitamin-a\">Vitamin A: {}. {}.</p>", esc(&children), esc(&cov("Ibu nifas", &va.ibu_nifas)));
     let sc = &r.screening;
+    b.push_str(
+        "<h2>Skrining usia dewasa dan lansia</h2><table id=\"skrining\"><tr><th>Kelompok</th><th>Dikunjungi</th>\
+         <th>Tensi diukur</th><th>Hipertensi</th><th>Gula darah diukur</th><th>Gula darah puasa</th><th>Gula darah tinggi</th>\
+         <th>IMT diukur</th><th>Kurus</th><th>Gemuk</th><th>Obesitas</th><th>Lingkar perut diukur</th><th>Obesitas sentral</th></tr>",
+    );
+    for (label, g) in [("Dewasa 15–59 th", &sc.adult_15_59), ("Lansia ≥ 60 th", &sc.elderly_60_plus)] {
+        let _ = write!(b, "<tr><td>{label}</td>");
+        for n in [
+            g.visited,
+            g.bp_measured,
+            g.hypertension,
+            g.glucose_measured,
+            g.glucose_fasting,
+            g.high_glucose,
+            g.imt_measured,
+            g.imt_kurus,
+            g.imt_gemuk,
+            g.imt_obesitas,
+            g.waist_measured,
+            g.central_obesity,
+        ] {
+            let _ = write!(b, "<td class=\"n\">{n}</td>");
+        }
+        b.push_str("</tr>");
+    }
     let _ = write!(
         b,
-        "<h2>Skrining usia dewasa dan lansia</h2><table><tr><th>Kelompok</th><th>Dikunjungi</th><th>Tensi diukur</th><th>Hipertensi</th><th>Gula darah diukur</th><th>Gula darah tinggi</th></tr>\
-         <tr><td>Dewasa 18–59 th</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\
-         <tr><td>Lansia ≥ 60 th</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>\
-         <p class=\"muted\">Hipertensi: {}. Gula darah tinggi: {}.</p><h3>Hipertensi</h3>{}<h3>Gula darah tinggi</h3>{}",
-        sc.adult_18_59.visited, sc.adult_18_59.bp_measured, sc.adult_18_59.hypertension, sc.adult_18_59.glucose_measured, sc.adult_18_59.high_glucose,
-        sc.elderly_60_plus.visited, sc.elderly_60_plus.bp_measured, sc.elderly_60_plus.hypertension, sc.elderly_60_plus.glucose_measured, sc.elderly_60_plus.high_glucose,
-        esc(r.thresholds.hypertension), esc(r.thresholds.high_glucose),
-        person_rows(&sc.hypertension_list), person_rows(&sc.high_glucose_list)
+        "</table><p class=\"muted\">Hipertensi: {}. Gula darah tinggi: {}. {}. Obesitas sentral: {}. Bacaan terakhir bulan ini per orang.</p>\
+         <h3>Hipertensi</h3>{}<h3>Gula darah tinggi</h3>{}",
+        esc(&r.thresholds.hypertension),
+        esc(&r.thresholds.high_glucose),
+        esc(&r.thresholds.imt),
+        esc(&r.thresholds.central_obesity),
+        person_rows(&sc.hypertension_list),
+        person_rows(&sc.high_glucose_list)
+    );
+    let _ = write!(
+        b,
+        "<h2 id=\"nik-tidak-cocok\">NIK tidak cocok: {}</h2><p class=\"muted\">Tanggal lahir atau jenis kelamin di NIK berbeda dengan data yang diisi kader; data tetap tercatat, periksa KTP/KK.</p>{}",
+        r.nik_warnings.len(),
+        person_rows(&r.nik_warnings)
     );
     let _ = write!(b, "<h2>Rujukan: {}</h2>", r.referrals.len());
     if !r.referrals.is_empty() {

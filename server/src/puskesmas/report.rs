@@ -4,8 +4,11 @@
 //! calendar month; deleted members/visits/pregnancies are ignored):
 //!
 //! - **S**: children 0–59 completed months old on the last day of the month,
-//!   registered (born on or before that day). **K**: KMS ownership is not modelled, so
-//!   every registered child counts as having a KMS: K = S.
+//!   registered (born on or before that day). **K**: children of S recorded as owning a
+//!   Buku KIA/KMS (`Member::kia_book == Some(true)`). Children of S whose ownership is
+//!   not recorded are counted in `k_unrecorded` and are **not** in K; K/S is K over all
+//!   of S, and `k_note` says how many of S are unrecorded when there are any (so a low
+//!   K/S caused by missing records is visible as such).
 //! - **D**: children of S weighed in the month. Each is counted once, in **N**, **T**,
 //!   **O** or **B** by the core's trend ([`posyandu_core::store::query::weight_trends`])
 //!   of the first weighing in the month (the core scores the first weighing of each
@@ -41,9 +44,19 @@
 //!   pregnancy puts them in nifas (0–42 days after) on a day of the month
 //!   (`eligible`), and those given vitamin A at a visit in the month during that nifas
 //!   (`given`).
-//! - **Screening** of adults (18–59 years at the visit) and elderly (≥ 60): last
-//!   reading in the month per person. Hypertension: systolic ≥ 140 or diastolic
-//!   ≥ 90 mmHg. High blood glucose: random (sewaktu) glucose ≥ 200 mg/dL.
+//! - **Screening** of adults (15–59 completed years at the person's last visit of the
+//!   month: the Posbindu PTM / SPM "usia produktif" range) and elderly (≥ 60): per
+//!   person and measure, the last reading of the month, judged by the rulebook
+//!   ([`posyandu_core::rules::screening`], table `core/data/rules/screening.json`):
+//!   hypertension (systolic ≥ 140 or diastolic ≥ 90 mmHg); high blood glucose by the
+//!   kind of reading (puasa ≥ 126, sewaktu ≥ 200 mg/dL; a reading without kind is
+//!   sewaktu); adult IMT category (kurus < 18.5, normal 18.5–25.0, gemuk > 25.0–27.0,
+//!   obesitas > 27.0, IMT rounded to one decimal); central obesity (waist > 90 cm men,
+//!   > 80 cm women).
+//! - **NIK tidak cocok**: live members of the Posyandu whose NIK's encoded birth date or
+//!   sex disagrees with the recorded ones (or a newborn's mother NIK that encodes a
+//!   man), with the rulebook's message ([`posyandu_core::rules::identity`]); not tied
+//!   to the month.
 //! - **Referrals** and **SPM needs** raised at visits in the month (satu data hand-off,
 //!   counted per SPM area).
 //! - **Conflicts**: households of the Posyandu with unresolved same-field conflicts;
@@ -58,6 +71,7 @@ use axum::response::{IntoResponse, Response};
 use posyandu_core::growth::{self, WeightTrend};
 use posyandu_core::lifestage::{age_months, age_years};
 use posyandu_core::model::*;
+use posyandu_core::rules::screening::{screen, ImtCategory, ScreeningResult};
 use posyandu_core::rules::{immunisation, vitamin_a};
 use posyandu_core::store::query::weight_trends;
 use serde::Serialize;
@@ -69,10 +83,6 @@ use super::{parse_month, walk_posyandu, Loaded};
 use crate::error::ApiError;
 use crate::AppState;
 
-pub const HYPERTENSION_SYSTOLIC: u16 = 140;
-pub const HYPERTENSION_DIASTOLIC: u16 = 90;
-pub const HIGH_GLUCOSE_MG_DL: f64 = 200.0;
-
 /// Age groups in completed months.
 pub const AGE_GROUPS: [(&str, i32, i32); 5] =
     [("0-5", 0, 5), ("6-11", 6, 11), ("12-23", 12, 23), ("24-35", 24, 35), ("36-59", 36, 59)];
@@ -81,6 +91,8 @@ pub const AGE_GROUPS: [(&str, i32, i32); 5] =
 pub struct Skdn {
     pub s: u32,
     pub k: u32,
+    /// Children of S whose Buku KIA/KMS ownership is not recorded (not in K).
+    pub k_unrecorded: u32,
     pub d: u32,
     pub n: u32,
     pub t: u32,
@@ -90,6 +102,8 @@ pub struct Skdn {
     pub d_s_pct: Option<f64>,
     pub n_d_pct: Option<f64>,
     pub n_s_pct: Option<f64>,
+    /// Set when some of S have no recorded Buku KIA/KMS ownership.
+    pub k_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -147,6 +161,21 @@ pub struct PersonRow {
     pub detail: String,
 }
 
+impl PersonRow {
+    /// A member of a household, with a detail line.
+    pub fn of(hh: &Household, m: &Member, age_years: i32, detail: String) -> PersonRow {
+        PersonRow {
+            household_id: hh.id,
+            member_id: m.id,
+            name: m.name.clone(),
+            age_years,
+            rt: hh.address.rt.clone(),
+            rw: hh.address.rw.clone(),
+            detail,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Maternal {
     pub pregnant: u32,
@@ -194,12 +223,22 @@ pub struct ScreeningGroup {
     pub bp_measured: u32,
     pub hypertension: u32,
     pub glucose_measured: u32,
+    /// Of those, the last reading was fasting (puasa).
+    pub glucose_fasting: u32,
+    /// High by the threshold of the reading's kind (puasa ≥ 126, sewaktu ≥ 200 mg/dL).
     pub high_glucose: u32,
+    /// Weight and height measured (adult IMT).
+    pub imt_measured: u32,
+    pub imt_kurus: u32,
+    pub imt_gemuk: u32,
+    pub imt_obesitas: u32,
+    pub waist_measured: u32,
+    pub central_obesity: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Screening {
-    pub adult_18_59: ScreeningGroup,
+    pub adult_15_59: ScreeningGroup,
     pub elderly_60_plus: ScreeningGroup,
     pub hypertension_list: Vec<PersonRow>,
     pub high_glucose_list: Vec<PersonRow>,
@@ -257,8 +296,10 @@ pub struct ConflictSummary {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Thresholds {
-    pub hypertension: &'static str,
-    pub high_glucose: &'static str,
+    pub hypertension: String,
+    pub high_glucose: String,
+    pub imt: String,
+    pub central_obesity: String,
     pub bgm: &'static str,
     pub kek: &'static str,
     pub k_definition: &'static str,
@@ -282,6 +323,9 @@ pub struct MonthlyReport {
     pub spm: SpmSummary,
     pub conflicts: ConflictSummary,
     pub thresholds: Thresholds,
+    /// "NIK tidak cocok": members whose NIK disagrees with their birth date or sex
+    /// (registered anyway; `detail` is the rulebook's message).
+    pub nik_warnings: Vec<PersonRow>,
 }
 
 fn pct(num: u32, den: u32) -> Option<f64> {
@@ -318,11 +362,14 @@ impl ReportBuilder {
             month: month.to_string(),
             nutrition: Nutrition { underweight: rows(), stunting: rows(), wasting: rows(), implausible: 0 },
             thresholds: Thresholds {
-                hypertension: "sistolik ≥ 140 mmHg atau diastolik ≥ 90 mmHg",
-                high_glucose: "gula darah sewaktu ≥ 200 mg/dL",
+                hypertension: posyandu_core::rules::screening::hypertension_text(),
+                high_glucose: posyandu_core::rules::screening::glucose_text(),
+                imt: posyandu_core::rules::screening::imt_text(),
+                central_obesity: posyandu_core::rules::screening::waist_text(),
                 bgm: "BB/U z < −3 SD (WHO 2006)",
                 kek: "ibu hamil dengan status KEK atau LiLA < 23,5 cm",
-                k_definition: "kepemilikan KMS tidak dicatat: semua balita terdaftar dihitung K (K = S)",
+                k_definition:
+                    "balita terdaftar yang tercatat memiliki Buku KIA/KMS (yang belum dicatat tidak dihitung K)",
             },
             ..Default::default()
         };
@@ -351,6 +398,7 @@ impl ReportBuilder {
         for m in hh.members.iter().filter(|m| !m.deleted) {
             self.child(hh, m, &visits, &trends);
             self.adult(hh, m, &month_visits);
+            self.identity(hh, m);
         }
         self.maternal(hh, &month_visits);
         self.vitamin_a_nifas(hh, &month_visits);
@@ -418,7 +466,11 @@ impl ReportBuilder {
         }
         let sk = &mut self.r.skdn;
         sk.s += 1;
-        sk.k += 1;
+        match m.kia_book {
+            Some(true) => sk.k += 1,
+            Some(false) => {}
+            None => sk.k_unrecorded += 1,
+        }
         // Vitamin A band by age on the last day of the month (6–11 blue, 12–59 red).
         let vit_a_band =
             vitamin_a::child_dose(m.birth_date, self.last)
@@ -517,53 +569,69 @@ impl ReportBuilder {
     }
 
     fn adult(&mut self, hh: &Household, m: &Member, month_visits: &[&Visit]) {
-        let seen: Vec<(&Visit, &VisitEntry)> = month_visits
+        // Every reading of the month, judged by the rulebook.
+        let seen: Vec<(&Visit, &VisitEntry, ScreeningResult)> = month_visits
             .iter()
             .filter_map(|v| v.entries.iter().find(|e| e.member_id == m.id).map(|e| (*v, e)))
+            .map(|(v, e)| (v, e, screen(m.sex, m.birth_date, v.date, &e.measurements)))
             .collect();
-        let Some((last_v, _)) = seen.last() else {
+        let Some((last_v, _, _)) = seen.last() else {
             return;
         };
         let age = age_years(m.birth_date, last_v.date);
-        let person = |detail: String| PersonRow {
-            household_id: hh.id,
-            member_id: m.id,
-            name: m.name.clone(),
-            age_years: age,
-            rt: hh.address.rt.clone(),
-            rw: hh.address.rw.clone(),
-            detail,
-        };
+        let person = |detail: String| PersonRow::of(hh, m, age, detail);
         let s = &mut self.r.screening;
         let g = match age {
-            18..=59 => &mut s.adult_18_59,
             a if a >= 60 => &mut s.elderly_60_plus,
+            a if a >= posyandu_core::rules::screening::min_age_years() => &mut s.adult_15_59,
             _ => return,
         };
         g.visited += 1;
-        let bp = seen.iter().rev().find_map(|(v, e)| {
-            let ms = &e.measurements;
-            (ms.bp_systolic_mmhg.is_some() || ms.bp_diastolic_mmhg.is_some())
-                .then(|| (*v, ms.bp_systolic_mmhg, ms.bp_diastolic_mmhg))
-        });
-        if let Some((v, sys, dia)) = bp {
+        // The last reading of the month of each measure.
+        let last = |f: &dyn Fn(&ScreeningResult) -> bool| seen.iter().rev().find(|(_, _, r)| f(r));
+        if let Some((v, e, r)) = last(&|r| r.hypertension.is_some()) {
             g.bp_measured += 1;
-            if sys.is_some_and(|x| x >= HYPERTENSION_SYSTOLIC) || dia.is_some_and(|x| x >= HYPERTENSION_DIASTOLIC) {
+            if r.hypertension == Some(true) {
                 g.hypertension += 1;
-                let d = format!("{}: {}/{} mmHg", format_date(v.date), num(sys), num(dia));
+                let ms = &e.measurements;
+                let d =
+                    format!("{}: {}/{} mmHg", format_date(v.date), num(ms.bp_systolic_mmhg), num(ms.bp_diastolic_mmhg));
                 s.hypertension_list.push(person(d));
             }
         }
-        let s = &mut self.r.screening;
-        let g = if age >= 60 { &mut s.elderly_60_plus } else { &mut s.adult_18_59 };
-        let glu = seen.iter().rev().find_map(|(v, e)| e.measurements.blood_glucose_mg_dl.map(|x| (*v, x)));
-        if let Some((v, x)) = glu {
+        let g = if age >= 60 { &mut s.elderly_60_plus } else { &mut s.adult_15_59 };
+        if let Some((v, e, r)) = last(&|r| r.high_glucose.is_some()) {
             g.glucose_measured += 1;
-            if x >= HIGH_GLUCOSE_MG_DL {
+            let kind = GlucoseKind::or_default(r.glucose_kind);
+            g.glucose_fasting += (kind == GlucoseKind::Puasa) as u32;
+            if r.high_glucose == Some(true) {
                 g.high_glucose += 1;
-                s.high_glucose_list.push(person(format!("{}: {x} mg/dL", format_date(v.date))));
+                let x = num(e.measurements.blood_glucose_mg_dl);
+                s.high_glucose_list.push(person(format!("{}: {} {x} mg/dL", format_date(v.date), kind.code())));
             }
         }
+        if let Some((_, _, r)) = last(&|r| r.imt_category.is_some()) {
+            g.imt_measured += 1;
+            match r.imt_category {
+                Some(ImtCategory::Kurus) => g.imt_kurus += 1,
+                Some(ImtCategory::Gemuk) => g.imt_gemuk += 1,
+                Some(ImtCategory::Obesitas) => g.imt_obesitas += 1,
+                _ => {}
+            }
+        }
+        if let Some((_, _, r)) = last(&|r| r.central_obesity.is_some()) {
+            g.waist_measured += 1;
+            g.central_obesity += (r.central_obesity == Some(true)) as u32;
+        }
+    }
+
+    fn identity(&mut self, hh: &Household, m: &Member) {
+        let warnings = posyandu_core::rules::identity::member_warnings(m);
+        if warnings.is_empty() {
+            return;
+        }
+        let detail = warnings.iter().map(|w| w.message()).collect::<Vec<_>>().join(" ");
+        self.r.nik_warnings.push(PersonRow::of(hh, m, age_years(m.birth_date, self.last), detail));
     }
 
     fn maternal(&mut self, hh: &Household, month_visits: &[&Visit]) {
@@ -626,6 +694,13 @@ impl ReportBuilder {
     pub fn finish(mut self) -> MonthlyReport {
         let sk = &mut self.r.skdn;
         sk.k_s_pct = pct(sk.k, sk.s);
+        if sk.k_unrecorded > 0 {
+            sk.k_note = Some(format!(
+                "{} dari {} balita belum dicatat kepemilikan Buku KIA/KMS-nya; mereka tidak dihitung K, \
+                 jadi K/S bisa lebih rendah dari kenyataan.",
+                sk.k_unrecorded, sk.s
+            ));
+        }
         sk.d_s_pct = pct(sk.d, sk.s);
         sk.n_d_pct = pct(sk.n, sk.d);
         sk.n_s_pct = pct(sk.n, sk.s);
@@ -661,6 +736,7 @@ impl ReportBuilder {
         self.r.maternal.kek_list.sort_by(|a, b| (&a.name, a.member_id).cmp(&(&b.name, b.member_id)));
         self.r.screening.hypertension_list.sort_by(|a, b| (&a.name, a.member_id).cmp(&(&b.name, b.member_id)));
         self.r.screening.high_glucose_list.sort_by(|a, b| (&a.name, a.member_id).cmp(&(&b.name, b.member_id)));
+        self.r.nik_warnings.sort_by(|a, b| (&a.name, a.member_id).cmp(&(&b.name, b.member_id)));
         self.r.referrals.sort_by(|a, b| (&a.date, &a.name, a.member_id).cmp(&(&b.date, &b.name, b.member_id)));
         self.r.spm.needs.sort_by(|a, b| (&a.date, a.area, a.member_id).cmp(&(&b.date, b.area, b.member_id)));
         self.r.conflicts.items.sort_by(|a, b| (a.household_id, &a.path).cmp(&(b.household_id, &b.path)));
@@ -729,7 +805,16 @@ pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
     put("meta", "bulan", "", r.month.clone()).map_err(e)?;
     put("meta", "rumah_tangga", "", r.households.to_string()).map_err(e)?;
     let s = &r.skdn;
-    for (k, v) in [("S", s.s), ("K", s.k), ("D", s.d), ("N", s.n), ("T", s.t), ("O", s.o), ("B", s.b)] {
+    for (k, v) in [
+        ("S", s.s),
+        ("K", s.k),
+        ("K_belum_dicatat", s.k_unrecorded),
+        ("D", s.d),
+        ("N", s.n),
+        ("T", s.t),
+        ("O", s.o),
+        ("B", s.b),
+    ] {
         put("skdn", k, "", v.to_string()).map_err(e)?;
     }
     for (k, v) in [("K/S", s.k_s_pct), ("D/S", s.d_s_pct), ("N/D", s.n_d_pct), ("N/S", s.n_s_pct)] {
@@ -776,13 +861,21 @@ pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
             }
         }
     }
-    for (g, s) in [("dewasa", &r.screening.adult_18_59), ("lansia", &r.screening.elderly_60_plus)] {
+    for (g, s) in [("dewasa", &r.screening.adult_15_59), ("lansia", &r.screening.elderly_60_plus)] {
         put("skrining", "dikunjungi", g, s.visited.to_string()).map_err(e)?;
         put("skrining", "tensi_diukur", g, s.bp_measured.to_string()).map_err(e)?;
         put("skrining", "hipertensi", g, s.hypertension.to_string()).map_err(e)?;
         put("skrining", "gula_diukur", g, s.glucose_measured.to_string()).map_err(e)?;
+        put("skrining", "gula_puasa_diukur", g, s.glucose_fasting.to_string()).map_err(e)?;
         put("skrining", "gula_tinggi", g, s.high_glucose.to_string()).map_err(e)?;
+        put("skrining", "imt_diukur", g, s.imt_measured.to_string()).map_err(e)?;
+        put("skrining", "imt_kurus", g, s.imt_kurus.to_string()).map_err(e)?;
+        put("skrining", "imt_gemuk", g, s.imt_gemuk.to_string()).map_err(e)?;
+        put("skrining", "imt_obesitas", g, s.imt_obesitas.to_string()).map_err(e)?;
+        put("skrining", "lingkar_perut_diukur", g, s.waist_measured.to_string()).map_err(e)?;
+        put("skrining", "obesitas_sentral", g, s.central_obesity.to_string()).map_err(e)?;
     }
+    put("identitas", "nik_tidak_cocok", "", r.nik_warnings.len().to_string()).map_err(e)?;
     put("rujukan", "jumlah", "", r.referrals.len().to_string()).map_err(e)?;
     for a in &r.spm.by_area {
         put("spm", a.label, "", a.count.to_string()).map_err(e)?;

@@ -94,6 +94,8 @@ fun AddMemberScreen(gw: PosyanduGateway, householdId: String, onBack: () -> Unit
             }
             if (s.idMode == IdMode.NIK) {
                 FormField(s.nik, R.string.nik, { v -> vm.edit { it.copy(nik = v) } }, keyboard = KeyboardType.Number, isError = err == MemberField.NIK)
+                // The core's "NIK tidak cocok" warnings: shown, never blocking (the member is saved).
+                s.nikWarnings.forEach { w -> Text(w, color = MaterialTheme.colorScheme.tertiary, style = MaterialTheme.typography.bodySmall) }
             } else {
                 if (s.mothers.isNotEmpty()) {
                     Text(stringResource(R.string.pick_mother), style = MaterialTheme.typography.labelLarge, modifier = Modifier.padding(top = 4.dp))
@@ -108,6 +110,7 @@ fun AddMemberScreen(gw: PosyanduGateway, householdId: String, onBack: () -> Unit
                     keyboard = KeyboardType.Number, isError = err == MemberField.BIRTH_ORDER)
             }
             FormField(s.bpjs, R.string.bpjs, { v -> vm.edit { it.copy(bpjs = v) } }, keyboard = KeyboardType.Number, isError = err == MemberField.BPJS)
+            YesNoUnknown(stringResource(R.string.kia_book), s.kiaBook) { v -> vm.edit { it.copy(kiaBook = v) } }
 
             s.error?.let { ErrorCard(it) }
             Button(onClick = { vm.save() }, enabled = s.canSave, modifier = Modifier.fillMaxWidth().padding(vertical = 16.dp)) {

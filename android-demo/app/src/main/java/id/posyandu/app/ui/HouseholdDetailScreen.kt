@@ -86,7 +86,13 @@ fun HouseholdDetailScreen(
                 ListItem(
                     headlineContent = { Text(m.name) },
                     overlineContent = { Text(if (m.isHead) stringResource(R.string.head_badge) else m.relation) },
-                    supportingContent = { Text("${m.sexAge}\n${m.nikText}") },
+                    supportingContent = {
+                        Column {
+                            Text(listOfNotNull(m.sexAge, m.nikText, m.kiaBookText).joinToString("\n"))
+                            // The core's "NIK tidak cocok" warnings (the member is registered).
+                            m.warnings.forEach { w -> Text(w, color = MaterialTheme.colorScheme.tertiary) }
+                        }
+                    },
                     trailingContent = { Text(m.stageLabel) },
                 )
                 HorizontalDivider()

@@ -40,6 +40,7 @@ import id.posyandu.app.logic.Labels
 import id.posyandu.app.logic.PosyanduGateway
 import id.posyandu.app.logic.RecordVisitViewModel
 import id.posyandu.app.work.SyncWorker
+import id.posyandu.sync.GlucoseKind
 import id.posyandu.sync.Measure
 import id.posyandu.sync.SpmArea
 import id.posyandu.sync.VisitKind
@@ -132,6 +133,15 @@ private fun MemberEntryCard(vm: RecordVisitViewModel, e: EntryForm) {
                     NumberField(e.bpDiastolic, R.string.bp_diastolic, { v -> vm.edit(id) { it.copy(bpDiastolic = v) } }, Modifier.weight(1f), decimal = false)
                 }
                 NumberField(e.glucose, R.string.glucose, { v -> vm.edit(id) { it.copy(glucose = v) } }, Modifier.fillMaxWidth())
+                Row {
+                    GlucoseKind.entries.forEach { k ->
+                        FilterChip(e.glucoseKind == k, { vm.edit(id) { it.copy(glucoseKind = k) } },
+                            label = { Text(Labels.glucoseKind(k)) }, modifier = Modifier.padding(4.dp))
+                    }
+                }
+                NumberField(e.waist, R.string.waist_cm, { v -> vm.edit(id) { it.copy(waist = v) } }, Modifier.fillMaxWidth())
+                // The core's adult screening (from 15 years) of what is typed.
+                Labels.screening(e.screening).forEach { line -> Text(line, style = MaterialTheme.typography.bodySmall) }
             }
             if (e.isUnderFive) {
                 CheckRow(stringResource(R.string.oedema), e.oedema) { v -> vm.edit(id) { it.copy(oedema = v) } }

@@ -39,6 +39,8 @@ data class AddMemberState(
     val motherNik: String = "",
     val birthOrder: String = "1",
     val bpjs: String = "",
+    /** "Punya Buku KIA/KMS": Ya / Tidak / `null` = belum ditanya (K of SKDN counts only "Ya"). */
+    val kiaBook: Boolean? = null,
     val mothers: List<MotherOption> = emptyList(),
     /** Latest allowed birth date (today), for the date picker. */
     val today: String = "",
@@ -46,6 +48,12 @@ data class AddMemberState(
     val error: UiError? = null,
     val errorField: MemberField? = null,
     val savedMemberId: String? = null,
+    /**
+     * The core's NIK warnings ("NIK tidak cocok: …") for what is typed, shown under the
+     * NIK field while typing; they do not block saving. After a save: the warnings the
+     * core returned for the saved member (the screen shows them before leaving).
+     */
+    val nikWarnings: List<String> = emptyList(),
 ) {
     val canSave: Boolean get() = !loading && !saving && savedMemberId == null
 }
@@ -53,8 +61,10 @@ data class AddMemberState(
 /**
  * "Tambah anggota": name, birth date, sex, relation, NIK — or for a newborn
  * without NIK the mother's NIK (pre-filled by picking her among the household's
- * women) and birth order — and BPJS. The core checks everything (NIK against birth
- * date and sex, 13-digit BPJS, …); its Indonesian message is shown and nothing is saved.
+ * women) and birth order — BPJS and Buku KIA/KMS ownership. The core checks everything
+ * (NIK structure, 13-digit BPJS, …); its Indonesian message is shown and nothing is
+ * saved. A NIK whose birth date or sex differs from the entered ones is not an error:
+ * the core's warning is shown while typing and after saving, and the member is saved.
  */
 class AddMemberViewModel(
     private val gw: PosyanduGateway,
@@ -86,7 +96,10 @@ class AddMemberViewModel(
         }
     }
 
-    fun edit(change: (AddMemberState) -> AddMemberState) = update { change(it).copy(error = null, errorField = null) }
+    fun edit(change: (AddMemberState) -> AddMemberState) = update {
+        val n = change(it).copy(error = null, errorField = null)
+        n.copy(nikWarnings = liveNikWarnings(n))
+    }
 
     fun setIdMode(mode: IdMode) = edit {
         // A newborn registered by the mother's NIK is normally a child of the family.
@@ -109,8 +122,8 @@ class AddMemberViewModel(
         }
         update { it.copy(saving = true, error = null, errorField = null) }
         try {
-            val id = onIo { gw.addMember(householdId, member) }
-            update { it.copy(saving = false, savedMemberId = id) }
+            val added = onIo { gw.addMemberWithWarnings(householdId, member) }
+            update { it.copy(saving = false, savedMemberId = added.id, nikWarnings = added.warnings.map { w -> w.message }) }
         } catch (t: Throwable) {
             val e = UiError.from(t)
             update { it.copy(saving = false, error = e, errorField = fieldOf(e.message, s.idMode)) }
@@ -140,7 +153,24 @@ class AddMemberViewModel(
                 nik = if (s.idMode == IdMode.NIK) Format.optional(Format.compactNumber(s.nik)) else null,
                 motherNik = mother,
                 bpjsNumber = Format.optional(Format.compactNumber(s.bpjs)),
+                kiaBook = s.kiaBook,
             )
+        }
+
+        /** The core's warnings for the NIK (or mother's NIK) being typed; empty until both NIK and the other fields are usable. */
+        fun liveNikWarnings(s: AddMemberState): List<String> = try {
+            when (s.idMode) {
+                IdMode.NIK -> {
+                    val nik = Format.compactNumber(s.nik)
+                    val sex = s.sex
+                    if (nik.length != 16 || sex == null || s.birthDate.isBlank()) emptyList()
+                    else id.posyandu.sync.nikWarnings(nik, s.birthDate.trim(), sex).map { it.message }
+                }
+                // A mother's NIK is checked for sex only (it must be a woman's): any date, female.
+                IdMode.MOTHER_NIK -> emptyList()
+            }
+        } catch (t: Throwable) {
+            emptyList()
         }
 
         fun fieldOf(message: String, mode: IdMode): MemberField? = when {

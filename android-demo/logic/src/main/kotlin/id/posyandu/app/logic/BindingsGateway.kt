@@ -1,5 +1,6 @@
 package id.posyandu.app.logic
 
+import id.posyandu.sync.AddedMember
 import id.posyandu.sync.Conflict
 import id.posyandu.sync.DueItem
 import id.posyandu.sync.GrowthResult
@@ -60,6 +61,7 @@ class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoClos
         patch.address?.let { lastKode = it.kodeWilayah }
     }
     override fun addMember(householdId: String, member: NewMember): String = store.addMember(householdId, member)
+    override fun addMemberWithWarnings(householdId: String, member: NewMember): AddedMember = store.addMemberWithWarnings(householdId, member)
     override fun updateMember(householdId: String, memberId: String, patch: MemberPatch) =
         store.updateMember(householdId, memberId, patch)
     override fun removeMember(householdId: String, memberId: String) = store.removeMember(householdId, memberId)

@@ -21,6 +21,13 @@ data class MemberRow(
     val nikText: String,
     val ageMonths: Int,
     val isHead: Boolean,
+    /** The core's NIK warnings ("NIK tidak cocok: …"), shown under the member. */
+    val warnings: List<String> = emptyList(),
+    /** Under-fives: "Buku KIA/KMS: Ya / Tidak / belum dicatat"; others `null`. */
+    val kiaBookText: String? = null,
+    val sex: id.posyandu.sync.Sex? = null,
+    /** `YYYY-MM-DD`. */
+    val birthDate: String = "",
 ) {
     val isUnderFive: Boolean get() = ageMonths in 0..59
 }
@@ -185,6 +192,10 @@ class HouseholdDetailViewModel(
                 ?: "NIK belum diisi",
             ageMonths = m.ageMonths,
             isHead = isHead,
+            warnings = m.warnings.map { it.message },
+            kiaBookText = if (m.ageMonths in 0..59) Labels.kiaBook(m.kiaBook) else null,
+            sex = m.sex,
+            birthDate = m.birthDate,
         )
 
         private fun yesNo(b: Boolean) = if (b) "Ya" else "Tidak"
@@ -199,7 +210,8 @@ class HouseholdDetailViewModel(
                 m.headCircumferenceCm?.let { "LK ${Format.decimal(it)} cm" },
                 m.muacCm?.let { "LiLA ${Format.decimal(it)} cm" },
                 if (m.bpSystolicMmhg != null && m.bpDiastolicMmhg != null) "TD ${m.bpSystolicMmhg}/${m.bpDiastolicMmhg} mmHg" else null,
-                m.bloodGlucoseMgDl?.let { "GDS ${Format.decimal(it)} mg/dL" },
+                m.bloodGlucoseMgDl?.let { "${if (m.bloodGlucoseKind == id.posyandu.sync.GlucoseKind.PUASA) "GDP" else "GDS"} ${Format.decimal(it)} mg/dL" },
+                m.waistCm?.let { "LP ${Format.decimal(it)} cm" },
                 if (m.oedema == true) "edema" else null,
             )
             if (meas.isNotEmpty()) parts += meas.joinToString(", ")

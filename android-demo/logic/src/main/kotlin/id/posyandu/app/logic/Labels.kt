@@ -116,6 +116,32 @@ object Labels {
 
     fun sex(s: Sex) = when (s) { Sex.MALE -> "Laki-laki"; Sex.FEMALE -> "Perempuan" }
 
+    /** Buku KIA/KMS ownership as recorded (K of SKDN counts only "Ya"). */
+    fun kiaBook(v: Boolean?) = "Buku KIA/KMS: " + when (v) { true -> "Ya"; false -> "Tidak"; null -> "belum dicatat" }
+
+    fun glucoseKind(k: id.posyandu.sync.GlucoseKind) = when (k) {
+        id.posyandu.sync.GlucoseKind.SEWAKTU -> "Sewaktu (GDS)"
+        id.posyandu.sync.GlucoseKind.PUASA -> "Puasa (GDP)"
+    }
+
+    /**
+     * The core's adult screening of the measurements being typed, as short Indonesian
+     * lines (only what was measured and flagged or categorised); the thresholds are the
+     * core's, not the app's.
+     */
+    fun screening(r: id.posyandu.sync.ScreeningResult?): List<String> {
+        if (r == null || !r.applies) return emptyList()
+        val out = ArrayList<String>()
+        r.hypertension?.let { out += if (it) "Tekanan darah tinggi (hipertensi)" else "Tekanan darah normal" }
+        r.highGlucose?.let { high ->
+            val kind = r.glucoseKind?.let { k -> if (k == id.posyandu.sync.GlucoseKind.PUASA) "puasa" else "sewaktu" } ?: "sewaktu"
+            out += if (high) "Gula darah $kind tinggi" else "Gula darah $kind normal"
+        }
+        if (r.imt != null && r.imtLabel != null) out += "IMT ${Format.decimal(r.imt!!, 1)}: ${r.imtLabel}"
+        r.centralObesity?.let { out += if (it) "Obesitas sentral (lingkar perut)" else "Lingkar perut normal" }
+        return out
+    }
+
     fun relation(r: Relation) = when (r) {
         Relation.KEPALA_KELUARGA -> "Kepala keluarga"
         Relation.ISTRI -> "Istri"

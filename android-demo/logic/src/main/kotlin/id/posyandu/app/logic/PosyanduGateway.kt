@@ -1,5 +1,6 @@
 package id.posyandu.app.logic
 
+import id.posyandu.sync.AddedMember
 import id.posyandu.sync.Conflict
 import id.posyandu.sync.DueItem
 import id.posyandu.sync.GrowthResult
@@ -40,6 +41,8 @@ interface PosyanduGateway {
     fun createHousehold(household: NewHousehold): String
     fun updateHousehold(householdId: String, patch: HouseholdPatch)
     fun addMember(householdId: String, member: NewMember): String
+    /** Adds a member; the result carries the core's NIK warnings (the member is saved anyway). */
+    fun addMemberWithWarnings(householdId: String, member: NewMember): AddedMember = AddedMember(addMember(householdId, member), emptyList())
     fun updateMember(householdId: String, memberId: String, patch: MemberPatch)
     fun removeMember(householdId: String, memberId: String)
 

@@ -1,12 +1,15 @@
 package id.posyandu.app.logic
 
+import id.posyandu.sync.GlucoseKind
 import id.posyandu.sync.LifeStage
 import id.posyandu.sync.Measure
 import id.posyandu.sync.Measurements
 import id.posyandu.sync.NewVisit
 import id.posyandu.sync.PosyanduException
 import id.posyandu.sync.Referral
+import id.posyandu.sync.ScreeningResult
 import id.posyandu.sync.Services
+import id.posyandu.sync.Sex
 import id.posyandu.sync.SpmArea
 import id.posyandu.sync.SpmNeed
 import id.posyandu.sync.VisitEntry
@@ -27,7 +30,7 @@ data class EntryForm(
     val name: String,
     val stageLabel: String,
     val ageMonths: Int,
-    /** `YYYY-MM-DD`, for the core's vitamin A capsule suggestion. */
+    /** `YYYY-MM-DD`, for the core's vitamin A capsule suggestion and the screening preview. */
     val birthDate: String = "",
     /** In nifas today (the red vitamin A capsule is for ibu nifas too). */
     val nifas: Boolean = false,
@@ -41,6 +44,10 @@ data class EntryForm(
     val bpSystolic: String = "",
     val bpDiastolic: String = "",
     val glucose: String = "",
+    /** Sewaktu (random, the default) or puasa (fasting): the core judges each by its own threshold. */
+    val glucoseKind: GlucoseKind = GlucoseKind.SEWAKTU,
+    /** Lingkar perut, cm (adults). */
+    val waist: String = "",
     val oedema: Boolean = false,
     // Services
     val immunisations: Set<String> = emptySet(),
@@ -62,6 +69,10 @@ data class EntryForm(
     val growthLoading: Boolean = false,
     /** Edit mode: this member already has an entry in the visit (it can be corrected, not removed). */
     val locked: Boolean = false,
+    /** For the screening preview (with `birthDate`). */
+    val sex: Sex? = null,
+    /** The core's adult screening of what is typed (15 years and older; `Labels.screening` for text). */
+    val screening: ScreeningResult? = null,
 ) {
     val isUnderFive: Boolean get() = ageMonths in 0..59
     val hasAnthropometry: Boolean get() = weight.isNotBlank() || lengthHeight.isNotBlank()
@@ -129,11 +140,11 @@ class RecordVisitViewModel(
                     entries = detail.members.map { m ->
                         val blank = EntryForm(
                             memberId = m.id, name = m.name, stageLabel = m.stageLabel, ageMonths = m.ageMonths,
-                            birthDate = births[m.id].orEmpty(), nifas = m.stage == LifeStage.IBU_NIFAS,
+                            sex = m.sex, birthDate = births[m.id].orEmpty(), nifas = m.stage == LifeStage.IBU_NIFAS,
                             // Children under 2 are measured lying (PB), older ones standing (TB).
                             measure = if (m.isUnderFive) (if (m.ageMonths < 24) Measure.LYING else Measure.STANDING) else null,
                         )
-                        original[m.id]?.let { e -> form(e, blank) } ?: blank
+                        (original[m.id]?.let { e -> form(e, blank) } ?: blank).let { f -> f.copy(screening = screening(f, visit?.date ?: today)) }
                     },
                 )
             }
@@ -143,7 +154,7 @@ class RecordVisitViewModel(
     }
 
     fun setDate(date: String) = update { s ->
-        if (s.isEdit) s else s.copy(date = date, entries = s.entries.map { it.copy(growth = null, growthError = null) })
+        if (s.isEdit) s else s.copy(date = date, entries = s.entries.map { it.copy(growth = null, growthError = null, screening = screening(it, date)) })
     }
     fun setKind(kind: VisitKind) = update { if (it.isEdit) it else it.copy(kind = kind) }
 
@@ -155,7 +166,8 @@ class RecordVisitViewModel(
                 val measuresChanged = n.weight != e.weight || n.lengthHeight != e.lengthHeight || n.measure != e.measure ||
                     n.muac != e.muac || n.oedema != e.oedema || n.headCirc != e.headCirc
                 val withIncluded = if (n != e && n.included == e.included && !e.included) n.copy(included = true) else n
-                if (measuresChanged) withIncluded.copy(growth = null, growthError = null) else withIncluded
+                val screened = withIncluded.copy(screening = screening(withIncluded, s.date))
+                if (measuresChanged) screened.copy(growth = null, growthError = null) else screened
             }
         })
     }
@@ -239,12 +251,9 @@ class RecordVisitViewModel(
         try {
             val id = if (s.editVisitId != null) {
                 val editId = s.editVisitId
-                // Keep what the form does not show (checklist, counselling, waist) and send only changed entries.
+                // Keep what the form does not show (checklist, counselling) and send only changed entries.
                 val changed = visit.entries.map { e ->
-                    original[e.memberId]?.let { o ->
-                        e.copy(checklist = o.checklist, counselling = o.counselling,
-                            measurements = e.measurements.copy(waistCm = o.measurements.waistCm))
-                    } ?: e
+                    original[e.memberId]?.let { o -> e.copy(checklist = o.checklist, counselling = o.counselling) } ?: e
                 }.filter { it != original[it.memberId] }
                 if (changed.isEmpty()) {
                     update { it.copy(saving = false, error = UiError("Tidak ada perubahan untuk disimpan", null, ErrorAction.NONE)) }
@@ -279,6 +288,8 @@ class RecordVisitViewModel(
                 bpSystolic = m.bpSystolicMmhg?.toString() ?: "",
                 bpDiastolic = m.bpDiastolicMmhg?.toString() ?: "",
                 glucose = num(m.bloodGlucoseMgDl),
+                glucoseKind = m.bloodGlucoseKind ?: GlucoseKind.SEWAKTU,
+                waist = num(m.waistCm),
                 oedema = m.oedema == true,
                 immunisations = s.immunisations.toSet(),
                 vitaminA = s.vitaminA,
@@ -311,6 +322,7 @@ class RecordVisitViewModel(
             val dia = whole("tekanan darah diastolik", e.bpDiastolic, 65535)
             if ((sys == null) != (dia == null)) throw FormException("Data tidak valid: isi tekanan darah sistolik dan diastolik (${e.name})")
             val lh = dec("panjang/tinggi badan", e.lengthHeight)
+            val glucose = dec("gula darah", e.glucose)
             return Measurements(
                 weightKg = dec("berat badan", e.weight),
                 lengthHeightCm = lh,
@@ -319,9 +331,23 @@ class RecordVisitViewModel(
                 muacCm = dec("LiLA", e.muac),
                 bpSystolicMmhg = sys?.toUShort(),
                 bpDiastolicMmhg = dia?.toUShort(),
-                bloodGlucoseMgDl = dec("gula darah", e.glucose),
+                bloodGlucoseMgDl = glucose,
+                // Only with a reading; a reading without kind means sewaktu to the core.
+                bloodGlucoseKind = if (glucose != null) e.glucoseKind else null,
+                waistCm = dec("lingkar perut", e.waist),
                 oedema = if (e.oedema) true else null,
             )
+        }
+
+        /** The core's adult screening of the form (`null` when not computable yet: unknown sex/date, a number not parsed). */
+        fun screening(e: EntryForm, date: String): ScreeningResult? {
+            val sex = e.sex ?: return null
+            if (e.birthDate.isBlank() || date.isBlank()) return null
+            return try {
+                id.posyandu.sync.screeningPreview(sex, e.birthDate, date, measurements(e)).takeIf { it.applies }
+            } catch (t: Throwable) {
+                null
+            }
         }
 
         fun entry(e: EntryForm): VisitEntry {

@@ -456,10 +456,10 @@ fun main() {
         vm.save().await()
         assertEquals("Nama wajib diisi", vm.current.error?.message)
         assertEquals(MemberField.NAME, vm.current.errorField)
-        vm.edit { it.copy(name = "Joko Susilo", nik = RINA_NIK) } // a woman's NIK for a man
-        vm.save().await()
-        assertEquals("NIK tidak cocok dengan tanggal lahir atau jenis kelamin", vm.current.error?.message)
-        assertEquals(MemberField.NIK, vm.current.errorField)
+        vm.edit { it.copy(name = "Joko Susilo", nik = RINA_NIK) } // a woman's NIK for a man: a warning while typing, not an error
+        assertEquals(2, vm.current.nikWarnings.size, vm.current.nikWarnings.toString()) // date and sex differ
+        assertTrue(vm.current.nikWarnings[1].startsWith("NIK tidak cocok: jenis kelamin di NIK (perempuan)"), vm.current.nikWarnings.toString())
+        assertEquals(0, gw.household(hhNew).members.size) // typing saves nothing
         vm.edit { it.copy(nik = "3201 0110 0488 0003", bpjs = "000123456789") } // 12 digits
         vm.save().await()
         assertEquals("Nomor BPJS harus 13 angka", vm.current.error?.message)
@@ -469,6 +469,7 @@ fun main() {
         vm.save().await()
         assertNull(vm.current.error, vm.current.error?.fullText)
         joko = assertNotNull(vm.current.savedMemberId)
+        assertEquals(emptyList(), vm.current.nikWarnings) // the NIK agrees with 1988-04-10, male
 
         val w = AddMemberViewModel(gw, hhNew, scope)
         w.load().await()
@@ -649,6 +650,58 @@ fun main() {
         val gone = RecordVisitViewModel(gw, hhNew, scope, visitId = visitId)
         gone.load().await()
         assertNotNull(gone.current.error)
+    }
+
+    test("add member: NIK one day off is saved with the core's warning (shown on the detail); Buku KIA/KMS recorded") {
+        val vm = AddMemberViewModel(gw, hhNew, scope)
+        vm.load().await()
+        // Rina's NIK says 21-08-96; the family card says the 22nd: saved, with the warning.
+        vm.edit { it.copy(name = "Ratna", birthDate = "1996-08-22", sex = Sex.FEMALE, relation = id.posyandu.sync.Relation.FAMILI_LAIN, nik = "3201016108960005") }
+        val expected = "NIK tidak cocok: tanggal lahir di NIK (21-08-96) berbeda dengan tanggal lahir yang diisi. Data tetap disimpan; periksa KTP/KK."
+        assertEquals(listOf(expected), vm.current.nikWarnings)
+        vm.save().await()
+        assertNull(vm.current.error, vm.current.error?.fullText)
+        val ratna = assertNotNull(vm.current.savedMemberId)
+        assertEquals(listOf(expected), vm.current.nikWarnings) // as returned by the core for the saved member
+
+        val kid = AddMemberViewModel(gw, hhNew, scope)
+        kid.load().await()
+        kid.edit { it.copy(name = "Dimas", birthDate = f.today.minusMonths(14).toString(), sex = Sex.MALE, relation = id.posyandu.sync.Relation.ANAK, kiaBook = true) }
+        kid.save().await()
+        val dimas = assertNotNull(kid.current.savedMemberId, kid.current.error?.fullText)
+
+        val d = HouseholdDetailViewModel(gw, hhNew, scope)
+        d.refresh().await()
+        assertEquals(listOf(expected), d.current.members.single { it.id == ratna }.warnings)
+        assertEquals("Buku KIA/KMS: Ya", d.current.members.single { it.id == dimas }.kiaBookText)
+        assertEquals("Buku KIA/KMS: belum dicatat", d.current.members.single { it.id == baby }.kiaBookText)
+        assertNull(d.current.members.single { it.id == ratna }.kiaBookText) // adults: not asked
+        gw.updateMember(hhNew, baby, id.posyandu.sync.MemberPatch(kiaBook = false))
+        d.refresh().await()
+        assertEquals("Buku KIA/KMS: Tidak", d.current.members.single { it.id == baby }.kiaBookText)
+    }
+
+    test("adult visit: glucose kind and waist recorded; the core's screening shows fasting 150 as high") {
+        val vm = RecordVisitViewModel(gw, f.hh2, scope)
+        vm.load().await()
+        vm.edit(f.budi) { it.copy(glucose = "150", glucoseKind = id.posyandu.sync.GlucoseKind.PUASA, waist = "92", weight = "70", lengthHeight = "160") }
+        val e = vm.current.entries.single { it.memberId == f.budi }
+        assertEquals(listOf("Gula darah puasa tinggi", "IMT 27,3: Obesitas", "Obesitas sentral (lingkar perut)"), Labels.screening(e.screening))
+        vm.edit(f.budi) { it.copy(glucoseKind = id.posyandu.sync.GlucoseKind.SEWAKTU) }
+        assertEquals("Gula darah sewaktu normal", Labels.screening(vm.current.entries.single { it.memberId == f.budi }.screening).first())
+        vm.edit(f.budi) { it.copy(glucoseKind = id.posyandu.sync.GlucoseKind.PUASA) }
+        // A child gets no adult screening.
+        vm.edit(f.rizky) { it.copy(weight = "9,5") }
+        assertNull(vm.current.entries.single { it.memberId == f.rizky }.screening)
+        vm.save().await()
+        assertNull(vm.current.error, vm.current.error?.fullText)
+        val saved = gw.household(f.hh2).visits.single { it.id == vm.current.savedVisitId }.entries.single { it.memberId == f.budi }.measurements
+        assertEquals(id.posyandu.sync.GlucoseKind.PUASA, saved.bloodGlucoseKind)
+        assertEquals(92.0, saved.waistCm)
+        val d = HouseholdDetailViewModel(gw, f.hh2, scope)
+        d.refresh().await()
+        val line = d.current.visits.first().lines.single { it.startsWith("Budi Santoso: ") }
+        assertTrue("GDP 150 mg/dL" in line && "LP 92 cm" in line, line)
     }
 
     test("real sync between two stores through the relay, then same-field conflicts resolved on screen (keeping the shown value, and picking the other)") {
