@@ -234,3 +234,155 @@ impl KaderStore {
         Ok(to_result(age_days, a, trend))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The growth preview's trend is the trend the weighing gets once recorded (the
+    //! store's, the due list's and the report's): issue 10, "growth preview
+    //! disagreement".
+    use super::*;
+    use posyandu_core::{DeviceIdentity, Store};
+    use time::macros::date;
+    use time::Date;
+    use uuid::Uuid;
+
+    struct Fixture {
+        store: KaderStore,
+        hh: Uuid,
+        child: Uuid,
+        _dir: std::path::PathBuf,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self._dir);
+        }
+    }
+
+    fn fixture(birth: Date) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("posyandu-bindings-test-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let inner = Store::open(
+            dir.join("s.sqlite3"),
+            DeviceIdentity { device_id: "D".into(), kader_id: "K".into(), posyandu_id: "P".into() },
+        )
+        .unwrap();
+        let hh = inner
+            .create_household(core::NewHousehold {
+                kk_number: None,
+                address: core::Address {
+                    rt: "001".into(),
+                    rw: "001".into(),
+                    kode_wilayah: "3275011001".into(),
+                    ..Default::default()
+                },
+                gps: None,
+                spm: Default::default(),
+            })
+            .unwrap();
+        let child = inner
+            .add_member(
+                hh,
+                core::NewMember {
+                    nik: None,
+                    mother_nik: None,
+                    name: "Anak".into(),
+                    birth_date: birth,
+                    sex: core::Sex::Female,
+                    relation: core::Relation::Anak,
+                    bpjs_number: None,
+                },
+            )
+            .unwrap();
+        Fixture { store: KaderStore { inner }, hh, child, _dir: dir }
+    }
+
+    fn weigh(f: &Fixture, on: Date, kg: f64) -> Uuid {
+        f.store
+            .inner
+            .record_visit(
+                f.hh,
+                core::NewVisit {
+                    date: on,
+                    kind: core::VisitKind::HariBuka,
+                    entries: vec![core::VisitEntry {
+                        member_id: f.child,
+                        measurements: core::Measurements { weight_kg: Some(kg), ..Default::default() },
+                        ..Default::default()
+                    }],
+                },
+            )
+            .unwrap()
+    }
+
+    fn preview(f: &Fixture, on: Date, kg: f64) -> Option<WeightTrend> {
+        f.store
+            .assess_member_growth(
+                f.hh.to_string(),
+                f.child.to_string(),
+                core::format_date(on),
+                Measurements { weight_kg: Some(kg), ..Default::default() },
+            )
+            .unwrap()
+            .weight_trend
+    }
+
+    /// What the store gives the weighing once recorded.
+    fn recorded(f: &Fixture, on: Date, kg: f64) -> Option<WeightTrend> {
+        let v = weigh(f, on, kg);
+        let hh = f.store.inner.household(f.hh).unwrap();
+        posyandu_core::store::query::weight_trends(&hh).get(&(v, f.child)).copied().map(WeightTrend::from)
+    }
+
+    #[test]
+    fn second_weighing_in_a_month_gets_no_trend_in_the_preview_either() {
+        let f = fixture(date!(2024 - 01 - 10));
+        weigh(&f, date!(2024 - 03 - 12), 5.0);
+        weigh(&f, date!(2024 - 04 - 09), 5.9);
+        // A home visit later in April: the KMS has April's dot already (N on the 9th).
+        let p = preview(&f, date!(2024 - 04 - 25), 6.5);
+        assert_eq!(p, recorded(&f, date!(2024 - 04 - 25), 6.5));
+        assert_eq!(p, None);
+    }
+
+    #[test]
+    fn same_day_weighing_already_recorded_gets_no_trend() {
+        let f = fixture(date!(2024 - 01 - 10));
+        weigh(&f, date!(2024 - 03 - 12), 5.0);
+        weigh(&f, date!(2024 - 04 - 09), 5.9);
+        let p = preview(&f, date!(2024 - 04 - 09), 5.95);
+        assert_eq!(p, recorded(&f, date!(2024 - 04 - 09), 5.95));
+        assert_eq!(p, None);
+    }
+
+    #[test]
+    fn previous_month_weighing_is_the_latest_of_that_month() {
+        let f = fixture(date!(2024 - 01 - 10));
+        weigh(&f, date!(2024 - 03 - 12), 5.0);
+        weigh(&f, date!(2024 - 03 - 28), 5.3);
+        // +600 g since 28 March (KMS age 3: KBM 800 g) = T, not +900 g since the 12th.
+        let p = preview(&f, date!(2024 - 04 - 09), 5.9);
+        assert_eq!(p, recorded(&f, date!(2024 - 04 - 09), 5.9));
+        assert_eq!(p, Some(WeightTrend::T));
+    }
+
+    #[test]
+    fn over_sixty_months_the_records_give_no_trend() {
+        // Day 1857 on 2026-02-01 for a child born 2021-01-01 (61 completed months).
+        let f = fixture(date!(2021 - 01 - 01));
+        weigh(&f, date!(2026 - 01 - 05), 17.0);
+        let p = preview(&f, date!(2026 - 02 - 02), 17.5);
+        assert_eq!(p, recorded(&f, date!(2026 - 02 - 02), 17.5));
+        assert_eq!(p, None);
+    }
+
+    #[test]
+    fn a_backdated_weighing_before_this_months_dot_takes_the_dot() {
+        let f = fixture(date!(2024 - 01 - 10));
+        weigh(&f, date!(2024 - 03 - 12), 5.0);
+        weigh(&f, date!(2024 - 04 - 20), 5.5);
+        let p = preview(&f, date!(2024 - 04 - 02), 5.9);
+        assert_eq!(p, recorded(&f, date!(2024 - 04 - 02), 5.9));
+        assert_eq!(p, Some(WeightTrend::N));
+    }
+}
