@@ -4,6 +4,7 @@
 
 use posyandu_core::growth::{self as g, Anthropometry};
 use posyandu_core::model as core;
+use posyandu_core::rules::trend;
 use posyandu_core::validation;
 
 use crate::error::{parse_date, parse_id, PosyanduError, Result};
@@ -202,35 +203,33 @@ pub fn assess_growth(input: GrowthInput) -> Result<GrowthResult> {
 
 #[uniffi::export]
 impl KaderStore {
-    /// The growth result for a member's measurement taken on `measured_on`, before
-    /// (or after) it is recorded: sex and birth date come from the member, the weight
-    /// trend from their latest weighing in the previous calendar month (N/T), none
-    /// before this month (B) or none in the previous month (O).
+    /// The growth result for a member's measurement taken on `measured_on`, before it
+    /// is recorded: sex and birth date come from the member; the weight trend is the
+    /// one the weighing gets once recorded ([`posyandu_core::rules::trend`], the same
+    /// function as the store's, the due list's and the Puskesmas report's): none for
+    /// a second weighing in a month or past 60 months. `visit_id`: the recorded visit
+    /// being corrected (its weighing is replaced, not added to). `referral_triggers`:
+    /// the KMS reasons to refer ([`posyandu_core::rules::referral`]).
+    #[uniffi::method(default(visit_id = None))]
     pub fn assess_member_growth(
         &self,
         household_id: String,
         member_id: String,
         measured_on: String,
         measurements: Measurements,
+        visit_id: Option<String>,
     ) -> Result<GrowthResult> {
         let hh_id = parse_id("rumah tangga", &household_id)?;
         let member_id = parse_id("anggota keluarga", &member_id)?;
         let on = parse_date("pengukuran", &measured_on)?;
+        let replacing = visit_id.as_deref().map(|v| parse_id("kunjungan", v)).transpose()?;
         let hh = self.inner.household(hh_id)?;
         let member = hh.member(member_id).filter(|m| !m.deleted).ok_or_else(|| PosyanduError::NotFound {
             message: format!("Anggota keluarga tidak ditemukan: {member_id}"),
         })?;
         let m: core::Measurements = measurements.into();
         let (age_days, a) = assess_core(member.sex, member.birth_date, on, &m)?;
-        let trend = m.weight_kg.map(|w| {
-            // The latest weighing before this calendar month (KMS rule, docs/rules.md).
-            let history = hh.visits.iter().filter(|v| !v.deleted && v.date < on).filter_map(|v| {
-                let e = v.entries.iter().find(|e| e.member_id == member_id)?;
-                Some((v.date, e.measurements.weight_kg?))
-            });
-            let prev = g::previous_weighing(history, on);
-            g::weight_trend(member.sex, member.birth_date, prev, (on, w))
-        });
+        let trend = m.weight_kg.and_then(|w| trend::trend_if_recorded(&hh, member_id, on, w, replacing));
         Ok(to_result(age_days, a, trend))
     }
 }
@@ -322,6 +321,7 @@ mod tests {
                 f.child.to_string(),
                 core::format_date(on),
                 Measurements { weight_kg: Some(kg), ..Default::default() },
+                None,
             )
             .unwrap()
             .weight_trend
@@ -331,7 +331,7 @@ mod tests {
     fn recorded(f: &Fixture, on: Date, kg: f64) -> Option<WeightTrend> {
         let v = weigh(f, on, kg);
         let hh = f.store.inner.household(f.hh).unwrap();
-        posyandu_core::store::query::weight_trends(&hh).get(&(v, f.child)).copied().map(WeightTrend::from)
+        posyandu_core::rules::trend::weight_trends(&hh).get(&(v, f.child)).copied().map(WeightTrend::from)
     }
 
     #[test]
@@ -384,5 +384,25 @@ mod tests {
         let p = preview(&f, date!(2024 - 04 - 02), 5.9);
         assert_eq!(p, recorded(&f, date!(2024 - 04 - 02), 5.9));
         assert_eq!(p, Some(WeightTrend::N));
+    }
+
+    #[test]
+    fn correcting_a_recorded_weighing_replaces_it() {
+        let f = fixture(date!(2024 - 01 - 10));
+        weigh(&f, date!(2024 - 03 - 12), 5.0);
+        let v = weigh(&f, date!(2024 - 04 - 09), 5.9);
+        let r = f
+            .store
+            .assess_member_growth(
+                f.hh.to_string(),
+                f.child.to_string(),
+                "2024-04-09".into(),
+                Measurements { weight_kg: Some(5.5), ..Default::default() },
+                Some(v.to_string()),
+            )
+            .unwrap();
+        // +500 g since March at KMS age 3 (KBM 800 g): T; as a new weighing it would get none.
+        assert_eq!(r.weight_trend, Some(WeightTrend::T));
+        assert_eq!(preview(&f, date!(2024 - 04 - 09), 5.5), None);
     }
 }

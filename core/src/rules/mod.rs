@@ -14,6 +14,9 @@
 //! | pregnancy status and end, KEK, HPL, gestational age | [`pregnancy`] |
 //! | immunisation schedule and overdue doses | [`immunisation`] |
 //! | vitamin A rounds | [`vitamin_a`] |
+//! | N/T/O/B of recorded weighings (store, preview, relay) | [`trend`] |
+//! | whether this month's hari buka has taken place | [`session`] |
+//! | KMS referral triggers (T, 2T, BGM, above the orange line) | [`referral`] |
 //! | why a member is due for a home visit | [`due`] |
 
 pub mod age;
@@ -21,6 +24,9 @@ pub mod due;
 pub mod immunisation;
 pub mod lifestage;
 pub mod pregnancy;
+pub mod referral;
+pub mod session;
+pub mod trend;
 pub mod vitamin_a;
 
 pub use crate::growth;
@@ -37,6 +43,9 @@ mod tests {
             ("immunisation.rs", include_str!("immunisation.rs")),
             ("lifestage.rs", include_str!("lifestage.rs")),
             ("pregnancy.rs", include_str!("pregnancy.rs")),
+            ("referral.rs", include_str!("referral.rs")),
+            ("session.rs", include_str!("session.rs")),
+            ("trend.rs", include_str!("trend.rs")),
             ("vitamin_a.rs", include_str!("vitamin_a.rs")),
         ];
         for (name, src) in files {
