@@ -4,7 +4,7 @@
 
 use posyandu_core::growth::{self as g, Anthropometry};
 use posyandu_core::model as core;
-use posyandu_core::rules::trend;
+use posyandu_core::rules::{referral, trend};
 use posyandu_core::validation;
 
 use crate::error::{parse_date, parse_id, PosyanduError, Result};
@@ -57,6 +57,33 @@ pub enum WeightTrend {
     B,
 }
 mirror_enum!(WeightTrend, g::WeightTrend, [N, T, O, B]);
+
+/// A KMS reason to refer the child ("Rujuk bila ..."), from the core's rulebook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum ReferralTriggerCode {
+    /// Weight did not rise (T).
+    TidakNaik,
+    /// T in two consecutive months (2T).
+    DuaT,
+    /// Below the red line (BGM).
+    BawahGarisMerah,
+    /// Above the orange line (risiko BB lebih).
+    AtasGarisOranye,
+}
+mirror_enum!(ReferralTriggerCode, referral::ReferralTrigger, [TidakNaik, DuaT, BawahGarisMerah, AtasGarisOranye]);
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReferralTrigger {
+    pub code: ReferralTriggerCode,
+    /// Indonesian text to show, e.g. "Rujuk: berat badan tidak naik (T)".
+    pub label: String,
+}
+
+impl From<referral::ReferralTrigger> for ReferralTrigger {
+    fn from(t: referral::ReferralTrigger) -> Self {
+        ReferralTrigger { code: t.into(), label: t.label_id().to_string() }
+    }
+}
 
 /// True = the z-score is biologically implausible (check the measurement).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
@@ -124,9 +151,18 @@ pub struct GrowthResult {
     /// Only from `assess_member_growth` with a weight (needs the previous weighing).
     pub weight_trend: Option<WeightTrend>,
     pub weight_trend_label: Option<String>,
+    /// KMS referral triggers of this weighing (T or 2T, below the red line, above the
+    /// orange line); the BB/U ones also from `assess_growth`, the trend ones only from
+    /// `assess_member_growth`. Empty: no KMS reason to refer.
+    pub referral_triggers: Vec<ReferralTrigger>,
 }
 
-fn to_result(age_days: i64, a: g::GrowthAssessment, trend: Option<g::WeightTrend>) -> GrowthResult {
+fn to_result(
+    age_days: i64,
+    a: g::GrowthAssessment,
+    trend: Option<g::WeightTrend>,
+    triggers: Vec<referral::ReferralTrigger>,
+) -> GrowthResult {
     let trend = trend.map(WeightTrend::from);
     GrowthResult {
         age_days,
@@ -158,6 +194,7 @@ fn to_result(age_days: i64, a: g::GrowthAssessment, trend: Option<g::WeightTrend
         bmi: a.bmi,
         weight_trend: trend,
         weight_trend_label: trend.map(|t| g::WeightTrend::from(t).label_id().to_string()),
+        referral_triggers: triggers.into_iter().map(Into::into).collect(),
     }
 }
 
@@ -198,7 +235,29 @@ pub fn assess_growth(input: GrowthInput) -> Result<GrowthResult> {
         ..Default::default()
     };
     let (age_days, a) = assess_core(input.sex.into(), birth, on, &m)?;
-    Ok(to_result(age_days, a, None))
+    let triggers =
+        if m.weight_kg.is_some() && trend::in_kms_age(birth, on) { referral::triggers(&[], a.bbu) } else { Vec::new() };
+    Ok(to_result(age_days, a, None, triggers))
+}
+
+/// One weighing of a child, for [`kms_trends`].
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Weighing {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub weight_kg: f64,
+}
+
+/// N/T/O/B of each weighing of a child, in the order given (`null` = no trend: a
+/// later weighing in a month already counted, or outside 0..=1856 days): the rule
+/// the store, the due list and the Puskesmas report use
+/// (`posyandu_core::rules::trend::series_trends`).
+#[uniffi::export]
+pub fn kms_trends(sex: Sex, birth_date: String, weighings: Vec<Weighing>) -> Result<Vec<Option<WeightTrend>>> {
+    let birth = parse_date("lahir", &birth_date)?;
+    let w =
+        weighings.iter().map(|x| Ok((parse_date("penimbangan", &x.date)?, x.weight_kg))).collect::<Result<Vec<_>>>()?;
+    Ok(trend::series_trends(sex.into(), birth, &w).into_iter().map(|t| t.map(Into::into)).collect())
 }
 
 #[uniffi::export]
@@ -229,8 +288,14 @@ impl KaderStore {
         })?;
         let m: core::Measurements = measurements.into();
         let (age_days, a) = assess_core(member.sex, member.birth_date, on, &m)?;
-        let trend = m.weight_kg.and_then(|w| trend::trend_if_recorded(&hh, member_id, on, w, replacing));
-        Ok(to_result(age_days, a, trend))
+        let (trend, triggers) = match m.weight_kg {
+            Some(w) => (
+                trend::trend_if_recorded(&hh, member_id, on, w, replacing),
+                referral::triggers_if_recorded(&hh, member_id, on, w, replacing, a.bbu),
+            ),
+            None => (None, Vec::new()),
+        };
+        Ok(to_result(age_days, a, trend, triggers))
     }
 }
 
@@ -404,5 +469,33 @@ mod tests {
         // +500 g since March at KMS age 3 (KBM 800 g): T; as a new weighing it would get none.
         assert_eq!(r.weight_trend, Some(WeightTrend::T));
         assert_eq!(preview(&f, date!(2024 - 04 - 09), 5.5), None);
+    }
+
+    #[test]
+    fn preview_refers_on_a_single_t_and_on_2t() {
+        let f = fixture(date!(2024 - 01 - 10));
+        weigh(&f, date!(2024 - 03 - 12), 5.0);
+        let codes = |on: Date, kg: f64| {
+            f.store
+                .assess_member_growth(
+                    f.hh.to_string(),
+                    f.child.to_string(),
+                    core::format_date(on),
+                    Measurements { weight_kg: Some(kg), ..Default::default() },
+                    None,
+                )
+                .unwrap()
+                .referral_triggers
+                .into_iter()
+                .map(|t| t.code)
+                .collect::<Vec<_>>()
+        };
+        // +500 g at KMS age 3 (KBM 800 g): T.
+        assert_eq!(codes(date!(2024 - 04 - 09), 5.5), vec![ReferralTriggerCode::TidakNaik]);
+        weigh(&f, date!(2024 - 04 - 09), 5.5);
+        // +100 g at KMS age 4 (KBM 600 g): second T in a row.
+        assert_eq!(codes(date!(2024 - 05 - 14), 5.6), vec![ReferralTriggerCode::DuaT]);
+        // A second weighing in April has no trend of its own: no T trigger.
+        assert!(codes(date!(2024 - 04 - 25), 5.5).is_empty());
     }
 }

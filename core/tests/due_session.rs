@@ -59,6 +59,7 @@ fn first_of_the_month_before_the_session_nobody_is_not_weighed() {
     let s = store_on(&path, date!(2026 - 12 - 01));
     for m in [a, b] {
         assert!(!reasons_of(&s, m).contains(&DueReason::NotWeighedThisMonth), "{:?}", reasons_of(&s, m));
+        assert!(reasons_of(&s, m).contains(&DueReason::ExpectedAtSession), "{:?}", reasons_of(&s, m));
     }
 }
 
@@ -76,6 +77,7 @@ fn last_months_session_on_the_last_day_does_not_count_for_this_month() {
     let s = store_on(&path, date!(2026 - 12 - 01));
     assert!(!reasons_of(&s, a).contains(&DueReason::NotWeighedThisMonth));
     assert!(!reasons_of(&s, b).contains(&DueReason::NotWeighedThisMonth));
+    assert!(reasons_of(&s, b).contains(&DueReason::ExpectedAtSession));
 }
 
 #[test]
@@ -87,7 +89,9 @@ fn after_the_session_a_child_who_did_not_come_is_not_weighed() {
     // Second Tuesday of December 2026 (1 December is a Tuesday): only Ani came.
     s.record_visit(hh, hari_buka(a, date!(2026 - 12 - 08), 8.2)).unwrap();
     assert!(!reasons_of(&s, a).contains(&DueReason::NotWeighedThisMonth));
+    assert!(!reasons_of(&s, a).contains(&DueReason::ExpectedAtSession));
     assert!(reasons_of(&s, b).contains(&DueReason::NotWeighedThisMonth));
+    assert!(!reasons_of(&s, b).contains(&DueReason::ExpectedAtSession));
 }
 
 #[test]
@@ -99,7 +103,9 @@ fn a_home_visit_is_not_the_session() {
     // A kader weighed Ani at home on 3 December: the session is still to come.
     s.record_visit(hh, weighing(a, date!(2026 - 12 - 03), 8.2)).unwrap();
     assert!(!reasons_of(&s, a).contains(&DueReason::NotWeighedThisMonth));
+    assert!(!reasons_of(&s, a).contains(&DueReason::ExpectedAtSession), "weighed this month already");
     assert!(!reasons_of(&s, b).contains(&DueReason::NotWeighedThisMonth));
+    assert!(reasons_of(&s, b).contains(&DueReason::ExpectedAtSession));
 }
 
 #[test]
@@ -117,7 +123,28 @@ fn a_session_dated_after_today_has_not_taken_place() {
     let s = store_on(&path, date!(2027 - 02 - 08));
     assert!(!reasons_of(&s, b).contains(&DueReason::NotWeighedThisMonth));
     let _ = a;
+    assert!(reasons_of(&s, b).contains(&DueReason::ExpectedAtSession));
     // On the 9th it has taken place.
     let s = store_on(&path, date!(2027 - 02 - 09));
     assert!(reasons_of(&s, b).contains(&DueReason::NotWeighedThisMonth));
+}
+
+#[test]
+fn a_single_t_at_the_session_puts_the_child_on_the_list_to_refer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3");
+    {
+        let s = store_on(&path, date!(2026 - 11 - 10));
+        let (hh, a, _b) = two_children(&s);
+        s.record_visit(hh, hari_buka(a, date!(2026 - 11 - 10), 8.0)).unwrap();
+    }
+    let s = store_on(&path, date!(2026 - 12 - 08));
+    let hh = s.list_households(None).unwrap()[0].id;
+    let a = s.search_members("ani", 5).unwrap()[0].id;
+    // Ani, KMS age 18 in December (KBM 200 g): +100 g = T, referred on a single T.
+    s.record_visit(hh, hari_buka(a, date!(2026 - 12 - 08), 8.1)).unwrap();
+    let r = reasons_of(&s, a);
+    assert!(r.contains(&DueReason::SingleT), "{r:?}");
+    assert!(!r.contains(&DueReason::TwoT));
+    assert_eq!(DueReason::SingleT.label_id(), "Rujuk: berat badan tidak naik (T)");
 }

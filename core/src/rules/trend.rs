@@ -65,18 +65,18 @@ pub fn weight_trends(hh: &Household) -> HashMap<(Uuid, Uuid), WeightTrend> {
     out
 }
 
-/// The trend a weighing of `kg` on `on` of member `member_id` would get if it were
-/// recorded now in `hh` (appended after the household's visits, as the store does),
-/// the growth preview's trend. `replacing`: the visit being corrected (its weighing
-/// of the member is left out, the new one takes its place). `None` when the member
-/// is unknown or the weighing gets no trend.
-pub fn trend_if_recorded(
+/// A member's weighings with one of `kg` on `on` as if recorded now in `hh`
+/// (appended after the household's visits, as the store does; `replacing`: the
+/// visit being corrected, whose place the new weighing takes). Returns the member,
+/// the series (date, kg) and the index of the new weighing in it; `None` for an
+/// unknown or removed member.
+pub fn series_if_recorded(
     hh: &Household,
     member_id: Uuid,
     on: Date,
     kg: f64,
     replacing: Option<Uuid>,
-) -> Option<WeightTrend> {
+) -> Option<(&Member, Vec<(Date, f64)>, usize)> {
     let m = hh.members.iter().find(|m| m.id == member_id && !m.deleted)?;
     let mut series: Vec<(Date, f64)> = Vec::new();
     let mut at = None;
@@ -93,6 +93,21 @@ pub fn trend_if_recorded(
         series.push((on, kg));
         series.len() - 1
     });
+    Some((m, series, at))
+}
+
+/// The trend a weighing of `kg` on `on` of member `member_id` would get if it were
+/// recorded now in `hh` ([`series_if_recorded`]): the growth preview's trend. `None`
+/// when the member is unknown or the weighing gets no trend (a second weighing in
+/// the month, past 60 months).
+pub fn trend_if_recorded(
+    hh: &Household,
+    member_id: Uuid,
+    on: Date,
+    kg: f64,
+    replacing: Option<Uuid>,
+) -> Option<WeightTrend> {
+    let (m, series, at) = series_if_recorded(hh, member_id, on, kg, replacing)?;
     series_trends(m.sex, m.birth_date, &series)[at]
 }
 

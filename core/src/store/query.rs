@@ -60,7 +60,7 @@ fn sex_code(s: Sex) -> i64 {
     }
 }
 
-fn sex_from_code(c: i64) -> Sex {
+pub(crate) fn sex_from_code(c: i64) -> Sex {
     if c == 2 {
         Sex::Female
     } else {
