@@ -414,6 +414,16 @@ pub fn due_reasons(input: DueInput) -> Result<Vec<DueReason>> {
     Ok(r.into_iter().map(Into::into).collect())
 }
 
+/// Whether this month's hari buka has taken place on `today`, given the dates of
+/// the Posyandu's recorded hari buka visits (`posyandu_core::rules::session`, the
+/// rule `due_visits` uses).
+#[uniffi::export]
+pub fn session_held(session_dates: Vec<String>, today: String) -> Result<bool> {
+    let today = parse_date("hari ini", &today)?;
+    let dates = session_dates.iter().map(|d| parse_date("hari buka", d)).collect::<Result<Vec<_>>>()?;
+    Ok(posyandu_core::rules::session::session_held(dates, today))
+}
+
 /// A member due for a home visit, with the reasons.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct DueItem {
