@@ -6,15 +6,19 @@ import id.posyandu.app.logic.TestRunner.test
 import id.posyandu.sync.Address
 import id.posyandu.sync.LifeStage
 import id.posyandu.sync.Measure
+import id.posyandu.sync.Measurements
 import id.posyandu.sync.MemberPatch
 import id.posyandu.sync.MotherNik
 import id.posyandu.sync.NewHousehold
 import id.posyandu.sync.NewMember
+import id.posyandu.sync.NewVisit
 import id.posyandu.sync.NutritionStatus
 import id.posyandu.sync.Relation
 import id.posyandu.sync.Sex
 import id.posyandu.sync.SpmArea
 import id.posyandu.sync.SpmAttributes
+import id.posyandu.sync.VisitEntry
+import id.posyandu.sync.VisitKind
 import id.posyandu.sync.bindingsVersion
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -210,6 +214,8 @@ fun main() {
         assertTrue(g.categories.any { it.indicator == "BB/U" && it.severity == Severity.BAHAYA }, g.categories.toString())
         assertEquals("12 bulan", g.ageText)
         assertEquals("Baru pertama kali ditimbang (B)", g.trendLabel)
+        // KMS referral triggers come from the core (BB/U below the red line).
+        assertEquals(listOf("Rujuk: berat badan di bawah garis merah (BGM)"), g.referralTriggers)
         assertTrue(e.referral)
         assertTrue(e.referralReason.contains("Gizi buruk"), e.referralReason)
         // Editing the weight drops the stale result.
@@ -256,14 +262,27 @@ fun main() {
         assertEquals(before, gw.household(f.hh2).visits.size)
     }
 
-    test("due list: the unweighed child is listed by RT with 'Belum ditimbang bulan ini'") {
+    test("due list: before this month's hari buka the unweighed child is expected at the session; after it, 'Belum ditimbang bulan ini'") {
         val vm = DueListViewModel(gw, scope)
+        vm.refresh().await()
+        val before = vm.current
+        assertNull(before.error)
+        // Only a home visit so far this month: the session has not taken place.
+        val expected = before.groups.single { it.rt == "002" }.rows.single { it.memberId == f.rizky }
+        assertEquals(listOf("Diharapkan datang ke Posyandu (hari buka bulan ini belum berlangsung)"), expected.reasons)
+        assertTrue(expected.expectedOnly && !expected.urgent, expected.toString())
+        assertTrue(before.summary.contains("1 anak diharapkan datang ke Posyandu"), before.summary)
+
+        // The month's hari buka is recorded (Nur weighed at the Posyandu today).
+        gw.recordVisit(f.hh1, NewVisit(gw.today(), VisitKind.HARI_BUKA,
+            listOf(VisitEntry(memberId = f.nur, measurements = Measurements(weightKg = 7.9)))))
         vm.refresh().await()
         val s = vm.current
         assertNull(s.error)
         assertTrue(s.total > 0)
         val rizky = s.groups.single { it.rt == "002" }.rows.single { it.memberId == f.rizky }
         assertTrue("Belum ditimbang bulan ini" in rizky.reasons, rizky.reasons.toString())
+        assertTrue(!rizky.expectedOnly)
         assertEquals(f.hh2, rizky.householdId)
         assertEquals("Bayi, balita dan anak prasekolah · Keluarga Budi Santoso", rizky.subtitle)
         // Nur was weighed today.
@@ -591,6 +610,10 @@ fun main() {
         assertTrue(ed.current.error!!.message.contains("di luar batas wajar"), ed.current.error!!.message)
         assertEquals(3.4, gw.household(hhNew).visits.single().entries.single { it.memberId == baby }.measurements.weightKg)
         ed.edit(baby) { it.copy(weight = "3,6") }
+        // The preview of a correction replaces the recorded weighing: still the first (B), not a
+        // second weighing this month (which gets no KMS trend).
+        ed.previewGrowth(baby).await()
+        assertEquals("Baru pertama kali ditimbang (B)", ed.current.entries.single { it.memberId == baby }.growth?.trendLabel)
         ed.save().await()
         assertNull(ed.current.error, ed.current.error?.fullText)
         assertEquals(visitId, ed.current.savedVisitId)
