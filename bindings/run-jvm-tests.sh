@@ -23,6 +23,7 @@
 #   CARGO_TARGET_DIR  target dir          (default: $WORKSPACE_DIR/target)
 #   BINDINGS_TESTS_DIR tests root         (default: $WORKSPACE_DIR/bindings/tests)
 #   POSYANDU_TOOLS    tool cache          (default: $HOME/.cache/posyandu-tools)
+#   POSYANDU_GOLDEN_DIR golden vectors    (default: $WORKSPACE_DIR/tests/golden)
 #   POSYANDU_RELAY_BIN relay binary for the sync tests (default: $CARGO_TARGET_DIR/release/
 #                     posyandu-relay if it exists). Unset and absent: sync tests are SKIPPED.
 #                     Set: the script registers a posyandu, 2 kader and 2 devices in a temp
@@ -92,6 +93,8 @@ fi
 # --- build ------------------------------------------------------------------
 cd "$WORKSPACE_DIR"
 export CARGO_TARGET_DIR="$TARGET_DIR"
+# Golden vectors shared with the Rust tests (tests/golden/<area>.json).
+export POSYANDU_GOLDEN_DIR="${POSYANDU_GOLDEN_DIR:-$WORKSPACE_DIR/tests/golden}"
 SO="$TARGET_DIR/release/lib$BINDINGS_LIB.so"
 BINDGEN="$TARGET_DIR/release/uniffi-bindgen"
 if [ "$SKIP_BUILD" -eq 0 ]; then

@@ -221,7 +221,7 @@ pub(crate) fn household_detail(h: core::Household, today: time::Date) -> Househo
         spm: h.spm.clone().into(),
         members,
         visits: visits.into_iter().map(|v| Visit::from(v.clone())).collect(),
-        pregnancies: h.pregnancies.iter().filter(|p| !p.deleted).map(|p| Pregnancy::from(p.clone())).collect(),
+        pregnancies: h.pregnancies.iter().filter(|p| !p.deleted).map(|p| Pregnancy::new(p.clone(), today)).collect(),
     }
 }
 

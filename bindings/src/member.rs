@@ -290,7 +290,7 @@ pub struct PregnancyPreview {
 /// The LiLA threshold the core's KEK flag uses, cm (for labels such as "LiLA < 23,5 cm").
 #[uniffi::export]
 pub fn kek_muac_threshold_cm() -> f64 {
-    core::KEK_MUAC_CM
+    core::kek_muac_cm()
 }
 
 /// The preview of a pregnancy being entered: HPL, gestational age and KEK.

@@ -275,11 +275,32 @@ pub struct Pregnancy {
     pub kek: bool,
     /// When the episode ended (birth or loss); then 42 days of nifas.
     pub ended: Option<String>,
+    /// The core's state of the episode today (HPL + grace, see docs/rules.md).
+    pub state: PregnancyState,
+    /// Indonesian label of `state`.
+    pub state_label: String,
 }
 
-impl From<core::Pregnancy> for Pregnancy {
-    fn from(p: core::Pregnancy) -> Self {
+/// State of a pregnancy episode on the store's today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum PregnancyState {
+    Ongoing,
+    Ended,
+    /// HPL + grace passed with no end recorded: no longer counted as pregnant.
+    EndNotRecorded,
+}
+
+impl Pregnancy {
+    pub(crate) fn new(p: core::Pregnancy, today: time::Date) -> Self {
+        use posyandu_core::rules::pregnancy::{episode_state, EpisodeState};
+        let st = episode_state(p.due_date, p.ended, today);
         Pregnancy {
+            state: match st {
+                EpisodeState::Ongoing => PregnancyState::Ongoing,
+                EpisodeState::Ended => PregnancyState::Ended,
+                EpisodeState::EndNotRecorded => PregnancyState::EndNotRecorded,
+            },
+            state_label: st.label_id().to_string(),
             id: p.id.to_string(),
             member_id: p.member_id.to_string(),
             lmp: format_date(p.lmp),

@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub use crate::growth::{Measure, Sex};
 pub use crate::rules::lifestage::LifeStage;
 pub use crate::rules::pregnancy::{
-    estimated_due_date, gestational_weeks, is_kek, may_record_pregnancy, KEK_MUAC_CM, PREGNANCY_MIN_AGE_MONTHS,
+    estimated_due_date, gestational_weeks, is_kek, kek_muac_cm, may_record_pregnancy, pregnancy_min_age_months,
 };
 
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");

@@ -1017,3 +1017,25 @@ async fn browser_pages_headers_and_link_tokens() {
     assert_eq!(json.status, StatusCode::BAD_REQUEST);
     assert_eq!(json.json()["code"], "token_in_url");
 }
+
+/// The report and the phone agree on when an unrecorded pregnancy stops counting
+/// (issue 10): HPL + the core's grace (28 days), not HPL + 14 as the report had.
+#[tokio::test]
+async fn unrecorded_pregnancy_counts_to_the_cores_grace_like_the_phone() {
+    let f = fixture().await;
+    // Siti: HPHT 2024-02-01 → HPL 2024-11-07, no end recorded, KEK.
+    let due = estimated_due_date(date!(2024 - 02 - 01));
+    assert_eq!(due, date!(2024 - 11 - 07));
+    let last = posyandu_core::rules::pregnancy::episode_end(due, None);
+    assert_eq!(last, date!(2024 - 12 - 05));
+    // December: HPL + 14 (21 Nov) is before 1 December, HPL + 28 (5 Dec) is not.
+    report(&f.r, "P-001", "2024-12").await;
+    let v = raw();
+    assert_eq!((v["maternal"]["pregnant"].as_u64(), v["maternal"]["kek"].as_u64()), (Some(1), Some(1)));
+    // On 5 December the phone still counts her as pregnant, on 6 December not.
+    let st = |d| posyandu_core::rules::pregnancy::pregnancy_status([(date!(2024 - 02 - 01), due, None)], d);
+    assert_eq!(st(date!(2024 - 12 - 05)), posyandu_core::lifestage::PregnancyStatus::Pregnant);
+    assert_eq!(st(date!(2024 - 12 - 06)), posyandu_core::lifestage::PregnancyStatus::None);
+    report(&f.r, "P-001", "2025-01").await;
+    assert_eq!(raw()["maternal"]["pregnant"].as_u64(), Some(0));
+}

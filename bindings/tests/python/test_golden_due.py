@@ -8,27 +8,12 @@ when given, the Indonesian labels. Kind session: the binding `session_held`
 bindings/tests/kotlin/GoldenDue.kt.
 """
 
-import json
-import os
 import unittest
 
 import posyandu_bindings as p
+from golden import golden_cases
 
-
-def golden_dir():
-    d = os.environ.get("POSYANDU_GOLDEN_DIR")
-    if d:
-        return d
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(here, "..", "..", "..", "tests", "golden")
-
-
-def load_cases(area):
-    with open(os.path.join(golden_dir(), f"{area}.json"), encoding="utf-8") as f:
-        return json.load(f)["cases"]
-
-
-CASES = load_cases("due")
+CASES = golden_cases("due")
 
 
 class GoldenDue(unittest.TestCase):

@@ -6,27 +6,12 @@ the growth preview and the Puskesmas report). The same file is run by
 core/tests/golden_trend.rs and bindings/tests/kotlin/GoldenTrend.kt.
 """
 
-import json
-import os
 import unittest
 
 import posyandu_bindings as p
+from golden import golden_cases
 
-
-def golden_dir():
-    d = os.environ.get("POSYANDU_GOLDEN_DIR")
-    if d:
-        return d
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(here, "..", "..", "..", "tests", "golden")
-
-
-def load_cases(area):
-    with open(os.path.join(golden_dir(), f"{area}.json"), encoding="utf-8") as f:
-        return json.load(f)["cases"]
-
-
-CASES = load_cases("trend")
+CASES = golden_cases("trend")
 
 
 class GoldenTrend(unittest.TestCase):

@@ -53,8 +53,8 @@ pub use category::{
 };
 pub use lms::Lms;
 pub use weight_gain::{
-    is_2t, kbm_grams, kms_age_months, monthly_trends, previous_weighing, same_calendar_month, weight_trend, KbmRow,
-    WeightTrend, KBM_SOURCE, KBM_TABLE,
+    is_2t, kbm_grams, kbm_table, kms_age_months, monthly_trends, previous_weighing, same_calendar_month, weight_trend,
+    KbmRow, WeightTrend,
 };
 
 /// Days per month used by WHO (365.25 / 12).

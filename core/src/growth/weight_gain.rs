@@ -14,7 +14,7 @@
 //! - The KBM is looked up by the child's **KMS age in months** at the weighing:
 //!   calendar months from the birth month to the weighing month ([`kms_age_months`]).
 //!
-//! The KBM table is [`KBM_TABLE`] (data, with its source).
+//! The KBM table is data: [`kbm_table`] (`core/data/rules/kbm.json`, rows with sources).
 
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -56,38 +56,33 @@ impl WeightTrend {
 
 /// One row of the KBM table: from `from_month` to `to_month` (KMS age in months,
 /// inclusive) the minimum gain is `grams`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct KbmRow {
     pub from_month: i64,
     pub to_month: i64,
     pub grams: u32,
+    /// Where the row comes from.
+    pub source: String,
 }
 
-/// Where [`KBM_TABLE`] comes from.
-pub const KBM_SOURCE: &str = "Kemenkes RI, Buku Kesehatan Ibu dan Anak (Buku KIA), edisi 2023, halaman KMS \
-    (Kartu Menuju Sehat) anak, baris \"KBM (gr)\" di bawah kolom umur 0-24 bulan: 800 900 800 600 500 400 300 200; \
-    tabel KBM berasal dari Permenkes No. 155/Menkes/Per/I/2010 tentang Penggunaan KMS bagi Balita. \
-    Rentang sel gabungan (6 = 400 g, 7-10 = 300 g, 11+ = 200 g) tidak terbaca dari teks; lihat docs/rules.md";
+#[derive(Deserialize)]
+struct KbmTable {
+    entries: Vec<KbmRow>,
+}
 
-/// Kenaikan Berat Badan Minimal by KMS age in months (see [`KBM_SOURCE`]; the
-/// doubt about the 7th month is in `docs/rules.md`). Age 0 has no KBM (no previous
-/// month on the card).
-pub const KBM_TABLE: [KbmRow; 8] = [
-    KbmRow { from_month: 1, to_month: 1, grams: 800 },
-    KbmRow { from_month: 2, to_month: 2, grams: 900 },
-    KbmRow { from_month: 3, to_month: 3, grams: 800 },
-    KbmRow { from_month: 4, to_month: 4, grams: 600 },
-    KbmRow { from_month: 5, to_month: 5, grams: 500 },
-    KbmRow { from_month: 6, to_month: 6, grams: 400 },
-    KbmRow { from_month: 7, to_month: 10, grams: 300 },
-    KbmRow { from_month: 11, to_month: 60, grams: 200 },
-];
+/// Kenaikan Berat Badan Minimal by KMS age in months: the data table
+/// `core/data/rules/kbm.json` (each row with its source; the doubt about the 7th month
+/// is in `docs/rules.md`). Age 0 has no KBM (no previous month on the card).
+pub fn kbm_table() -> &'static [KbmRow] {
+    static TABLE: std::sync::OnceLock<Vec<KbmRow>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| crate::rules::table::parse::<KbmTable>("kbm").entries)
+}
 
 /// Minimum monthly weight gain in grams for a child whose KMS age in months is
 /// `age_months` at the current weighing. `None` for age 0 (no previous month on
 /// the card) and outside 1..=60 months.
 pub fn kbm_grams(age_months: i64) -> Option<u32> {
-    KBM_TABLE.iter().find(|r| (r.from_month..=r.to_month).contains(&age_months)).map(|r| r.grams)
+    kbm_table().iter().find(|r| (r.from_month..=r.to_month).contains(&age_months)).map(|r| r.grams)
 }
 
 /// Index of a calendar month (year * 12 + month - 1).

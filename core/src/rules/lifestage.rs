@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 pub use super::age::{age_months, age_years};
-pub use super::pregnancy::{pregnancy_status, PregnancyStatus, OPEN_EPISODE_GRACE_DAYS};
+use super::pregnancy::nifas_days;
+pub use super::pregnancy::{pregnancy_status, PregnancyStatus};
 
 /// The life-cycle stages a Posyandu ILP serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -69,7 +70,7 @@ impl LifeStage {
 pub fn life_stage(birth: Date, on: Date, pregnancy: PregnancyStatus) -> LifeStage {
     match pregnancy {
         PregnancyStatus::Pregnant => return LifeStage::IbuHamil,
-        PregnancyStatus::Ended { days_ago } if (0..=42).contains(&days_ago) => return LifeStage::IbuNifas,
+        PregnancyStatus::Ended { days_ago } if (0..=nifas_days()).contains(&days_ago) => return LifeStage::IbuNifas,
         _ => {}
     }
     match age_years(birth, on) {

@@ -17,16 +17,22 @@
 //! | N/T/O/B of recorded weighings (store, preview, relay) | [`trend`] |
 //! | whether this month's hari buka has taken place | [`session`] |
 //! | KMS referral triggers (T, 2T, BGM, above the orange line) | [`referral`] |
+//! | child LiLA band (6–59 months) | [`muac`] |
 //! | why a member is due for a home visit | [`due`] |
+//!
+//! Rule tables (thresholds, schedules) are data in `core/data/rules/*.json`, each value
+//! with its source, loaded by [`table`].
 
 pub mod age;
 pub mod due;
 pub mod immunisation;
 pub mod lifestage;
+pub mod muac;
 pub mod pregnancy;
 pub mod referral;
 pub mod session;
 pub mod trend;
+pub mod table;
 pub mod vitamin_a;
 
 pub use crate::growth;
@@ -42,6 +48,8 @@ mod tests {
             ("due.rs", include_str!("due.rs")),
             ("immunisation.rs", include_str!("immunisation.rs")),
             ("lifestage.rs", include_str!("lifestage.rs")),
+            ("muac.rs", include_str!("muac.rs")),
+            ("table.rs", include_str!("table.rs")),
             ("pregnancy.rs", include_str!("pregnancy.rs")),
             ("referral.rs", include_str!("referral.rs")),
             ("session.rs", include_str!("session.rs")),

@@ -3,9 +3,29 @@
 //!
 //! Sources are in `docs/rules.md` ("Pregnancy").
 
+use std::sync::OnceLock;
+
+use serde::Deserialize;
 use time::Date;
 
+use super::table::{self, Sourced};
 use crate::growth::Sex;
+
+/// The thresholds of `core/data/rules/pregnancy.json`.
+#[derive(Debug, Deserialize)]
+pub struct PregnancyRules {
+    pub kek_muac_cm: Sourced<f64>,
+    pub naegele_days: Sourced<i64>,
+    pub open_episode_grace_days: Sourced<i64>,
+    pub nifas_days: Sourced<i64>,
+    pub min_age_months_to_record: Sourced<i32>,
+}
+
+/// The pregnancy rule table.
+pub fn rules() -> &'static PregnancyRules {
+    static RULES: OnceLock<PregnancyRules> = OnceLock::new();
+    RULES.get_or_init(|| table::values("pregnancy"))
+}
 
 /// Pregnancy status of a member on a given day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +39,15 @@ pub enum PregnancyStatus {
 }
 
 /// An episode never marked ended counts as ongoing until this many days after its
-/// due date (HPL), then as over.
-pub const OPEN_EPISODE_GRACE_DAYS: i64 = 28;
+/// due date (HPL), then as over (table value `open_episode_grace_days`).
+pub fn open_episode_grace_days() -> i64 {
+    rules().open_episode_grace_days.value
+}
+
+/// Days after the end of a pregnancy a woman is ibu nifas (table value `nifas_days`).
+pub fn nifas_days() -> i64 {
+    rules().nifas_days.value
+}
 
 /// Pregnancy status on `today` from a member's episodes `(lmp, due_date, ended)`:
 /// the latest episode by LMP decides.
@@ -37,26 +64,61 @@ pub fn pregnancy_status(
 }
 
 /// The last day an episode counts as ongoing: the recorded end, or, when none was
-/// recorded, the due date (HPL) + [`OPEN_EPISODE_GRACE_DAYS`].
+/// recorded, the due date (HPL) + [`open_episode_grace_days`].
 pub fn episode_end(due_date: Date, ended: Option<Date>) -> Date {
-    ended.unwrap_or(due_date + time::Duration::days(OPEN_EPISODE_GRACE_DAYS))
+    ended.unwrap_or(due_date + time::Duration::days(open_episode_grace_days()))
 }
 
-/// LiLA threshold for KEK in pregnancy, cm.
-pub const KEK_MUAC_CM: f64 = 23.5;
+/// The state of one episode on a day, as the app shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpisodeState {
+    /// Pregnant (up to HPL + the grace when no end is recorded).
+    Ongoing,
+    /// The end (birth or loss) was recorded.
+    Ended,
+    /// No end recorded and HPL + the grace has passed: no longer counted as pregnant;
+    /// the kader should record how it ended.
+    EndNotRecorded,
+}
 
-/// KEK (kurang energi kronis) in pregnancy: LiLA below [`KEK_MUAC_CM`].
+impl EpisodeState {
+    pub fn label_id(self) -> &'static str {
+        match self {
+            EpisodeState::Ongoing => "Sedang hamil",
+            EpisodeState::Ended => "Kehamilan selesai",
+            EpisodeState::EndNotRecorded => "HPL sudah lewat: catat persalinan",
+        }
+    }
+}
+
+/// The state of an episode with this due date and recorded end on `today`.
+pub fn episode_state(due_date: Date, ended: Option<Date>, today: Date) -> EpisodeState {
+    match ended {
+        Some(_) => EpisodeState::Ended,
+        None if today <= episode_end(due_date, None) => EpisodeState::Ongoing,
+        None => EpisodeState::EndNotRecorded,
+    }
+}
+
+/// LiLA threshold for KEK in pregnancy, cm (table value `kek_muac_cm`).
+pub fn kek_muac_cm() -> f64 {
+    rules().kek_muac_cm.value
+}
+
+/// KEK (kurang energi kronis) in pregnancy: LiLA below [`kek_muac_cm`].
 pub fn is_kek(muac_cm: f64) -> bool {
-    muac_cm < KEK_MUAC_CM
+    muac_cm < kek_muac_cm()
 }
 
 /// Youngest age, in completed months, at which the app offers to record a pregnancy
-/// (girls from 10 years: ILP's adolescent stage starts at 10).
-pub const PREGNANCY_MIN_AGE_MONTHS: i32 = 10 * 12;
+/// (table value `min_age_months_to_record`: ILP's adolescent stage starts at 10).
+pub fn pregnancy_min_age_months() -> i32 {
+    rules().min_age_months_to_record.value
+}
 
 /// Whether a pregnancy may be recorded for a person of this sex and age.
 pub fn may_record_pregnancy(sex: Sex, age_months: i32) -> bool {
-    sex == Sex::Female && age_months >= PREGNANCY_MIN_AGE_MONTHS
+    sex == Sex::Female && age_months >= pregnancy_min_age_months()
 }
 
 /// Completed weeks of gestation on `today` from the LMP (HPHT); `None` before the LMP.
@@ -65,9 +127,9 @@ pub fn gestational_weeks(lmp: Date, today: Date) -> Option<i64> {
     (days >= 0).then_some(days / 7)
 }
 
-/// Naegele's rule: LMP + 280 days.
+/// Naegele's rule: LMP + 280 days (table value `naegele_days`).
 pub fn estimated_due_date(lmp: Date) -> Date {
-    lmp + time::Duration::days(280)
+    lmp + time::Duration::days(rules().naegele_days.value)
 }
 
 #[cfg(test)]
@@ -80,11 +142,15 @@ mod tests {
         let lmp = date!(2026 - 01 - 01);
         let due = estimated_due_date(lmp);
         assert_eq!(due, date!(2026 - 10 - 08));
-        let last = due + time::Duration::days(OPEN_EPISODE_GRACE_DAYS);
+        let last = due + time::Duration::days(open_episode_grace_days());
+        assert_eq!(open_episode_grace_days(), 28);
         assert_eq!(episode_end(due, None), last);
         assert_eq!(pregnancy_status([(lmp, due, None)], last), PregnancyStatus::Pregnant);
         assert_eq!(pregnancy_status([(lmp, due, None)], last + time::Duration::days(1)), PregnancyStatus::None);
+        assert_eq!(episode_state(due, None, last), EpisodeState::Ongoing);
+        assert_eq!(episode_state(due, None, last + time::Duration::days(1)), EpisodeState::EndNotRecorded);
         let end = date!(2026 - 09 - 30);
+        assert_eq!(episode_state(due, Some(end), last), EpisodeState::Ended);
         assert_eq!(episode_end(due, Some(end)), end);
         assert_eq!(
             pregnancy_status([(lmp, due, Some(end))], date!(2026 - 10 - 02)),

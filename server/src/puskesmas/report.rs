@@ -23,7 +23,7 @@
 //!   implausible z-scores are counted separately and excluded.
 //! - **KEK**: pregnancies ongoing in the month (LMP ≤ last day and ended — or, if not
 //!   recorded, due date + the core's grace of
-//!   [`posyandu_core::rules::pregnancy::OPEN_EPISODE_GRACE_DAYS`] days — ≥ first day) flagged KEK, or with a MUAC < 23.5 cm
+//!   [`posyandu_core::rules::pregnancy::open_episode_grace_days`] days — ≥ first day) flagged KEK, or with a MUAC < 23.5 cm
 //!   measured at a visit in the month.
 //! - **Immunisation**: doses given in the month per antigen, and children immunised.
 //!   **Vitamin A**: children 6–59 months (of S) given vitamin A in the month over all

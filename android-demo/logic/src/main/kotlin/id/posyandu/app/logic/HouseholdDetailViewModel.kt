@@ -146,7 +146,10 @@ class HouseholdDetailViewModel(
                 },
                 pregnancies = h.pregnancies.sortedByDescending { it.lmp }.map { p ->
                     val who = names[p.memberId] ?: "(anggota dihapus)"
-                    val status = p.ended?.let { "selesai ${Format.date(it)}" } ?: "HPHT ${Format.date(p.lmp)}, HPL ${Format.date(p.dueDate)}"
+                    // The state (and when an unrecorded pregnancy stops counting) comes from the core.
+                    val status = p.ended?.let { "selesai ${Format.date(it)}" }
+                        ?: "HPHT ${Format.date(p.lmp)}, HPL ${Format.date(p.dueDate)}" +
+                        (if (p.state == id.posyandu.sync.PregnancyState.END_NOT_RECORDED) " · ${p.stateLabel}" else "")
                     PregnancyRow(
                         id = p.id,
                         memberId = p.memberId,

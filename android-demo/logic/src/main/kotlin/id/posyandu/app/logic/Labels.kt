@@ -4,6 +4,8 @@ import id.posyandu.sync.GrowthResult
 import id.posyandu.sync.HeightForAge
 import id.posyandu.sync.LifeStage
 import id.posyandu.sync.Measure
+import id.posyandu.sync.MuacBand
+import id.posyandu.sync.childMuacBand
 import id.posyandu.sync.NutritionStatus
 import id.posyandu.sync.Relation
 import id.posyandu.sync.Sex
@@ -68,11 +70,11 @@ object Labels {
         NutritionStatus.OBESITAS -> Severity.BAHAYA
     }
 
-    /** LiLA screening of a child 6–59 months (Kemenkes): < 11,5 cm red, < 12,5 cm yellow. */
-    fun muacSeverity(muacCm: Double): Severity = when {
-        muacCm < 11.5 -> Severity.BAHAYA
-        muacCm < 12.5 -> Severity.WASPADA
-        else -> Severity.NORMAL
+    /** Colour of the core's LiLA band (the band and its limits come from the core's rulebook). */
+    fun severity(b: MuacBand): Severity = when (b) {
+        MuacBand.MERAH -> Severity.BAHAYA
+        MuacBand.KUNING -> Severity.WASPADA
+        MuacBand.HIJAU -> Severity.NORMAL
     }
 
     fun growthPreview(r: GrowthResult, muacCm: Double? = null, oedema: Boolean = false): GrowthPreview {
@@ -81,10 +83,9 @@ object Labels {
         r.bbu?.let { cats += GrowthCategory("BB/U", r.bbuLabel ?: it.name, r.zwfa?.let(Format::z), severity(it)) }
         r.tbu?.let { cats += GrowthCategory("PB/U atau TB/U", r.tbuLabel ?: it.name, r.zlhfa?.let(Format::z), severity(it)) }
         r.imtu?.let { cats += GrowthCategory("IMT/U", r.imtuLabel ?: it.name, r.zbmi?.let(Format::z), severity(it)) }
-        if (muacCm != null && r.ageMonths in 6..59) {
-            val s = muacSeverity(muacCm)
-            val label = when (s) { Severity.BAHAYA -> "LiLA merah (< 11,5 cm)"; Severity.WASPADA -> "LiLA kuning (11,5–12,4 cm)"; else -> "LiLA hijau (≥ 12,5 cm)" }
-            cats += GrowthCategory("LiLA", label, r.zmuac?.let(Format::z), s)
+        // The core decides whether LiLA is screened at this age and which band it is in.
+        muacCm?.let { childMuacBand(r.ageDays, it) }?.let { m ->
+            cats += GrowthCategory("LiLA", m.label, r.zmuac?.let(Format::z), severity(m.band))
         }
         if (oedema) cats += GrowthCategory("Edema", "Edema kedua kaki: gizi buruk", null, Severity.BAHAYA)
         val overall = cats.maxByOrNull { it.severity.rank }?.severity ?: Severity.NORMAL
@@ -141,15 +142,8 @@ object Labels {
 
     fun measure(m: Measure) = when (m) { Measure.LYING -> "Telentang (PB)"; Measure.STANDING -> "Berdiri (TB)" }
 
-    /** Short fallback; the app prefers `spmAreaLabel()` from the bindings. */
-    fun spmArea(a: SpmArea) = when (a) {
-        SpmArea.KESEHATAN -> "Kesehatan"
-        SpmArea.PENDIDIKAN -> "Pendidikan"
-        SpmArea.PEKERJAAN_UMUM -> "Pekerjaan umum"
-        SpmArea.PERUMAHAN -> "Perumahan rakyat"
-        SpmArea.TRANTIBUMLINMAS -> "Trantibumlinmas"
-        SpmArea.SOSIAL -> "Sosial"
-    }
+    /** The SPM area's label from the core (one list of areas and names for app, report and relay). */
+    fun spmArea(a: SpmArea): String = id.posyandu.sync.spmAreaLabel(a)
 
     fun stageShort(s: LifeStage) = when (s) {
         LifeStage.IBU_HAMIL -> "Bumil"

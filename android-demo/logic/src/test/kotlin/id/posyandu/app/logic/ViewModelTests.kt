@@ -228,7 +228,11 @@ fun main() {
         assertEquals(Severity.WASPADA, Labels.severity(NutritionStatus.GIZI_KURANG))
         assertEquals(Severity.BAHAYA, Labels.severity(id.posyandu.sync.HeightForAge.SANGAT_PENDEK))
         assertEquals(Severity.WASPADA, Labels.severity(id.posyandu.sync.HeightForAge.PENDEK))
-        assertEquals(Severity.BAHAYA, Labels.muacSeverity(11.0))
+        // LiLA: the band comes from the core (6–59 months only), the app only colours it.
+        val lila = assertNotNull(id.posyandu.sync.childMuacBand(400L, 11.0))
+        assertEquals(Severity.BAHAYA, Labels.severity(lila.band))
+        assertEquals("LiLA merah (< 11,5 cm): gizi buruk", lila.label)
+        assertNull(id.posyandu.sync.childMuacBand(100L, 11.0))
     }
 
     test("bad input shows the Indonesian validation message and saves nothing") {
