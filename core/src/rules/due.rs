@@ -24,7 +24,7 @@ pub enum DueReason {
     VitaminAMissed,
     /// Antigens overdue (more than a month past the schedule).
     ImmunisationMissed(Vec<String>),
-    /// Weight did not rise at the last two weighings (2T): refer ([`ReferralTrigger::DuaT`]).
+    /// Weight did not rise (T) in two consecutive months (2T): refer ([`ReferralTrigger::DuaT`]).
     TwoT,
     /// Weight did not rise (T) at the latest month's weighing: refer ([`ReferralTrigger::TidakNaik`]).
     SingleT,
@@ -75,7 +75,7 @@ pub struct History {
     pub last_seen: Option<Date>,
     pub last_vitamin_a: Option<Date>,
     pub antigens: Vec<String>,
-    /// Sex, for the BB/U referral triggers (`None`: those are not checked).
+    /// Sex, for the referral triggers (`None`: no referral trigger is checked).
     pub sex: Option<Sex>,
     /// Weighings (date, kg) in the order recorded: N/T/O/B, 2T and the referral
     /// triggers come from them ([`super::trend`], [`super::referral`]).

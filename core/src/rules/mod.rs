@@ -31,8 +31,8 @@ pub mod muac;
 pub mod pregnancy;
 pub mod referral;
 pub mod session;
-pub mod trend;
 pub mod table;
+pub mod trend;
 pub mod vitamin_a;
 
 pub use crate::growth;

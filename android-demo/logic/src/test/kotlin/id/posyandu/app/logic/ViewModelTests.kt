@@ -4,6 +4,9 @@ package id.posyandu.app.logic
 
 import id.posyandu.app.logic.TestRunner.test
 import id.posyandu.sync.Address
+import id.posyandu.sync.DueItem
+import id.posyandu.sync.DueReason
+import id.posyandu.sync.DueReasonCode
 import id.posyandu.sync.LifeStage
 import id.posyandu.sync.Measure
 import id.posyandu.sync.Measurements
@@ -273,9 +276,17 @@ fun main() {
         assertNull(before.error)
         // Only a home visit so far this month: the session has not taken place.
         val expected = before.groups.single { it.rt == "002" }.rows.single { it.memberId == f.rizky }
-        assertEquals(listOf("Diharapkan datang ke Posyandu (hari buka bulan ini belum berlangsung)"), expected.reasons)
-        assertTrue(expected.expectedOnly && !expected.urgent, expected.toString())
-        assertTrue(before.summary.contains("1 anak diharapkan datang ke Posyandu"), before.summary)
+        assertEquals("Diharapkan datang ke Posyandu (hari buka bulan ini belum berlangsung)", expected.reasons.first())
+        assertTrue("Belum ditimbang bulan ini" !in expected.reasons, expected.reasons.toString())
+        // A row whose only reason is the session is marked so (no home visit yet); a referral trigger is urgent.
+        fun item(vararg r: DueReason) = DueItem(f.rizky, f.hh2, "Rizky Pratama", "002", null, LifeStage.BAYI_BALITA,
+            "Bayi, balita dan anak prasekolah", r.toList())
+        val onlyExpected = DueListViewModel.row(item(DueReason(DueReasonCode.EXPECTED_AT_SESSION, emptyList(), "Diharapkan")))
+        assertTrue(onlyExpected.expectedOnly && !onlyExpected.urgent)
+        val t = DueListViewModel.row(item(DueReason(DueReasonCode.SINGLE_T, emptyList(), "Rujuk: berat badan tidak naik (T)")))
+        assertTrue(t.urgent && !t.expectedOnly)
+        val st = DueListState(loading = false, groups = listOf(DueGroup("002", "RT 002", listOf(onlyExpected, t))))
+        assertEquals("1 warga perlu dikunjungi · 1 anak diharapkan datang ke Posyandu", st.summary)
 
         // The month's hari buka is recorded (Nur weighed at the Posyandu today).
         gw.recordVisit(f.hh1, NewVisit(gw.today(), VisitKind.HARI_BUKA,
