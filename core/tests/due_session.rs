@@ -148,3 +148,24 @@ fn a_single_t_at_the_session_puts_the_child_on_the_list_to_refer() {
     assert!(!r.contains(&DueReason::TwoT));
     assert_eq!(DueReason::SingleT.label_id(), "Rujuk: berat badan tidak naik (T)");
 }
+
+#[test]
+fn same_day_weighings_the_due_list_takes_the_weighing_the_records_count() {
+    for _ in 0..4 {
+        // visit ids are random: repeat so that either storage order is met
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let s = store_on(&path, date!(2026 - 12 - 08));
+        let (hh, a, _b) = two_children(&s);
+        s.record_visit(hh, hari_buka(a, date!(2026 - 11 - 10), 9.0)).unwrap();
+        // Two weighings on 8 December: the first recorded (+100 g, T) is December's dot;
+        // the second (+400 g) gets no trend of its own.
+        s.record_visit(hh, hari_buka(a, date!(2026 - 12 - 08), 9.1)).unwrap();
+        s.record_visit(hh, hari_buka(a, date!(2026 - 12 - 08), 9.4)).unwrap();
+        let r = reasons_of(&s, a);
+        let h = s.household(hh).unwrap();
+        let t = posyandu_core::rules::trend::weight_trends(&h);
+        let dbg: Vec<_> = h.visits.iter().map(|v| (v.date, v.entries[0].measurements.weight_kg, t.get(&(v.id, a)))).collect();
+        assert!(r.contains(&DueReason::SingleT), "{r:?} {dbg:?}");
+    }
+}

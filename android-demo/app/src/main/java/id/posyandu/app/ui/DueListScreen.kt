@@ -54,6 +54,7 @@ fun DueListScreen(gw: PosyanduGateway, onOpen: (householdId: String) -> Unit) {
                             when {
                                 r.urgent -> Pill(stringResource(R.string.urgent), Severity.BAHAYA.color())
                                 r.expectedOnly -> Pill(stringResource(R.string.expected_at_session), Severity.NORMAL.color())
+                                else -> {}
                             }
                         },
                         modifier = Modifier.clickable { onOpen(r.householdId) },
