@@ -412,12 +412,27 @@ mod tests {
 
     #[test]
     fn same_day_weighing_already_recorded_gets_no_trend() {
+        // heavier than the recorded one: the recorded (lighter) one keeps the dot
         let f = fixture(date!(2024 - 01 - 10));
         weigh(&f, date!(2024 - 03 - 12), 5.0);
         weigh(&f, date!(2024 - 04 - 09), 5.9);
         let p = preview(&f, date!(2024 - 04 - 09), 5.95);
         assert_eq!(p, recorded(&f, date!(2024 - 04 - 09), 5.95));
         assert_eq!(p, None);
+    }
+
+    #[test]
+    fn same_day_lighter_weighing_takes_the_months_dot() {
+        for _ in 0..4 {
+            // visit ids are random: repeat so that either order of ids is met
+            let f = fixture(date!(2024 - 01 - 10));
+            weigh(&f, date!(2024 - 03 - 12), 5.0);
+            weigh(&f, date!(2024 - 04 - 09), 5.9);
+            // Re-weighed the same day, lighter: this one is April's (+700 g < 800 g = T).
+            let p = preview(&f, date!(2024 - 04 - 09), 5.7);
+            assert_eq!(p, recorded(&f, date!(2024 - 04 - 09), 5.7));
+            assert_eq!(p, Some(WeightTrend::T));
+        }
     }
 
     #[test]
@@ -466,9 +481,10 @@ mod tests {
                 Some(v.to_string()),
             )
             .unwrap();
-        // +500 g since March at KMS age 3 (KBM 800 g): T; as a new weighing it would get none.
+        // +500 g since March at KMS age 3 (KBM 800 g): T.
         assert_eq!(r.weight_trend, Some(WeightTrend::T));
-        assert_eq!(preview(&f, date!(2024 - 04 - 09), 5.5), None);
+        // As a new (heavier) weighing the same day it would get none: 5.9 kg keeps April's dot.
+        assert_eq!(preview(&f, date!(2024 - 04 - 09), 6.0), None);
     }
 
     #[test]

@@ -158,14 +158,21 @@ fn same_day_weighings_the_due_list_takes_the_weighing_the_records_count() {
         let s = store_on(&path, date!(2026 - 12 - 08));
         let (hh, a, _b) = two_children(&s);
         s.record_visit(hh, hari_buka(a, date!(2026 - 11 - 10), 9.0)).unwrap();
-        // Two weighings on 8 December: the first recorded (+100 g, T) is December's dot;
-        // the second (+400 g) gets no trend of its own.
-        s.record_visit(hh, hari_buka(a, date!(2026 - 12 - 08), 9.1)).unwrap();
+        // Two weighings on 8 December: the lighter (+100 g, T) is December's dot
+        // (rules::trend::series_trends), whatever the visit ids; the other gets none.
         s.record_visit(hh, hari_buka(a, date!(2026 - 12 - 08), 9.4)).unwrap();
+        s.record_visit(hh, hari_buka(a, date!(2026 - 12 - 08), 9.1)).unwrap();
         let r = reasons_of(&s, a);
+        assert!(r.contains(&DueReason::SingleT), "{r:?}");
+        // and the records agree: the 9.1 kg weighing holds December's T
         let h = s.household(hh).unwrap();
         let t = posyandu_core::rules::trend::weight_trends(&h);
-        let dbg: Vec<_> = h.visits.iter().map(|v| (v.date, v.entries[0].measurements.weight_kg, t.get(&(v.id, a)))).collect();
-        assert!(r.contains(&DueReason::SingleT), "{r:?} {dbg:?}");
+        let dec: Vec<_> = h
+            .visits
+            .iter()
+            .filter(|v| v.date == date!(2026 - 12 - 08))
+            .map(|v| (v.entries[0].measurements.weight_kg, t.get(&(v.id, a)).map(|t| t.code())))
+            .collect();
+        assert!(dec.contains(&(Some(9.1), Some("T"))) && dec.contains(&(Some(9.4), None)), "{dec:?}");
     }
 }

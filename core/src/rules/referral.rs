@@ -127,11 +127,14 @@ pub fn weight_for_age(sex: Sex, birth: Date, on: Date, kg: f64) -> Option<Weight
 }
 
 /// The triggers standing for a child on `today`, for the due list: those of the
-/// child's latest weighing (0..=1856 days), when it was this calendar month or the
-/// previous one (an older one is out of date: the child is then "not weighed").
+/// child's latest weighing (0..=1856 days; of two the same day, the lighter), when it
+/// was this calendar month or the previous one (an older one is out of date: the
+/// child is then "not weighed").
 pub fn standing_triggers(sex: Sex, birth: Date, weighings: &[(Date, f64)], today: Date) -> Vec<ReferralTrigger> {
     let usable = |&&(d, kg): &&(Date, f64)| d <= today && trend::in_kms_age(birth, d) && kg.is_finite() && kg > 0.0;
-    let Some(&(last, kg)) = weighings.iter().filter(usable).max_by_key(|(d, _)| *d) else {
+    // the latest day; on it, the lightest weighing (the one the trend rule puts first)
+    let Some(&(last, kg)) = weighings.iter().filter(usable).min_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)))
+    else {
         return Vec::new();
     };
     let months_ago = growth::kms_age_months(last, today);

@@ -21,9 +21,16 @@ pub fn in_kms_age(birth: Date, on: Date) -> bool {
 
 /// The trend of each weighing of one child, in the order given (`None` = no trend:
 /// a later weighing in a month already counted, outside 0..=1856 days, or unusable).
-/// Same-day weighings keep their given order (the first given takes the month).
+///
+/// Two weighings on the **same day**: the lighter one comes first (it takes the
+/// month's dot when the day is the month's first, and is the previous weighing when
+/// the day is the month's last). The order of the visits in the document is (date,
+/// visit id) and visit ids are random, so without this the same records could give
+/// either answer, and the preview of a weighing not yet recorded (no id yet) could
+/// not know it. Equal weights give equal trends, whichever comes first.
 pub fn series_trends(sex: Sex, birth: Date, weighings: &[(Date, f64)]) -> Vec<Option<WeightTrend>> {
-    let idx: Vec<usize> = (0..weighings.len()).filter(|&i| in_kms_age(birth, weighings[i].0)).collect();
+    let mut idx: Vec<usize> = (0..weighings.len()).filter(|&i| in_kms_age(birth, weighings[i].0)).collect();
+    idx.sort_by(|&i, &j| weighings[i].0.cmp(&weighings[j].0).then(weighings[i].1.total_cmp(&weighings[j].1)));
     let kept: Vec<(Date, f64)> = idx.iter().map(|&i| weighings[i]).collect();
     let mut out = vec![None; weighings.len()];
     for (k, t) in growth::monthly_trends(sex, birth, &kept).into_iter().enumerate() {

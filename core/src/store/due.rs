@@ -64,13 +64,11 @@ impl Store {
             session_held(dates.iter().filter_map(|d| parse_date(d)), today)
         };
         let mut hist: HashMap<String, History> = HashMap::new();
-        // Same-day weighings: the one holding the month's stored trend first, so the
-        // rulebook takes the same weighing as the document order did (rules::trend).
         {
             let mut stmt = conn.prepare_cached(
                 "SELECT e.member_id, e.date, e.weight_kg, e.vitamin_a, e.antigens
                  FROM visit_entry e JOIN household h ON h.id = e.household_id
-                 WHERE h.posyandu_id = ?1 ORDER BY e.member_id, e.date, e.trend IS NULL",
+                 WHERE h.posyandu_id = ?1 ORDER BY e.member_id, e.date",
             )?;
             let rows = stmt.query_map([&self.identity().posyandu_id], |r| {
                 Ok((
