@@ -235,8 +235,7 @@ pub fn assess_growth(input: GrowthInput) -> Result<GrowthResult> {
         ..Default::default()
     };
     let (age_days, a) = assess_core(input.sex.into(), birth, on, &m)?;
-    let triggers =
-        if m.weight_kg.is_some() && trend::in_kms_age(birth, on) { referral::triggers(&[], a.bbu) } else { Vec::new() };
+    let triggers = referral::weight_for_age_triggers(birth, on, m.weight_kg.is_some(), a.bbu);
     Ok(to_result(age_days, a, None, triggers))
 }
 

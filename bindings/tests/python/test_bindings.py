@@ -142,6 +142,7 @@ class Scenario(unittest.TestCase):
         g = p.assess_growth(p.GrowthInput(sex=p.Sex.MALE, birth_date="2024-01-01", measured_on="2025-01-01", weight_kg=6.0))
         self.assertEqual(g.bbu, p.WeightForAge.SANGAT_KURANG)
         self.assertEqual(g.bbu_label, "Berat badan sangat kurang")
+        self.assertEqual([t.code for t in g.referral_triggers], [p.ReferralTriggerCode.BAWAH_GARIS_MERAH])
 
     def test_typed_errors_in_indonesian(self):
         s = self.store

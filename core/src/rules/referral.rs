@@ -146,6 +146,21 @@ pub fn standing_triggers(sex: Sex, birth: Date, weighings: &[(Date, f64)], today
     triggers(&trends, weight_for_age(sex, birth, last, kg))
 }
 
+/// The BB/U triggers of a measurement without a history (no trend): below the red
+/// line or above the orange line, for a weighing of a child aged 0..=1856 days.
+pub fn weight_for_age_triggers(
+    birth: Date,
+    on: Date,
+    weighed: bool,
+    bbu: Option<WeightForAge>,
+) -> Vec<ReferralTrigger> {
+    if weighed && trend::in_kms_age(birth, on) {
+        triggers(&[], bbu)
+    } else {
+        Vec::new()
+    }
+}
+
 /// The triggers a weighing of `kg` on `on` would raise if recorded now in `hh`
 /// (the growth preview; [`trend::series_if_recorded`]): its month trend (with the
 /// months before it, for 2T) and its BB/U category `bbu`. A second weighing in a
@@ -205,6 +220,19 @@ mod tests {
         assert_eq!(weight_for_age(Sex::Female, b, on, 8.9), Some(WeightForAge::Normal));
         assert_eq!(weight_for_age(Sex::Female, b, on, 6.0), Some(WeightForAge::SangatKurang));
         assert_eq!(weight_for_age(Sex::Female, b, on, 10.6), Some(WeightForAge::RisikoLebih));
+    }
+
+    #[test]
+    fn without_history_only_the_lines_and_only_under_five() {
+        let b = date!(2024 - 01 - 02);
+        let some = Some(WeightForAge::SangatKurang);
+        assert_eq!(
+            weight_for_age_triggers(b, date!(2025 - 01 - 01), true, some),
+            vec![ReferralTrigger::BawahGarisMerah]
+        );
+        assert!(weight_for_age_triggers(b, date!(2025 - 01 - 01), false, some).is_empty());
+        // day 1857: past the KMS
+        assert!(weight_for_age_triggers(b, b + time::Duration::days(1857), true, some).is_empty());
     }
 
     #[test]
