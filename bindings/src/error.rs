@@ -20,7 +20,8 @@ pub enum PosyanduError {
     /// No relay address/token stored yet: open the settings screen.
     #[error("{message}")]
     NotConfigured { message: String },
-    /// No network / relay unreachable. Data is safe; retry later (WorkManager backoff).
+    /// No network / relay unreachable, or the relay busy or over quota (503/429). Data is
+    /// safe; retry later (WorkManager backoff).
     #[error("{message}")]
     Offline { message: String },
     /// Device token rejected or access denied: ask the Puskesmas admin.
@@ -32,9 +33,13 @@ pub enum PosyanduError {
     /// The relay failed or answered something unusable; retry later.
     #[error("{message}")]
     Server { message: String },
-    /// Local database or document failure (disk full, corrupt file).
+    /// Local database or document failure (disk full, locked).
     #[error("{message}")]
     Storage { message: String },
+    /// The store file is damaged. It is kept as it is: never delete or recreate it
+    /// (unsent visits are in it); show the message and contact the admin.
+    #[error("{message}")]
+    StoreCorrupt { message: String },
     /// A bug: should never happen. Report it.
     #[error("{message}")]
     Internal { message: String },
@@ -56,10 +61,11 @@ impl From<posyandu_core::Error> for PosyanduError {
             E::Validation(_) => PosyanduError::Validation { message },
             E::NotFound { .. } => PosyanduError::NotFound { message },
             E::Storage(_) | E::Io(_) | E::Document(_) => PosyanduError::Storage { message },
+            E::Corrupt { .. } => PosyanduError::StoreCorrupt { message },
             E::SchemaTooNew { .. } => PosyanduError::UpdateRequired { message },
             E::Sync(s) => match s {
                 SyncError::NotConfigured => PosyanduError::NotConfigured { message },
-                SyncError::Offline(_) => PosyanduError::Offline { message },
+                SyncError::Offline(_) | SyncError::Busy { .. } => PosyanduError::Offline { message },
                 SyncError::Unauthorized | SyncError::Forbidden(_) => PosyanduError::Unauthorized { message },
                 SyncError::ClientTooOld | SyncError::ServerTooOld => PosyanduError::UpdateRequired { message },
                 SyncError::Rejected { .. } | SyncError::Server(_) | SyncError::Protocol(_) => {

@@ -12,6 +12,7 @@
 //! - [`member`]: members, search, by life stage.
 //! - [`visit`]: visits, pregnancies, due list.
 //! - [`growth`]: WHO z-scores + Permenkes 2/2020 categories for one measurement.
+//! - [`immunisation`]: antigen list, immunisation status, vitamin A capsule and rounds.
 //! - [`muac`]: a child's LiLA band.
 //! - [`sync`]: relay settings, `sync_now` with a progress listener, pending count.
 //! - [`error`]: `PosyanduError`.
@@ -21,6 +22,7 @@ uniffi::setup_scaffolding!();
 pub mod error;
 pub mod growth;
 pub mod household;
+pub mod immunisation;
 pub mod member;
 pub mod muac;
 pub mod store;

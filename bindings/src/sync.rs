@@ -114,6 +114,13 @@ pub struct QuarantinedChanges {
     pub quarantined_at: i64,
 }
 
+/// Result of `repair_damaged_households`: household ids found damaged, and those rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DamageRepair {
+    pub damaged: Vec<String>,
+    pub repaired: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct RelayConfig {
     /// `http(s)://host[:port]`.
@@ -158,6 +165,22 @@ impl KaderStore {
                 quarantined_at: q.quarantined_at,
             })
             .collect())
+    }
+
+    /// Households whose stored document cannot be read (a damaged file); the rest of
+    /// the store works. Repair them with `repair_damaged_households`.
+    pub fn damaged_households(&self) -> Result<Vec<String>> {
+        Ok(self.inner.damaged_households()?.into_iter().map(|u| u.to_string()).collect())
+    }
+
+    /// Rebuilds damaged households from the server's copy (when reachable) and this
+    /// phone's unsent changes; nothing unsent is discarded. Blocking (network).
+    pub fn repair_damaged_households(&self) -> Result<DamageRepair> {
+        let r = self.inner.repair_damaged_households()?;
+        Ok(DamageRepair {
+            damaged: r.damaged.into_iter().map(|u| u.to_string()).collect(),
+            repaired: r.repaired.into_iter().map(|u| u.to_string()).collect(),
+        })
     }
 
     /// Syncs now. Blocking (network): call from a background worker; the UI may keep

@@ -110,6 +110,15 @@ impl From<core::Measurements> for Measurements {
     }
 }
 
+/// Vitamin A capsule: `Biru` 100 000 IU (infants 6–11 months), `Merah` 200 000 IU
+/// (children 12–59 months, ibu nifas). The core checks the colour against the age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum VitaminACapsule {
+    Biru,
+    Merah,
+}
+mirror_enum!(VitaminACapsule, core::VitaminACapsule, [Biru, Merah]);
+
 /// Services given at the visit. `immunisations`: antigen codes ("HB0", "BCG",
 /// "POLIO1", "DPT_HB_HIB1", "MR1", …; unknown codes are rejected).
 #[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
@@ -118,6 +127,9 @@ pub struct Services {
     pub immunisations: Vec<String>,
     #[uniffi(default)]
     pub vitamin_a: bool,
+    /// The capsule given (implies `vitamin_a`); `None` in visits recorded before it.
+    #[uniffi(default)]
+    pub vitamin_a_capsule: Option<VitaminACapsule>,
     #[uniffi(default)]
     pub deworming: bool,
     /// Iron/folic acid tablets (TTD) given, count.
@@ -133,6 +145,7 @@ impl From<Services> for core::Services {
         core::Services {
             immunisations: s.immunisations,
             vitamin_a: s.vitamin_a,
+            vitamin_a_capsule: s.vitamin_a_capsule.map(Into::into),
             deworming: s.deworming,
             iron_tablets: s.iron_tablets,
             supplementary_food: s.supplementary_food,
@@ -145,6 +158,7 @@ impl From<core::Services> for Services {
         Services {
             immunisations: s.immunisations,
             vitamin_a: s.vitamin_a,
+            vitamin_a_capsule: s.vitamin_a_capsule.map(Into::into),
             deworming: s.deworming,
             iron_tablets: s.iron_tablets,
             supplementary_food: s.supplementary_food,

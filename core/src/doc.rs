@@ -232,7 +232,7 @@ impl HouseholdDoc {
             Some((Value::Object(ObjType::Map), id)) => id,
             _ => self.doc.put_object(&entries, key.as_str(), ObjType::Map)?,
         };
-        let mut fields = to_object(entry)?;
+        let mut fields = entry_to_doc(entry)?;
         fields.remove("member_id");
         write_map(&mut self.doc, &obj, &fields)
     }
@@ -398,12 +398,20 @@ fn to_object<T: serde::Serialize>(v: &T) -> Result<Map<String, Json>> {
     }
 }
 
+/// A visit entry's fields; a recorded vitamin A capsule also writes `vitamin_a: true`,
+/// so readers that predate the capsule still see the dose.
+fn entry_to_doc(e: &VisitEntry) -> Result<Map<String, Json>> {
+    let mut e = e.clone();
+    e.services.vitamin_a |= e.services.vitamin_a_capsule.is_some();
+    to_object(&e)
+}
+
 /// Visits hold their entries as a map keyed by member id.
 fn visit_to_doc(v: &Visit) -> Result<Json> {
     let mut obj = to_object(v)?;
     let mut entries = Map::new();
     for e in &v.entries {
-        let mut fields = to_object(e)?;
+        let mut fields = entry_to_doc(e)?;
         fields.remove("member_id");
         entries.insert(e.member_id.to_string(), Json::Object(fields));
     }
@@ -1077,7 +1085,9 @@ fn read_visit(
             continue;
         }
         e.insert("member_id".into(), Json::String(member_id.to_string()));
-        if let Some(entry) = decode_checked::<VisitEntry>(e, &epath, problems) {
+        if let Some(mut entry) = decode_checked::<VisitEntry>(e, &epath, problems) {
+            // A capsule is a vitamin A dose, whatever `vitamin_a` says.
+            entry.services.vitamin_a |= entry.services.vitamin_a_capsule.is_some();
             list.push(entry);
         }
     }
@@ -1127,6 +1137,8 @@ fn check_entry(rec: &mut Rec, e: &mut Map<String, Json>, path: &str) {
             rec.field(s, &sp, key, OPTIONAL, Field::Bool);
         }
         rec.field(s, &sp, "iron_tablets", OPTIONAL, Field::Int(IRON_TABLETS));
+        // Open: a newer version may record another capsule.
+        rec.field(s, &sp, "vitamin_a_capsule", OPTIONAL, Field::Enum { known: known::<VitaminACapsule>, open: true });
     }
     let cp = format!("{path}/checklist");
     if let Some(c) = rec.map(e, path, "checklist", OPTIONAL) {

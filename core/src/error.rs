@@ -15,9 +15,18 @@ pub enum Error {
     #[error("{kind} tidak ditemukan: {id}")]
     NotFound { kind: &'static str, id: String },
 
-    /// The local database failed (disk full, corrupt file, locked).
+    /// The local database failed (disk full, locked).
     #[error("Penyimpanan lokal gagal: {0}")]
-    Storage(#[from] rusqlite::Error),
+    Storage(rusqlite::Error),
+
+    /// The store file is damaged (truncated, overwritten, not a database). The file is
+    /// never deleted or recreated by the app: what it still holds (unsent visits) can
+    /// be recovered by an admin, and the rest re-downloaded from the relay.
+    #[error(
+        "Penyimpanan data di HP ini rusak ({detail}). Berkasnya tidak dihapus: jangan hapus data aplikasi \
+         atau memasang ulang; hubungi admin Puskesmas agar kunjungan yang belum terkirim dapat dipulihkan."
+    )]
+    Corrupt { detail: String },
 
     /// A stored or received document could not be decoded or merged.
     #[error("Dokumen rusak atau tidak dapat digabung: {0}")]
@@ -34,6 +43,17 @@ pub enum Error {
     /// A file given by the user could not be read or written.
     #[error("Berkas tidak dapat dibaca/ditulis: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) | Some(rusqlite::ErrorCode::NotADatabase) => {
+                Error::Corrupt { detail: e.to_string() }
+            }
+            _ => Error::Storage(e),
+        }
+    }
 }
 
 impl From<automerge::AutomergeError> for Error {

@@ -12,6 +12,7 @@ pub use crate::rules::lifestage::LifeStage;
 pub use crate::rules::pregnancy::{
     estimated_due_date, gestational_weeks, is_kek, kek_muac_cm, may_record_pregnancy, pregnancy_min_age_months,
 };
+pub use crate::rules::vitamin_a::VitaminACapsule;
 
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 
@@ -297,11 +298,18 @@ impl Measurements {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Services {
     /// Antigens given, e.g. "HB0", "BCG", "POLIO1", "DPT_HB_HIB1", "MR1" (see
-    /// [`crate::rules::immunisation::IMMUNISATION_SCHEDULE`]).
+    /// [`crate::rules::immunisation::known_antigens`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub immunisations: Vec<String>,
+    /// Vitamin A given. Implied by `vitamin_a_capsule` (the writer and the reader set
+    /// it whenever a capsule is recorded); alone in documents written before the
+    /// capsule was recorded.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub vitamin_a: bool,
+    /// Capsule of the vitamin A dose: `biru` (100 000 IU, 6–11 months) or `merah`
+    /// (200 000 IU, 12–59 months and ibu nifas); see [`crate::rules::vitamin_a`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vitamin_a_capsule: Option<VitaminACapsule>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deworming: bool,
     /// Iron/folic acid tablets given (TTD), count.

@@ -44,6 +44,8 @@ pub enum ValidationError {
     TooMany { field: &'static str, max: usize },
     #[error("Kode imunisasi tidak dikenal: {0}")]
     UnknownAntigen(String),
+    #[error("Kapsul vitamin A {capsule} untuk {recipients}")]
+    VitaminACapsule { capsule: &'static str, recipients: String },
     #[error("Titik GPS di luar wilayah Indonesia")]
     GpsOutOfRange,
     #[error("Hanya perempuan yang dapat dicatat hamil")]
@@ -74,6 +76,7 @@ impl ValidationError {
             EmptyVisit => "kunjungan tanpa anggota keluarga".into(),
             TooMany { max, .. } => format!("terlalu banyak (maksimal {max})"),
             UnknownAntigen(_) => "kode imunisasi tidak dikenal".into(),
+            VitaminACapsule { capsule, recipients } => format!("kapsul {capsule} untuk {recipients}"),
             GpsOutOfRange => "di luar wilayah Indonesia".into(),
             PregnancyNotFemale => "hanya perempuan yang dapat hamil".into(),
             UnknownConflictChoice(_) => "pilihan tidak ada".into(),
@@ -413,8 +416,22 @@ pub fn check_new_visit(v: &NewVisit, household: &Household, today: Date) -> V {
             });
         }
         check_entry(e)?;
+        check_vitamin_a_capsule(e, m, household, v.date)?;
     }
     Ok(())
+}
+
+/// The vitamin A capsule must fit the person at the visit: blue for infants 6–11
+/// months, red for children 12–59 months and ibu nifas ([`crate::rules::vitamin_a`]).
+pub fn check_vitamin_a_capsule(e: &VisitEntry, m: &Member, household: &Household, on: Date) -> V {
+    use crate::rules::vitamin_a::{expected_capsule, recipients_id};
+    let Some(c) = e.services.vitamin_a_capsule else { return Ok(()) };
+    let nifas = household.life_stage_of(m.id, on) == Some(LifeStage::IbuNifas);
+    if expected_capsule(m.birth_date, on, nifas) == Some(c) {
+        Ok(())
+    } else {
+        Err(ValidationError::VitaminACapsule { capsule: c.as_str(), recipients: recipients_id(c) })
+    }
 }
 
 pub fn check_new_pregnancy(p: &NewPregnancy, household: &Household, today: Date) -> V {
@@ -498,5 +515,73 @@ mod tests {
     fn messages_are_indonesian() {
         let e = ValidationError::VisitBeforeBirth { visit: "2026-01-01".into(), birth: "2026-02-01".into() };
         assert_eq!(e.to_string(), "Tanggal kunjungan (2026-01-01) sebelum tanggal lahir (2026-02-01)");
+    }
+
+    /// The capsule colour must fit the age at the visit (and nifas for red in adults).
+    #[test]
+    fn vitamin_a_capsule_fits_age() {
+        let member = |birth: Date, sex: Sex| Member {
+            id: uuid::Uuid::new_v4(),
+            nik: None,
+            mother_nik: None,
+            name: "X".into(),
+            birth_date: birth,
+            sex,
+            relation: Relation::Anak,
+            bpjs_number: None,
+            deleted: false,
+        };
+        let baby = member(date!(2025 - 08 - 15), Sex::Female);
+        let mother = member(date!(1998 - 01 - 01), Sex::Female);
+        let mut hh = Household {
+            id: uuid::Uuid::new_v4(),
+            posyandu_id: "P".into(),
+            kk_number: None,
+            kk_history: vec![],
+            head_member_id: None,
+            address: Address::default(),
+            gps: None,
+            spm: SpmAttributes::default(),
+            members: vec![baby.clone(), mother.clone()],
+            visits: vec![],
+            pregnancies: vec![],
+        };
+        let visit = |m: &Member, c: VitaminACapsule, on: Date| NewVisit {
+            date: on,
+            kind: VisitKind::HariBuka,
+            entries: vec![VisitEntry {
+                member_id: m.id,
+                services: Services { vitamin_a_capsule: Some(c), ..Default::default() },
+                ..Default::default()
+            }],
+        };
+        let today = date!(2026 - 12 - 31);
+        let feb = date!(2026 - 02 - 20); // baby 6 months
+        assert_eq!(check_new_visit(&visit(&baby, VitaminACapsule::Biru, feb), &hh, today), Ok(()));
+        let e = check_new_visit(&visit(&baby, VitaminACapsule::Merah, feb), &hh, today).unwrap_err();
+        assert_eq!(e.to_string(), "Kapsul vitamin A merah untuk anak 12–59 bulan dan ibu nifas");
+        let aug = date!(2026 - 08 - 20); // 12 months
+        assert_eq!(check_new_visit(&visit(&baby, VitaminACapsule::Merah, aug), &hh, today), Ok(()));
+        let e = check_new_visit(&visit(&baby, VitaminACapsule::Biru, aug), &hh, today).unwrap_err();
+        assert_eq!(e.to_string(), "Kapsul vitamin A biru untuk bayi 6–11 bulan");
+        assert_eq!(e.reason(), "kapsul biru untuk bayi 6–11 bulan");
+        // 5 months: no capsule at all.
+        assert!(check_new_visit(&visit(&baby, VitaminACapsule::Biru, date!(2026 - 01 - 20)), &hh, today).is_err());
+        // An adult woman: red only in nifas (42 days after a recorded end of pregnancy).
+        assert!(check_new_visit(&visit(&mother, VitaminACapsule::Merah, feb), &hh, today).is_err());
+        hh.pregnancies.push(Pregnancy {
+            id: uuid::Uuid::new_v4(),
+            member_id: mother.id,
+            lmp: date!(2025 - 05 - 01),
+            due_date: date!(2026 - 02 - 05),
+            gravida: 1,
+            muac_cm: None,
+            kek: false,
+            ended: Some(date!(2026 - 02 - 10)),
+            deleted: false,
+        });
+        assert_eq!(check_new_visit(&visit(&mother, VitaminACapsule::Merah, feb), &hh, today), Ok(()));
+        assert!(check_new_visit(&visit(&mother, VitaminACapsule::Biru, feb), &hh, today).is_err());
+        assert!(check_new_visit(&visit(&mother, VitaminACapsule::Merah, date!(2026 - 03 - 25)), &hh, today).is_err());
     }
 }

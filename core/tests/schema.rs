@@ -1330,3 +1330,77 @@ fn text_objects_in_conflicts_read_as_strings() {
     assert!(ours.conflicts().is_empty());
     assert_eq!(ours.read().unwrap().member(KID).unwrap().name, "Budi Santoso");
 }
+
+/// The vitamin A capsule (issue 10): written with `vitamin_a: true` so older readers
+/// see the dose, read back; a document holding only the old boolean reads as before;
+/// a capsule only (no boolean, e.g. a hand-written document) still counts as vitamin
+/// A; an unknown capsule value is a newer version's (entry left out as `newer`); a
+/// wrong type is invalid.
+#[test]
+fn vitamin_a_capsule_is_read_tolerantly() {
+    let mut d = HouseholdDoc::create(ID, "P-001", &ActorId::from([7u8; 16])).unwrap();
+    let kid = NewMember {
+        nik: None,
+        mother_nik: None,
+        name: "Budi".into(),
+        birth_date: date!(2025 - 06 - 01),
+        sex: Sex::Male,
+        relation: Relation::Anak,
+        bpjs_number: None,
+    };
+    d.add_member(KID, &kid).unwrap();
+    let services = Services { vitamin_a_capsule: Some(VitaminACapsule::Biru), ..Default::default() };
+    d.add_visit(&Visit {
+        id: V1,
+        date: date!(2026 - 02 - 10),
+        kind: VisitKind::HariBuka,
+        kader_id: "K".into(),
+        posyandu_id: "P-001".into(),
+        entries: vec![VisitEntry { member_id: KID, services, ..Default::default() }],
+        deleted: false,
+    })
+    .unwrap();
+    d.commit("K", 1).unwrap();
+    let sp = format!("{}/services", entry_path(V1, KID));
+    {
+        let am = d.automerge();
+        let s = obj(am, &sp);
+        assert_eq!(am.get(&s, "vitamin_a").unwrap().map(|(v, _)| v.as_bool()), Some(Some(true)));
+        assert_eq!(
+            am.get(&s, "vitamin_a_capsule").unwrap().map(|(v, _)| v.into_string().ok()),
+            Some(Some("biru".into()))
+        );
+    }
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let s = &r.household.visits[0].entries[0].services;
+    assert_eq!((s.vitamin_a, s.vitamin_a_capsule), (true, Some(VitaminACapsule::Biru)));
+
+    // Only the capsule, no boolean: still a vitamin A dose.
+    {
+        let am = d.automerge();
+        let s = obj(am, &sp);
+        am.delete(&s, "vitamin_a").unwrap();
+    }
+    let r = checked(&mut d);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert!(r.household.visits[0].entries[0].services.vitamin_a);
+
+    // Only the old boolean (documents before the capsule): read as before.
+    let mut old = base();
+    put(&mut old, &format!("{}/services", entry_path(V2, KID)), "vitamin_a", true);
+    let r = checked(&mut old);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let s = &r.household.visits[1].entries[0].services;
+    assert_eq!((s.vitamin_a, s.vitamin_a_capsule), (true, None));
+
+    // A capsule this version does not know: the entry is a newer version's.
+    put(&mut old, &format!("{}/services", entry_path(V2, KID)), "vitamin_a_capsule", "hijau");
+    let r = checked(&mut old);
+    let p = one_problem(&r);
+    assert_eq!(p.path, format!("{}/services/vitamin_a_capsule", entry_path(V2, KID)));
+    assert_eq!(p.kind, ProblemKind::Newer);
+    assert!(r.household.visits[1].entries.is_empty());
+    put(&mut old, &format!("{}/services", entry_path(V2, KID)), "vitamin_a_capsule", 2);
+    assert_eq!(one_problem(&checked(&mut old)).kind, ProblemKind::Invalid);
+}

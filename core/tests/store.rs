@@ -114,7 +114,7 @@ fn data_survives_reopen_and_compaction() {
 #[test]
 fn due_list_names_the_reasons() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open_store(&dir.path().join("s.sqlite3"), "D1");
+    let mut store = open_store(&dir.path().join("s.sqlite3"), "D1");
     let hh = store.create_household(new_household("002")).unwrap();
     let mum = store.add_member(hh, mother()).unwrap();
     let kid = store.add_member(hh, child("Budi", date!(2025 - 12 - 01))).unwrap();
@@ -134,7 +134,9 @@ fn due_list_names_the_reasons() {
     let kid_due = due.iter().find(|d| d.member_id == kid).expect("child due");
     // No hari buka recorded this month: expected at the session (tests/due_session.rs).
     assert!(kid_due.reasons.contains(&DueReason::ExpectedAtSession));
-    assert!(kid_due.reasons.contains(&DueReason::VitaminAMissed));
+    // November is no vitamin A month (rounds February and August, listed through
+    // the month after: docs/rules.md "Vitamin A").
+    assert!(!kid_due.reasons.contains(&DueReason::VitaminAMissed));
     let mum_due = due.iter().find(|d| d.member_id == mum).expect("mother due");
     assert_eq!(mum_due.stage, LifeStage::IbuHamil);
     assert_eq!(mum_due.reasons, vec![DueReason::PregnantKek]);
@@ -148,6 +150,18 @@ fn due_list_names_the_reasons() {
     assert!(kid_due.is_none_or(
         |d| !d.reasons.contains(&DueReason::ExpectedAtSession) && !d.reasons.contains(&DueReason::VitaminAMissed)
     ));
+
+    // February 2027 (the round): November's dose does not count; a red capsule
+    // recorded in the round does (the capsule implies vitamin A).
+    store.set_clock(|| time::macros::datetime!(2027-02-10 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
+    let due = store.due_visits().unwrap();
+    let kid_due = due.iter().find(|d| d.member_id == kid).expect("child due in February");
+    assert!(kid_due.reasons.contains(&DueReason::VitaminAMissed), "{:?}", kid_due.reasons);
+    let mut v = weighing(kid, date!(2027 - 02 - 05), 8.6);
+    v.entries[0].services.vitamin_a_capsule = Some(VitaminACapsule::Merah);
+    store.record_visit(hh, v).unwrap();
+    let due = store.due_visits().unwrap();
+    assert!(due.iter().find(|d| d.member_id == kid).is_none_or(|d| !d.reasons.contains(&DueReason::VitaminAMissed)));
 }
 
 #[test]
@@ -237,4 +251,72 @@ fn store_is_usable_from_several_threads() {
         w.join().unwrap();
     }
     assert_eq!(store.household(hh).unwrap().visits.len(), 40);
+}
+
+/// Issue 15: a damaged store says it is damaged (not "identity not found", which
+/// invites setting the phone up again and losing unsent visits), and the file is kept.
+#[test]
+fn a_damaged_store_says_so_and_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3");
+    {
+        let store = open_store(&path, "D1");
+        let hh = store.create_household(new_household("001")).unwrap();
+        store.add_member(hh, child("Budi", date!(2024 - 01 - 20))).unwrap();
+    }
+    // Checkpointed into the main file (the WAL is gone after a clean close).
+    let full = std::fs::read(&path).unwrap();
+    assert!(full.len() > 8192, "{}", full.len());
+    // 1. Overwritten header: not a database at all.
+    let mut garbage = full.clone();
+    garbage[..100].fill(0x5a);
+    std::fs::write(&path, &garbage).unwrap();
+    match Store::open_existing(&path) {
+        Err(e @ Error::Corrupt { .. }) => assert!(e.to_string().contains("rusak"), "{e}"),
+        Err(e) => panic!("expected Corrupt, got {e:?}"),
+        Ok(_) => panic!("a damaged store opened"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), garbage, "the file was changed");
+    // 2. Truncated in the middle of its pages.
+    std::fs::write(&path, &full[..full.len() / 2 + 100]).unwrap();
+    let err = Store::open_existing(&path).and_then(|s| s.list_households(None).map(|_| ())).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, full.len() / 2 + 100);
+}
+
+/// Issue 15: one damaged household does not block the others, is listed, and is
+/// rebuilt from what the phone still holds (here its unsent changes) without
+/// discarding the outbox.
+#[test]
+fn a_damaged_household_is_rebuilt_from_its_unsent_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3");
+    let store = open_store(&path, "D1");
+    let hh = store.create_household(new_household("001")).unwrap();
+    let kid = store.add_member(hh, child("Budi", date!(2024 - 01 - 20))).unwrap();
+    let other = store.create_household(new_household("002")).unwrap();
+    let before = store.household(hh).unwrap();
+    let pending = store.pending_changes().unwrap();
+    drop(store);
+    // Damage the stored document of `hh` (its snapshot bytes), nothing else.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let n = conn
+            .execute("UPDATE doc SET snapshot = zeroblob(length(snapshot)) WHERE id = ?1", [hh.to_string()])
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let store = Store::open_existing(&path).unwrap();
+    assert!(matches!(store.household(hh), Err(Error::Document(_))));
+    assert!(store.household(other).is_ok(), "the other household is untouched");
+    assert_eq!(store.damaged_households().unwrap(), vec![hh]);
+    // No relay configured: rebuilt from the phone's own changes (the outbox).
+    let r = store.repair_damaged_households().unwrap();
+    assert_eq!((r.damaged.clone(), r.repaired.clone()), (vec![hh], vec![hh]));
+    let after = store.household(hh).unwrap();
+    assert_eq!(after, before);
+    assert!(after.member(kid).is_some());
+    assert!(store.damaged_households().unwrap().is_empty());
+    // Nothing unsent was discarded.
+    assert_eq!(store.pending_changes().unwrap(), pending);
 }

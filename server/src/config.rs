@@ -7,6 +7,8 @@
 //! log_format = "json"          # or "pretty"
 //! max_push_bytes = 8388608
 //! max_push_changes = 20000
+//! max_requests_per_minute = 120 # per device token; more get 429 + Retry-After
+//! max_new_docs_per_day = 1000  # households a device token may create per day (WIB)
 //! shutdown_grace_secs = 30
 //! header_read_timeout_secs = 20 # complete request headers within this, else closed
 //! max_connections = 1024       # served at once; keep below the file limit
@@ -76,6 +78,8 @@ pub struct ConfigLayer {
     pub log_format: Option<LogFormat>,
     pub max_push_bytes: Option<usize>,
     pub max_push_changes: Option<usize>,
+    pub max_requests_per_minute: Option<u32>,
+    pub max_new_docs_per_day: Option<u32>,
     pub shutdown_grace_secs: Option<u64>,
     pub link_secret: Option<Secret>,
     pub header_read_timeout_secs: Option<u64>,
@@ -99,7 +103,7 @@ impl ConfigLayer {
     }
 
     /// Reads `POSYANDU_RELAY_LISTEN`, `_DB`, `_LOG_FORMAT`, `_MAX_PUSH_BYTES`,
-    /// `_MAX_PUSH_CHANGES`, `_SHUTDOWN_GRACE_SECS`, `_LINK_SECRET`, `_HEADER_READ_TIMEOUT_SECS`, `_MAX_CONNECTIONS` through `get` (the process
+    /// `_MAX_PUSH_CHANGES`, `_MAX_REQUESTS_PER_MINUTE`, `_MAX_NEW_DOCS_PER_DAY`, `_SHUTDOWN_GRACE_SECS`, `_LINK_SECRET`, `_HEADER_READ_TIMEOUT_SECS`, `_MAX_CONNECTIONS` through `get` (the process
     /// environment in production).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         fn parse<T: std::str::FromStr>(
@@ -131,6 +135,8 @@ impl ConfigLayer {
             log_format,
             max_push_bytes: parse(&get, "POSYANDU_RELAY_MAX_PUSH_BYTES")?,
             max_push_changes: parse(&get, "POSYANDU_RELAY_MAX_PUSH_CHANGES")?,
+            max_requests_per_minute: parse(&get, "POSYANDU_RELAY_MAX_REQUESTS_PER_MINUTE")?,
+            max_new_docs_per_day: parse(&get, "POSYANDU_RELAY_MAX_NEW_DOCS_PER_DAY")?,
             shutdown_grace_secs: parse(&get, "POSYANDU_RELAY_SHUTDOWN_GRACE_SECS")?,
             link_secret: get("POSYANDU_RELAY_LINK_SECRET").filter(|v| !v.is_empty()).map(Secret),
             header_read_timeout_secs: parse(&get, "POSYANDU_RELAY_HEADER_READ_TIMEOUT_SECS")?,
@@ -146,6 +152,8 @@ impl ConfigLayer {
             log_format: over.log_format.or(self.log_format),
             max_push_bytes: over.max_push_bytes.or(self.max_push_bytes),
             max_push_changes: over.max_push_changes.or(self.max_push_changes),
+            max_requests_per_minute: over.max_requests_per_minute.or(self.max_requests_per_minute),
+            max_new_docs_per_day: over.max_new_docs_per_day.or(self.max_new_docs_per_day),
             shutdown_grace_secs: over.shutdown_grace_secs.or(self.shutdown_grace_secs),
             link_secret: over.link_secret.or(self.link_secret),
             header_read_timeout_secs: over.header_read_timeout_secs.or(self.header_read_timeout_secs),
@@ -163,6 +171,11 @@ impl ConfigLayer {
                 max_push_bytes: self.max_push_bytes.unwrap_or(d.limits.max_push_bytes),
                 max_push_changes: self.max_push_changes.unwrap_or(d.limits.max_push_changes),
                 max_push_ops: d.limits.max_push_ops,
+                max_requests_per_minute: self
+                    .max_requests_per_minute
+                    .filter(|n| *n > 0)
+                    .unwrap_or(d.limits.max_requests_per_minute),
+                max_new_docs_per_day: self.max_new_docs_per_day.unwrap_or(d.limits.max_new_docs_per_day),
             },
             shutdown_grace_secs: self.shutdown_grace_secs.unwrap_or(d.shutdown_grace_secs),
             link_secret: self.link_secret,

@@ -9,6 +9,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use posyandu_core::sync::wire::{ErrorBody, WireError, PROTOCOL_VERSION, VERSION_HEADER};
 
+/// `Retry-After` of a 503: the database or the relay is briefly unavailable.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// The stable `code` of an error response, also put in the response extensions so the
 /// metrics/logging layer can count errors without parsing bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +64,12 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("Server sedang sibuk; coba lagi sebentar lagi")]
     Unavailable,
+    /// The device sent more requests than its per-minute quota.
+    #[error("Terlalu banyak permintaan dari perangkat ini; coba lagi dalam {retry_after_secs} detik")]
+    RateLimited { retry_after_secs: u64 },
+    /// The device created its daily quota of new households.
+    #[error("Batas rumah tangga baru hari ini ({limit}) sudah tercapai; data tetap aman di HP dan dikirim besok")]
+    NewDocsQuota { limit: u32, retry_after_secs: u64 },
     /// The detail is logged, the client only sees a generic message.
     #[error("Terjadi kesalahan di server; coba lagi nanti")]
     Internal(String),
@@ -90,6 +99,8 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unavailable => "unavailable",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::NewDocsQuota { .. } => "new_docs_quota",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -111,7 +122,19 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } | ApiError::NewDocsQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds a client should wait before retrying (`Retry-After`), if any.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after_secs } | ApiError::NewDocsQuota { retry_after_secs, .. } => {
+                Some(*retry_after_secs)
+            }
+            ApiError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
         }
     }
 
@@ -159,8 +182,12 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let code = self.code();
+        let retry_after = self.retry_after_secs();
         let mut resp = (status, axum::Json(self.body())).into_response();
         resp.headers_mut().insert(VERSION_HEADER, HeaderValue::from(u16::from(PROTOCOL_VERSION)));
+        if let Some(secs) = retry_after {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp.extensions_mut().insert(ErrorCode(code));
         resp
     }

@@ -9,6 +9,7 @@
 //! - [`storage`]: the storage trait and its SQLite implementation.
 //! - [`merge`]: pure sync logic (apply and validate a push, cut a pull page).
 //! - [`sync`]: the `/v1/sync`, `/v1/snapshot` and `/v1/docs` handlers.
+//! - [`quota`]: per-device request and new-household quotas (429 + `Retry-After`).
 //! - [`admin`]: registry operations used by the CLI.
 //! - [`puskesmas`]: the Puskesmas read API (export, monthly reports, FHIR).
 //! - [`metrics`], [`config`], [`error`].
@@ -20,6 +21,7 @@ pub mod error;
 pub mod merge;
 pub mod metrics;
 pub mod puskesmas;
+pub mod quota;
 pub mod storage;
 pub mod sync;
 
@@ -37,6 +39,9 @@ use posyandu_core::sync::wire::{
 };
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+
+/// Longest part of a request path written to the log.
+pub const MAX_LOGGED_PATH: usize = 200;
 
 /// Longest a request may take, body upload included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
@@ -56,6 +61,8 @@ pub struct AppState {
     pub bindings: Arc<std::sync::Mutex<std::collections::HashMap<i64, Vec<u8>>>>,
     /// Signs and checks the short-lived link tokens of the HTML pages.
     pub links: puskesmas::links::LinkKey,
+    /// Per-device request and new-document quotas (limits in `limits`).
+    pub quotas: Arc<quota::Quotas>,
 }
 
 impl AppState {
@@ -66,6 +73,7 @@ impl AppState {
             limits: Limits::default(),
             bindings: Default::default(),
             links: puskesmas::links::LinkKey::random(),
+            quotas: Default::default(),
         }
     }
 
@@ -101,8 +109,8 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::map_response_with_state(state.clone(), finish_response))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // The path only: query strings may carry an `access_token` (HTML report links)
-            // and must never reach the logs.
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            // and must never reach the logs; cut, so a client cannot fill the log.
+            tracing::info_span!("request", method = %req.method(), path = %error::truncate(req.uri().path(), MAX_LOGGED_PATH))
         }))
         .with_state(state)
 }

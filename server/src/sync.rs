@@ -1,7 +1,10 @@
 //! The device endpoints: `POST /v1/sync`, `POST /v1/snapshot` and `POST /v1/docs`.
 //!
-//! Each authenticates first, binds the token to the calling store's actor (the
-//! `x-posyandu-actor` header; one store per device token), then decodes the body
+//! Each authenticates from the headers first, binds the token to the calling store's
+//! actor (the `x-posyandu-actor` header; one store per device token) and takes one
+//! request from the device's quota ([`crate::quota`]) **before any byte of the body is
+//! read**: an unauthenticated or over-quota client never makes the relay buffer its
+//! body. Then it reads the body (at most `MAX_BODY_BYTES`), decodes it
 //! (version byte + zstd(postcard), see `posyandu_core::sync::wire`), calls the storage,
 //! and answers with an encoded body or an [`ApiError`]. Pushed changes are parsed and
 //! measured uncompressed before any storage work. Each request is counted and timed;
@@ -10,14 +13,13 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
 use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use posyandu_core::sync::wire::{
-    self, DocsRequest, SnapshotRequest, SyncRequest, ACTOR_HEADER, DOCS_PATH, MAX_DOCS_PER_REQUEST, SNAPSHOT_PATH,
-    SYNC_PATH,
+    self, DocsRequest, SnapshotRequest, SyncRequest, ACTOR_HEADER, DOCS_PATH, MAX_BODY_BYTES, MAX_DOCS_PER_REQUEST,
+    SNAPSHOT_PATH, SYNC_PATH,
 };
 
 use crate::auth::{self, DevicePrincipal};
@@ -31,15 +33,21 @@ pub const WIRE_CONTENT_TYPE: &str = "application/octet-stream";
 /// A device endpoint: times and counts the request around its `inner` function.
 macro_rules! endpoint {
     ($name:ident, $inner:ident, $ep:expr, $path:expr) => {
-        pub async fn $name(
-            State(st): State<AppState>,
-            headers: HeaderMap,
-            body: Result<Bytes, BytesRejection>,
-        ) -> Response {
+        pub async fn $name(State(st): State<AppState>, req: Request) -> Response {
             let start = Instant::now();
-            let bytes_in = body.as_ref().map_or(0, |b| b.len());
+            let (parts, body) = req.into_parts();
             let mut who = None;
-            let result = $inner(&st, &headers, body, &mut who).await;
+            let mut bytes_in = 0;
+            let result = async {
+                // Headers only: the body is not touched until the caller is known and
+                // within its quota.
+                let device = device(&st, &parts.headers, &mut who).await?;
+                st.quotas.check_request(&st.limits, device.token_id, Instant::now())?;
+                let body = read_body(body).await?;
+                bytes_in = body.len();
+                $inner(&st, device, body).await
+            }
+            .await;
             finish(&st, $ep, $path, start, bytes_in, who, result).await
         }
     };
@@ -125,17 +133,15 @@ fn normalize_push(st: &AppState, req: &mut SyncRequest) -> Result<(), ApiError> 
     Ok(())
 }
 
-async fn sync_inner(
-    st: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    who: &mut Option<Caller>,
-) -> Result<Vec<u8>, ApiError> {
-    let device = device(st, headers, who).await?;
+async fn sync_inner(st: &AppState, device: DevicePrincipal, body: Bytes) -> Result<Vec<u8>, ApiError> {
     let token_id = device.token_id;
-    let mut req: SyncRequest = decode_body(body)?;
+    let mut req: SyncRequest = wire::decode(&body)?;
+    drop(body);
     normalize_push(st, &mut req)?;
-    let outcome = st.storage.sync(device, req).await?;
+    let now = crate::storage::sqlite::now_unix();
+    let quota = st.quotas.new_doc_quota(&st.limits, token_id, now);
+    let outcome = st.storage.sync(device, req, quota).await?;
+    st.quotas.record_new_docs(token_id, now, outcome.new_docs);
     let pulled: usize = outcome.response.pull.iter().map(|d| d.changes.len()).sum();
     st.metrics.changes(outcome.new_changes, pulled as u64);
     tracing::debug!(
@@ -150,27 +156,17 @@ async fn sync_inner(
     Ok(wire::encode(&outcome.response))
 }
 
-async fn snapshot_inner(
-    st: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    who: &mut Option<Caller>,
-) -> Result<Vec<u8>, ApiError> {
+async fn snapshot_inner(st: &AppState, device: DevicePrincipal, body: Bytes) -> Result<Vec<u8>, ApiError> {
     // A Puskesmas sees several Posyandu: its read API is separate (`/v1/export`).
-    let scope = device(st, headers, who).await?.posyandu_id;
-    let req: SnapshotRequest = decode_body(body)?;
+    let scope = device.posyandu_id;
+    let req: SnapshotRequest = wire::decode(&body)?;
     let page = st.storage.snapshot(scope, req).await?;
     Ok(wire::encode(&page))
 }
 
-async fn docs_inner(
-    st: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    who: &mut Option<Caller>,
-) -> Result<Vec<u8>, ApiError> {
-    let scope = device(st, headers, who).await?.posyandu_id;
-    let req: DocsRequest = decode_body(body)?;
+async fn docs_inner(st: &AppState, device: DevicePrincipal, body: Bytes) -> Result<Vec<u8>, ApiError> {
+    let scope = device.posyandu_id;
+    let req: DocsRequest = wire::decode(&body)?;
     if req.docs.len() > MAX_DOCS_PER_REQUEST {
         return Err(ApiError::TooLarge);
     }
@@ -178,12 +174,16 @@ async fn docs_inner(
     Ok(wire::encode(&resp))
 }
 
-fn decode_body<T: for<'de> serde::Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
-    let body = body.map_err(|r| match r {
-        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => ApiError::TooLarge,
-        other => ApiError::BadBody(other.body_text()),
-    })?;
-    Ok(wire::decode(&body)?)
+/// Reads the request body, at most `MAX_BODY_BYTES` (a larger one is refused as soon
+/// as the limit is passed, without buffering the rest).
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|e| {
+        if e.into_inner().is::<http_body_util::LengthLimitError>() {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadBody("isi permintaan terputus".into())
+        }
+    })
 }
 
 /// Codes of refused pushes kept for the operator.

@@ -539,9 +539,13 @@ async fn version_size_and_auth_errors(kind: Kind) {
     let resp = post_raw(&r, SYNC_PATH, Some(&r.d2), ok_body.clone()).await;
     assert_eq!((resp.status, resp.code().as_str()), (StatusCode::UNAUTHORIZED, "revoked_token"));
     // Re-issuing a device token revokes the old one.
-    let fresh = r.db.admin(|c| admin::add_device(c, "K-1", "D-1").unwrap().token).await;
+    let issued = r.db.admin(|c| admin::add_device(c, "K-1", "D-1").unwrap()).await;
+    let fresh = issued.token.clone();
     assert_eq!(post_raw(&r, SYNC_PATH, Some(&r.d1), ok_body.clone()).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(post_raw(&r, SYNC_PATH, Some(&fresh), ok_body.clone()).await.status, StatusCode::OK);
+    // What link tokens check: a token by id is valid until revoked; an unknown id never.
+    assert!(r.storage.token_valid(issued.token_id).await.unwrap());
+    assert!(!r.storage.token_valid(issued.token_id + 10_000).await.unwrap());
     // Unknown route and wrong method: JSON errors with the header.
     let resp = post_raw(&r, "/v2/sync", Some(&fresh), ok_body).await;
     assert_eq!(

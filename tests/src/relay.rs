@@ -36,6 +36,8 @@ pub struct RelayProcess {
     pub addr: SocketAddr,
     /// When set, the relay (and `admin`) run on this PostgreSQL database instead of `db`.
     pub database_url: Option<String>,
+    /// Extra environment for `serve` (e.g. `POSYANDU_RELAY_MAX_REQUESTS_PER_MINUTE`).
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -47,6 +49,7 @@ impl RelayProcess {
             db: dir.join("relay.sqlite3"),
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             database_url: None,
+            env: Vec::new(),
             child: None,
             log: dir.join("relay.log"),
         }
@@ -108,6 +111,7 @@ impl RelayProcess {
         let child = cmd
             .args(["serve", "--listen", &self.addr.to_string(), "--db"])
             .arg(&self.db)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

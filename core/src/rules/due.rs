@@ -20,9 +20,11 @@ pub enum DueReason {
     /// Child under five not weighed yet this month, before this month's hari buka:
     /// expected at the session, no home visit yet.
     ExpectedAtSession,
-    /// Child 6–59 months without vitamin A since the last February/August round.
+    /// Child 6–59 months without vitamin A in the current February/August round,
+    /// during the round month and the month after ([`vitamin_a::missed`]).
     VitaminAMissed,
-    /// Antigens overdue (more than a month past the schedule).
+    /// Antigens of the child schedule overdue (late, catch-up still possible;
+    /// [`immunisation::overdue`]); never a closed window or an ineligible cohort.
     ImmunisationMissed(Vec<String>),
     /// Weight did not rise (T) in two consecutive months (2T): refer ([`ReferralTrigger::DuaT`]).
     TwoT,
@@ -140,7 +142,7 @@ pub fn reasons(birth: Date, stage: LifeStage, kek: bool, h: &History, today: Dat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::immunisation::IMMUNISATION_SCHEDULE;
+    use crate::rules::immunisation::child_schedule;
     use time::macros::date;
 
     #[test]
@@ -149,7 +151,10 @@ mod tests {
         // 10 months old, weighed last month, vitamin A in August, fully immunised to 4 months, no MR1 yet.
         let mut h = History {
             last_vitamin_a: Some(date!(2026 - 08 - 10)),
-            antigens: IMMUNISATION_SCHEDULE.iter().filter(|(_, m)| *m <= 4).map(|(a, _)| a.to_string()).collect(),
+            antigens: child_schedule()
+                .filter(|a| a.recommended.and_then(|r| r.completed_months.or(r.months)).unwrap_or(0) <= 4)
+                .map(|a| a.code.clone())
+                .collect(),
             sex: Some(Sex::Female),
             session_held: true,
             ..Default::default()
@@ -172,6 +177,36 @@ mod tests {
         let before = History { session_held: false, ..h.clone() };
         let r = reasons(date!(2026 - 01 - 20), LifeStage::BayiBalita, false, &before, today);
         assert_eq!(r, vec![DueReason::ExpectedAtSession, DueReason::TwoT]);
+    }
+
+    /// Issue 10, wrong answer 3, through the due list: HB0 past its 7 days and rotavirus
+    /// for a child born before 16 May 2023 are never "terlewat"; vitamin A is missed
+    /// only in the round month and the month after.
+    #[test]
+    fn immunisation_and_vitamin_a_reasons() {
+        let weighed = |d| History { last_weighed: Some(d), last_seen: Some(d), ..Default::default() };
+        // Born 2022-12-01, nothing recorded, on 2023-03-15 (3 completed months): BCG and
+        // POLIO1 (due at 1 month, on time through 2) overdue; the 2-month doses still on
+        // time; HB0 closed (not listed); rotavirus not eligible (born before 2023-05-16).
+        let r = reasons(
+            date!(2022 - 12 - 01),
+            LifeStage::BayiBalita,
+            false,
+            &weighed(date!(2023 - 03 - 10)),
+            date!(2023 - 03 - 15),
+        );
+        let Some(DueReason::ImmunisationMissed(a)) = r.iter().find(|x| matches!(x, DueReason::ImmunisationMissed(_)))
+        else {
+            panic!("{r:?}")
+        };
+        assert_eq!(a, &vec!["BCG".to_string(), "POLIO1".into()]);
+        // Vitamin A: 25 months in April 2026 (no round) vs March 2026 (follow-up month).
+        let h = weighed(date!(2026 - 04 - 02));
+        let r = reasons(date!(2024 - 01 - 10), LifeStage::BayiBalita, false, &h, date!(2026 - 04 - 20));
+        assert!(!r.contains(&DueReason::VitaminAMissed));
+        let h = weighed(date!(2026 - 03 - 02));
+        let r = reasons(date!(2024 - 01 - 10), LifeStage::BayiBalita, false, &h, date!(2026 - 03 - 20));
+        assert!(r.contains(&DueReason::VitaminAMissed));
     }
 
     #[test]

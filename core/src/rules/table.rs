@@ -11,6 +11,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("pregnancy", include_str!("../../data/rules/pregnancy.json")),
     ("muac", include_str!("../../data/rules/muac.json")),
     ("kbm", include_str!("../../data/rules/kbm.json")),
+    ("immunisation", include_str!("../../data/rules/immunisation.json")),
+    ("vitamin_a", include_str!("../../data/rules/vitamin_a.json")),
 ];
 
 /// One rule value with the text it comes from.

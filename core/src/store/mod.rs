@@ -132,11 +132,10 @@ impl Store {
         }
         let identity = {
             let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            // A damaged file says so (Error::Corrupt), it is not "not found": that would
+            // invite the kader to set the phone up again and lose unsent visits.
             let get = |k: &str| -> Result<String> {
-                meta_get(&conn, k)
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| Error::NotFound { kind: "Identitas perangkat", id: k.to_string() })
+                meta_get(&conn, k)?.ok_or_else(|| Error::NotFound { kind: "Identitas perangkat", id: k.to_string() })
             };
             DeviceIdentity {
                 device_id: get("device_id")?,
@@ -533,7 +532,7 @@ impl DocCache {
     }
 }
 
-fn load_doc(conn: &Connection, id: Uuid, actor: &ActorId) -> Result<HouseholdDoc> {
+pub(crate) fn load_doc(conn: &Connection, id: Uuid, actor: &ActorId) -> Result<HouseholdDoc> {
     let key = id.to_string();
     let snapshot: Option<Vec<u8>> =
         conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [&key], |r| r.get(0)).optional()?;

@@ -57,6 +57,15 @@ pub enum SyncError {
     },
     #[error("Server sedang bermasalah (HTTP {0}); coba lagi nanti")]
     Server(u16),
+    /// The relay is busy (503) or this device is over a quota (429), still after the
+    /// retries a sync makes by itself: nothing is lost, sync again later.
+    #[error("{message}")]
+    Busy {
+        /// The relay's `Retry-After`, seconds.
+        retry_after_secs: Option<u64>,
+        /// The relay's message (Indonesian), or a default one.
+        message: String,
+    },
     #[error("Jawaban server rusak: {0}")]
     Protocol(String),
 }
@@ -454,6 +463,11 @@ fn outbox_batch(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, Vec<u8>)
     Ok(by_doc.into_values().flatten().collect())
 }
 
+/// Retries of one request when the relay answers 503 or 429 with a short `Retry-After`.
+pub const BUSY_RETRIES: u32 = 2;
+/// Longest `Retry-After` a sync waits for by itself; a longer one ends the sync.
+pub const MAX_BUSY_WAIT: Duration = Duration::from_secs(30);
+
 pub(crate) struct Http {
     client: reqwest::blocking::Client,
     base: String,
@@ -477,6 +491,9 @@ impl Http {
         })
     }
 
+    /// Posts `req`; a 503 (relay or database briefly unavailable) or a 429 rate limit
+    /// with a short `Retry-After` is retried after waiting that long, at most
+    /// [`BUSY_RETRIES`] times (sync is idempotent: a retried push stores nothing twice).
     pub(crate) fn post<Req: serde::Serialize, Resp: for<'de> serde::Deserialize<'de>>(
         &self,
         path: &str,
@@ -484,6 +501,27 @@ impl Http {
         report: &mut SyncReport,
     ) -> Result<Resp, SyncError> {
         let body = encode(req);
+        let mut attempt = 0;
+        loop {
+            match self.post_once(path, body.clone(), report) {
+                Err(SyncError::Busy { retry_after_secs: Some(wait), .. })
+                    if attempt < BUSY_RETRIES && wait <= MAX_BUSY_WAIT.as_secs() =>
+                {
+                    attempt += 1;
+                    tracing::info!(wait, attempt, "relay busy; retrying");
+                    std::thread::sleep(Duration::from_secs(wait.max(1)));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn post_once<Resp: for<'de> serde::Deserialize<'de>>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        report: &mut SyncReport,
+    ) -> Result<Resp, SyncError> {
         report.bytes_up += body.len() as u64;
         report.requests += 1;
         let resp = self
@@ -495,6 +533,11 @@ impl Http {
             .send()
             .map_err(|e| SyncError::Offline(short_reason(&e)))?;
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let server_version =
             resp.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u8>().ok());
         let bytes = resp.bytes().map_err(|e| SyncError::Offline(short_reason(&e)))?;
@@ -519,6 +562,14 @@ impl Http {
             (404, _) => SyncError::ServerTooOld,
             // The relay cut a request that took too long (a very slow link): retry later.
             (408, _) => SyncError::Offline("waktu habis".into()),
+            (429 | 503, _) => SyncError::Busy {
+                retry_after_secs: retry_after,
+                message: if message.is_empty() {
+                    "Server sedang sibuk; data tetap aman di HP, coba sinkron lagi nanti".into()
+                } else {
+                    message
+                },
+            },
             (s, _) if s >= 500 => SyncError::Server(s),
             (s, _) => SyncError::Rejected { status: s, code, message, doc, path },
         })

@@ -274,6 +274,111 @@ impl Store {
     }
 }
 
+/// What [`Store::repair_damaged_households`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DamageRepair {
+    /// Households whose stored document could not be decoded.
+    pub damaged: Vec<Uuid>,
+    /// Of those, rebuilt (from the relay's copy and/or this phone's own changes).
+    pub repaired: Vec<Uuid>,
+}
+
+impl Store {
+    /// Households whose stored document (snapshot or incremental changes) cannot be
+    /// decoded: the rest of the store stays usable, and these can be repaired with
+    /// [`Store::repair_damaged_households`].
+    pub fn damaged_households(&self) -> Result<Vec<Uuid>> {
+        let mut w = self.writer();
+        let Writer { conn, docs } = &mut *w;
+        let ids: Vec<String> =
+            conn.prepare("SELECT id FROM doc ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        for key in ids {
+            let Ok(id) = Uuid::parse_str(&key) else { continue };
+            match crate::store::load_doc(conn, id, &docs.actor) {
+                Ok(_) => {}
+                Err(Error::Document(_)) => out.push(id),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds every damaged household from what is still good, without discarding
+    /// anything this phone has not sent: the relay's copy (`POST /v1/docs`, when a
+    /// relay is configured and has the household), then every stored incremental change
+    /// and every outbox change of that household that still decodes. The outbox itself
+    /// is left as it is, so unsent changes are still pushed. A household with nothing
+    /// left to rebuild from stays listed as damaged (its file bytes are kept).
+    pub fn repair_damaged_households(&self) -> Result<DamageRepair> {
+        let damaged = self.damaged_households()?;
+        let mut out = DamageRepair { damaged: damaged.clone(), repaired: Vec::new() };
+        if damaged.is_empty() {
+            return Ok(out);
+        }
+        // The relay's copies, when it can be asked (offline: the phone's own changes only).
+        let mut remote: std::collections::HashMap<Uuid, Vec<u8>> = Default::default();
+        if let Some(cfg) = self.relay()? {
+            let actor = self.writer().docs.actor.to_hex_string();
+            let http = Http::new(&cfg, &actor)?;
+            let mut report = SyncReport::default();
+            for chunk in damaged.chunks(MAX_DOCS_PER_REQUEST) {
+                match fetch_docs(&http, &mut report, chunk) {
+                    Ok(resp) => {
+                        for d in resp.docs {
+                            remote.insert(Uuid::from_bytes(d.doc), d.snapshot);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "relay copies unavailable; rebuilding from local changes"),
+                }
+            }
+        }
+        let mut w = self.writer();
+        let Writer { conn, docs } = &mut *w;
+        let tx = conn.transaction()?;
+        for id in damaged {
+            let key = id.to_string();
+            let mut local: Vec<Vec<u8>> = tx
+                .prepare_cached("SELECT data FROM doc_change WHERE doc_id = ?1 ORDER BY seq")?
+                .query_map([&key], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let outbox: Vec<Vec<u8>> = tx
+                .prepare_cached("SELECT change FROM outbox WHERE doc_id = ?1 ORDER BY id")?
+                .query_map([&key], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            local.extend(outbox);
+            let mut doc = HouseholdDoc::empty(&docs.actor);
+            let mut used = 0usize;
+            if let Some(bytes) = remote.get(&id) {
+                if doc.automerge().load_incremental(bytes).is_ok() {
+                    used += 1;
+                }
+            }
+            // Changes in causal order may arrive out of order here: automerge queues a
+            // change until its dependencies are there.
+            for c in &local {
+                if doc.automerge().load_incremental(c).is_ok() {
+                    used += 1;
+                }
+            }
+            let read = match doc.read_checked() {
+                Ok(r) if used > 0 && r.household.id == id => r,
+                _ => {
+                    tracing::warn!(doc = %id, "damaged household: nothing left to rebuild it from");
+                    continue;
+                }
+            };
+            save_snapshot(&tx, id, &doc.save())?;
+            query::materialize(&tx, &read.household, &read.problems, doc.conflicts().len(), self.today())?;
+            out.repaired.push(id);
+        }
+        docs.forget();
+        tx.commit()?;
+        tracing::info!(damaged = out.damaged.len(), repaired = out.repaired.len(), "damaged households repaired");
+        Ok(out)
+    }
+}
+
 /// The record a refusal's path points at (`visits/<id>/…` → ("visits", id)).
 fn refused_record(path: Option<&str>) -> Option<(String, Uuid)> {
     let mut parts = path?.split('/');

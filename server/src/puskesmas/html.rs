@@ -272,14 +272,17 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
     for (a, c) in &im.doses_by_antigen {
         let _ = write!(b, "<tr><td>{}</td><td class=\"n\">{c}</td></tr>", esc(a));
     }
-    let _ = write!(
-        b,
-        "</table><p>Anak yang diimunisasi: {}. Vitamin A: {} dari {} balita 6–59 bulan ({}).</p>",
-        im.children_immunised,
-        im.vitamin_a_given,
-        im.vitamin_a_eligible_6_59,
-        pct(im.vitamin_a_pct)
-    );
+    let _ = write!(b, "</table><p>Anak balita yang diimunisasi (0–59 bulan): {}.</p>", im.children_immunised);
+    let va = &im.vitamin_a;
+    let cov = |label: &str, c: &super::report::VitaminACoverage| {
+        format!("{label} (kapsul {}): {} dari {} ({})", c.capsule, c.given, c.eligible, pct(c.pct))
+    };
+    let children = match (&va.infants_6_11, &va.children_12_59) {
+        (Some(i), Some(c)) => format!("{}; {}", cov("Bayi 6–11 bulan", i), cov("Balita 12–59 bulan", c)),
+        _ => format!("Balita: tidak berlaku ({})", va.not_applicable_reason.unwrap_or("")),
+    };
+    let _ =
+        write!(b, "<p id=\"vitamin-a\">Vitamin A: {}. {}.</p>", esc(&children), esc(&cov("Ibu nifas", &va.ibu_nifas)));
     let sc = &r.screening;
     let _ = write!(
         b,
@@ -452,10 +455,17 @@ pub async fn child_handler(
     match q.get(super::links::LINK_PARAM) {
         // A link from the report page: valid for this exact path, HTML only, until it
         // expires. The bearer header, if any, is not needed.
-        Some(link) if html => st.links.verify(uri.path(), link).map_err(|e| {
-            tracing::warn!(reason = %e, "link token refused");
-            ApiError::BadLink
-        })?,
+        Some(link) if html => {
+            let issuer = st.links.verify(uri.path(), link).map_err(|e| {
+                tracing::warn!(reason = %e, "link token refused");
+                ApiError::BadLink
+            })?;
+            // The Puskesmas token whose report wrote the link must still be valid.
+            if !st.storage.token_valid(issuer).await? {
+                tracing::warn!(token_id = issuer, "link token of a revoked Puskesmas token refused");
+                return Err(ApiError::BadLink);
+            }
+        }
         Some(_) => return Err(ApiError::TokenInUrl),
         None => {
             super::page_access(st, &headers, &q, posyandu, html).await?;

@@ -2,16 +2,18 @@
 //!
 //! A browser cannot send a bearer header when a page is opened from a link, so the
 //! monthly report (HTML) writes each child-chart link with a link token instead of the
-//! Puskesmas token: `v1.<expiry unix seconds>.<base64url HMAC-SHA256>` over the exact
-//! request path and the expiry, keyed by a relay secret ([`LinkKey`]). The chart page
+//! Puskesmas token: `v2.<issuing token id>.<expiry unix seconds>.<base64url
+//! HMAC-SHA256>` over the exact request path, the issuing Puskesmas token's id and the
+//! expiry, keyed by a relay secret ([`LinkKey`]). The chart page
 //! accepts it only for that path and until it expires ([`LINK_TTL`]); it never grants
 //! anything else (no other page, no JSON/CSV/FHIR, no other child). The Puskesmas
 //! token itself never appears in a link.
 //!
 //! The key comes from the relay configuration (`link_secret`, shared by relays behind
 //! one address) or is drawn at random when the relay starts (links then stop working
-//! at a restart, which only means opening the report again). A revoked Puskesmas token
-//! leaves its links valid until they expire (at most [`LINK_TTL`]).
+//! at a restart, which only means opening the report again). A link names the Puskesmas
+//! token whose page wrote it, and the chart page checks that token is still valid:
+//! revoking a Puskesmas token ends its links at once.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -62,9 +64,10 @@ pub enum LinkError {
     BadSignature,
 }
 
-/// The relay secret that signs link tokens.
+/// The relay secret that signs link tokens, and the Puskesmas token the links it signs
+/// are issued to ([`LinkKey::issued_to`]).
 #[derive(Clone)]
-pub struct LinkKey([u8; 32]);
+pub struct LinkKey([u8; 32], i64);
 
 impl std::fmt::Debug for LinkKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,22 +78,30 @@ impl std::fmt::Debug for LinkKey {
 impl LinkKey {
     /// A fresh random key (valid while this process runs).
     pub fn random() -> LinkKey {
-        LinkKey(rand::random())
+        LinkKey(rand::random(), 0)
     }
 
     /// A key derived from a configured secret (relays sharing it accept each other's
     /// links).
     pub fn from_secret(secret: &str) -> LinkKey {
-        LinkKey(hmac_sha256(b"posyandu-link-key", &[secret.as_bytes()]))
+        LinkKey(hmac_sha256(b"posyandu-link-key", &[secret.as_bytes()]), 0)
     }
 
-    fn mac(&self, path: &str, expires: u64) -> [u8; 32] {
-        hmac_sha256(&self.0, &[DOMAIN, path.as_bytes(), b"\n", expires.to_string().as_bytes()])
+    /// The same key, signing links issued to the Puskesmas token `token_id`.
+    pub fn issued_to(&self, token_id: i64) -> LinkKey {
+        LinkKey(self.0, token_id)
+    }
+
+    fn mac(&self, path: &str, issuer: i64, expires: u64) -> [u8; 32] {
+        hmac_sha256(
+            &self.0,
+            &[DOMAIN, path.as_bytes(), b"\n", issuer.to_string().as_bytes(), b"\n", expires.to_string().as_bytes()],
+        )
     }
 
     /// A link token for `path` valid until `expires` (unix seconds).
     pub fn sign_until(&self, path: &str, expires: u64) -> String {
-        format!("v1.{expires}.{}", URL_SAFE_NO_PAD.encode(self.mac(path, expires)))
+        format!("v2.{}.{expires}.{}", self.1, URL_SAFE_NO_PAD.encode(self.mac(path, self.1, expires)))
     }
 
     /// A link token for `path` valid for [`LINK_TTL`] from now.
@@ -98,32 +109,37 @@ impl LinkKey {
         self.sign_until(path, now_unix() + LINK_TTL.as_secs())
     }
 
-    /// Checks a link token presented on `path` now.
-    pub fn verify(&self, path: &str, token: &str) -> Result<(), LinkError> {
+    /// Checks a link token presented on `path` now; returns the id of the Puskesmas
+    /// token it was issued to (the caller checks that token is still valid).
+    pub fn verify(&self, path: &str, token: &str) -> Result<i64, LinkError> {
         self.verify_at(path, token, now_unix())
     }
 
-    pub fn verify_at(&self, path: &str, token: &str, now: u64) -> Result<(), LinkError> {
-        if token.len() > 100 {
+    pub fn verify_at(&self, path: &str, token: &str, now: u64) -> Result<i64, LinkError> {
+        if token.len() > 120 {
             return Err(LinkError::Malformed);
         }
         let mut parts = token.split('.');
-        let (Some("v1"), Some(exp), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some("v2"), Some(issuer), Some(exp), Some(sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(LinkError::Malformed);
         };
-        if exp.is_empty() || exp.len() > 12 || !exp.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(exp, 12) || !digits(issuer, 18) {
             return Err(LinkError::Malformed);
         }
         let expires: u64 = exp.parse().map_err(|_| LinkError::Malformed)?;
+        let issuer: i64 = issuer.parse().map_err(|_| LinkError::Malformed)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| LinkError::Malformed)?;
-        // The signature first: an expiry is only meaningful when it is ours.
-        if !equal_ct(&sig, &self.mac(path, expires)) {
+        // The signature first: an expiry or issuer is only meaningful when it is ours.
+        if !equal_ct(&sig, &self.mac(path, issuer, expires)) {
             return Err(LinkError::BadSignature);
         }
         if now > expires {
             return Err(LinkError::Expired);
         }
-        Ok(())
+        Ok(issuer)
     }
 }
 
@@ -143,22 +159,27 @@ mod tests {
 
     #[test]
     fn link_tokens_are_bound_to_path_and_time() {
-        let k = LinkKey::random();
+        let k = LinkKey::random().issued_to(42);
         let p = "/v1/report/P-001/child/0b0e0f4c-0000-4000-8000-000000000001";
         let t = k.sign_until(p, 1_000);
-        assert_eq!(k.verify_at(p, &t, 999), Ok(()));
-        assert_eq!(k.verify_at(p, &t, 1_000), Ok(()));
+        assert_eq!(k.verify_at(p, &t, 999), Ok(42));
+        assert_eq!(k.verify_at(p, &t, 1_000), Ok(42));
+        // Claiming another issuer breaks the signature.
+        let other = t.replacen("v2.42.", "v2.43.", 1);
+        assert_eq!(k.verify_at(p, &other, 999), Err(LinkError::BadSignature));
         assert_eq!(k.verify_at(p, &t, 1_001), Err(LinkError::Expired));
         assert_eq!(k.verify_at("/v1/report/P-002/child/x", &t, 999), Err(LinkError::BadSignature));
         // Moving the expiry breaks the signature.
-        let moved = t.replacen("v1.1000.", "v1.9000.", 1);
+        let moved = t.replacen(".1000.", ".9000.", 1);
         assert_eq!(k.verify_at(p, &moved, 999), Err(LinkError::BadSignature));
         assert_eq!(LinkKey::random().verify_at(p, &t, 999), Err(LinkError::BadSignature));
-        for bad in ["", "v1", "v1.1000", "v2.1000.abc", "v1.x.abc", "v1.1000.%%", "v1.1000.abc.d"] {
+        for bad in
+            ["", "v1", "v1.1000.abc", "v2.1000.abc", "v2.x.1000.abc", "v2.1.x.abc", "v2.1.1000.%%", "v2.1.1000.a.d"]
+        {
             assert_eq!(k.verify_at(p, bad, 0), Err(LinkError::Malformed), "{bad}");
         }
         // Same secret, same key (several relays behind one address).
         let (a, b) = (LinkKey::from_secret("s3cret-s3cret"), LinkKey::from_secret("s3cret-s3cret"));
-        assert_eq!(b.verify_at(p, &a.sign_until(p, 50), 10), Ok(()));
+        assert_eq!(b.verify_at(p, &a.issued_to(7).sign_until(p, 50), 10), Ok(7));
     }
 }

@@ -69,20 +69,30 @@ async fn openapi() -> axum::response::Response {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
+/// Longest part of a requested id echoed in an error or a log line.
+pub const MAX_ECHOED_ID: usize = 64;
+
 /// The Puskesmas calling, with the Posyandu it may read.
 #[derive(Debug, Clone)]
 pub struct PuskesmasScope {
     pub puskesmas_id: String,
+    /// The token it authenticated with (link tokens of its pages name it, so revoking
+    /// the token also ends its pages' links).
+    pub token_id: i64,
     /// Sorted, deduplicated.
     pub posyandu_ids: Vec<String>,
 }
 
 impl PuskesmasScope {
+    /// Allows a Posyandu of this Puskesmas' area; a cross-area attempt is refused and
+    /// logged (the Puskesmas id and the requested id, cut to [`MAX_ECHOED_ID`]).
     pub fn check(&self, posyandu: &str) -> Result<(), ApiError> {
         if self.posyandu_ids.binary_search_by(|p| p.as_str().cmp(posyandu)).is_ok() {
             Ok(())
         } else {
-            Err(ApiError::ForbiddenScope(posyandu.to_string()))
+            let requested = crate::error::truncate(posyandu, MAX_ECHOED_ID);
+            tracing::warn!(puskesmas = %self.puskesmas_id, posyandu = %requested, "cross-area read refused");
+            Err(ApiError::ForbiddenScope(requested))
         }
     }
 }
@@ -110,7 +120,7 @@ pub async fn puskesmas(
         Principal::Puskesmas { puskesmas_id, mut posyandu_ids, .. } => {
             posyandu_ids.sort();
             posyandu_ids.dedup();
-            Ok(PuskesmasScope { puskesmas_id, posyandu_ids })
+            Ok(PuskesmasScope { puskesmas_id, token_id: token_id.unwrap_or(0), posyandu_ids })
         }
         Principal::Device(d) => {
             tracing::warn!(token_id = d.token_id, code = "wrong_token_kind", "device token on puskesmas API");
@@ -130,14 +140,15 @@ pub async fn page_access(
     q: &BTreeMap<String, String>,
     posyandu: &str,
     html: bool,
-) -> Result<(), ApiError> {
+) -> Result<PuskesmasScope, ApiError> {
     let in_url = q.get("access_token").map(String::as_str);
     if in_url.is_some() && !html {
         tracing::warn!(code = "token_in_url", "access_token on a non-HTML format refused");
         return Err(ApiError::TokenInUrl);
     }
-    puskesmas(st, headers, in_url).await?.check(posyandu)?;
-    Ok(())
+    let scope = puskesmas(st, headers, in_url).await?;
+    scope.check(posyandu)?;
+    Ok(scope)
 }
 
 /// Headers on every Puskesmas response (HTML, JSON, CSV, FHIR, errors): nothing of it

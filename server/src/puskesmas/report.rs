@@ -25,9 +25,22 @@
 //!   recorded, due date + the core's grace of
 //!   [`posyandu_core::rules::pregnancy::open_episode_grace_days`] days — ≥ first day) flagged KEK, or with a MUAC < 23.5 cm
 //!   measured at a visit in the month.
-//! - **Immunisation**: doses given in the month per antigen, and children immunised.
-//!   **Vitamin A**: children 6–59 months (of S) given vitamin A in the month over all
-//!   children 6–59 months.
+//! - **Immunisation**: `doses_by_antigen` counts every dose given in the month per
+//!   antigen code, whoever received it (children, school children, women given Td).
+//!   `children_immunised` counts children **under five** (0–59 completed months at the
+//!   visit) given at least one dose of the child schedule
+//!   ([`posyandu_core::rules::immunisation`], group `anak`) in the month; adults' Td
+//!   doses are in the dose table only.
+//! - **Vitamin A** ([`posyandu_core::rules::vitamin_a`]): children's coverage only in
+//!   the round months (February, August); other months `infants_6_11` and
+//!   `children_12_59` are `null` with `not_applicable_reason`. In a round month,
+//!   `infants_6_11` (blue capsule) and `children_12_59` (red) each count the children of
+//!   S in that band by age on the last day of the month (`eligible`) and those of them
+//!   given vitamin A at a visit in the month (`given`, any capsule recorded or the old
+//!   yes/no), with `pct`. `ibu_nifas` (every month): women whose recorded end of
+//!   pregnancy puts them in nifas (0–42 days after) on a day of the month
+//!   (`eligible`), and those given vitamin A at a visit in the month during that nifas
+//!   (`given`).
 //! - **Screening** of adults (18–59 years at the visit) and elderly (≥ 60): last
 //!   reading in the month per person. Hypertension: systolic ≥ 140 or diastolic
 //!   ≥ 90 mmHg. High blood glucose: random (sewaktu) glucose ≥ 200 mg/dL.
@@ -46,6 +59,7 @@ use posyandu_core::growth::{self, WeightTrend};
 use posyandu_core::lifestage::{age_months, age_years};
 use posyandu_core::model::*;
 use posyandu_core::rules::trend::weight_trends;
+use posyandu_core::rules::{immunisation, vitamin_a};
 use serde::Serialize;
 use time::Date;
 use uuid::Uuid;
@@ -142,11 +156,35 @@ pub struct Maternal {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Immunisation {
+    /// Every dose given in the month, per antigen code (children and adults).
     pub doses_by_antigen: BTreeMap<String, u32>,
+    /// Children 0–59 months at the visit given a dose of the child schedule.
     pub children_immunised: u32,
-    pub vitamin_a_eligible_6_59: u32,
-    pub vitamin_a_given: u32,
-    pub vitamin_a_pct: Option<f64>,
+    pub vitamin_a: VitaminA,
+}
+
+/// Vitamin A coverage of one group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VitaminACoverage {
+    /// The capsule for the group (`biru`, `merah`).
+    pub capsule: &'static str,
+    pub eligible: u32,
+    pub given: u32,
+    pub pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VitaminA {
+    /// February or August (bulan vitamin A).
+    pub round_month: bool,
+    /// Why the children's coverage is `null` (not a round month).
+    pub not_applicable_reason: Option<&'static str>,
+    /// 6–11 months, blue capsule; `null` outside round months.
+    pub infants_6_11: Option<VitaminACoverage>,
+    /// 12–59 months, red capsule; `null` outside round months.
+    pub children_12_59: Option<VitaminACoverage>,
+    /// Ibu nifas, red capsule; every month.
+    pub ibu_nifas: VitaminACoverage,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -268,6 +306,9 @@ pub struct ReportBuilder {
     r: MonthlyReport,
     spm_counts: BTreeMap<SpmArea, u32>,
     immunised: BTreeSet<Uuid>,
+    /// Vitamin A, children: (eligible, given) for 6–11 and 12–59 months; nifas.
+    vit_a: [(u32, u32); 2],
+    vit_a_nifas: (u32, u32),
 }
 
 impl ReportBuilder {
@@ -285,7 +326,15 @@ impl ReportBuilder {
             },
             ..Default::default()
         };
-        ReportBuilder { first, last, r, spm_counts: BTreeMap::new(), immunised: BTreeSet::new() }
+        ReportBuilder {
+            first,
+            last,
+            r,
+            spm_counts: BTreeMap::new(),
+            immunised: BTreeSet::new(),
+            vit_a: [(0, 0); 2],
+            vit_a_nifas: (0, 0),
+        }
     }
 
     fn in_month(&self, d: Date) -> bool {
@@ -304,12 +353,17 @@ impl ReportBuilder {
             self.adult(hh, m, &month_visits);
         }
         self.maternal(hh, &month_visits);
+        self.vitamin_a_nifas(hh, &month_visits);
         for v in &month_visits {
             for e in &v.entries {
                 let name = hh.member(e.member_id).map(|m| m.name.clone()).unwrap_or_default();
+                let under_five =
+                    hh.member(e.member_id).is_some_and(|m| (0..60).contains(&age_months(m.birth_date, v.date)));
                 for a in &e.services.immunisations {
                     *self.r.immunisation.doses_by_antigen.entry(a.clone()).or_default() += 1;
-                    self.immunised.insert(e.member_id);
+                    if under_five && immunisation::is_child_schedule(a) {
+                        self.immunised.insert(e.member_id);
+                    }
                 }
                 if let Some(rf) = &e.referral {
                     self.r.referrals.push(ReferralRow {
@@ -365,10 +419,10 @@ impl ReportBuilder {
         let sk = &mut self.r.skdn;
         sk.s += 1;
         sk.k += 1;
-        let vit_a_eligible = age_end >= 6;
-        if vit_a_eligible {
-            self.r.immunisation.vitamin_a_eligible_6_59 += 1;
-        }
+        // Vitamin A band by age on the last day of the month (6–11 blue, 12–59 red).
+        let vit_a_band =
+            vitamin_a::child_dose(m.birth_date, self.last)
+                .map(|d| if d.capsule == VitaminACapsule::Biru { 0 } else { 1 });
         let entry_of = |v: &Visit| v.entries.iter().find(|e| e.member_id == m.id).cloned();
         let weighed: Vec<(&Visit, VisitEntry)> = visits
             .iter()
@@ -378,8 +432,9 @@ impl ReportBuilder {
             .collect();
         let given_vit_a =
             visits.iter().filter(|v| self.in_month(v.date)).any(|v| entry_of(v).is_some_and(|e| e.services.vitamin_a));
-        if vit_a_eligible && given_vit_a {
-            self.r.immunisation.vitamin_a_given += 1;
+        if let Some(band) = vit_a_band {
+            self.vit_a[band].0 += 1;
+            self.vit_a[band].1 += given_vit_a as u32;
         }
         let row = |v: &Visit, e: &VisitEntry, z: Option<f64>| ChildRow {
             household_id: hh.id,
@@ -544,6 +599,30 @@ impl ReportBuilder {
         }
     }
 
+    /// Ibu nifas of the month (recorded end of pregnancy; nifas overlaps the month)
+    /// and those given vitamin A in the month during their nifas.
+    fn vitamin_a_nifas(&mut self, hh: &Household, month_visits: &[&Visit]) {
+        let days = vitamin_a::table().nifas.within_days_after_birth;
+        let mut counted = BTreeSet::new();
+        for p in hh.pregnancies.iter().filter(|p| !p.deleted) {
+            let Some(ended) = p.ended else { continue };
+            let nifas_end = ended + time::Duration::days(days);
+            if ended > self.last || nifas_end < self.first || hh.member(p.member_id).is_none_or(|m| m.deleted) {
+                continue;
+            }
+            if !counted.insert(p.member_id) {
+                continue;
+            }
+            self.vit_a_nifas.0 += 1;
+            let given = month_visits
+                .iter()
+                .filter(|v| ended <= v.date && v.date <= nifas_end)
+                .filter_map(|v| v.entries.iter().find(|e| e.member_id == p.member_id))
+                .any(|e| e.services.vitamin_a);
+            self.vit_a_nifas.1 += given as u32;
+        }
+    }
+
     pub fn finish(mut self) -> MonthlyReport {
         let sk = &mut self.r.skdn;
         sk.k_s_pct = pct(sk.k, sk.s);
@@ -553,7 +632,20 @@ impl ReportBuilder {
         debug_assert_eq!(sk.d, sk.n + sk.t + sk.o + sk.b);
         let im = &mut self.r.immunisation;
         im.children_immunised = self.immunised.len() as u32;
-        im.vitamin_a_pct = pct(im.vitamin_a_given, im.vitamin_a_eligible_6_59);
+        let cov = |capsule: VitaminACapsule, (eligible, given): (u32, u32)| VitaminACoverage {
+            capsule: capsule.as_str(),
+            eligible,
+            given,
+            pct: pct(given, eligible),
+        };
+        let round = vitamin_a::is_round_month(self.first);
+        im.vitamin_a = VitaminA {
+            round_month: round,
+            not_applicable_reason: (!round).then_some("bukan bulan vitamin A (Februari dan Agustus)"),
+            infants_6_11: round.then(|| cov(VitaminACapsule::Biru, self.vit_a[0])),
+            children_12_59: round.then(|| cov(VitaminACapsule::Merah, self.vit_a[1])),
+            ibu_nifas: cov(vitamin_a::table().nifas.capsule, self.vit_a_nifas),
+        };
         self.r.spm.by_area = SpmArea::ALL
             .iter()
             .map(|a| SpmAreaCount {
@@ -604,10 +696,13 @@ pub async fn handler(
     if !matches!(format, "json" | "html" | "csv") {
         return Err(ApiError::BadBody("format harus json, html atau csv".into()));
     }
-    super::page_access(st, &headers, &q, posyandu, format == "html").await?;
+    let scope = super::page_access(st, &headers, &q, posyandu, format == "html").await?;
     let report = build(st, posyandu, month).await?;
     let (ct, body) = match format {
-        "html" => ("text/html; charset=utf-8", super::html::report_page(&report, Some(&st.links)).into_bytes()),
+        "html" => (
+            "text/html; charset=utf-8",
+            super::html::report_page(&report, Some(&st.links.issued_to(scope.token_id))).into_bytes(),
+        ),
         "csv" => ("text/csv; charset=utf-8", to_csv(&report)?),
         _ => ("application/json", serde_json::to_vec_pretty(&report).map_err(ApiError::internal)?),
     };
@@ -665,8 +760,22 @@ pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
         put("imunisasi", a, "", n.to_string()).map_err(e)?;
     }
     let im = &r.immunisation;
-    put("vitamin_a", "sasaran_6_59", "", im.vitamin_a_eligible_6_59.to_string()).map_err(e)?;
-    put("vitamin_a", "diberi", "", im.vitamin_a_given.to_string()).map_err(e)?;
+    put("imunisasi", "anak_diimunisasi", "", im.children_immunised.to_string()).map_err(e)?;
+    let va = &im.vitamin_a;
+    for (g, c) in
+        [("6-11 bln", &va.infants_6_11), ("12-59 bln", &va.children_12_59), ("ibu nifas", &Some(va.ibu_nifas.clone()))]
+    {
+        match c {
+            Some(c) => {
+                put("vitamin_a", "sasaran", g, c.eligible.to_string()).map_err(e)?;
+                put("vitamin_a", "diberi", g, c.given.to_string()).map_err(e)?;
+                put("vitamin_a", "persen", g, c.pct.map(|x| x.to_string()).unwrap_or_default()).map_err(e)?;
+            }
+            None => {
+                put("vitamin_a", "tidak_berlaku", g, va.not_applicable_reason.unwrap_or("").to_string()).map_err(e)?
+            }
+        }
+    }
     for (g, s) in [("dewasa", &r.screening.adult_18_59), ("lansia", &r.screening.elderly_60_plus)] {
         put("skrining", "dikunjungi", g, s.visited.to_string()).map_err(e)?;
         put("skrining", "tensi_diukur", g, s.bp_measured.to_string()).map_err(e)?;

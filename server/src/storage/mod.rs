@@ -31,11 +31,41 @@ pub struct Limits {
     pub max_push_changes: usize,
     /// Automerge operations accepted in one push (what merging costs in memory).
     pub max_push_ops: usize,
+    /// Requests a device token may make per minute (sync, snapshot, docs), with a burst
+    /// of as many; more get 429 with `Retry-After` (see [`crate::quota`]).
+    pub max_requests_per_minute: u32,
+    /// Households (documents) a device token may create per day (WIB); a push that
+    /// would create more gets 429 and stores nothing.
+    pub max_new_docs_per_day: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_push_bytes: 8 << 20, max_push_changes: 20_000, max_push_ops: 60_000 }
+        Limits {
+            max_push_bytes: 8 << 20,
+            max_push_changes: 20_000,
+            max_push_ops: 60_000,
+            max_requests_per_minute: 120,
+            max_new_docs_per_day: 1_000,
+        }
+    }
+}
+
+/// How many new documents a push may create (the device's daily allowance left), and
+/// the error to give when it would create more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewDocQuota {
+    pub allowed: u64,
+    pub limit: u32,
+    pub retry_after_secs: u64,
+}
+
+impl NewDocQuota {
+    /// No limit (tools and tests that call the storage directly).
+    pub const UNLIMITED: NewDocQuota = NewDocQuota { allowed: u64::MAX, limit: u32::MAX, retry_after_secs: 0 };
+
+    pub fn exceeded(&self) -> ApiError {
+        ApiError::NewDocsQuota { limit: self.limit, retry_after_secs: self.retry_after_secs }
     }
 }
 
@@ -60,6 +90,8 @@ pub struct SyncOutcome {
     pub response: SyncResponse,
     /// Pushed changes that were new to the relay (appended to the log).
     pub new_changes: u64,
+    /// Documents the push created.
+    pub new_docs: u64,
 }
 
 /// A merged household document as the relay stores it.
@@ -87,7 +119,12 @@ pub trait Storage: Send + Sync + 'static {
     /// one read transaction: log entries of the scope with `seq > req.cursor` not pushed
     /// by this device, in `seq` order, cut with [`crate::merge::PageBuilder`].
     /// `stored` is the number of pushed changes (new or already known).
-    fn sync(&self, device: DevicePrincipal, req: SyncRequest) -> BoxFuture<'_, Result<SyncOutcome, ApiError>>;
+    fn sync(
+        &self,
+        device: DevicePrincipal,
+        req: SyncRequest,
+        quota: NewDocQuota,
+    ) -> BoxFuture<'_, Result<SyncOutcome, ApiError>>;
 
     /// A page of the scope's compacted documents ordered by id after `req.after`, at
     /// least one per page, up to `req.page_bytes` (capped at `MAX_PAGE_BYTES`). The
@@ -112,6 +149,9 @@ pub trait Storage: Send + Sync + 'static {
     /// `device_bound`: two stores on one token would never receive each other's changes
     /// (the relay does not echo a device's own changes).
     fn bind_actor(&self, token_id: i64, actor: Vec<u8>) -> BoxFuture<'_, Result<(), ApiError>>;
+
+    /// Whether the token `token_id` exists and is not revoked.
+    fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>>;
 
     /// Keeps a refused push for the operator (bounded: the oldest rows go).
     fn record_refusal(&self, refusal: Refusal) -> BoxFuture<'_, Result<(), ApiError>>;

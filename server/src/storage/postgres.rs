@@ -33,7 +33,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use super::{BoxFuture, Refusal, Storage, StoredDoc, SyncOutcome};
+use super::{BoxFuture, NewDocQuota, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::admin::{self, AdminError, Listing, Registry, Table};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
@@ -55,11 +55,27 @@ const MAX_ATTEMPTS: u32 = 8;
 
 impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
-        if e.is_closed() {
+        if connection_lost(&e) {
+            tracing::warn!(error = %pg_message(&e), "database connection lost");
             return ApiError::Unavailable;
         }
         ApiError::Internal(pg_message(&e))
     }
+}
+
+/// The database went away under the request (closed socket, connection exception,
+/// backend terminated by an administrator or a server shutdown, too many connections):
+/// answered 503 with `Retry-After`, and the phone retries; nothing was committed.
+pub fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300");
+    }
+    // An I/O error on the socket (no database error attached).
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 impl From<deadpool_postgres::PoolError> for ApiError {
@@ -196,10 +212,16 @@ impl PgStorage {
         &self.config
     }
 
-    async fn sync_inner(&self, device: DevicePrincipal, req: SyncRequest) -> Result<SyncOutcome, ApiError> {
+    async fn sync_inner(
+        &self,
+        device: DevicePrincipal,
+        req: SyncRequest,
+        quota: NewDocQuota,
+    ) -> Result<SyncOutcome, ApiError> {
         let mut client = self.pool.get().await?;
         let mut stored: u32 = 0;
         let mut new_changes = 0;
+        let mut new_docs = 0;
         for dc in &req.push {
             stored = stored.saturating_add(dc.changes.len() as u32);
         }
@@ -208,9 +230,10 @@ impl PgStorage {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match store_push(&mut client, &device, &req.push).await {
-                    Ok(n) => {
+                match store_push(&mut client, &device, &req.push, quota).await {
+                    Ok((n, d)) => {
                         new_changes = n;
+                        new_docs = d;
                         break;
                     }
                     Err(Attempt::Retry(e)) if attempt < MAX_ATTEMPTS => {
@@ -231,11 +254,12 @@ impl PgStorage {
         }
         let (pull, cursor, more, epoch) =
             read_pull(&mut client, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes).await?;
-        Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes })
+        Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes, new_docs })
     }
 }
 
-/// One push transaction (see the module docs); returns how many changes were new.
+/// One push transaction (see the module docs); returns how many changes and documents
+/// were new. A push that would create more documents than `quota` allows is refused.
 ///
 /// A constant number of statements per push, whatever the number of documents: lock
 /// the counter and all touched documents (pipelined), merge every document in one
@@ -245,7 +269,8 @@ async fn store_push(
     client: &mut deadpool_postgres::Object,
     device: &DevicePrincipal,
     push: &[DocChanges],
-) -> Result<u64, Attempt> {
+    quota: NewDocQuota,
+) -> Result<(u64, u64), Attempt> {
     let scope = device.posyandu_id.as_str();
     let tx = client.transaction().await?;
     // Statements are prepared once per connection (cached), so the queries below can be
@@ -329,8 +354,9 @@ async fn store_push(
     // task for the whole push. Documents are processed in push order (a document pushed
     // twice merges onto its first merge), exactly like one document at a time.
     let (push_owned, scope_owned) = (push.to_vec(), scope.to_string());
-    let merged = tokio::task::spawn_blocking(move || -> Result<Vec<(DocId, Merged)>, ApiError> {
+    let (merged, new_docs) = tokio::task::spawn_blocking(move || -> Result<(Vec<(DocId, Merged)>, u64), ApiError> {
         let mut out = Vec::new();
+        let mut new_docs: u64 = 0;
         for dc in push_owned {
             if dc.changes.is_empty() {
                 continue;
@@ -340,20 +366,25 @@ async fn store_push(
                 if *doc_scope != scope_owned {
                     return Err(ApiError::ForbiddenScope(uuid::Uuid::from_bytes(dc.doc).to_string()));
                 }
+            } else {
+                new_docs += 1;
+                if new_docs > quota.allowed {
+                    return Err(quota.exceeded());
+                }
             }
             let m = apply_push(dc.doc, &auth, current.map(|(_, s)| s.as_slice()), &dc.changes)?;
             let Some(snapshot) = &m.snapshot else { continue };
             existing.insert(dc.doc, (scope_owned.clone(), snapshot.clone()));
             out.push((dc.doc, m));
         }
-        Ok(out)
+        Ok((out, new_docs))
     })
     .await
     .map_err(|e| ApiError::internal(format!("merge task failed: {e}")))??;
     if merged.is_empty() {
         // Nothing new (a replayed push): nothing to write.
         tx.commit().await?;
-        return Ok(0);
+        return Ok((0, 0));
     }
 
     // Same rule as SQLite's INSERT OR IGNORE: a hash already logged in the scope (or
@@ -402,7 +433,7 @@ async fn store_push(
         return Err(Attempt::Conflict("a pushed document was created by another Posyandu concurrently"));
     }
     tx.commit().await?;
-    Ok((next - 1 - first_seq) as u64)
+    Ok(((next - 1 - first_seq) as u64, new_docs))
 }
 
 fn doc_id(bytes: &[u8]) -> Result<DocId, ApiError> {
@@ -470,6 +501,15 @@ async fn read_pull(
 }
 
 impl Storage for PgStorage {
+    fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached("SELECT revoked_at FROM token WHERE id = $1").await?;
+            let row = client.query_opt(&stmt, &[&token_id]).await?;
+            Ok(row.is_some_and(|r| r.get::<_, Option<i64>>(0).is_none()))
+        })
+    }
+
     fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>> {
         Box::pin(async move {
             let client = self.pool.get().await?;
@@ -499,8 +539,13 @@ impl Storage for PgStorage {
         })
     }
 
-    fn sync(&self, device: DevicePrincipal, req: SyncRequest) -> BoxFuture<'_, Result<SyncOutcome, ApiError>> {
-        Box::pin(self.sync_inner(device, req))
+    fn sync(
+        &self,
+        device: DevicePrincipal,
+        req: SyncRequest,
+        quota: NewDocQuota,
+    ) -> BoxFuture<'_, Result<SyncOutcome, ApiError>> {
+        Box::pin(self.sync_inner(device, req, quota))
     }
 
     fn snapshot(&self, scope: String, req: SnapshotRequest) -> BoxFuture<'_, Result<SnapshotPage, ApiError>> {

@@ -13,7 +13,7 @@ use posyandu_core::sync::wire::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{BoxFuture, Refusal, Storage, StoredDoc, SyncOutcome};
+use super::{BoxFuture, NewDocQuota, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
 use crate::merge::{apply_push, PageBuilder, PushAuth};
@@ -211,17 +211,32 @@ impl Storage for SqliteStorage {
         Box::pin(self.blocking(move |conn| lookup_token(conn, &hash)))
     }
 
-    fn sync(&self, device: DevicePrincipal, req: SyncRequest) -> BoxFuture<'_, Result<SyncOutcome, ApiError>> {
+    fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>> {
+        Box::pin(self.blocking(move |conn| {
+            let revoked: Option<Option<i64>> = conn
+                .prepare_cached("SELECT revoked_at FROM token WHERE id = ?1")?
+                .query_row([token_id], |r| r.get(0))
+                .optional()?;
+            Ok(matches!(revoked, Some(None)))
+        }))
+    }
+
+    fn sync(
+        &self,
+        device: DevicePrincipal,
+        req: SyncRequest,
+        quota: NewDocQuota,
+    ) -> BoxFuture<'_, Result<SyncOutcome, ApiError>> {
         Box::pin(self.blocking(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (stored, new_changes) = store_push(&tx, &device, &req)?;
+            let (stored, new_changes, new_docs) = store_push(&tx, &device, &req, quota)?;
             tx.commit()?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let (pull, cursor, more) =
                 read_pull(&tx, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes)?;
             let epoch = read_epoch(&tx)?;
             tx.commit()?;
-            Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes })
+            Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes, new_docs })
         }))
     }
 
@@ -431,13 +446,21 @@ pub fn last_seq(tx: &Transaction, scope: &str) -> rusqlite::Result<u64> {
     Ok(v.unwrap_or(0).max(0) as u64)
 }
 
-/// Stores a push (see [`Storage::sync`]); returns `(stored, new)`. The caller commits.
-pub fn store_push(tx: &Transaction, device: &DevicePrincipal, req: &SyncRequest) -> Result<(u32, u64), ApiError> {
+/// Stores a push (see [`Storage::sync`]); returns `(stored, new changes, new documents)`.
+/// A push that would create more documents than `quota` allows is refused whole. The
+/// caller commits.
+pub fn store_push(
+    tx: &Transaction,
+    device: &DevicePrincipal,
+    req: &SyncRequest,
+    quota: NewDocQuota,
+) -> Result<(u32, u64, u64), ApiError> {
     let scope = device.posyandu_id.as_str();
     let first_seq = last_seq(tx, scope)?;
     let mut next = first_seq + 1;
     let now = now_unix();
     let mut stored: u32 = 0;
+    let mut new_docs: u64 = 0;
     let mut auth: Option<PushAuth> = None;
     for dc in &req.push {
         stored = stored.saturating_add(dc.changes.len() as u32);
@@ -451,6 +474,11 @@ pub fn store_push(tx: &Transaction, device: &DevicePrincipal, req: &SyncRequest)
         if let Some((doc_scope, _)) = &existing {
             if doc_scope != scope {
                 return Err(ApiError::ForbiddenScope(uuid::Uuid::from_bytes(dc.doc).to_string()));
+            }
+        } else {
+            new_docs += 1;
+            if new_docs > quota.allowed {
+                return Err(quota.exceeded());
             }
         }
         let auth = match &auth {
@@ -484,7 +512,7 @@ pub fn store_push(tx: &Transaction, device: &DevicePrincipal, req: &SyncRequest)
         )?
         .execute(params![scope, (next - 1) as i64])?;
     }
-    Ok((stored, next - 1 - first_seq))
+    Ok((stored, next - 1 - first_seq, new_docs))
 }
 
 fn doc_id(bytes: Vec<u8>) -> Result<DocId, ApiError> {

@@ -43,6 +43,7 @@ import id.posyandu.app.work.SyncWorker
 import id.posyandu.sync.Measure
 import id.posyandu.sync.SpmArea
 import id.posyandu.sync.VisitKind
+import id.posyandu.sync.VitaminACapsule
 import id.posyandu.sync.spmAreaLabel
 
 @Composable
@@ -149,7 +150,18 @@ private fun MemberEntryCard(vm: RecordVisitViewModel, e: EntryForm) {
                     }
                 }
             }
-            CheckRow(stringResource(R.string.vitamin_a), e.vitaminA) { v -> vm.edit(id) { it.copy(vitaminA = v) } }
+            // Vitamin A: the capsule given; the core checks it against the age (and nifas).
+            Text(stringResource(R.string.vitamin_a), style = MaterialTheme.typography.labelLarge)
+            Row(Modifier.horizontalScroll(rememberScrollState())) {
+                VitaminACapsule.entries.forEach { c ->
+                    FilterChip(e.vitaminACapsule == c, { vm.toggleVitaminACapsule(id, c) }, label = { Text(Labels.vitaminACapsule(c)) },
+                        modifier = Modifier.padding(2.dp))
+                }
+            }
+            vm.suggestedVitaminACapsule(id)?.let { c ->
+                Text(stringResource(R.string.vitamin_a_suggested, Labels.vitaminACapsule(c)), style = MaterialTheme.typography.bodySmall)
+            }
+            if (e.vitaminA && e.vitaminACapsule == null) Text(stringResource(R.string.vitamin_a_no_capsule), style = MaterialTheme.typography.bodySmall)
             CheckRow(stringResource(R.string.deworming), e.deworming) { v -> vm.edit(id) { it.copy(deworming = v) } }
             CheckRow(stringResource(R.string.pmt), e.supplementaryFood) { v -> vm.edit(id) { it.copy(supplementaryFood = v) } }
             if (!e.isUnderFive) NumberField(e.ironTablets, R.string.iron_tablets, { v -> vm.edit(id) { it.copy(ironTablets = v) } }, decimal = false)

@@ -205,7 +205,7 @@ class HouseholdDetailViewModel(
             if (meas.isNotEmpty()) parts += meas.joinToString(", ")
             val s = e.services
             if (s.immunisations.isNotEmpty()) parts += "imunisasi " + s.immunisations.joinToString(", ") { Labels.antigen(it) }
-            if (s.vitaminA) parts += "vitamin A"
+            if (s.vitaminA) parts += "vitamin A" + (s.vitaminACapsule?.let { " (${Labels.vitaminACapsule(it).lowercase()})" } ?: "")
             if (s.deworming) parts += "obat cacing"
             s.ironTablets?.let { parts += "TTD $it tablet" }
             if (s.supplementaryFood) parts += "PMT"

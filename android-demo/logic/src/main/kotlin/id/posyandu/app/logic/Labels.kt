@@ -11,8 +11,10 @@ import id.posyandu.sync.Relation
 import id.posyandu.sync.Sex
 import id.posyandu.sync.SpmArea
 import id.posyandu.sync.SyncPhase
+import id.posyandu.sync.VitaminACapsule
 import id.posyandu.sync.VisitKind
 import id.posyandu.sync.WeightForAge
+import id.posyandu.sync.knownAntigens
 
 /** Traffic-light severity of a growth category; [argb] is the colour the app paints. */
 enum class Severity(val label: String, val argb: Long) {
@@ -160,15 +162,27 @@ object Labels {
         SyncPhase.DONE -> "Selesai"
     }
 
-    /** Child immunisation antigens in schedule order (codes the core accepts), with display names. */
-    val ANTIGENS: List<Pair<String, String>> = listOf(
+    /**
+     * Indonesian display names of antigen codes. The list of codes (and its order) comes
+     * from the core (`knownAntigens()`); a code without a name here is shown as is.
+     */
+    val ANTIGEN_LABELS: Map<String, String> = mapOf(
         "HB0" to "HB-0", "BCG" to "BCG", "POLIO1" to "Polio 1", "DPT_HB_HIB1" to "DPT-HB-Hib 1",
         "POLIO2" to "Polio 2", "PCV1" to "PCV 1", "RV1" to "Rotavirus 1", "DPT_HB_HIB2" to "DPT-HB-Hib 2",
         "POLIO3" to "Polio 3", "PCV2" to "PCV 2", "RV2" to "Rotavirus 2", "DPT_HB_HIB3" to "DPT-HB-Hib 3",
         "POLIO4" to "Polio 4", "IPV1" to "IPV 1", "RV3" to "Rotavirus 3", "MR1" to "MR 1", "IPV2" to "IPV 2",
         "PCV3" to "PCV 3", "DPT_HB_HIB4" to "DPT-HB-Hib 4 (lanjutan)", "MR2" to "MR 2 (lanjutan)",
-        "TD1" to "Td 1", "TD2" to "Td 2", "TD3" to "Td 3", "TD4" to "Td 4", "TD5" to "Td 5",
+        "DT" to "DT (BIAS)", "TD1" to "Td 1", "TD2" to "Td 2", "TD3" to "Td 3", "TD4" to "Td 4", "TD5" to "Td 5",
+        "HPV1" to "HPV 1", "HPV2" to "HPV 2", "JE" to "JE (Japanese Encephalitis)",
     )
 
-    fun antigen(code: String) = ANTIGENS.firstOrNull { it.first == code }?.second ?: code
+    /** The antigen picker: every code the core knows, in the core's schedule order, with its name. */
+    val ANTIGENS: List<Pair<String, String>> by lazy { knownAntigens().map { it.code to antigen(it.code) } }
+
+    fun antigen(code: String) = ANTIGEN_LABELS[code] ?: code
+
+    fun vitaminACapsule(c: VitaminACapsule) = when (c) {
+        VitaminACapsule.BIRU -> "Kapsul biru"
+        VitaminACapsule.MERAH -> "Kapsul merah"
+    }
 }

@@ -1,5 +1,6 @@
 package id.posyandu.app.logic
 
+import id.posyandu.sync.LifeStage
 import id.posyandu.sync.Measure
 import id.posyandu.sync.Measurements
 import id.posyandu.sync.NewVisit
@@ -10,6 +11,8 @@ import id.posyandu.sync.SpmArea
 import id.posyandu.sync.SpmNeed
 import id.posyandu.sync.VisitEntry
 import id.posyandu.sync.VisitKind
+import id.posyandu.sync.VitaminACapsule
+import id.posyandu.sync.expectedVitaminACapsule
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -24,6 +27,10 @@ data class EntryForm(
     val name: String,
     val stageLabel: String,
     val ageMonths: Int,
+    /** `YYYY-MM-DD`, for the core's vitamin A capsule suggestion. */
+    val birthDate: String = "",
+    /** In nifas today (the red vitamin A capsule is for ibu nifas too). */
+    val nifas: Boolean = false,
     val included: Boolean = false,
     // Measurements
     val weight: String = "",
@@ -38,6 +45,8 @@ data class EntryForm(
     // Services
     val immunisations: Set<String> = emptySet(),
     val vitaminA: Boolean = false,
+    /** The capsule given (sets [vitaminA]); null with [vitaminA] in visits recorded before capsules. */
+    val vitaminACapsule: VitaminACapsule? = null,
     val deworming: Boolean = false,
     val ironTablets: String = "",
     val supplementaryFood: Boolean = false,
@@ -104,6 +113,7 @@ class RecordVisitViewModel(
     fun load(): Job = scope.launch {
         try {
             val (h, today) = onIo { gw.household(householdId) to gw.today() }
+            val births = h.members.associate { it.id to it.birthDate }
             val detail = HouseholdDetailViewModel.toState(h, 0)
             val visit = visitId?.let { id ->
                 h.visits.firstOrNull { it.id == id } ?: throw PosyanduException.NotFound("Kunjungan tidak ditemukan (mungkin sudah dihapus)")
@@ -119,6 +129,7 @@ class RecordVisitViewModel(
                     entries = detail.members.map { m ->
                         val blank = EntryForm(
                             memberId = m.id, name = m.name, stageLabel = m.stageLabel, ageMonths = m.ageMonths,
+                            birthDate = births[m.id].orEmpty(), nifas = m.stage == LifeStage.IBU_NIFAS,
                             // Children under 2 are measured lying (PB), older ones standing (TB).
                             measure = if (m.isUnderFive) (if (m.ageMonths < 24) Measure.LYING else Measure.STANDING) else null,
                         )
@@ -153,6 +164,20 @@ class RecordVisitViewModel(
 
     fun toggleImmunisation(memberId: String, code: String) =
         edit(memberId) { it.copy(immunisations = if (code in it.immunisations) it.immunisations - code else it.immunisations + code) }
+
+    /** Picks the vitamin A capsule given (again to clear it); a capsule means vitamin A was given. */
+    fun toggleVitaminACapsule(memberId: String, capsule: VitaminACapsule) = edit(memberId) {
+        if (it.vitaminACapsule == capsule) it.copy(vitaminACapsule = null, vitaminA = false)
+        else it.copy(vitaminACapsule = capsule, vitaminA = true)
+    }
+
+    /** The capsule the core expects for this member on the visit date (null: none at this age), or null when unknown. */
+    fun suggestedVitaminACapsule(memberId: String): VitaminACapsule? {
+        val s = current
+        val e = s.entries.firstOrNull { it.memberId == memberId } ?: return null
+        if (e.birthDate.isEmpty() || s.date.isEmpty()) return null
+        return try { expectedVitaminACapsule(e.birthDate, s.date, e.nifas) } catch (t: PosyanduException) { null }
+    }
 
     fun addSpmNeed(memberId: String, area: SpmArea, need: String) =
         edit(memberId) { it.copy(spmNeeds = it.spmNeeds + SpmNeedForm(area, need.trim())) }
@@ -258,6 +283,7 @@ class RecordVisitViewModel(
                 oedema = m.oedema == true,
                 immunisations = s.immunisations.toSet(),
                 vitaminA = s.vitaminA,
+                vitaminACapsule = s.vitaminACapsule,
                 deworming = s.deworming,
                 ironTablets = s.ironTablets?.toString() ?: "",
                 supplementaryFood = s.supplementaryFood,
@@ -308,7 +334,8 @@ class RecordVisitViewModel(
                 services = Services(
                     immunisations = Labels.ANTIGENS.map { it.first }.filter { it in e.immunisations } +
                         e.immunisations.filter { c -> Labels.ANTIGENS.none { it.first == c } }.sorted(),
-                    vitaminA = e.vitaminA,
+                    vitaminA = e.vitaminA || e.vitaminACapsule != null,
+                    vitaminACapsule = e.vitaminACapsule,
                     deworming = e.deworming,
                     ironTablets = whole("jumlah TTD", e.ironTablets, 65535)?.toUShort(),
                     supplementaryFood = e.supplementaryFood,

@@ -27,6 +27,8 @@ data class UiError(val message: String, val hint: String?, val action: ErrorActi
             is PosyanduException.Server -> UiError(msg(t), "Server sedang bermasalah. Coba lagi nanti.", ErrorAction.RETRY_LATER)
             is PosyanduException.Storage -> UiError(msg(t),
                 "Penyimpanan HP bermasalah (mungkin penuh). Kosongkan ruang lalu coba lagi.", ErrorAction.NONE)
+            is PosyanduException.StoreCorrupt -> UiError(msg(t),
+                "Jangan hapus data aplikasi. Hubungi admin Puskesmas.", ErrorAction.CONTACT_ADMIN)
             is PosyanduException.Internal -> UiError(msg(t), "Terjadi kesalahan aplikasi. Laporkan ke petugas Puskesmas.", ErrorAction.REPORT_BUG)
             else -> UiError("Terjadi kesalahan tak terduga: ${t.message ?: t.javaClass.simpleName}",
                 "Laporkan ke petugas Puskesmas.", ErrorAction.REPORT_BUG)

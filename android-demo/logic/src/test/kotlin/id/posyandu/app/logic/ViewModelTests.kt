@@ -22,7 +22,9 @@ import id.posyandu.sync.SpmArea
 import id.posyandu.sync.SpmAttributes
 import id.posyandu.sync.VisitEntry
 import id.posyandu.sync.VisitKind
+import id.posyandu.sync.VitaminACapsule
 import id.posyandu.sync.bindingsVersion
+import id.posyandu.sync.knownAntigens
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
@@ -169,7 +171,10 @@ fun main() {
         vm.edit(f.nur) { it.copy(weight = "7,9", lengthHeight = "69,5", headCirc = "43", muac = "14") }
         vm.toggleImmunisation(f.nur, "BCG")
         vm.toggleImmunisation(f.nur, "HB0")
-        vm.edit(f.nur) { it.copy(vitaminA = true) }
+        // Nur is 8 months: the core suggests the blue capsule; the kader picks it.
+        assertEquals(VitaminACapsule.BIRU, vm.suggestedVitaminACapsule(f.nur))
+        vm.toggleVitaminACapsule(f.nur, VitaminACapsule.BIRU)
+        assertTrue(vm.current.entries.single { it.memberId == f.nur }.vitaminA)
         assertTrue(vm.current.entries.single { it.memberId == f.nur }.included) // typing selects the member
         vm.edit(f.siti) { it.copy(bpSystolic = "150", bpDiastolic = "95", ironTablets = "30",
             referral = true, referralReason = "Tekanan darah tinggi", referralTo = "Puskesmas") }
@@ -186,7 +191,7 @@ fun main() {
         assertEquals("Kunjungan rumah", v.kindLabel)
         assertEquals(Format.date(gw.today()), v.dateText)
         val nurLine = v.lines.single { it.startsWith("Nur Aisyah: ") }
-        assertEquals("Nur Aisyah: BB 7,9 kg, PB 69,5 cm, LK 43 cm, LiLA 14 cm; imunisasi HB-0, BCG; vitamin A", nurLine)
+        assertEquals("Nur Aisyah: BB 7,9 kg, PB 69,5 cm, LK 43 cm, LiLA 14 cm; imunisasi HB-0, BCG; vitamin A (kapsul biru)", nurLine)
         val sitiLine = v.lines.single { it.startsWith("Siti Aminah: ") }
         assertTrue("TD 150/95 mmHg" in sitiLine && "TTD 30 tablet" in sitiLine, sitiLine)
         assertTrue("rujuk ke Puskesmas: Tekanan darah tinggi" in sitiLine, sitiLine)
@@ -197,6 +202,27 @@ fun main() {
         assertEquals("Kunjungan terakhir: ${Format.date(gw.today())}",
             list.current.groups.flatMap { it.households }.single { it.id == f.hh1 }.lastVisitText)
         assertTrue(gw.pendingChanges() > 0)
+    }
+
+    test("antigen picker comes from the core (DT, HPV, JE included) and every code has a label") {
+        val codes = Labels.ANTIGENS.map { it.first }
+        assertEquals(knownAntigens().map { it.code }, codes)
+        for (c in listOf("DT", "HPV1", "HPV2", "JE", "TD5")) assertTrue(c in codes, c)
+        for ((code, name) in Labels.ANTIGENS) assertTrue(name != code || code == "BCG" || code == "DT", "no label for $code")
+        assertEquals("MALARIA1", Labels.antigen("MALARIA1")) // a code of a newer core: shown as is
+    }
+
+    test("vitamin A: a red capsule for an 8-month-old is refused with the core's Indonesian message") {
+        val vm = RecordVisitViewModel(gw, f.hh1, scope)
+        vm.load().await()
+        vm.toggleVitaminACapsule(f.nur, VitaminACapsule.MERAH)
+        vm.save().await()
+        assertEquals("Kapsul vitamin A merah untuk anak 12–59 bulan dan ibu nifas", vm.current.error?.fullText?.substringAfterLast(": "))
+        assertNull(vm.current.savedVisitId)
+        // Picking the same capsule again clears it (no vitamin A).
+        vm.toggleVitaminACapsule(f.nur, VitaminACapsule.MERAH)
+        val e = vm.current.entries.single { it.memberId == f.nur }
+        assertTrue(!e.vitaminA && e.vitaminACapsule == null)
     }
 
     test("growth preview: clearly wasted child is red 'Gizi buruk' with a referral pre-filled") {
