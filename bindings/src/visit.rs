@@ -1,4 +1,5 @@
-//! Visits (measurements, services, referral, SPM needs), pregnancies and the due list.
+//! Visits (measurements, services, referral, SPM needs), pregnancies and the due list
+//! (`due_visits`, and `due_reasons` for one member's history: the same core rule).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -6,7 +7,7 @@ use posyandu_core::model as core;
 use posyandu_core::model::format_date;
 
 use crate::error::{parse_date, parse_date_opt, parse_id, PosyanduError, Result};
-use crate::member::{mirror_enum, LifeStage};
+use crate::member::{mirror_enum, LifeStage, Sex};
 use crate::store::KaderStore;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -370,10 +371,20 @@ impl TryFrom<NewPregnancy> for core::NewPregnancy {
 /// Why a member is due for a visit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 pub enum DueReasonCode {
+    /// After this month's hari buka: not weighed this month (home visit).
     NotWeighedThisMonth,
+    /// Before this month's hari buka: expected at the session (no home visit yet).
+    ExpectedAtSession,
     VitaminAMissed,
     ImmunisationMissed,
+    /// Refer: T in two consecutive months.
     TwoT,
+    /// Refer: T at the latest month's weighing.
+    SingleT,
+    /// Refer: below the KMS red line (BGM).
+    BelowRedLine,
+    /// Refer: above the KMS orange line (risiko BB lebih).
+    AboveOrangeLine,
     PregnantKek,
     ElderlyAbsent,
 }
@@ -393,14 +404,75 @@ impl From<posyandu_core::store::DueReason> for DueReason {
         let label = r.label_id();
         let (code, antigens) = match r {
             R::NotWeighedThisMonth => (DueReasonCode::NotWeighedThisMonth, vec![]),
+            R::ExpectedAtSession => (DueReasonCode::ExpectedAtSession, vec![]),
             R::VitaminAMissed => (DueReasonCode::VitaminAMissed, vec![]),
             R::ImmunisationMissed(a) => (DueReasonCode::ImmunisationMissed, a),
             R::TwoT => (DueReasonCode::TwoT, vec![]),
+            R::SingleT => (DueReasonCode::SingleT, vec![]),
+            R::BelowRedLine => (DueReasonCode::BelowRedLine, vec![]),
+            R::AboveOrangeLine => (DueReasonCode::AboveOrangeLine, vec![]),
             R::PregnantKek => (DueReasonCode::PregnantKek, vec![]),
             R::ElderlyAbsent => (DueReasonCode::ElderlyAbsent, vec![]),
         };
         DueReason { code, antigens, label }
     }
+}
+
+/// One recorded visit of a member, as the due list sees it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SeenVisit {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    #[uniffi(default)]
+    pub weight_kg: Option<f64>,
+    #[uniffi(default)]
+    pub vitamin_a: bool,
+    #[uniffi(default)]
+    pub antigens: Vec<String>,
+}
+
+/// A member's history for [`due_reasons`]: what the store's due list gathers.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DueInput {
+    pub birth_date: String,
+    pub sex: Sex,
+    pub stage: LifeStage,
+    /// Pregnant with LiLA < 23.5 cm.
+    #[uniffi(default)]
+    pub kek: bool,
+    pub visits: Vec<SeenVisit>,
+    /// This month's hari buka of the Posyandu has taken place.
+    pub session_held: bool,
+    /// `YYYY-MM-DD`.
+    pub today: String,
+}
+
+/// Why a member is due, from their history: the rule the store's `due_visits` uses
+/// (`posyandu_core::rules::due::reasons`), for a member not (yet) in the store.
+#[uniffi::export]
+pub fn due_reasons(input: DueInput) -> Result<Vec<DueReason>> {
+    let birth = parse_date("lahir", &input.birth_date)?;
+    let today = parse_date("hari ini", &input.today)?;
+    let mut h = posyandu_core::rules::due::History {
+        sex: Some(input.sex.into()),
+        session_held: input.session_held,
+        ..Default::default()
+    };
+    for v in input.visits {
+        h.add_visit(parse_date("kunjungan", &v.date)?, v.weight_kg, v.vitamin_a, &v.antigens);
+    }
+    let r = posyandu_core::rules::due::reasons(birth, input.stage.into(), input.kek, &h, today);
+    Ok(r.into_iter().map(Into::into).collect())
+}
+
+/// Whether this month's hari buka has taken place on `today`, given the dates of
+/// the Posyandu's recorded hari buka visits (`posyandu_core::rules::session`, the
+/// rule `due_visits` uses).
+#[uniffi::export]
+pub fn session_held(session_dates: Vec<String>, today: String) -> Result<bool> {
+    let today = parse_date("hari ini", &today)?;
+    let dates = session_dates.iter().map(|d| parse_date("hari buka", d)).collect::<Result<Vec<_>>>()?;
+    Ok(posyandu_core::rules::session::session_held(dates, today))
 }
 
 /// A member due for a home visit, with the reasons.

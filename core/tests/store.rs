@@ -132,7 +132,8 @@ fn due_list_names_the_reasons() {
         .unwrap();
     let due = store.due_visits().unwrap();
     let kid_due = due.iter().find(|d| d.member_id == kid).expect("child due");
-    assert!(kid_due.reasons.contains(&DueReason::NotWeighedThisMonth));
+    // No hari buka recorded this month: expected at the session (tests/due_session.rs).
+    assert!(kid_due.reasons.contains(&DueReason::ExpectedAtSession));
     // November is no vitamin A month (rounds February and August, listed through
     // the month after: docs/rules.md "Vitamin A").
     assert!(!kid_due.reasons.contains(&DueReason::VitaminAMissed));
@@ -147,7 +148,7 @@ fn due_list_names_the_reasons() {
     let due = store.due_visits().unwrap();
     let kid_due = due.iter().find(|d| d.member_id == kid);
     assert!(kid_due.is_none_or(
-        |d| !d.reasons.contains(&DueReason::NotWeighedThisMonth) && !d.reasons.contains(&DueReason::VitaminAMissed)
+        |d| !d.reasons.contains(&DueReason::ExpectedAtSession) && !d.reasons.contains(&DueReason::VitaminAMissed)
     ));
 
     // February 2027 (the round): November's dose does not count; a red capsule

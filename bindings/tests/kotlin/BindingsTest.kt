@@ -169,8 +169,10 @@ fun main() {
     }
 
     test("growth result for the child's measurement, with category labels") {
+        // The recorded visit's weighing, previewed as a correction of that visit (visitId): its trend is
+        // the one the store gave it (B). As a new weighing the same day it would get none.
         val r = store.assessMemberGrowth(hhId, childId, d(today),
-            Measurements(weightKg = 7.9, lengthHeightCm = 69.5, measure = Measure.LYING))
+            Measurements(weightKg = 7.9, lengthHeightCm = 69.5, measure = Measure.LYING), visitId)
         assertEquals(8L, r.ageMonths)
         val z = assertNotNull(r.zwfa)
         assertTrue(z > -2.0 && z < 1.0, "zwfa $z")
@@ -179,6 +181,7 @@ fun main() {
         assertNotNull(r.tbuLabel)
         assertEquals("Gizi baik", r.bbtbLabel)
         assertEquals(WeightTrend.B, r.weightTrend) // no weighing before today
+        assertNull(store.assessMemberGrowth(hhId, childId, d(today), Measurements(weightKg = 8.0)).weightTrend)
         val g = assessGrowth(GrowthInput(sex = Sex.MALE, birthDate = "2024-01-01", measuredOn = "2025-01-01",
             weightKg = 6.0))
         assertEquals(WeightForAge.SANGAT_KURANG, g.bbu)

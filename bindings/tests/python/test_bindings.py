@@ -127,16 +127,22 @@ class Scenario(unittest.TestCase):
         self.assertFalse(any(r.code == p.DueReasonCode.NOT_WEIGHED_THIS_MONTH for r in item.reasons))
 
     def test_growth(self):
+        # The recorded visit's weighing, previewed as a correction of that visit (visit_id): its trend
+        # is the one the store gave it (B). As a new weighing the same day it would get none.
         r = self.store.assess_member_growth(self.hh, self.child, TODAY.isoformat(),
-                                            p.Measurements(weight_kg=7.9, length_height_cm=69.5, measure=p.Measure.LYING))
+                                            p.Measurements(weight_kg=7.9, length_height_cm=69.5, measure=p.Measure.LYING),
+                                            self.visit)
         self.assertEqual(r.age_months, 8)
         self.assertEqual(r.bbu, p.WeightForAge.NORMAL)
         self.assertEqual(r.bbu_label, "Berat badan normal")
         self.assertEqual(r.bbtb_label, "Gizi baik")
         self.assertEqual(r.weight_trend, p.WeightTrend.B)
+        self.assertIsNone(self.store.assess_member_growth(self.hh, self.child, TODAY.isoformat(),
+                                                          p.Measurements(weight_kg=8.0)).weight_trend)
         g = p.assess_growth(p.GrowthInput(sex=p.Sex.MALE, birth_date="2024-01-01", measured_on="2025-01-01", weight_kg=6.0))
         self.assertEqual(g.bbu, p.WeightForAge.SANGAT_KURANG)
         self.assertEqual(g.bbu_label, "Berat badan sangat kurang")
+        self.assertEqual([t.code for t in g.referral_triggers], [p.ReferralTriggerCode.BAWAH_GARIS_MERAH])
 
     def test_typed_errors_in_indonesian(self):
         s = self.store

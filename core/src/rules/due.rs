@@ -6,22 +6,34 @@ use time::Date;
 
 use super::age::age_months;
 use super::lifestage::LifeStage;
+use super::referral::{self, ReferralTrigger};
 use super::{immunisation, vitamin_a};
+use crate::growth::Sex;
 
 /// Why someone is on the due list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason", content = "detail")]
 pub enum DueReason {
-    /// Child under five not weighed this month.
+    /// Child under five not weighed this month, after this month's hari buka has
+    /// taken place ([`super::session`]): a home visit is needed.
     NotWeighedThisMonth,
+    /// Child under five not weighed yet this month, before this month's hari buka:
+    /// expected at the session, no home visit yet.
+    ExpectedAtSession,
     /// Child 6–59 months without vitamin A in the current February/August round,
     /// during the round month and the month after ([`vitamin_a::missed`]).
     VitaminAMissed,
     /// Antigens of the child schedule overdue (late, catch-up still possible;
     /// [`immunisation::overdue`]); never a closed window or an ineligible cohort.
     ImmunisationMissed(Vec<String>),
-    /// Weight did not rise at the last two weighings (2T).
+    /// Weight did not rise (T) in two consecutive months (2T): refer ([`ReferralTrigger::DuaT`]).
     TwoT,
+    /// Weight did not rise (T) at the latest month's weighing: refer ([`ReferralTrigger::TidakNaik`]).
+    SingleT,
+    /// Below the KMS red line (BGM): refer ([`ReferralTrigger::BawahGarisMerah`]).
+    BelowRedLine,
+    /// Above the KMS orange line: refer ([`ReferralTrigger::AtasGarisOranye`]).
+    AboveOrangeLine,
     /// Pregnant with chronic energy deficiency (LiLA < 23.5 cm).
     PregnantKek,
     /// Elderly person not seen this month or last.
@@ -32,23 +44,63 @@ impl DueReason {
     pub fn label_id(&self) -> String {
         match self {
             DueReason::NotWeighedThisMonth => "Belum ditimbang bulan ini".into(),
+            DueReason::ExpectedAtSession => {
+                "Diharapkan datang ke Posyandu (hari buka bulan ini belum berlangsung)".into()
+            }
             DueReason::VitaminAMissed => "Belum mendapat vitamin A (Februari/Agustus)".into(),
             DueReason::ImmunisationMissed(a) => format!("Imunisasi terlewat: {}", a.join(", ")),
-            DueReason::TwoT => "2T: berat badan tidak naik dua kali berturut-turut".into(),
+            DueReason::TwoT => ReferralTrigger::DuaT.label_id().into(),
+            DueReason::SingleT => ReferralTrigger::TidakNaik.label_id().into(),
+            DueReason::BelowRedLine => ReferralTrigger::BawahGarisMerah.label_id().into(),
+            DueReason::AboveOrangeLine => ReferralTrigger::AtasGarisOranye.label_id().into(),
             DueReason::PregnantKek => "Ibu hamil KEK (LiLA < 23,5 cm)".into(),
             DueReason::ElderlyAbsent => "Lansia tidak hadir dua bulan terakhir".into(),
         }
     }
 }
 
-/// What the due list knows of a member's visits.
+impl From<ReferralTrigger> for DueReason {
+    fn from(t: ReferralTrigger) -> Self {
+        match t {
+            ReferralTrigger::TidakNaik => DueReason::SingleT,
+            ReferralTrigger::DuaT => DueReason::TwoT,
+            ReferralTrigger::BawahGarisMerah => DueReason::BelowRedLine,
+            ReferralTrigger::AtasGarisOranye => DueReason::AboveOrangeLine,
+        }
+    }
+}
+
+/// What the due list knows of a member's visits, and of the month's session.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
     pub last_weighed: Option<Date>,
     pub last_seen: Option<Date>,
     pub last_vitamin_a: Option<Date>,
     pub antigens: Vec<String>,
-    pub trends: Vec<String>,
+    /// Sex, for the referral triggers (`None`: no referral trigger is checked).
+    pub sex: Option<Sex>,
+    /// Weighings (date, kg) in the order recorded: N/T/O/B, 2T and the referral
+    /// triggers come from them ([`super::trend`], [`super::referral`]).
+    pub weighings: Vec<(Date, f64)>,
+    /// This month's hari buka of the Posyandu has taken place
+    /// ([`super::session::session_held`]).
+    pub session_held: bool,
+}
+
+impl History {
+    /// Adds one recorded visit of the member (what the store's rows and the
+    /// bindings' `due_reasons` input give).
+    pub fn add_visit(&mut self, date: Date, weight_kg: Option<f64>, vitamin_a: bool, antigens: &[String]) {
+        self.last_seen = self.last_seen.max(Some(date));
+        if let Some(kg) = weight_kg {
+            self.last_weighed = self.last_weighed.max(Some(date));
+            self.weighings.push((date, kg));
+        }
+        if vitamin_a {
+            self.last_vitamin_a = self.last_vitamin_a.max(Some(date));
+        }
+        self.antigens.extend(antigens.iter().filter(|a| !a.is_empty()).cloned());
+    }
 }
 
 fn month_start(d: Date) -> Date {
@@ -62,7 +114,7 @@ pub fn reasons(birth: Date, stage: LifeStage, kek: bool, h: &History, today: Dat
     let this_month = month_start(today);
     if (0..60).contains(&months) {
         if h.last_weighed.is_none_or(|d| d < this_month) {
-            out.push(DueReason::NotWeighedThisMonth);
+            out.push(if h.session_held { DueReason::NotWeighedThisMonth } else { DueReason::ExpectedAtSession });
         }
         if vitamin_a::missed(birth, h.last_vitamin_a, today) {
             out.push(DueReason::VitaminAMissed);
@@ -71,8 +123,8 @@ pub fn reasons(birth: Date, stage: LifeStage, kek: bool, h: &History, today: Dat
         if !missed.is_empty() {
             out.push(DueReason::ImmunisationMissed(missed));
         }
-        if h.trends.len() >= 2 && h.trends[h.trends.len() - 2..].iter().all(|t| t == "T") {
-            out.push(DueReason::TwoT);
+        if let Some(sex) = h.sex {
+            out.extend(referral::standing_triggers(sex, birth, &h.weighings, today).into_iter().map(DueReason::from));
         }
     }
     if stage == LifeStage::IbuHamil && kek {
@@ -97,21 +149,34 @@ mod tests {
     fn child_reasons() {
         let today = date!(2026 - 11 - 23);
         // 10 months old, weighed last month, vitamin A in August, fully immunised to 4 months, no MR1 yet.
-        let h = History {
-            last_weighed: Some(date!(2026 - 10 - 15)),
-            last_seen: Some(date!(2026 - 10 - 15)),
+        let mut h = History {
             last_vitamin_a: Some(date!(2026 - 08 - 10)),
             antigens: child_schedule()
                 .filter(|a| a.recommended.and_then(|r| r.completed_months.or(r.months)).unwrap_or(0) <= 4)
                 .map(|a| a.code.clone())
                 .collect(),
-            trends: vec!["N".into(), "T".into(), "T".into()],
+            sex: Some(Sex::Female),
+            session_held: true,
+            ..Default::default()
         };
+        // B, N (+500 g at KMS age 7), T, T (+100 g at KMS ages 8 and 9).
+        for (d, kg) in [
+            (date!(2026 - 07 - 15), 6.5),
+            (date!(2026 - 08 - 15), 7.0),
+            (date!(2026 - 09 - 15), 7.1),
+            (date!(2026 - 10 - 15), 7.2),
+        ] {
+            h.add_visit(d, Some(kg), false, &[]);
+        }
         let r = reasons(date!(2026 - 01 - 20), LifeStage::BayiBalita, false, &h, today);
         assert_eq!(r, vec![DueReason::NotWeighedThisMonth, DueReason::TwoT]);
         // At 11 months MR1 (due at 9) is overdue.
         let r = reasons(date!(2025 - 12 - 20), LifeStage::BayiBalita, false, &h, today);
         assert!(r.contains(&DueReason::ImmunisationMissed(vec!["MR1".into(), "IPV2".into()])));
+        // Before this month's hari buka: expected at the session, not "belum ditimbang".
+        let before = History { session_held: false, ..h.clone() };
+        let r = reasons(date!(2026 - 01 - 20), LifeStage::BayiBalita, false, &before, today);
+        assert_eq!(r, vec![DueReason::ExpectedAtSession, DueReason::TwoT]);
     }
 
     /// Issue 10, wrong answer 3, through the due list: HB0 past its 7 days and rotavirus

@@ -14,6 +14,9 @@
 //! | pregnancy status and end, KEK, HPL, gestational age | [`pregnancy`] |
 //! | immunisation schedule and overdue doses | [`immunisation`] |
 //! | vitamin A rounds | [`vitamin_a`] |
+//! | N/T/O/B of recorded weighings (store, preview, relay) | [`trend`] |
+//! | whether this month's hari buka has taken place | [`session`] |
+//! | KMS referral triggers (T, 2T, BGM, above the orange line) | [`referral`] |
 //! | child LiLA band (6–59 months) | [`muac`] |
 //! | why a member is due for a home visit | [`due`] |
 //! | adult screening: hypertension, glucose, IMT, waist | [`screening`] (table `core/data/rules/screening.json`) |
@@ -29,8 +32,11 @@ pub mod immunisation;
 pub mod lifestage;
 pub mod muac;
 pub mod pregnancy;
+pub mod referral;
 pub mod screening;
+pub mod session;
 pub mod table;
+pub mod trend;
 pub mod vitamin_a;
 
 pub use crate::growth;
@@ -50,7 +56,10 @@ mod tests {
             ("muac.rs", include_str!("muac.rs")),
             ("table.rs", include_str!("table.rs")),
             ("pregnancy.rs", include_str!("pregnancy.rs")),
+            ("referral.rs", include_str!("referral.rs")),
             ("screening.rs", include_str!("screening.rs")),
+            ("session.rs", include_str!("session.rs")),
+            ("trend.rs", include_str!("trend.rs")),
             ("vitamin_a.rs", include_str!("vitamin_a.rs")),
         ];
         for (name, src) in files {

@@ -1,18 +1,28 @@
 //! The "perlu dikunjungi" (due for a home visit) list: gathers each member's history
-//! from the query tables and asks the rulebook ([`crate::rules::due`]) why they are due.
+//! and whether this month's hari buka has taken place from the query tables, and asks
+//! the rulebook ([`crate::rules::due`], [`crate::rules::session`]) why they are due.
+//!
+//! Limit: the session is known from `visit_entry` rows (kind `hari_buka`) of the
+//! Posyandu's households. A hari buka visit always has at least one entry (the store
+//! refuses a visit without entries, `validation`); an empty one written by another
+//! client would not be seen. The Posyandu
+//! is the household's (`visit_entry` does not keep the visit's own `posyandu_id`).
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::query::pregnancy_status;
+use rusqlite::params;
+
+use super::query::{pregnancy_status, sex_from_code};
 use super::Store;
 use crate::error::Result;
 use crate::model::*;
 pub use crate::rules::due::DueReason;
 use crate::rules::due::{reasons, History};
 use crate::rules::lifestage::{life_stage, LifeStage, PregnancyStatus};
+use crate::rules::session::session_held;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DueItem {
@@ -40,10 +50,23 @@ impl Store {
                 kek.insert(m, k);
             }
         }
+        // This month's hari buka: a visit of kind hari_buka of a household of this
+        // Posyandu, dated this month on or before today (rules::session).
+        let session_held = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT DISTINCT e.date FROM visit_entry e JOIN household h ON h.id = e.household_id
+                 WHERE h.posyandu_id = ?1 AND e.kind = 'hari_buka' AND e.date >= ?2",
+            )?;
+            let since = format_date(today.replace_day(1).unwrap_or(today));
+            let dates = stmt
+                .query_map(params![self.identity().posyandu_id, since], |r| r.get::<_, String>(0))?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            session_held(dates.iter().filter_map(|d| parse_date(d)), today)
+        };
         let mut hist: HashMap<String, History> = HashMap::new();
         {
             let mut stmt = conn.prepare_cached(
-                "SELECT e.member_id, e.date, e.weight_kg IS NOT NULL, e.vitamin_a, e.antigens, e.trend
+                "SELECT e.member_id, e.date, e.weight_kg, e.vitamin_a, e.antigens
                  FROM visit_entry e JOIN household h ON h.id = e.household_id
                  WHERE h.posyandu_id = ?1 ORDER BY e.member_id, e.date",
             )?;
@@ -51,31 +74,20 @@ impl Store {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, bool>(2)?,
+                    r.get::<_, Option<f64>>(2)?,
                     r.get::<_, bool>(3)?,
                     r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
                 ))
             })?;
             for row in rows {
-                let (member, date, weighed, vit_a, antigens, trend) = row?;
+                let (member, date, weight, vit_a, antigens) = row?;
                 let Some(d) = parse_date(&date) else { continue };
-                let h = hist.entry(member).or_default();
-                h.last_seen = h.last_seen.max(Some(d));
-                if weighed {
-                    h.last_weighed = h.last_weighed.max(Some(d));
-                }
-                if vit_a {
-                    h.last_vitamin_a = h.last_vitamin_a.max(Some(d));
-                }
-                h.antigens.extend(antigens.split(',').filter(|a| !a.is_empty()).map(str::to_owned));
-                if let Some(t) = trend {
-                    h.trends.push(t);
-                }
+                let antigens: Vec<String> = antigens.split(',').map(str::to_owned).collect();
+                hist.entry(member).or_default().add_visit(d, weight, vit_a, &antigens);
             }
         }
         let mut stmt = conn.prepare_cached(
-            "SELECT m.id, m.household_id, m.name, m.birth_date, h.rt, h.head_name
+            "SELECT m.id, m.household_id, m.name, m.birth_date, h.rt, h.head_name, m.sex
              FROM member m JOIN household h ON h.id = m.household_id
              WHERE h.posyandu_id = ?1 ORDER BY h.rt, m.name COLLATE NOCASE, m.id",
         )?;
@@ -87,17 +99,20 @@ impl Store {
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, Option<String>>(5)?,
+                r.get::<_, i64>(6)?,
             ))
         })?;
-        let empty = History::default();
         let mut out = Vec::new();
         for row in rows {
-            let (id, hh, name, birth, rt, head_name) = row?;
+            let (id, hh, name, birth, rt, head_name, sex) = row?;
             let Some(b) = parse_date(&birth) else {
                 continue;
             };
             let stage = life_stage(b, today, preg.get(&id).copied().unwrap_or(PregnancyStatus::None));
-            let r = reasons(b, stage, kek.get(&id).copied().unwrap_or(false), hist.get(&id).unwrap_or(&empty), today);
+            let mut h = hist.remove(&id).unwrap_or_default();
+            h.sex = Some(sex_from_code(sex));
+            h.session_held = session_held;
+            let r = reasons(b, stage, kek.get(&id).copied().unwrap_or(false), &h, today);
             if !r.is_empty() {
                 out.push(DueItem {
                     member_id: id.parse().unwrap_or_default(),

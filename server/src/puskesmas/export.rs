@@ -39,7 +39,7 @@ use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use posyandu_core::growth::{self, round_half_away, GrowthAssessment, WeightTrend};
 use posyandu_core::model::*;
-use posyandu_core::store::query::weight_trends;
+use posyandu_core::rules::trend::weight_trends;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;

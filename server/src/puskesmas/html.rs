@@ -512,7 +512,7 @@ pub async fn child_handler(
             return;
         };
         sex = m.sex;
-        let trends = posyandu_core::store::query::weight_trends(hh);
+        let trends = posyandu_core::rules::trend::weight_trends(hh);
         let mut points = Vec::new();
         for v in hh.visits.iter().filter(|v| !v.deleted) {
             let Some(e) = v.entries.iter().find(|e| e.member_id == m.id) else { continue };

@@ -10,7 +10,7 @@
 //!   of S, and `k_note` says how many of S are unrecorded when there are any (so a low
 //!   K/S caused by missing records is visible as such).
 //! - **D**: children of S weighed in the month. Each is counted once, in **N**, **T**,
-//!   **O** or **B** by the core's trend ([`posyandu_core::store::query::weight_trends`])
+//!   **O** or **B** by the core's trend ([`posyandu_core::rules::trend::weight_trends`])
 //!   of the first weighing in the month (the core scores the first weighing of each
 //!   calendar month against the latest weighing of the previous calendar month; a
 //!   weighing it does not score counts as O). D = N + T + O + B.
@@ -72,8 +72,8 @@ use posyandu_core::growth::{self, WeightTrend};
 use posyandu_core::lifestage::{age_months, age_years};
 use posyandu_core::model::*;
 use posyandu_core::rules::screening::{screen, ImtCategory, ScreeningResult};
+use posyandu_core::rules::trend::weight_trends;
 use posyandu_core::rules::{immunisation, vitamin_a};
-use posyandu_core::store::query::weight_trends;
 use serde::Serialize;
 use time::Date;
 use uuid::Uuid;

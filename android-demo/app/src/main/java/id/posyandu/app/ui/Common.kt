@@ -80,6 +80,7 @@ fun GrowthCard(g: GrowthPreview) {
                 }
             }
             g.trendLabel?.let { Text("Tren KMS: $it", Modifier.padding(top = 4.dp)) }
+            g.referralTriggers.forEach { Text(it, color = Severity.BAHAYA.color(), fontWeight = FontWeight.Bold, modifier = Modifier.padding(top = 4.dp)) }
             g.implausibleWarning?.let { Text(it, color = MaterialTheme.colorScheme.error, modifier = Modifier.padding(top = 4.dp)) }
         }
     }

@@ -50,7 +50,13 @@ fun DueListScreen(gw: PosyanduGateway, onOpen: (householdId: String) -> Unit) {
                     ListItem(
                         headlineContent = { Text(r.name) },
                         supportingContent = { Text(r.subtitle + "\n" + r.reasons.joinToString("\n") { "• $it" }) },
-                        trailingContent = { if (r.urgent) Pill(stringResource(R.string.urgent), Severity.BAHAYA.color()) },
+                        trailingContent = {
+                            when {
+                                r.urgent -> Pill(stringResource(R.string.urgent), Severity.BAHAYA.color())
+                                r.expectedOnly -> Pill(stringResource(R.string.expected_at_session), Severity.NORMAL.color())
+                                else -> {}
+                            }
+                        },
                         modifier = Modifier.clickable { onOpen(r.householdId) },
                     )
                     HorizontalDivider()

@@ -72,8 +72,8 @@ class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoClos
     override fun lastKodeWilayah(): String? = lastKode ?: store.listHouseholds(null).take(50)
         .mapNotNull { runCatching { store.household(it.id).address.kodeWilayah }.getOrNull() }
         .groupingBy { it }.eachCount().maxByOrNull { it.value }?.key
-    override fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements): GrowthResult =
-        store.assessMemberGrowth(householdId, memberId, measuredOn, m)
+    override fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements, visitId: String?): GrowthResult =
+        store.assessMemberGrowth(householdId, memberId, measuredOn, m, visitId)
     override fun recordVisit(householdId: String, visit: NewVisit): String = store.recordVisit(householdId, visit)
     override fun amendVisitEntry(householdId: String, visitId: String, entry: VisitEntry) =
         store.amendVisitEntry(householdId, visitId, entry)

@@ -15,8 +15,10 @@ data class DueRow(
     val subtitle: String,
     /** Indonesian reason texts from the core ("Belum ditimbang bulan ini", …). */
     val reasons: List<String>,
-    /** 2T or pregnant with KEK: visit first. */
+    /** A KMS referral trigger (T, 2T, below the red line, above the orange line) or pregnant with KEK: visit first. */
     val urgent: Boolean,
+    /** Only "expected at this month's session" (hari buka not held yet): no home visit needed yet. */
+    val expectedOnly: Boolean = false,
 )
 
 data class DueGroup(val rt: String, val title: String, val rows: List<DueRow>)
@@ -29,7 +31,13 @@ data class DueListState(
     val error: UiError? = null,
 ) {
     val total: Int get() = groups.sumOf { it.rows.size }
-    val summary: String get() = if (total == 0) "Tidak ada warga yang perlu dikunjungi" else "$total warga perlu dikunjungi"
+    /** Members needing a home visit (not only expected at the session). */
+    val toVisit: Int get() = groups.sumOf { g -> g.rows.count { !it.expectedOnly } }
+    val expected: Int get() = total - toVisit
+    val summary: String get() = listOfNotNull(
+        if (toVisit == 0) "Tidak ada warga yang perlu dikunjungi" else "$toVisit warga perlu dikunjungi",
+        if (expected > 0) "$expected anak diharapkan datang ke Posyandu" else null,
+    ).joinToString(" · ")
 }
 
 /** "Perlu dikunjungi": members due for a home visit, by RT, urgent ones first. */
@@ -62,14 +70,18 @@ class DueListViewModel(
         val groups = all.filter { rt == null || it.rt == rt }
             .groupBy { it.rt }.toSortedMap(HouseholdListViewModel.rtOrder)
             .map { (rt, items) ->
-                val rows = items.map(::row).sortedWith(compareBy({ !it.urgent }, { it.name }))
+                val rows = items.map(::row).sortedWith(compareBy({ !it.urgent }, { it.expectedOnly }, { it.name }))
                 DueGroup(rt, "RT $rt (${rows.size})", rows)
             }
         update { it.copy(groups = groups) }
     }
 
     companion object {
-        private val URGENT = setOf(DueReasonCode.TWO_T, DueReasonCode.PREGNANT_KEK)
+        /** The codes come from the core; which ones are visited first is the app's ordering only. */
+        private val URGENT = setOf(
+            DueReasonCode.TWO_T, DueReasonCode.SINGLE_T, DueReasonCode.BELOW_RED_LINE,
+            DueReasonCode.ABOVE_ORANGE_LINE, DueReasonCode.PREGNANT_KEK,
+        )
 
         fun row(d: DueItem) = DueRow(
             memberId = d.memberId,
@@ -78,6 +90,7 @@ class DueListViewModel(
             subtitle = listOfNotNull(d.stageLabel, d.headName?.let { "Keluarga $it" }).joinToString(" · "),
             reasons = d.reasons.map { it.label },
             urgent = d.reasons.any { it.code in URGENT },
+            expectedOnly = d.reasons.all { it.code == DueReasonCode.EXPECTED_AT_SESSION },
         )
     }
 }

@@ -42,6 +42,8 @@ data class GrowthPreview(
     val overall: Severity,
     val headline: String,
     val trendLabel: String?,
+    /** KMS referral triggers from the core ("Rujuk: berat badan tidak naik (T)", …); empty = none. */
+    val referralTriggers: List<String> = emptyList(),
     /** Non-null when a z-score is biologically implausible: re-measure. */
     val implausibleWarning: String?,
     /** Pre-filled referral reason when the result is red. */
@@ -108,9 +110,15 @@ object Labels {
             overall = overall,
             headline = headline,
             trendLabel = r.weightTrendLabel,
+            referralTriggers = r.referralTriggers.map { it.label },
             implausibleWarning = if (implausible.isEmpty()) null
             else "Nilai tidak wajar (${implausible.joinToString(", ")}): periksa ulang alat dan cara mengukur",
-            suggestedReferral = if (overall == Severity.BAHAYA) "Hasil penimbangan: " + worst.joinToString(", ") { it.label } else null,
+            suggestedReferral = when {
+                overall == Severity.BAHAYA -> "Hasil penimbangan: " + (worst.map { it.label } + r.referralTriggers.map { it.label }).joinToString(", ")
+                // The KMS refers on T, 2T, below the red or above the orange line (core's rule).
+                r.referralTriggers.isNotEmpty() -> "Hasil penimbangan: " + r.referralTriggers.joinToString(", ") { it.label }
+                else -> null
+            },
         )
     }
 

@@ -53,7 +53,8 @@ interface PosyanduGateway {
      */
     fun lastKodeWilayah(): String? = null
 
-    fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements): GrowthResult
+    /** `visitId`: the recorded visit being corrected (its weighing is replaced, not added to). */
+    fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements, visitId: String? = null): GrowthResult
     fun recordVisit(householdId: String, visit: NewVisit): String
     /** Corrects (or adds) one member's entry of a recorded visit; the date and kind stay. */
     fun amendVisitEntry(householdId: String, visitId: String, entry: VisitEntry)

@@ -197,7 +197,8 @@ class RecordVisitViewModel(
     fun removeSpmNeed(memberId: String, index: Int) =
         edit(memberId) { it.copy(spmNeeds = it.spmNeeds.filterIndexed { i, _ -> i != index }) }
 
-    /** Growth result before saving (bindings' `assessMemberGrowth`: z-scores, categories, KMS trend). */
+    /** Growth result before saving (bindings' `assessMemberGrowth`: z-scores, categories, the KMS trend the
+     *  weighing gets once saved, referral triggers); when correcting a visit, that visit's weighing is replaced. */
     fun previewGrowth(memberId: String): Job {
         growthJobs[memberId]?.cancel()
         val job = scope.launch {
@@ -212,7 +213,7 @@ class RecordVisitViewModel(
                 return@launch
             }
             update { st -> st.copy(entries = st.entries.map { if (it.memberId == memberId) it.copy(growthLoading = true) else it }) }
-            val result = runCatching { onIo { gw.assessMemberGrowth(householdId, memberId, s.date, m) } }
+            val result = runCatching { onIo { gw.assessMemberGrowth(householdId, memberId, s.date, m, s.editVisitId) } }
             update { st ->
                 st.copy(entries = st.entries.map {
                     if (it.memberId != memberId) it

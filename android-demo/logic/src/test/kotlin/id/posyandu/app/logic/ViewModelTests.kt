@@ -4,17 +4,24 @@ package id.posyandu.app.logic
 
 import id.posyandu.app.logic.TestRunner.test
 import id.posyandu.sync.Address
+import id.posyandu.sync.DueItem
+import id.posyandu.sync.DueReason
+import id.posyandu.sync.DueReasonCode
 import id.posyandu.sync.LifeStage
 import id.posyandu.sync.Measure
+import id.posyandu.sync.Measurements
 import id.posyandu.sync.MemberPatch
 import id.posyandu.sync.MotherNik
 import id.posyandu.sync.NewHousehold
 import id.posyandu.sync.NewMember
+import id.posyandu.sync.NewVisit
 import id.posyandu.sync.NutritionStatus
 import id.posyandu.sync.Relation
 import id.posyandu.sync.Sex
 import id.posyandu.sync.SpmArea
 import id.posyandu.sync.SpmAttributes
+import id.posyandu.sync.VisitEntry
+import id.posyandu.sync.VisitKind
 import id.posyandu.sync.VitaminACapsule
 import id.posyandu.sync.bindingsVersion
 import id.posyandu.sync.knownAntigens
@@ -236,6 +243,8 @@ fun main() {
         assertTrue(g.categories.any { it.indicator == "BB/U" && it.severity == Severity.BAHAYA }, g.categories.toString())
         assertEquals("12 bulan", g.ageText)
         assertEquals("Baru pertama kali ditimbang (B)", g.trendLabel)
+        // KMS referral triggers come from the core (BB/U below the red line).
+        assertEquals(listOf("Rujuk: berat badan di bawah garis merah (BGM)"), g.referralTriggers)
         assertTrue(e.referral)
         assertTrue(e.referralReason.contains("Gizi buruk"), e.referralReason)
         // Editing the weight drops the stale result.
@@ -286,14 +295,35 @@ fun main() {
         assertEquals(before, gw.household(f.hh2).visits.size)
     }
 
-    test("due list: the unweighed child is listed by RT with 'Belum ditimbang bulan ini'") {
+    test("due list: before this month's hari buka the unweighed child is expected at the session; after it, 'Belum ditimbang bulan ini'") {
         val vm = DueListViewModel(gw, scope)
+        vm.refresh().await()
+        val before = vm.current
+        assertNull(before.error)
+        // Only a home visit so far this month: the session has not taken place.
+        val expected = before.groups.single { it.rt == "002" }.rows.single { it.memberId == f.rizky }
+        assertEquals("Diharapkan datang ke Posyandu (hari buka bulan ini belum berlangsung)", expected.reasons.first())
+        assertTrue("Belum ditimbang bulan ini" !in expected.reasons, expected.reasons.toString())
+        // A row whose only reason is the session is marked so (no home visit yet); a referral trigger is urgent.
+        fun item(vararg r: DueReason) = DueItem(f.rizky, f.hh2, "Rizky Pratama", "002", null, LifeStage.BAYI_BALITA,
+            "Bayi, balita dan anak prasekolah", r.toList())
+        val onlyExpected = DueListViewModel.row(item(DueReason(DueReasonCode.EXPECTED_AT_SESSION, emptyList(), "Diharapkan")))
+        assertTrue(onlyExpected.expectedOnly && !onlyExpected.urgent)
+        val t = DueListViewModel.row(item(DueReason(DueReasonCode.SINGLE_T, emptyList(), "Rujuk: berat badan tidak naik (T)")))
+        assertTrue(t.urgent && !t.expectedOnly)
+        val st = DueListState(loading = false, groups = listOf(DueGroup("002", "RT 002", listOf(onlyExpected, t))))
+        assertEquals("1 warga perlu dikunjungi · 1 anak diharapkan datang ke Posyandu", st.summary)
+
+        // The month's hari buka is recorded (Nur weighed at the Posyandu today).
+        gw.recordVisit(f.hh1, NewVisit(gw.today(), VisitKind.HARI_BUKA,
+            listOf(VisitEntry(memberId = f.nur, measurements = Measurements(weightKg = 7.9)))))
         vm.refresh().await()
         val s = vm.current
         assertNull(s.error)
         assertTrue(s.total > 0)
         val rizky = s.groups.single { it.rt == "002" }.rows.single { it.memberId == f.rizky }
         assertTrue("Belum ditimbang bulan ini" in rizky.reasons, rizky.reasons.toString())
+        assertTrue(!rizky.expectedOnly)
         assertEquals(f.hh2, rizky.householdId)
         assertEquals("Bayi, balita dan anak prasekolah · Keluarga Budi Santoso", rizky.subtitle)
         // Nur was weighed today.
@@ -622,6 +652,10 @@ fun main() {
         assertTrue(ed.current.error!!.message.contains("di luar batas wajar"), ed.current.error!!.message)
         assertEquals(3.4, gw.household(hhNew).visits.single().entries.single { it.memberId == baby }.measurements.weightKg)
         ed.edit(baby) { it.copy(weight = "3,6") }
+        // The preview of a correction replaces the recorded weighing: still the first (B), not a
+        // second weighing this month (which gets no KMS trend).
+        ed.previewGrowth(baby).await()
+        assertEquals("Baru pertama kali ditimbang (B)", ed.current.entries.single { it.memberId == baby }.growth?.trendLabel)
         ed.save().await()
         assertNull(ed.current.error, ed.current.error?.fullText)
         assertEquals(visitId, ed.current.savedVisitId)
