@@ -229,6 +229,12 @@ pub struct MemberDetail {
     pub warnings: Vec<NikWarning>,
     /// Completed months of age today (for the KMS and the 0–59 month lists).
     pub age_months: i32,
+    /// 0–59 completed months today (the core's definition): the app shows the
+    /// under-five form (growth, immunisation, vitamin A, Buku KIA).
+    pub under_five: bool,
+    /// For an under-five: how they are measured today (lying below 731 days, standing
+    /// from it; the core's rule); `null` for others.
+    pub expected_measure: Option<crate::visit::Measure>,
     pub stage: LifeStage,
     pub stage_label: String,
 }
@@ -247,6 +253,9 @@ pub(crate) fn member_detail(m: &core::Member, h: &core::Household, today: time::
         kia_book: m.kia_book,
         warnings: warnings(posyandu_core::rules::identity::member_warnings(m)),
         age_months: lifestage::age_months(m.birth_date, today).max(0),
+        under_five: posyandu_core::rules::age::is_under_five(m.birth_date, today),
+        expected_measure: posyandu_core::rules::age::is_under_five(m.birth_date, today)
+            .then(|| posyandu_core::growth::expected_measure((today - m.birth_date).whole_days()).into()),
         stage: stage.into(),
         stage_label: stage.label_id().to_string(),
     }

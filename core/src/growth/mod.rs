@@ -63,6 +63,17 @@ pub const DAYS_PER_MONTH: f64 = 30.4375;
 pub const STANDING_FROM_DAYS: i64 = 731;
 /// Lying/standing difference in cm.
 pub const LYING_STANDING_CM: f64 = 0.7;
+
+/// How a child of `age_days` is measured: lying (length, PB) below
+/// [`STANDING_FROM_DAYS`], standing (height, TB) from it (WHO 2006; the app's default).
+pub fn expected_measure(age_days: i64) -> Measure {
+    if age_days < STANDING_FROM_DAYS {
+        Measure::Lying
+    } else {
+        Measure::Standing
+    }
+}
+
 /// Last day scored with the WHO 2006 standards (60 completed months end at day 1856).
 pub const LAST_DAY_WHO_2006: i64 = 1856;
 /// First and last completed month scored with the WHO 2007 reference.

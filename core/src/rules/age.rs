@@ -10,6 +10,17 @@ use time::Date;
 
 pub use crate::growth::{age_days, kms_age_months};
 
+/// Under-fives (balita): 0 to 59 completed months, the children of the KMS, the SKDN
+/// (S) and the under-five services (Permenkes 2/2020: "anak usia 0–60 bulan";
+/// the SKDN recap counts balita 0–59 months). `UNDER_FIVE_MONTHS` is the first age
+/// that is no longer under five.
+pub const UNDER_FIVE_MONTHS: i32 = 60;
+
+/// Whether someone born on `birth` is under five (0–59 completed months) on `on`.
+pub fn is_under_five(birth: Date, on: Date) -> bool {
+    (0..UNDER_FIVE_MONTHS).contains(&age_months(birth, on))
+}
+
 /// Completed years between two dates.
 pub fn age_years(birth: Date, on: Date) -> i32 {
     let mut years = on.year() - birth.year();
@@ -38,6 +49,14 @@ mod tests {
         assert_eq!(age_months(date!(2026 - 01 - 31), date!(2026 - 02 - 28)), 0);
         assert_eq!(age_months(date!(2026 - 01 - 15), date!(2026 - 02 - 15)), 1);
         assert_eq!(age_months(date!(2021 - 11 - 23), date!(2026 - 11 - 23)), 60);
+    }
+
+    #[test]
+    fn under_five_is_0_to_59_completed_months() {
+        assert!(is_under_five(date!(2026 - 11 - 23), date!(2026 - 11 - 23)));
+        assert!(is_under_five(date!(2021 - 11 - 24), date!(2026 - 11 - 23)));
+        assert!(!is_under_five(date!(2021 - 11 - 23), date!(2026 - 11 - 23)));
+        assert!(!is_under_five(date!(2026 - 11 - 24), date!(2026 - 11 - 23)), "not born yet");
     }
 
     #[test]

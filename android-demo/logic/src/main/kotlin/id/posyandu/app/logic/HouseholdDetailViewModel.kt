@@ -28,9 +28,11 @@ data class MemberRow(
     val sex: id.posyandu.sync.Sex? = null,
     /** `YYYY-MM-DD`. */
     val birthDate: String = "",
-) {
-    val isUnderFive: Boolean get() = ageMonths in 0..59
-}
+    /** The core's "under five" (0–59 completed months): the under-five form and lists. */
+    val isUnderFive: Boolean = false,
+    /** The core's default measuring position for an under-five (lying/standing). */
+    val expectedMeasure: id.posyandu.sync.Measure? = null,
+)
 
 data class VisitRow(val id: String, val dateText: String, val kindLabel: String, val kaderId: String, val lines: List<String>)
 
@@ -193,9 +195,11 @@ class HouseholdDetailViewModel(
             ageMonths = m.ageMonths,
             isHead = isHead,
             warnings = m.warnings.map { it.message },
-            kiaBookText = if (m.ageMonths in 0..59) Labels.kiaBook(m.kiaBook) else null,
+            kiaBookText = if (m.underFive) Labels.kiaBook(m.kiaBook) else null,
             sex = m.sex,
             birthDate = m.birthDate,
+            isUnderFive = m.underFive,
+            expectedMeasure = m.expectedMeasure,
         )
 
         private fun yesNo(b: Boolean) = if (b) "Ya" else "Tidak"

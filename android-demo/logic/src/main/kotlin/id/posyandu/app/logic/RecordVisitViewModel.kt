@@ -73,8 +73,9 @@ data class EntryForm(
     val sex: Sex? = null,
     /** The core's adult screening of what is typed (15 years and older; `Labels.screening` for text). */
     val screening: ScreeningResult? = null,
+    /** The core's "under five" (0–59 completed months): which part of the form shows. */
+    val isUnderFive: Boolean = false,
 ) {
-    val isUnderFive: Boolean get() = ageMonths in 0..59
     val hasAnthropometry: Boolean get() = weight.isNotBlank() || lengthHeight.isNotBlank()
 }
 
@@ -141,8 +142,10 @@ class RecordVisitViewModel(
                         val blank = EntryForm(
                             memberId = m.id, name = m.name, stageLabel = m.stageLabel, ageMonths = m.ageMonths,
                             sex = m.sex, birthDate = births[m.id].orEmpty(), nifas = m.stage == LifeStage.IBU_NIFAS,
-                            // Children under 2 are measured lying (PB), older ones standing (TB).
-                            measure = if (m.isUnderFive) (if (m.ageMonths < 24) Measure.LYING else Measure.STANDING) else null,
+                            // The core says who is under five and how they are measured (lying
+                            // below 731 days, standing from it).
+                            isUnderFive = m.isUnderFive,
+                            measure = m.expectedMeasure,
                         )
                         (original[m.id]?.let { e -> form(e, blank) } ?: blank).let { f -> f.copy(screening = screening(f, visit?.date ?: today)) }
                     },
