@@ -526,11 +526,11 @@ impl ReportBuilder {
             let _ = first_v;
             // BGM from the last weighing of the month.
             let (lv, le) = weighed.last().expect("non-empty");
+            // Below the red line = BB/U "sangat kurang" (the rulebook's category, the same
+            // the KMS referral trigger uses).
             if let Some(a) = assess_entry(Some(m), lv.date, le) {
-                if let Some(z) = a.zwfa.filter(|_| !a.flags.wfa) {
-                    if z < -3.0 {
-                        self.r.bgm.push(row(lv, le, Some(z)));
-                    }
+                if !a.flags.wfa && a.bbu == Some(growth::WeightForAge::SangatKurang) {
+                    self.r.bgm.push(row(lv, le, a.zwfa));
                 }
             }
         }
@@ -549,18 +549,30 @@ impl ReportBuilder {
                 self.r.nutrition.implausible += 1;
             }
             let n = &mut self.r.nutrition;
-            for (rows, z, bad) in [
-                (&mut n.underweight, a.zwfa, f.wfa),
-                (&mut n.stunting, a.zlhfa, f.lhfa),
-                (&mut n.wasting, a.zwfl, f.wfl),
-            ] {
-                if let Some(z) = z.filter(|_| !bad) {
+            // Below −2 / −3 SD = the rulebook's categories (Permenkes 2/2020): kurang /
+            // sangat kurang, pendek / sangat pendek, gizi kurang / gizi buruk.
+            use growth::{HeightForAge as H, NutritionStatus as G, WeightForAge as W};
+            let bands = [
+                (
+                    &mut n.underweight,
+                    f.wfa,
+                    a.bbu.map(|c| (c == W::Kurang || c == W::SangatKurang, c == W::SangatKurang)),
+                ),
+                (
+                    &mut n.stunting,
+                    f.lhfa,
+                    a.tbu.map(|c| (c == H::Pendek || c == H::SangatPendek, c == H::SangatPendek)),
+                ),
+                (&mut n.wasting, f.wfl, a.bbtb.map(|c| (c == G::GiziKurang || c == G::GiziBuruk, c == G::GiziBuruk))),
+            ];
+            for (rows, bad, band) in bands {
+                if let Some((below_2, below_3)) = band.filter(|_| !bad) {
                     let r = &mut rows[g];
                     inc(&mut r.measured, m.sex);
-                    if z < -2.0 {
+                    if below_2 {
                         inc(&mut r.below_2sd, m.sex);
                     }
-                    if z < -3.0 {
+                    if below_3 {
                         inc(&mut r.below_3sd, m.sex);
                     }
                 }
