@@ -241,6 +241,7 @@ pub struct MemberDetail {
 
 pub(crate) fn member_detail(m: &core::Member, h: &core::Household, today: time::Date) -> MemberDetail {
     let stage = h.life_stage_of(m.id, today).unwrap_or(lifestage::LifeStage::Dewasa);
+    let under_five = posyandu_core::rules::age::is_under_five(m.birth_date, today);
     MemberDetail {
         id: m.id.to_string(),
         name: m.name.clone(),
@@ -253,8 +254,8 @@ pub(crate) fn member_detail(m: &core::Member, h: &core::Household, today: time::
         kia_book: m.kia_book,
         warnings: warnings(posyandu_core::rules::identity::member_warnings(m)),
         age_months: lifestage::age_months(m.birth_date, today).max(0),
-        under_five: posyandu_core::rules::age::is_under_five(m.birth_date, today),
-        expected_measure: posyandu_core::rules::age::is_under_five(m.birth_date, today)
+        under_five,
+        expected_measure: under_five
             .then(|| posyandu_core::growth::expected_measure((today - m.birth_date).whole_days()).into()),
         stage: stage.into(),
         stage_label: stage.label_id().to_string(),

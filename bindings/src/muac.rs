@@ -3,6 +3,8 @@
 
 use posyandu_core::rules::muac as rule;
 
+use crate::member::mirror_enum;
+
 /// Band of the LiLA tape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 pub enum MuacBand {
@@ -12,6 +14,7 @@ pub enum MuacBand {
     Kuning,
     Hijau,
 }
+mirror_enum!(MuacBand, rule::MuacBand, [Merah, Kuning, Hijau]);
 
 /// A child's LiLA band with its Indonesian label (limits included).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -24,12 +27,5 @@ pub struct MuacResult {
 /// outside 6–59 months or for a value that is not a positive number.
 #[uniffi::export]
 pub fn child_muac_band(age_days: i64, muac_cm: f64) -> Option<MuacResult> {
-    rule::child_muac_band(age_days, muac_cm).map(|b| MuacResult {
-        band: match b {
-            rule::MuacBand::Merah => MuacBand::Merah,
-            rule::MuacBand::Kuning => MuacBand::Kuning,
-            rule::MuacBand::Hijau => MuacBand::Hijau,
-        },
-        label: b.label_id(),
-    })
+    rule::child_muac_band(age_days, muac_cm).map(|b| MuacResult { band: b.into(), label: b.label_id() })
 }

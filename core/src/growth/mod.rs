@@ -328,7 +328,7 @@ pub fn assess(a: &Anthropometry) -> Result<GrowthAssessment, GrowthError> {
     let t = tables::tables();
     let sex = a.sex;
     let day = a.age_days;
-    let standing_age = day >= STANDING_FROM_DAYS;
+    let standing_age = expected_measure(day) == Measure::Standing;
 
     let lh_corr = lh.map(|x| match (a.measure, standing_age) {
         (Some(Measure::Standing), false) => x + LYING_STANDING_CM,

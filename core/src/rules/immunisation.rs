@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month};
 
 use super::age::age_months;
+use super::table::Sourced;
+use crate::model::parse_date;
 
 /// Which programme an antigen belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -107,7 +109,7 @@ pub struct Antigen {
 impl Antigen {
     /// First eligible birth date, parsed.
     pub fn born_from_date(&self) -> Option<Date> {
-        self.born_from.as_deref().and_then(parse_ymd)
+        self.born_from.as_deref().and_then(parse_date)
     }
 
     /// End of the on-time window.
@@ -120,17 +122,6 @@ impl Antigen {
     }
 }
 
-fn parse_ymd(s: &str) -> Option<Date> {
-    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
-}
-
-#[derive(Debug, Deserialize)]
-struct Grace {
-    value: i32,
-    #[allow(dead_code)]
-    source: String,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Table {
@@ -140,7 +131,7 @@ struct Table {
     version: String,
     #[allow(dead_code)]
     about: String,
-    due_grace_months: Grace,
+    due_grace_months: Sourced<i32>,
     /// The antigens, in schedule order.
     #[serde(rename = "entries")]
     antigens: Vec<Antigen>,
@@ -313,7 +304,7 @@ mod tests {
             assert!(seen.insert(&a.code), "{} twice", a.code);
             assert!(!a.source.trim().is_empty(), "{} has no source", a.code);
             if let Some(b) = &a.born_from {
-                assert!(parse_ymd(b).is_some(), "{}: bad born_from", a.code);
+                assert!(parse_date(b).is_some(), "{}: bad born_from", a.code);
             }
             // A schedule only for the child group.
             assert_eq!(a.recommended.is_some(), a.group == AntigenGroup::Anak, "{}", a.code);
