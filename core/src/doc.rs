@@ -291,56 +291,7 @@ impl HouseholdDoc {
     /// Every field that holds more than one concurrent value, with who wrote each
     /// value and when.
     pub fn conflicts(&self) -> Vec<Conflict> {
-        let household_id = self.id().unwrap_or_default();
-        let mut out = Vec::new();
-        let mut path = Vec::new();
-        self.walk_conflicts(&ROOT, &mut path, &mut |path, values| {
-            out.push(Conflict { household_id, path: path.join("/"), values })
-        });
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        out
-    }
-
-    fn walk_conflicts(
-        &self,
-        obj: &ObjId,
-        path: &mut Vec<String>,
-        found: &mut dyn FnMut(&[String], Vec<ConflictValue>),
-    ) {
-        // `map_range` flags conflicted keys, so only those pay for `get_all`.
-        let items: Vec<(String, bool, Value<'static>, ObjId)> = self
-            .doc
-            .map_range(obj, ..)
-            .map(|i| (i.key.to_string(), i.conflict, Value::from(i.value.clone()), i.id()))
-            .collect();
-        for (key, conflict, value, id) in items {
-            path.push(key.clone());
-            if conflict {
-                let all = self.doc.get_all(obj, key.as_str()).unwrap_or_default();
-                let values = all
-                    .iter()
-                    .map(|(v, id)| {
-                        let json = match v {
-                            Value::Object(_) => read_value(&self.doc, id),
-                            Value::Scalar(s) => scalar_to_json(s),
-                        };
-                        let meta = self.doc.hash_for_opid(id).and_then(|h| {
-                            let c = self.doc.get_change_by_hash(&h)?;
-                            Some((c.message().map(str::to_owned), c.timestamp()))
-                        });
-                        ConflictValue {
-                            value_json: json.to_string(),
-                            kader_id: meta.as_ref().and_then(|m| m.0.clone()),
-                            written_at: meta.map_or(0, |m| m.1),
-                        }
-                    })
-                    .collect();
-                found(path, values);
-            } else if let Value::Object(ObjType::Map) = value {
-                self.walk_conflicts(&id, path, found);
-            }
-            path.pop();
-        }
+        conflicts_of(&self.doc)
     }
 
     /// Resolves the conflict at `path` by writing `value_json` (one of the offered
@@ -362,6 +313,76 @@ impl HouseholdDoc {
         // Written even when equal to the value currently shown: the new op must
         // supersede every concurrent value for the conflict to end.
         put_json(&mut self.doc, &obj, key, &value, Write::Always)
+    }
+}
+
+/// A document the conflicts can be listed from: automerge's read API plus who wrote an
+/// operation ([`AutoCommit`] on the phone, [`automerge::Automerge`] in the relay's merge).
+pub trait ConflictSource: ReadDoc {
+    fn change_of(&self, op: &ObjId) -> Option<ChangeHash>;
+}
+
+impl ConflictSource for AutoCommit {
+    fn change_of(&self, op: &ObjId) -> Option<ChangeHash> {
+        self.hash_for_opid(op)
+    }
+}
+
+impl ConflictSource for automerge::Automerge {
+    fn change_of(&self, op: &ObjId) -> Option<ChangeHash> {
+        self.hash_for_opid(op)
+    }
+}
+
+/// Every field of a household document that holds more than one concurrent value,
+/// with who wrote each value and when, sorted by path ([`HouseholdDoc::conflicts`]).
+pub fn conflicts_of<D: ConflictSource>(doc: &D) -> Vec<Conflict> {
+    let household_id = root_text(doc, "id").and_then(|s| Uuid::parse_str(&s).ok()).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    walk_conflicts(doc, &ROOT, &mut path, &mut |path, values| {
+        out.push(Conflict { household_id, path: path.join("/"), values })
+    });
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+fn walk_conflicts<D: ConflictSource>(
+    doc: &D,
+    obj: &ObjId,
+    path: &mut Vec<String>,
+    found: &mut dyn FnMut(&[String], Vec<ConflictValue>),
+) {
+    // `map_range` flags conflicted keys, so only those pay for `get_all`.
+    let items: Vec<(String, bool, Value<'static>, ObjId)> =
+        doc.map_range(obj, ..).map(|i| (i.key.to_string(), i.conflict, Value::from(i.value.clone()), i.id())).collect();
+    for (key, conflict, value, id) in items {
+        path.push(key.clone());
+        if conflict {
+            let all = doc.get_all(obj, key.as_str()).unwrap_or_default();
+            let values = all
+                .iter()
+                .map(|(v, id)| {
+                    let json = match v {
+                        Value::Object(_) => read_value(doc, id),
+                        Value::Scalar(s) => scalar_to_json(s),
+                    };
+                    let meta = doc.change_of(id).and_then(|h| {
+                        let c = doc.get_change_by_hash(&h)?;
+                        Some((c.message().map(str::to_owned), c.timestamp()))
+                    });
+                    ConflictValue {
+                        value_json: json.to_string(),
+                        kader_id: meta.as_ref().and_then(|m| m.0.clone()),
+                        written_at: meta.map_or(0, |m| m.1),
+                    }
+                })
+                .collect();
+            found(path, values);
+        } else if let Value::Object(ObjType::Map) = value {
+            walk_conflicts(doc, &id, path, found);
+        }
+        path.pop();
     }
 }
 

@@ -3,11 +3,15 @@
 //! database directly (documents built with `HouseholdDoc`, rows inserted in the `doc`
 //! table), then times, in one run:
 //!
+//! 0. the read-model rebuild: deriving every household's row (what a relay does by
+//!    itself after an upgrade; the seeding bypasses the push path that keeps rows
+//!    current);
 //! 1. baseline: read + decode every document (`docs_after` pages + `load_readonly` +
-//!    `read`), nothing else;
+//!    `read`), nothing else — what every Puskesmas request cost before the read model;
 //! 2. the full NDJSON export through the HTTP router (pages of 1000 households);
 //! 3. the monthly report (JSON) of every Posyandu for one month;
-//! 4. the FHIR bundle of one Posyandu.
+//! 4. one child's weight-for-age chart (JSON), mean of 50 requests;
+//! 5. the FHIR bundle of one Posyandu.
 //!
 //! Prints a Markdown table and writes it to `target/bench-results/puskesmas.md`.
 //! Peak memory is the process's VmHWM (it includes the seeding, so it is an upper
@@ -187,6 +191,14 @@ fn main() {
     let mut rows: Vec<(String, f64, String, u64)> = Vec::new();
     reset_hwm();
 
+    // 0. Read-model rebuild (rows for every document).
+    let t = Instant::now();
+    let rebuilt = rt.block_on(posyandu_server::read_model::rebuild(&state.storage, |_, _| {})).unwrap();
+    assert_eq!(rebuilt as usize, n_pos * n_hh);
+    let rebuild_s = t.elapsed().as_secs_f64();
+    let rebuild_hwm = vm_hwm_kib();
+    reset_hwm();
+
     // 1. Baseline: read + decode every document.
     let t = Instant::now();
     let decoded = rt.block_on(async {
@@ -258,7 +270,30 @@ fn main() {
     ));
     reset_hwm();
 
-    // 4. FHIR bundle of one Posyandu.
+    // 4. One child's chart.
+    let child = rt.block_on(async {
+        let docs = state.storage.docs_after(posyandu[0].clone(), 0, 1).await.unwrap();
+        let hh = HouseholdDoc::load_readonly(&docs[0].snapshot).unwrap().read().unwrap();
+        hh.members.iter().find(|m| m.relation == Relation::Anak).unwrap().id
+    });
+    let n_charts = 50;
+    let t = Instant::now();
+    let cbytes = rt.block_on(async {
+        let mut b = 0;
+        for _ in 0..n_charts {
+            b = get(&router, &format!("/v1/report/{}/child/{child}?format=json", posyandu[0]), &token).await.1;
+        }
+        b
+    });
+    rows.push((
+        "one child's chart (JSON), per request".into(),
+        t.elapsed().as_secs_f64() / n_charts as f64,
+        format!("{cbytes} bytes"),
+        vm_hwm_kib(),
+    ));
+    reset_hwm();
+
+    // 5. FHIR bundle of one Posyandu.
     let t = Instant::now();
     let fbytes = rt.block_on(async {
         let (mut cursor, mut b) = (String::new(), 0);
@@ -287,6 +322,11 @@ fn main() {
         total_bytes >> 20,
         seed_hwm >> 10
     );
+    md.push_str(&format!(
+        "| read-model rebuild (derive every row) | {rebuild_s:.2} | {:.2}× | {rebuilt} rows | {} |\n",
+        rebuild_s / rows[0].1,
+        rebuild_hwm >> 10
+    ));
     let base = rows[0].1;
     for (name, secs, out, kib) in &rows {
         md.push_str(&format!("| {name} | {secs:.2} | {:.2}× | {out} | {} |\n", secs / base, kib >> 10));

@@ -22,6 +22,7 @@ pub mod merge;
 pub mod metrics;
 pub mod puskesmas;
 pub mod quota;
+pub mod read_model;
 pub mod storage;
 pub mod sync;
 

@@ -178,6 +178,16 @@ enum AdminOp {
     /// After restoring a backup (relay stopped): give the relay a new random epoch so
     /// phones re-pull from the start and re-push what they hold. Prints the epoch.
     NewEpoch,
+    /// Re-derive the read model (what the Puskesmas endpoints read) wherever it was
+    /// derived by other rules or is missing. A relay does this by itself in the
+    /// background when it starts; this runs it now, with progress.
+    RebuildReadModel,
+    /// Compare every read-model row with a derivation from scratch of its document;
+    /// exits non-zero if one differs (run it on a quiet relay).
+    CheckReadModel {
+        #[arg(long)]
+        posyandu: Option<String>,
+    },
 }
 
 fn config(
@@ -268,6 +278,13 @@ fn real_main() -> anyhow::Result<()> {
             eprintln!("{} halaman, {} rumah tangga, {} file", sum.pages, sum.households, sum.files.len());
             Ok(())
         }
+        Cmd::Admin { db, config: file, op: op @ (AdminOp::RebuildReadModel | AdminOp::CheckReadModel { .. }) } => {
+            let sqlite = match &pg {
+                Some(_) => None,
+                None => Some(open(&config(None, db, file.as_ref(), None)?.db)?),
+            };
+            read_model_op(pg, pool_size, sqlite, op)
+        }
         Cmd::Admin { db, config: file, op } => {
             if let Some(url) = pg {
                 let reg = PgRegistry::connect(&url).context("cannot open the PostgreSQL database")?;
@@ -324,8 +341,76 @@ fn admin_op(conn: &dyn Registry, op: AdminOp) -> anyhow::Result<()> {
             eprintln!("Epoch relay baru (perangkat akan menarik ulang dan mengirim ulang datanya):");
             println!("{epoch}");
         }
+        AdminOp::RebuildReadModel | AdminOp::CheckReadModel { .. } => {
+            anyhow::bail!("read-model operations need the storage, not the registry")
+        }
     }
     Ok(())
+}
+
+/// `admin rebuild-read-model` / `admin check-read-model`.
+fn read_model_op(
+    pg: Option<String>,
+    pool_size: usize,
+    sqlite: Option<SqliteStorage>,
+    op: AdminOp,
+) -> anyhow::Result<()> {
+    use posyandu_server::read_model;
+    use posyandu_server::storage::Storage;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let (storage, scopes): (std::sync::Arc<dyn Storage>, Vec<String>) = match (pg, sqlite) {
+            (Some(url), _) => {
+                let reg = PgRegistry::connect(&url).context("cannot open the PostgreSQL database")?;
+                let scopes = tokio::task::block_in_place(|| reg_scopes(&reg))?;
+                let s = PgStorage::connect(&url, pool_size)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+                (std::sync::Arc::new(s), scopes)
+            }
+            (None, Some(s)) => {
+                let scopes = s.with_conn(|c| reg_scopes(&*c))?;
+                (std::sync::Arc::new(s), scopes)
+            }
+            (None, None) => anyhow::bail!("no database"),
+        };
+        match op {
+            AdminOp::RebuildReadModel => {
+                let started = std::time::Instant::now();
+                let n = read_model::rebuild(&storage, |done, remaining| {
+                    eprintln!("read model: {done} rebuilt, {remaining} remaining");
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("rebuild failed: {e}"))?;
+                println!(
+                    "{n} baris model baca diturunkan ulang ({} s), aturan {}",
+                    started.elapsed().as_secs(),
+                    read_model::stamp()
+                );
+            }
+            AdminOp::CheckReadModel { posyandu } => {
+                let scopes = match posyandu {
+                    Some(p) => vec![p],
+                    None => scopes,
+                };
+                let (checked, bad) = read_model::verify(&storage, &scopes).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                for m in &bad {
+                    println!("{}\t{}\t{}", m.scope, m.doc, m.kind);
+                }
+                eprintln!("{checked} dokumen diperiksa, {} berbeda", bad.len());
+                anyhow::ensure!(
+                    bad.is_empty(),
+                    "read model differs from the documents: run `admin rebuild-read-model`"
+                );
+            }
+            _ => anyhow::bail!("not a read-model operation"),
+        }
+        Ok(())
+    })
+}
+
+fn reg_scopes(reg: &dyn Registry) -> anyhow::Result<Vec<String>> {
+    Ok(reg.listing()?.posyandu.into_iter().map(|p| p.0).collect())
 }
 
 /// Registers the demo Posyandu (idempotently) and prints fresh device tokens (issuing
@@ -383,6 +468,10 @@ fn run(cfg: Config, db: Db) -> anyhow::Result<()> {
             anyhow::ensure!(secret.0.len() >= 32, "link_secret must be at least 32 characters");
             state = state.with_link_key(posyandu_server::puskesmas::links::LinkKey::from_secret(&secret.0));
         }
+        // Rows derived by other rules (a new release) or missing (a database from before
+        // the read model) are re-derived in the background; the old rows are served
+        // meanwhile.
+        posyandu_server::read_model::spawn_rebuild(state.clone());
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;

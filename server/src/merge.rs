@@ -7,6 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::{Automerge, Change, ChangeHash, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use posyandu_core::doc::{read_household, DocProblem, HouseholdRead, ProblemKind, SCHEMA_VERSION};
+use posyandu_core::model::Conflict;
 use posyandu_core::sync::wire::{DocChanges, DocId, MAX_PAGE_BYTES};
 use uuid::Uuid;
 
@@ -56,6 +57,10 @@ pub struct Merged {
     pub snapshot: Option<Vec<u8>>,
     /// Changes not yet known, in causal order (dependencies first), to append to the log.
     pub new_changes: Vec<NewChange>,
+    /// The merged household as the core reads it, with its open conflicts (set with
+    /// `snapshot`): what the read model ([`crate::read_model`]) is derived from, in the
+    /// push's transaction.
+    pub read: Option<(HouseholdRead, Vec<Conflict>)>,
 }
 
 /// Who pushes, and what the relay knows to check authorship (read by the storage in
@@ -205,7 +210,8 @@ fn apply_inner(
     }
     let new_changes =
         causal_order(new).into_iter().map(|c| NewChange { hash: c.hash().0, data: c.raw_bytes().to_vec() }).collect();
-    Ok(Merged { snapshot: Some(snapshot), new_changes })
+    let conflicts = posyandu_core::doc::conflicts_of(&am);
+    Ok(Merged { snapshot: Some(snapshot), new_changes, read: Some((read, conflicts)) })
 }
 
 /// The kader a pushed change is by, or why it may not be pushed by this device.

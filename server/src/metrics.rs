@@ -49,6 +49,10 @@ pub struct Metrics {
     changes_pulled: AtomicU64,
     sync_latency: Histogram,
     snapshot_latency: Histogram,
+    /// Read-model rows re-derived by the background rebuild, and documents still
+    /// without a current row (see `crate::read_model::rebuild`).
+    read_model_rebuilt: AtomicU64,
+    read_model_stale: AtomicU64,
 }
 
 impl Metrics {
@@ -89,6 +93,12 @@ impl Metrics {
         self.changes_pulled.fetch_add(pulled, Relaxed);
     }
 
+    /// Progress of the read-model rebuild: rows rebuilt so far, documents remaining.
+    pub fn read_model_progress(&self, rebuilt: u64, remaining: u64) {
+        self.read_model_rebuilt.store(rebuilt, Relaxed);
+        self.read_model_stale.store(remaining, Relaxed);
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -121,6 +131,15 @@ impl Metrics {
         ] {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
         }
+        let _ = writeln!(
+            s,
+            "# HELP posyandu_read_model_rebuilt_total Read-model rows re-derived by the rebuild since start.\n\
+             # TYPE posyandu_read_model_rebuilt_total counter\nposyandu_read_model_rebuilt_total {}\n\
+             # HELP posyandu_read_model_stale Documents whose read-model row the rebuild has still to derive.\n\
+             # TYPE posyandu_read_model_stale gauge\nposyandu_read_model_stale {}",
+            self.read_model_rebuilt.load(Relaxed),
+            self.read_model_stale.load(Relaxed)
+        );
         s.push_str("# HELP posyandu_sync_duration_seconds Time to answer a sync endpoint request.\n");
         s.push_str("# TYPE posyandu_sync_duration_seconds histogram\n");
         for (ep, h) in [(Endpoint::Sync, &self.sync_latency), (Endpoint::Snapshot, &self.snapshot_latency)] {

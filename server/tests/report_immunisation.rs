@@ -80,7 +80,7 @@ fn family(visits: Vec<Visit>, members: &[Member], pregnancies: Vec<Pregnancy>) -
 
 fn build(f: &Family, month: &str, first: Date, last: Date) -> MonthlyReport {
     let mut b = ReportBuilder::new("P-001", month, first, last);
-    b.add(&Loaded { updated_seq: 1, household: f.hh.clone(), conflicts: vec![], problems: vec![] });
+    b.add(&Loaded::of(1, f.hh.clone()));
     b.finish()
 }
 

@@ -65,7 +65,7 @@ fn entry(member: u128, m: Measurements) -> VisitEntry {
 
 fn report(hh: Household) -> MonthlyReport {
     let mut b = ReportBuilder::new("P-001", "2026-11", date!(2026 - 11 - 01), date!(2026 - 11 - 30));
-    b.add(&Loaded { updated_seq: 1, household: hh, conflicts: Vec::new(), problems: Vec::new() });
+    b.add(&Loaded::of(1, hh));
     b.finish()
 }
 
@@ -233,7 +233,7 @@ fn export_and_fhir_carry_glucose_kind_screening_kia_and_nik_warnings() {
         ..Default::default()
     };
     let hh = household(vec![a], vec![(date!(2026 - 11 - 10), entry(2, fasting))]);
-    let l = Loaded { updated_seq: 1, household: hh, conflicts: Vec::new(), problems: Vec::new() };
+    let l = Loaded::of(1, hh);
     let mut w = Writer::new(Format::Csv);
     w.household(&l);
     let csv = String::from_utf8(w.finish().unwrap()).unwrap();

@@ -334,6 +334,9 @@ fn the_export_never_moves_past_a_household_it_cannot_produce() {
         let good =
             conn.query_row("SELECT snapshot FROM doc WHERE id = ?1", [&broken.as_bytes()[..]], |r| r.get(0)).unwrap();
         conn.execute("UPDATE doc SET snapshot = x'00ff00ff' WHERE id = ?1", [&broken.as_bytes()[..]]).unwrap();
+        // The Puskesmas side reads the read model: its row is damaged too.
+        conn.execute("UPDATE read_household SET body = x'00ff00ff' WHERE doc_id = ?1", [&broken.as_bytes()[..]])
+            .unwrap();
         good
     };
     relay.start().unwrap();
@@ -359,10 +362,14 @@ fn the_export_never_moves_past_a_household_it_cannot_produce() {
     let (_, again, still, _) = export(&cursor);
     assert_eq!(still.as_deref(), Some(broken.to_string().as_str()));
     relay.kill();
-    Connection::open(&relay.db)
-        .unwrap()
-        .execute("UPDATE doc SET snapshot = ?2 WHERE id = ?1", rusqlite::params![&broken.as_bytes()[..], good])
+    // The repair of docs/relay-operations.md: the document back from a backup, its
+    // damaged read-model row dropped (the relay derives it again).
+    let conn = Connection::open(&relay.db).unwrap();
+    conn.execute("UPDATE doc SET snapshot = ?2 WHERE id = ?1", rusqlite::params![&broken.as_bytes()[..], good])
         .unwrap();
+    conn.execute("DELETE FROM read_member WHERE doc_id = ?1", [&broken.as_bytes()[..]]).unwrap();
+    conn.execute("DELETE FROM read_household WHERE doc_id = ?1", [&broken.as_bytes()[..]]).unwrap();
+    drop(conn);
     relay.start().unwrap();
     let (body, _, unreadable, _) = export(&again);
     assert_eq!(unreadable, None);

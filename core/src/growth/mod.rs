@@ -41,7 +41,7 @@
 mod batch;
 mod category;
 mod lms;
-mod tables;
+pub(crate) mod tables;
 mod weight_gain;
 
 use serde::{Deserialize, Serialize};

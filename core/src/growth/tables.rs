@@ -25,6 +25,10 @@ const BFA_2007: &str = include_str!("../../data/who-reference-2007/bfa.csv");
 const HFA_2007: &str = include_str!("../../data/who-reference-2007/hfa.csv");
 const WFA_2007: &str = include_str!("../../data/who-reference-2007/wfa.csv");
 
+/// Every embedded growth table, for the rulebook's version stamp
+/// ([`crate::rules::version`]).
+pub(crate) const SOURCES: &[&str] = &[WFA, LHFA, BMI, ACFA, HCFA, WFL, WFH, BFA_2007, HFA_2007, WFA_2007];
+
 /// A table indexed by a contiguous integer key (age in days, or length in
 /// tenths of a centimetre), one `Vec` per sex for O(1) lookup.
 #[derive(Debug)]

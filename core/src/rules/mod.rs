@@ -21,6 +21,7 @@
 //! | why a member is due for a home visit | [`due`] |
 //! | adult screening: hypertension, glucose, IMT, waist | [`screening`] (table `core/data/rules/screening.json`) |
 //! | NIK consistency warnings | [`identity`] |
+//! | which rulebook derived a stored fact | [`version`] |
 //!
 //! Rule tables (thresholds, schedules) are data in `core/data/rules/*.json`, each value
 //! with its source, loaded by [`table`].
@@ -37,7 +38,10 @@ pub mod screening;
 pub mod session;
 pub mod table;
 pub mod trend;
+pub mod version;
 pub mod vitamin_a;
+
+pub use version::version;
 
 pub use crate::growth;
 
@@ -61,6 +65,7 @@ mod tests {
             ("session.rs", include_str!("session.rs")),
             ("trend.rs", include_str!("trend.rs")),
             ("vitamin_a.rs", include_str!("vitamin_a.rs")),
+            ("version.rs", include_str!("version.rs")),
         ];
         for (name, src) in files {
             for forbidden in ["rusqlite", "reqwest", "std::fs", "std::net", "crate::store", "crate::sync"] {

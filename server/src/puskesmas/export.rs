@@ -39,7 +39,6 @@ use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use posyandu_core::growth::{self, round_half_away, GrowthAssessment, WeightTrend};
 use posyandu_core::model::*;
-use posyandu_core::rules::trend::weight_trends;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -149,13 +148,13 @@ pub async fn export_page(
         next.seqs.entry(p.clone()).or_insert(0);
         if remaining == 0 {
             // Only to answer `more` exactly: is anything left here?
-            if !st.storage.docs_after(p.clone(), after, 1).await?.is_empty() {
+            if !st.storage.read_after(p.clone(), after, 1).await?.is_empty() {
                 more = true;
                 break;
             }
             continue;
         }
-        let mut docs = st.storage.docs_after(p.clone(), after, remaining + 1).await?;
+        let mut docs = st.storage.read_after(p.clone(), after, remaining + 1).await?;
         if docs.len() > remaining {
             docs.truncate(remaining);
             more = true;
@@ -172,7 +171,7 @@ pub async fn export_page(
             let mut written = 0usize;
             let mut records = 0usize;
             for d in &docs {
-                match decode(&scope, d.updated_seq, &d.snapshot) {
+                match decode(&scope, d) {
                     Ok(l) => {
                         records += l.problems.len();
                         w.household(&l);
@@ -378,12 +377,10 @@ impl Writer {
     }
 
     pub fn household(&mut self, l: &Loaded) {
-        let hh = &l.household;
-        let trends = weight_trends(hh);
         match &mut self.sink {
-            Sink::Ndjson(buf) => ndjson_household(buf, l, &trends),
+            Sink::Ndjson(buf) => ndjson_household(buf, l, &l.trends),
             Sink::Csv(w) => {
-                if let Err(e) = csv_household(w, l, &trends) {
+                if let Err(e) = csv_household(w, l, &l.trends) {
                     self.error.get_or_insert(e.to_string());
                 }
             }

@@ -333,7 +333,7 @@ async fn inner(st: &AppState, posyandu: &str, headers: &HeaderMap, raw: Option<&
     // Bundles are ~50 KiB per household: a smaller default page than the export.
     let limit = if q.contains_key("limit") { parse_limit(&q)?.min(MAX_FHIR_LIMIT) } else { DEFAULT_FHIR_LIMIT };
     let after = cursor.get(posyandu);
-    let mut docs = st.storage.docs_after(posyandu.to_string(), after, limit + 1).await?;
+    let mut docs = st.storage.read_after(posyandu.to_string(), after, limit + 1).await?;
     let more = docs.len() > limit;
     docs.truncate(limit);
     let mut next = cursor.clone();
@@ -342,7 +342,7 @@ async fn inner(st: &AppState, posyandu: &str, headers: &HeaderMap, raw: Option<&
     let p = posyandu.to_string();
     let link = more.then(|| format!("/v1/fhir/{posyandu}?since={next_s}&limit={limit}"));
     let body = tokio::task::spawn_blocking(move || {
-        let loaded: Vec<Loaded> = docs.iter().filter_map(|d| decode(&p, d.updated_seq, &d.snapshot).ok()).collect();
+        let loaded: Vec<Loaded> = docs.iter().filter_map(|d| decode(&p, d).ok()).collect();
         bundle_bytes(&p, &loaded, link)
     })
     .await

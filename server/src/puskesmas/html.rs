@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use super::links::LinkKey;
 use super::report::{ChildRow, IndicatorRow, MonthlyReport, PersonRow};
-use super::walk_posyandu;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -49,6 +48,47 @@ fn page(title: &str, body: &str) -> String {
          <style>{STYLE}</style></head><body>{body}</body></html>",
         esc(title)
     )
+}
+
+/// The F2 table: one row per age group, then the total.
+fn f2_table(id: &str, title: &str, rows: &[super::report::F2Row]) -> String {
+    use super::recap::{f2_header, f2_html_row};
+    let mut t = format!("<h2>{}</h2><table id=\"{id}\">{}", esc(title), f2_header());
+    for r in rows {
+        let label = if r.age_group == "0-59" { "Jumlah 0–59".to_string() } else { r.age_group.replace('-', "–") };
+        t.push_str(&f2_html_row(&label, r));
+    }
+    t.push_str("</table><p class=\"muted\">L = laki-laki, P = perempuan. Umur dalam bulan penuh pada akhir bulan.</p>");
+    t
+}
+
+/// The Puskesmas recap page (`/v1/recap/{month}?format=html`).
+pub fn recap_page(r: &super::recap::PuskesmasRecap) -> String {
+    use super::recap::{f2_header, f2_html_row};
+    let period = if r.period == "ytd" { "kumulatif Januari s.d." } else { "bulan" };
+    let mut b = format!(
+        "<h1>Rekapitulasi penimbangan Puskesmas {} — {period} {}</h1>\
+         <p>Periode {} s.d. {}. Posyandu ada: <b id=\"ada\">{}</b>, lapor: <b id=\"lapor\">{}</b>; kader aktif: <b id=\"kader-aktif\">{}</b>.</p>",
+        esc(&r.puskesmas_id),
+        month_label(&r.month),
+        r.from,
+        r.to,
+        r.posyandu_ada,
+        r.posyandu_lapor,
+        r.kader_aktif
+    );
+    b.push_str(&f2_table("f2", "F2 seluruh Posyandu menurut umur dan jenis kelamin", &r.f2));
+    let _ = write!(
+        b,
+        "<h2>Per Posyandu (0–59 bulan)</h2><table id=\"per-posyandu\">{}",
+        f2_header().replacen("Umur (bln)", "Posyandu", 1)
+    );
+    for p in &r.posyandu {
+        let label = format!("{}{}", p.posyandu_id, if p.reported { "" } else { " (tidak lapor)" });
+        b.push_str(&f2_html_row(&label, &p.total));
+    }
+    b.push_str("</table>");
+    page(&format!("Rekap Puskesmas {}", r.puskesmas_id), &b)
 }
 
 /// The SKDN bar chart (S, K, D, N) plus the N/T/O/B split of D.
@@ -239,6 +279,7 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
         esc(r.thresholds.k_definition),
         s.k_note.as_deref().map(|n| format!("<p class=\"warn\" id=\"k-note\">{}</p>", esc(n))).unwrap_or_default()
     );
+    b.push_str(&f2_table("f2", "Rekapitulasi hasil penimbangan (F2) menurut umur dan jenis kelamin", &r.f2));
     let _ = write!(
         b,
         "<h2>Balita 2T (tidak naik dua kali berturut-turut): {}</h2>{}",
@@ -504,15 +545,19 @@ pub async fn child_handler(
         }
     }
     let member_id = Uuid::parse_str(member_id).map_err(|_| ApiError::NotFound)?;
-    let mut found: Option<ChildChart> = None;
-    let mut sex = Sex::Male;
-    walk_posyandu(st, posyandu, |l| {
-        let hh = &l.household;
-        let Some(m) = hh.member(member_id).filter(|m| !m.deleted) else {
-            return;
-        };
-        sex = m.sex;
-        let trends = posyandu_core::rules::trend::weight_trends(hh);
+    // One household's read-model row, found through the member index.
+    let row = st.storage.read_member(posyandu.to_string(), member_id).await?;
+    let row = row.ok_or(ApiError::NotFound)?;
+    let scope = posyandu.to_string();
+    let l = tokio::task::spawn_blocking(move || super::decode(&scope, &row))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|_| ApiError::NotFound)?;
+    let hh = &l.household;
+    let m = hh.member(member_id).filter(|m| !m.deleted).ok_or(ApiError::NotFound)?;
+    let sex = m.sex;
+    let chart = {
+        let trends = &l.trends;
         let mut points = Vec::new();
         for v in hh.visits.iter().filter(|v| !v.deleted) {
             let Some(e) = v.entries.iter().find(|e| e.member_id == m.id) else { continue };
@@ -530,7 +575,7 @@ pub async fn child_handler(
                 trend: trends.get(&(v.id, m.id)).map(|t| t.code()),
             });
         }
-        found = Some(ChildChart {
+        ChildChart {
             posyandu_id: posyandu.to_string(),
             household_id: hh.id,
             member_id,
@@ -538,10 +583,8 @@ pub async fn child_handler(
             sex: super::export::sex_code(m.sex),
             birth_date: format_date(m.birth_date),
             points,
-        });
-    })
-    .await?;
-    let chart = found.ok_or(ApiError::NotFound)?;
+        }
+    };
     let (ct, body) = match q.get("format").map(String::as_str).unwrap_or("html") {
         "json" => ("application/json", serde_json::to_vec_pretty(&chart).map_err(ApiError::internal)?),
         "html" => {

@@ -7,11 +7,15 @@
 //!   (laporan bulanan: SKDN, 2T/BGM, nutrition status, KEK, immunisation, screening,
 //!   referrals, SPM needs, conflicts) as JSON, HTML or CSV.
 //! - `GET /v1/report/{posyandu}/child/{member_id}`: one child's weight-for-age chart.
+//! - `GET /v1/recap/{YYYY-MM}` ([`recap`]): the Puskesmas-level F2 recap across its
+//!   Posyandu (JSON, HTML or CSV; `period=ytd` for January to the month).
 //! - `GET /v1/fhir/{posyandu}` ([`fhir`]): a FHIR R4 `Bundle` for SATUSEHAT.
 //! - `GET /openapi.json`: the hand-written OpenAPI 3 description of the whole API.
 //!
-//! Everything is built on [`crate::storage::Storage::docs_after`] (no extra storage
-//! method) and on the Posyandu list the Puskesmas token carries
+//! Everything reads the relay's read model ([`crate::read_model`]: rows derived at push
+//! time, through [`crate::storage::Storage::read_after`] and
+//! [`crate::storage::Storage::read_member`]), never the automerge documents, and the
+//! Posyandu list the Puskesmas token carries
 //! ([`Principal::Puskesmas`]). Only Puskesmas tokens are accepted (device tokens get
 //! 403 `wrong_token_kind`); a Posyandu outside the token's area gets 403
 //! `forbidden_scope`. Browsers cannot send a bearer header when a page is opened from
@@ -26,6 +30,7 @@ pub mod export;
 pub mod fhir;
 pub mod html;
 pub mod links;
+pub mod recap;
 pub mod report;
 
 use std::collections::BTreeMap;
@@ -34,11 +39,16 @@ use axum::http::{header::AUTHORIZATION, HeaderMap, HeaderValue};
 use axum::routing::get;
 use axum::Router;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use posyandu_core::doc::HouseholdDoc;
+use std::collections::HashMap;
+
+use posyandu_core::growth::WeightTrend;
 use posyandu_core::model::{Conflict, Household};
+use uuid::Uuid;
 
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
+use crate::read_model::HouseholdView;
+use crate::storage::{ReadContent, ReadRow};
 use crate::AppState;
 
 /// Response header carrying the next cursor of `/v1/export` and `/v1/fhir/...`.
@@ -59,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/export", get(export::handler))
         .route("/v1/report/{posyandu}/{month}", get(report::handler))
         .route("/v1/report/{posyandu}/child/{member_id}", get(html::child_handler))
+        .route("/v1/recap/{month}", get(recap::handler))
         .route("/v1/fhir/{posyandu}", get(fhir::handler))
         .route("/openapi.json", get(openapi))
         .layer(axum::middleware::map_response(browser_headers))
@@ -275,7 +286,8 @@ impl Cursor {
 /// was restored from a backup: the consumer should replace, not append.
 pub const RESET_HEADER: &str = "x-posyandu-export-reset";
 
-/// One merged household as the Puskesmas side reads it.
+/// One merged household as the Puskesmas side reads it: a read-model row
+/// ([`crate::read_model::HouseholdView`]).
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub updated_seq: u64,
@@ -284,38 +296,60 @@ pub struct Loaded {
     /// Records the reader left out (invalid values stored before pushes were checked, or
     /// records of a newer app version): paths and reasons, never values.
     pub problems: Vec<posyandu_core::doc::DocProblem>,
+    /// N/T/O/B of each scored weighing by `(visit id, member id)`, as derived when the
+    /// row was written.
+    pub trends: HashMap<(Uuid, Uuid), WeightTrend>,
 }
 
-/// Decodes one stored snapshot with the core's tolerant reader: a record that cannot be
-/// read is left out and listed in `problems`; only a document that cannot be loaded at
-/// all, or has no id, is an error (logged with its position, never its content).
-pub fn decode(scope: &str, updated_seq: u64, snapshot: &[u8]) -> Result<Loaded, String> {
-    let read = HouseholdDoc::load_readonly(snapshot).and_then(|doc| Ok((doc.read_checked()?, doc.conflicts())));
-    match read {
-        Ok((r, conflicts)) => {
-            if !r.problems.is_empty() {
+impl Loaded {
+    /// A household without conflicts or problems, through the read model's derivation
+    /// (tests and tools).
+    pub fn of(updated_seq: u64, household: Household) -> Loaded {
+        let read = posyandu_core::doc::HouseholdRead { household, problems: Vec::new() };
+        Loaded::from_view(updated_seq, HouseholdView::derive(read, Vec::new()))
+    }
+
+    pub fn from_view(updated_seq: u64, v: HouseholdView) -> Loaded {
+        let trends = v.trend_map();
+        Loaded { updated_seq, household: v.household, conflicts: v.conflicts, problems: v.problems, trends }
+    }
+}
+
+/// Reads one read-model row (or, while the first rebuild runs, derives it from the
+/// snapshot): a record that cannot be read is left out and listed in `problems`; only a
+/// row that cannot be read at all is an error (logged with its position, never its
+/// content).
+pub fn decode(scope: &str, row: &ReadRow) -> Result<Loaded, String> {
+    let updated_seq = row.updated_seq;
+    let view = match &row.content {
+        ReadContent::View { body, .. } => HouseholdView::decode(body),
+        ReadContent::Snapshot(snapshot) => HouseholdView::from_snapshot(snapshot),
+    };
+    match view {
+        Ok(v) => {
+            if !v.problems.is_empty() {
                 tracing::warn!(
                     scope,
                     updated_seq,
-                    records = r.problems.len(),
+                    records = v.problems.len(),
                     "stored document has unreadable records"
                 );
             }
-            Ok(Loaded { updated_seq, household: r.household, conflicts, problems: r.problems })
+            Ok(Loaded::from_view(updated_seq, v))
         }
         Err(e) => {
             tracing::error!(scope, updated_seq, error = %e, "cannot read stored document");
-            Err(e.to_string())
+            Err(e)
         }
     }
 }
 
 /// [`decode`] for reports and bundles, which go on without a document they cannot
 /// read (counted in `/metrics`).
-fn decode_all(st: &AppState, scope: &str, docs: &[crate::storage::StoredDoc]) -> Vec<Loaded> {
-    let mut out = Vec::with_capacity(docs.len());
-    for d in docs {
-        match decode(scope, d.updated_seq, &d.snapshot) {
+fn decode_all(st: &AppState, scope: &str, rows: &[ReadRow]) -> Vec<Loaded> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        match decode(scope, r) {
             Ok(l) => {
                 st.metrics.unreadable(0, l.problems.len() as u64);
                 out.push(l);
@@ -326,22 +360,22 @@ fn decode_all(st: &AppState, scope: &str, docs: &[crate::storage::StoredDoc]) ->
     out
 }
 
-/// One page of a Posyandu's documents after `after`, decoded off the async runtime.
-/// Returns the decoded households and the last `updated_seq` read (to continue from),
-/// and whether the storage returned a full page.
+/// One page of a Posyandu's read-model rows after `after`, decoded off the async
+/// runtime. Returns the decoded households and the last `updated_seq` read (to continue
+/// from), and whether the storage returned a full page.
 pub async fn load_page(
     st: &AppState,
     posyandu: &str,
     after: u64,
     limit: usize,
 ) -> Result<(Vec<Loaded>, u64, bool), ApiError> {
-    let docs = st.storage.docs_after(posyandu.to_string(), after, limit).await?;
-    let full = docs.len() >= limit;
-    let last = docs.last().map_or(after, |d| d.updated_seq);
+    let rows = st.storage.read_after(posyandu.to_string(), after, limit).await?;
+    let full = rows.len() >= limit;
+    let last = rows.last().map_or(after, |d| d.updated_seq);
     let scope = posyandu.to_string();
     let st2 = st.clone();
     let loaded =
-        tokio::task::spawn_blocking(move || decode_all(&st2, &scope, &docs)).await.map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(move || decode_all(&st2, &scope, &rows)).await.map_err(ApiError::internal)?;
     Ok((loaded, last, full))
 }
 

@@ -72,7 +72,6 @@ use posyandu_core::growth::{self, WeightTrend};
 use posyandu_core::lifestage::{age_months, age_years};
 use posyandu_core::model::*;
 use posyandu_core::rules::screening::{screen, ImtCategory, ScreeningResult};
-use posyandu_core::rules::trend::weight_trends;
 use posyandu_core::rules::{immunisation, vitamin_a};
 use serde::Serialize;
 use time::Date;
@@ -305,6 +304,55 @@ pub struct Thresholds {
     pub k_definition: &'static str,
 }
 
+/// One age group of the F2 recap ("Rekapitulasi hasil penimbangan bayi balita"): the
+/// SKDN counts, N/T/O/B and 2T, each by sex. The age group is the child's age in
+/// completed months on the last day of the month (the S definition).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct F2Row {
+    pub age_group: &'static str,
+    pub s: SexCounts,
+    pub k: SexCounts,
+    pub d: SexCounts,
+    pub n: SexCounts,
+    pub t: SexCounts,
+    /// Of T: not gaining for the second month in a row (2T).
+    pub two_t: SexCounts,
+    pub o: SexCounts,
+    pub b: SexCounts,
+    /// BGM (BB/U below the red line) at the month's last weighing.
+    pub bgm: SexCounts,
+}
+
+impl F2Row {
+    /// Adds another Posyandu's row of the same age group (Puskesmas recap).
+    pub fn add(&mut self, o: &F2Row) {
+        for (a, b) in [
+            (&mut self.s, &o.s),
+            (&mut self.k, &o.k),
+            (&mut self.d, &o.d),
+            (&mut self.n, &o.n),
+            (&mut self.t, &o.t),
+            (&mut self.two_t, &o.two_t),
+            (&mut self.o, &o.o),
+            (&mut self.b, &o.b),
+            (&mut self.bgm, &o.bgm),
+        ] {
+            a.male += b.male;
+            a.female += b.female;
+        }
+    }
+}
+
+/// The F2 rows, one per [`AGE_GROUPS`] entry, then a total row (`age_group` "0-59").
+pub fn f2_rows() -> Vec<F2Row> {
+    AGE_GROUPS
+        .iter()
+        .map(|(g, _, _)| *g)
+        .chain(["0-59"])
+        .map(|g| F2Row { age_group: g, ..Default::default() })
+        .collect()
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MonthlyReport {
     pub posyandu_id: String,
@@ -313,6 +361,8 @@ pub struct MonthlyReport {
     pub as_of_seq: u64,
     pub households: u32,
     pub skdn: Skdn,
+    /// The F2 recap: SKDN, N/T/O/B, 2T and BGM by age group × sex (last row: total).
+    pub f2: Vec<F2Row>,
     pub two_t: Vec<ChildRow>,
     pub bgm: Vec<ChildRow>,
     pub nutrition: Nutrition,
@@ -361,6 +411,7 @@ impl ReportBuilder {
             posyandu_id: posyandu_id.to_string(),
             month: month.to_string(),
             nutrition: Nutrition { underweight: rows(), stunting: rows(), wasting: rows(), implausible: 0 },
+            f2: f2_rows(),
             thresholds: Thresholds {
                 hypertension: posyandu_core::rules::screening::hypertension_text(),
                 high_glucose: posyandu_core::rules::screening::glucose_text(),
@@ -394,7 +445,7 @@ impl ReportBuilder {
         self.r.as_of_seq = self.r.as_of_seq.max(l.updated_seq);
         let visits: Vec<&Visit> = hh.visits.iter().filter(|v| !v.deleted).collect();
         let month_visits: Vec<&Visit> = visits.iter().copied().filter(|v| self.in_month(v.date)).collect();
-        let trends = weight_trends(hh);
+        let trends = &l.trends;
         for m in hh.members.iter().filter(|m| !m.deleted) {
             self.child(hh, m, &visits, &trends);
             self.adult(hh, m, &month_visits);
@@ -464,6 +515,16 @@ impl ReportBuilder {
         if !(0..=59).contains(&age_end) {
             return;
         }
+        let group = age_group(age_end).expect("0..=59 months is in a group");
+        let total = AGE_GROUPS.len();
+        let f2 = |r: &mut MonthlyReport, pick: fn(&mut F2Row) -> &mut SexCounts| {
+            inc(pick(&mut r.f2[group]), m.sex);
+            inc(pick(&mut r.f2[total]), m.sex);
+        };
+        f2(&mut self.r, |r| &mut r.s);
+        if m.kia_book == Some(true) {
+            f2(&mut self.r, |r| &mut r.k);
+        }
         let sk = &mut self.r.skdn;
         sk.s += 1;
         match m.kia_book {
@@ -511,6 +572,16 @@ impl ReportBuilder {
                 WeightTrend::O => sk.o += 1,
                 WeightTrend::B => sk.b += 1,
             }
+            f2(&mut self.r, |r| &mut r.d);
+            f2(
+                &mut self.r,
+                match scored.map(|(_, t)| t).unwrap_or(WeightTrend::O) {
+                    WeightTrend::N => |r: &mut F2Row| &mut r.n,
+                    WeightTrend::T => |r: &mut F2Row| &mut r.t,
+                    WeightTrend::O => |r: &mut F2Row| &mut r.o,
+                    WeightTrend::B => |r: &mut F2Row| &mut r.b,
+                },
+            );
             if let Some((sv, WeightTrend::T)) = scored {
                 let seq: Vec<WeightTrend> = visits
                     .iter()
@@ -518,6 +589,7 @@ impl ReportBuilder {
                     .filter_map(|v| trends.get(&(v.id, m.id)).copied())
                     .collect();
                 if growth::is_2t(&seq) {
+                    f2(&mut self.r, |r| &mut r.two_t);
                     let e = entry_of(sv).unwrap_or_else(|| first_e.clone());
                     let z = assess_entry(Some(m), sv.date, &e).and_then(|a| a.zwfa);
                     self.r.two_t.push(row(sv, &e, z));
@@ -530,6 +602,7 @@ impl ReportBuilder {
             // the KMS referral trigger uses).
             if let Some(a) = assess_entry(Some(m), lv.date, le) {
                 if !a.flags.wfa && a.bbu == Some(growth::WeightForAge::SangatKurang) {
+                    f2(&mut self.r, |r| &mut r.bgm);
                     self.r.bgm.push(row(lv, le, a.zwfa));
                 }
             }
@@ -834,6 +907,22 @@ pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
     }
     put("balita", "2T", "", r.two_t.len().to_string()).map_err(e)?;
     put("balita", "BGM", "", r.bgm.len().to_string()).map_err(e)?;
+    for row in &r.f2 {
+        for (k, c) in [
+            ("S", &row.s),
+            ("K", &row.k),
+            ("D", &row.d),
+            ("N", &row.n),
+            ("T", &row.t),
+            ("2T", &row.two_t),
+            ("O", &row.o),
+            ("B", &row.b),
+            ("BGM", &row.bgm),
+        ] {
+            put("f2", k, &format!("{} bln L", row.age_group), c.male.to_string()).map_err(e)?;
+            put("f2", k, &format!("{} bln P", row.age_group), c.female.to_string()).map_err(e)?;
+        }
+    }
     for (name, rows) in [
         ("underweight", &r.nutrition.underweight),
         ("stunting", &r.nutrition.stunting),

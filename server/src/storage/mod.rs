@@ -105,6 +105,25 @@ pub struct StoredDoc {
     pub snapshot: Vec<u8>,
 }
 
+/// A household as the Puskesmas side reads it (see [`crate::read_model`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadRow {
+    pub doc: DocId,
+    /// The scope's log position of the last change merged into this document.
+    pub updated_seq: u64,
+    pub content: ReadContent,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadContent {
+    /// The read-model row: a [`crate::read_model::HouseholdView`] derived by the rules
+    /// `stamp` names (possibly older rules while a rebuild runs).
+    View { stamp: String, body: Vec<u8> },
+    /// No row this relay can read yet (a database from before the read model, or of
+    /// another row layout, while the rebuild runs): the compacted document.
+    Snapshot(Vec<u8>),
+}
+
 pub trait Storage: Send + Sync + 'static {
     /// The principal a token hash stands for, revoked or not; `None` if unknown.
     fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>>;
@@ -143,6 +162,22 @@ pub trait Storage: Send + Sync + 'static {
         after_seq: u64,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<StoredDoc>, ApiError>>;
+
+    /// Read-model rows of one Posyandu changed after `after_seq`, ordered by that
+    /// position (then id), at most `limit`: like [`Storage::docs_after`] but the
+    /// derived row instead of the document (the snapshot only where no row of the
+    /// layout `crate::read_model::format_prefix` exists). Read in one read transaction.
+    /// Every Puskesmas endpoint reads through this and [`Storage::read_member`].
+    fn read_after(&self, scope: String, after_seq: u64, limit: usize) -> BoxFuture<'_, Result<Vec<ReadRow>, ApiError>>;
+
+    /// The read-model row of the household holding member `member` in `scope`.
+    fn read_member(&self, scope: String, member: uuid::Uuid) -> BoxFuture<'_, Result<Option<ReadRow>, ApiError>>;
+
+    /// One rebuild step: re-derives, in one write transaction, up to `batch` documents
+    /// whose row is missing or stamped other than [`crate::read_model::stamp`] (a row is
+    /// never replaced by one of an older `updated_seq`). Documents whose snapshot
+    /// cannot be read are skipped (logged by id) and not counted as remaining.
+    fn rebuild_read_model(&self, batch: usize) -> BoxFuture<'_, Result<crate::read_model::RebuildStep, ApiError>>;
 
     /// Binds a device token to the automerge actor of the store that first uses it (sent
     /// in the `x-posyandu-actor` header). Another actor for a bound token is refused with

@@ -33,11 +33,12 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use super::{BoxFuture, NewDocQuota, Refusal, Storage, StoredDoc, SyncOutcome};
+use super::{BoxFuture, NewDocQuota, ReadContent, ReadRow, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::admin::{self, AdminError, Listing, Registry, Table};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
 use crate::merge::{apply_push, Merged, PageBuilder, PushAuth};
+use crate::read_model::{self, Projection, RebuildStep};
 use crate::storage::sqlite::now_unix;
 
 /// Numbered schema migrations (`server/migrations/postgres/NNNN_*.sql`); the
@@ -48,6 +49,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_doc_scope_seq.sql"),
     include_str!("../../migrations/postgres/0004_relay_epoch.sql"),
     include_str!("../../migrations/postgres/0005_push_checks.sql"),
+    include_str!("../../migrations/postgres/0006_read_model.sql"),
 ];
 
 /// How often a transaction is retried after a serialization failure or deadlock.
@@ -354,7 +356,8 @@ async fn store_push(
     // task for the whole push. Documents are processed in push order (a document pushed
     // twice merges onto its first merge), exactly like one document at a time.
     let (push_owned, scope_owned) = (push.to_vec(), scope.to_string());
-    let (merged, new_docs) = tokio::task::spawn_blocking(move || -> Result<(Vec<(DocId, Merged)>, u64), ApiError> {
+    type MergedDocs = Vec<(DocId, Merged, Option<Projection>)>;
+    let (merged, new_docs) = tokio::task::spawn_blocking(move || -> Result<(MergedDocs, u64), ApiError> {
         let mut out = Vec::new();
         let mut new_docs: u64 = 0;
         for dc in push_owned {
@@ -372,10 +375,11 @@ async fn store_push(
                     return Err(quota.exceeded());
                 }
             }
-            let m = apply_push(dc.doc, &auth, current.map(|(_, s)| s.as_slice()), &dc.changes)?;
+            let mut m = apply_push(dc.doc, &auth, current.map(|(_, s)| s.as_slice()), &dc.changes)?;
             let Some(snapshot) = &m.snapshot else { continue };
             existing.insert(dc.doc, (scope_owned.clone(), snapshot.clone()));
-            out.push((dc.doc, m));
+            let projection = m.read.take().map(|(read, conflicts)| Projection::from_merge(read, conflicts));
+            out.push((dc.doc, m, projection));
         }
         Ok((out, new_docs))
     })
@@ -389,7 +393,7 @@ async fn store_push(
 
     // Same rule as SQLite's INSERT OR IGNORE: a hash already logged in the scope (or
     // earlier in this push) is not appended again and takes no seq.
-    let hashes: Vec<&[u8]> = merged.iter().flat_map(|(_, m)| m.new_changes.iter().map(|c| &c.hash[..])).collect();
+    let hashes: Vec<&[u8]> = merged.iter().flat_map(|(_, m, _)| m.new_changes.iter().map(|c| &c.hash[..])).collect();
     let already: std::collections::HashSet<Vec<u8>> =
         tx.query(&known, &[&scope, &hashes]).await?.into_iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
     let mut next = first_seq + 1;
@@ -397,7 +401,8 @@ async fn store_push(
     let mut seen = std::collections::HashSet::new();
     // Final state per document (last merge wins), upserted in id order.
     let mut docs: std::collections::BTreeMap<DocId, (&[u8], i64)> = std::collections::BTreeMap::new();
-    for (doc, m) in &merged {
+    let mut views: std::collections::BTreeMap<DocId, &Projection> = std::collections::BTreeMap::new();
+    for (doc, m, projection) in &merged {
         for c in &m.new_changes {
             if already.contains(&c.hash[..]) || !seen.insert(c.hash) {
                 continue;
@@ -410,6 +415,10 @@ async fn store_push(
         }
         let snapshot = m.snapshot.as_deref().unwrap_or_default();
         docs.insert(*doc, (snapshot, next - 1));
+        match projection {
+            Some(p) => views.insert(*doc, p),
+            None => views.remove(doc),
+        };
     }
     let doc_ids: Vec<&[u8]> = docs.keys().map(|d| &d[..]).collect();
     let snapshots: Vec<&[u8]> = docs.values().map(|(s, _)| *s).collect();
@@ -432,8 +441,83 @@ async fn store_push(
     if upserted != doc_ids.len() as u64 {
         return Err(Attempt::Conflict("a pushed document was created by another Posyandu concurrently"));
     }
+    let rows: Vec<(DocId, u64, &Projection)> = views.iter().map(|(d, p)| (*d, docs[d].1.max(0) as u64, *p)).collect();
+    write_read_rows(&tx, scope, &rows).await?;
     tx.commit().await?;
     Ok(((next - 1 - first_seq) as u64, new_docs))
+}
+
+/// Replaces the read-model rows of documents (and their member index) unless a stored
+/// row is of a newer log position. Inside the caller's transaction, which holds the
+/// documents' row locks.
+async fn write_read_rows(
+    tx: &deadpool_postgres::Transaction<'_>,
+    scope: &str,
+    rows: &[(DocId, u64, &Projection)],
+) -> Result<(), tokio_postgres::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO read_household (doc_id, scope, updated_seq, stamp, body)
+             SELECT t.id, $1, t.seq, t.stamp, t.body
+             FROM unnest($2::bytea[], $3::bigint[], $4::text[], $5::bytea[]) AS t(id, seq, stamp, body)
+             ON CONFLICT (doc_id) DO UPDATE SET scope = excluded.scope, updated_seq = excluded.updated_seq,
+                 stamp = excluded.stamp, body = excluded.body
+             WHERE read_household.updated_seq <= excluded.updated_seq
+             RETURNING doc_id",
+        )
+        .await?;
+    let ids: Vec<&[u8]> = rows.iter().map(|(d, _, _)| &d[..]).collect();
+    let seqs: Vec<i64> = rows.iter().map(|(_, q, _)| (*q).min(i64::MAX as u64) as i64).collect();
+    let stamps: Vec<&str> = rows.iter().map(|(_, _, p)| p.stamp).collect();
+    let bodies: Vec<&[u8]> = rows.iter().map(|(_, _, p)| &p.body[..]).collect();
+    let written: std::collections::HashSet<Vec<u8>> = tx
+        .query(&upsert, &[&scope, &ids, &seqs, &stamps, &bodies])
+        .await?
+        .into_iter()
+        .map(|r| r.get::<_, Vec<u8>>(0))
+        .collect();
+    let written_ids: Vec<&[u8]> = ids.iter().copied().filter(|d| written.contains(*d)).collect();
+    if written_ids.is_empty() {
+        return Ok(());
+    }
+    let delete = tx.prepare_cached("DELETE FROM read_member WHERE doc_id = ANY($1)").await?;
+    tx.execute(&delete, &[&written_ids]).await?;
+    let (mut members, mut docs): (Vec<Vec<u8>>, Vec<&[u8]>) = (Vec::new(), Vec::new());
+    for (d, _, p) in rows.iter().filter(|(d, _, _)| written.contains(&d[..])) {
+        for m in &p.members {
+            members.push(m.as_bytes().to_vec());
+            docs.push(&d[..]);
+        }
+    }
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO read_member (scope, member_id, doc_id)
+             SELECT $1, t.m, t.d FROM unnest($2::bytea[], $3::bytea[]) AS t(m, d)
+             ON CONFLICT (scope, member_id) DO UPDATE SET doc_id = excluded.doc_id",
+        )
+        .await?;
+    tx.execute(&insert, &[&scope, &members, &docs]).await?;
+    Ok(())
+}
+
+fn read_row(
+    doc: &[u8],
+    seq: i64,
+    stamp: Option<String>,
+    body: Option<Vec<u8>>,
+    snapshot: Option<Vec<u8>>,
+) -> Result<ReadRow, ApiError> {
+    let content = match (stamp, body, snapshot) {
+        (Some(stamp), Some(body), _) if stamp.starts_with(read_model::format_prefix()) => {
+            ReadContent::View { stamp, body }
+        }
+        (_, _, Some(snapshot)) => ReadContent::Snapshot(snapshot),
+        _ => return Err(ApiError::internal("read row without body or snapshot")),
+    };
+    Ok(ReadRow { doc: doc_id(doc)?, updated_seq: seq.max(0) as u64, content })
 }
 
 fn doc_id(bytes: &[u8]) -> Result<DocId, ApiError> {
@@ -628,6 +712,108 @@ impl Storage for PgStorage {
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn read_after(&self, scope: String, after_seq: u64, limit: usize) -> BoxFuture<'_, Result<Vec<ReadRow>, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let stmt = client
+                .prepare_cached(
+                    "SELECT d.id, d.updated_seq, r.stamp, r.body,
+                            CASE WHEN r.stamp IS NULL OR NOT starts_with(r.stamp, $4) THEN d.snapshot END
+                     FROM doc d LEFT JOIN read_household r ON r.doc_id = d.id
+                     WHERE d.scope = $1 AND d.updated_seq > $2 ORDER BY d.updated_seq, d.id LIMIT $3",
+                )
+                .await?;
+            let rows = client
+                .query(
+                    &stmt,
+                    &[
+                        &scope,
+                        &(after_seq.min(i64::MAX as u64) as i64),
+                        &(limit.min(i64::MAX as usize) as i64),
+                        &read_model::format_prefix(),
+                    ],
+                )
+                .await?;
+            rows.into_iter().map(|r| read_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect()
+        })
+    }
+
+    fn read_member(&self, scope: String, member: uuid::Uuid) -> BoxFuture<'_, Result<Option<ReadRow>, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let stmt = client
+                .prepare_cached(
+                    "SELECT d.id, d.updated_seq, r.stamp, r.body,
+                            CASE WHEN r.stamp IS NULL OR NOT starts_with(r.stamp, $3) THEN d.snapshot END
+                     FROM read_member m JOIN doc d ON d.id = m.doc_id LEFT JOIN read_household r ON r.doc_id = d.id
+                     WHERE m.scope = $1 AND m.member_id = $2",
+                )
+                .await?;
+            let row = client.query_opt(&stmt, &[&scope, &&member.as_bytes()[..], &read_model::format_prefix()]).await?;
+            row.map(|r| read_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).transpose()
+        })
+    }
+
+    fn rebuild_read_model(&self, batch: usize) -> BoxFuture<'_, Result<RebuildStep, ApiError>> {
+        Box::pin(async move {
+            let stamp = read_model::stamp();
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let stale_where = "FROM doc d LEFT JOIN read_household r ON r.doc_id = d.id
+                 LEFT JOIN read_model_skip k ON k.doc_id = d.id AND k.updated_seq = d.updated_seq AND k.stamp = $1
+                 WHERE (r.doc_id IS NULL OR r.stamp <> $1) AND k.doc_id IS NULL";
+            // The documents' row locks (a push holds them while it writes a document and
+            // its row), skipping those a push holds now: they get a current row from it.
+            let todo = tx
+                .query(
+                    &format!(
+                        "SELECT d.id, d.scope, d.updated_seq, d.snapshot {stale_where}
+                         ORDER BY d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED"
+                    ),
+                    &[&stamp, &(batch as i64)],
+                )
+                .await?;
+            let work: Vec<(Vec<u8>, String, i64, Vec<u8>)> =
+                todo.into_iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+            let derived = tokio::task::spawn_blocking(move || {
+                work.into_iter()
+                    .map(|(id, scope, seq, snapshot)| {
+                        let p = Projection::from_snapshot(&snapshot);
+                        (id, scope, seq, p)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("rebuild task failed: {e}")))?;
+            let mut step = RebuildStep::default();
+            let skip = tx
+                .prepare_cached(
+                    "INSERT INTO read_model_skip (doc_id, updated_seq, stamp) VALUES ($1, $2, $3)
+                     ON CONFLICT (doc_id) DO UPDATE SET updated_seq = excluded.updated_seq, stamp = excluded.stamp",
+                )
+                .await?;
+            for (id, scope, seq, p) in derived {
+                let doc = doc_id(&id)?;
+                match p {
+                    Ok(p) => {
+                        write_read_rows(&tx, &scope, &[(doc, seq.max(0) as u64, &p)]).await?;
+                        step.rebuilt += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(scope, doc = %uuid::Uuid::from_bytes(doc), updated_seq = seq, error = %e,
+                            "read model: document unreadable, no row");
+                        tx.execute(&skip, &[&id, &seq, &stamp]).await?;
+                        step.unreadable += 1;
+                    }
+                }
+            }
+            let remaining: i64 = tx.query_one(&format!("SELECT count(*) {stale_where}"), &[&stamp]).await?.get(0);
+            step.remaining = remaining.max(0) as u64;
+            tx.commit().await?;
+            Ok(step)
         })
     }
 

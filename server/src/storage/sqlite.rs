@@ -13,10 +13,11 @@ use posyandu_core::sync::wire::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{BoxFuture, NewDocQuota, Refusal, Storage, StoredDoc, SyncOutcome};
+use super::{BoxFuture, NewDocQuota, ReadContent, ReadRow, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
 use crate::merge::{apply_push, PageBuilder, PushAuth};
+use crate::read_model::{self, Projection, RebuildStep};
 
 /// Numbered schema migrations; `PRAGMA user_version` is the number applied. Append
 /// only: never edit a released migration.
@@ -117,6 +118,32 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX refusal_device ON refusal(device_id, id);
     ALTER TABLE relay_epoch ADD COLUMN changed_at INTEGER;
+    "#,
+    // 6: the read model (crate::read_model): one derived row per household, written in
+    // the push transaction; members index their household for the child chart.
+    r#"
+    CREATE TABLE read_household (
+        doc_id BLOB PRIMARY KEY REFERENCES doc(id),
+        scope TEXT NOT NULL,
+        updated_seq INTEGER NOT NULL,
+        stamp TEXT NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX read_household_stamp ON read_household(stamp);
+    CREATE TABLE read_member (
+        scope TEXT NOT NULL,
+        member_id BLOB NOT NULL,
+        doc_id BLOB NOT NULL REFERENCES doc(id),
+        PRIMARY KEY (scope, member_id)
+    );
+    CREATE INDEX read_member_doc ON read_member(doc_id);
+    -- Documents the rebuild could not read at this position and stamp (not retried
+    -- until they change or the rules do).
+    CREATE TABLE read_model_skip (
+        doc_id BLOB PRIMARY KEY,
+        updated_seq INTEGER NOT NULL,
+        stamp TEXT NOT NULL
+    );
     "#,
 ];
 
@@ -256,6 +283,23 @@ impl Storage for SqliteStorage {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<StoredDoc>, ApiError>> {
         Box::pin(self.blocking(move |conn| read_docs_after(conn, &scope, after_seq, limit)))
+    }
+
+    fn read_after(&self, scope: String, after_seq: u64, limit: usize) -> BoxFuture<'_, Result<Vec<ReadRow>, ApiError>> {
+        Box::pin(self.blocking(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let rows = read_rows_after(&tx, &scope, after_seq, limit)?;
+            tx.commit()?;
+            Ok(rows)
+        }))
+    }
+
+    fn read_member(&self, scope: String, member: uuid::Uuid) -> BoxFuture<'_, Result<Option<ReadRow>, ApiError>> {
+        Box::pin(self.blocking(move |conn| read_member_row(conn, &scope, member)))
+    }
+
+    fn rebuild_read_model(&self, batch: usize) -> BoxFuture<'_, Result<RebuildStep, ApiError>> {
+        Box::pin(self.blocking(move |conn| rebuild_read_rows(conn, batch)))
     }
 
     fn epoch(&self) -> BoxFuture<'_, Result<u64, ApiError>> {
@@ -504,6 +548,9 @@ pub fn store_push(
                                             updated_at = excluded.updated_at",
         )?
         .execute(params![&dc.doc[..], scope, snapshot, (next - 1) as i64, now])?;
+        if let Some((read, conflicts)) = merged.read {
+            write_read_row(tx, scope, &dc.doc, next - 1, &Projection::from_merge(read, conflicts))?;
+        }
     }
     if next != first_seq + 1 {
         tx.prepare_cached(
@@ -513,6 +560,129 @@ pub fn store_push(
         .execute(params![scope, (next - 1) as i64])?;
     }
     Ok((stored, next - 1 - first_seq, new_docs))
+}
+
+/// Replaces the read-model row of a document (and its member index) unless the stored
+/// row is of a newer log position. Inside the caller's write transaction.
+pub fn write_read_row(
+    tx: &Transaction,
+    scope: &str,
+    doc: &DocId,
+    updated_seq: u64,
+    p: &Projection,
+) -> Result<(), ApiError> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO read_household (doc_id, scope, updated_seq, stamp, body) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (doc_id) DO UPDATE SET scope = excluded.scope, updated_seq = excluded.updated_seq,
+                 stamp = excluded.stamp, body = excluded.body
+             WHERE read_household.updated_seq <= excluded.updated_seq",
+        )?
+        .execute(params![&doc[..], scope, updated_seq as i64, p.stamp, &p.body])?;
+    if n == 0 {
+        return Ok(());
+    }
+    tx.prepare_cached("DELETE FROM read_member WHERE doc_id = ?1")?.execute([&doc[..]])?;
+    let mut ins =
+        tx.prepare_cached("INSERT OR REPLACE INTO read_member (scope, member_id, doc_id) VALUES (?1, ?2, ?3)")?;
+    for m in &p.members {
+        ins.execute(params![scope, &m.as_bytes()[..], &doc[..]])?;
+    }
+    Ok(())
+}
+
+fn read_row(
+    doc: Vec<u8>,
+    seq: i64,
+    stamp: Option<String>,
+    body: Option<Vec<u8>>,
+    snapshot: Option<Vec<u8>>,
+) -> Result<ReadRow, ApiError> {
+    let content = match (stamp, body, snapshot) {
+        (Some(stamp), Some(body), _) if stamp.starts_with(read_model::format_prefix()) => {
+            ReadContent::View { stamp, body }
+        }
+        (_, _, Some(snapshot)) => ReadContent::Snapshot(snapshot),
+        _ => return Err(ApiError::internal("read row without body or snapshot")),
+    };
+    Ok(ReadRow { doc: doc_id(doc)?, updated_seq: seq.max(0) as u64, content })
+}
+
+/// See [`Storage::read_after`].
+pub fn read_rows_after(conn: &Connection, scope: &str, after_seq: u64, limit: usize) -> Result<Vec<ReadRow>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.id, d.updated_seq, r.stamp, r.body,
+                CASE WHEN r.stamp IS NULL OR substr(r.stamp, 1, length(?4)) <> ?4 THEN d.snapshot END
+         FROM doc d LEFT JOIN read_household r ON r.doc_id = d.id
+         WHERE d.scope = ?1 AND d.updated_seq > ?2 ORDER BY d.updated_seq, d.id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            scope,
+            after_seq.min(i64::MAX as u64) as i64,
+            limit.min(i64::MAX as usize) as i64,
+            read_model::format_prefix()
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, seq, stamp, body, snapshot) = row?;
+        out.push(read_row(id, seq, stamp, body, snapshot)?);
+    }
+    Ok(out)
+}
+
+/// See [`Storage::read_member`].
+pub fn read_member_row(conn: &Connection, scope: &str, member: uuid::Uuid) -> Result<Option<ReadRow>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.id, d.updated_seq, r.stamp, r.body,
+                CASE WHEN r.stamp IS NULL OR substr(r.stamp, 1, length(?3)) <> ?3 THEN d.snapshot END
+         FROM read_member m JOIN doc d ON d.id = m.doc_id LEFT JOIN read_household r ON r.doc_id = d.id
+         WHERE m.scope = ?1 AND m.member_id = ?2",
+    )?;
+    let row = stmt
+        .query_row(params![scope, &member.as_bytes()[..], read_model::format_prefix()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    row.map(|(id, seq, stamp, body, snapshot)| read_row(id, seq, stamp, body, snapshot)).transpose()
+}
+
+/// See [`Storage::rebuild_read_model`].
+pub fn rebuild_read_rows(conn: &mut Connection, batch: usize) -> Result<RebuildStep, ApiError> {
+    let stamp = read_model::stamp();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let stale_where = "FROM doc d LEFT JOIN read_household r ON r.doc_id = d.id
+         LEFT JOIN read_model_skip k ON k.doc_id = d.id AND k.updated_seq = d.updated_seq AND k.stamp = ?1
+         WHERE (r.doc_id IS NULL OR r.stamp <> ?1) AND k.doc_id IS NULL";
+    let todo: Vec<(Vec<u8>, String, i64, Vec<u8>)> = tx
+        .prepare(&format!("SELECT d.id, d.scope, d.updated_seq, d.snapshot {stale_where} LIMIT ?2"))?
+        .query_map(params![stamp, batch as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut step = RebuildStep::default();
+    for (id, scope, seq, snapshot) in todo {
+        let doc = doc_id(id)?;
+        match Projection::from_snapshot(&snapshot) {
+            Ok(p) => {
+                write_read_row(&tx, &scope, &doc, seq.max(0) as u64, &p)?;
+                step.rebuilt += 1;
+            }
+            Err(e) => {
+                tracing::warn!(scope, doc = %uuid::Uuid::from_bytes(doc), updated_seq = seq, error = %e, "read model: document unreadable, no row");
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO read_model_skip (doc_id, updated_seq, stamp) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![&doc[..], seq, stamp])?;
+                step.unreadable += 1;
+            }
+        }
+    }
+    step.remaining =
+        tx.prepare(&format!("SELECT count(*) {stale_where}"))?.query_row([stamp], |r| r.get::<_, i64>(0))?.max(0)
+            as u64;
+    tx.commit()?;
+    Ok(step)
 }
 
 fn doc_id(bytes: Vec<u8>) -> Result<DocId, ApiError> {
