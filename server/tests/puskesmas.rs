@@ -1052,3 +1052,170 @@ async fn unrecorded_pregnancy_counts_to_the_cores_grace_like_the_phone() {
     report(&f.r, "P-001", "2025-01").await;
     assert_eq!(raw()["maternal"]["pregnant"].as_u64(), Some(0));
 }
+
+/// The F2 recap of May 2024 by age group × sex, and the Puskesmas recap (month and
+/// January–May), against numbers computed by hand from the fixture; the HTML pages
+/// rendered in headless Chromium.
+///
+/// Ages on 31 May 2024 (completed months): Citra 3 (P, 0–5), Ani 16 (P), Eka 12 (P),
+/// Budi 23 (L) (12–23), Dedi 58 (L, 36–59). Every child has a Buku KIA (K = S).
+/// Weighed in May: all but Dedi. Trends: Citra N, Budi N (10.1 → merged 10.6), Ani T
+/// (and T in April: 2T), Eka B (first weighing); Eka is BGM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
+    let f = fixture().await;
+    let r = &f.r;
+    // [S, K, D, N, T, 2T, O, B, BGM] × [L, P]
+    type F2 = [[u32; 2]; 9];
+    let cells = |row: &Value| -> F2 {
+        let mut out = [[0; 2]; 9];
+        for (i, k) in ["s", "k", "d", "n", "t", "two_t", "o", "b", "bgm"].iter().enumerate() {
+            out[i] = [row[k]["male"].as_u64().unwrap() as u32, row[k]["female"].as_u64().unwrap() as u32];
+        }
+        out
+    };
+    let zero: F2 = [[0; 2]; 9];
+    let g0_5: F2 = [[0, 1], [0, 1], [0, 1], [0, 1], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
+    let g12_23: F2 = [[1, 2], [1, 2], [1, 2], [1, 0], [0, 1], [0, 1], [0, 0], [0, 1], [0, 1]];
+    let g36_59: F2 = [[1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
+    let total: F2 = [[2, 3], [2, 3], [1, 3], [1, 1], [0, 1], [0, 1], [0, 0], [0, 1], [0, 1]];
+    let expected =
+        [("0-5", g0_5), ("6-11", zero), ("12-23", g12_23), ("24-35", zero), ("36-59", g36_59), ("0-59", total)];
+
+    let may = get(r, "/v1/report/P-001/2024-05", Some(&r.pkm)).await.json();
+    let rows = may["f2"].as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    for (row, (group, want)) in rows.iter().zip(expected) {
+        assert_eq!(row["age_group"], group);
+        assert_eq!(cells(row), want, "F2 {group}");
+    }
+
+    // The Puskesmas recap of May: P-001 reported, P-002 (no data) did not.
+    let recap = get(r, "/v1/recap/2024-05", Some(&r.pkm)).await.json();
+    assert_eq!((recap["posyandu_ada"].as_u64(), recap["posyandu_lapor"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(recap["kader_aktif"], 2, "K-1 and K-2 recorded visits in May");
+    for (row, (group, want)) in recap["f2"].as_array().unwrap().iter().zip(expected) {
+        assert_eq!(cells(row), want, "recap F2 {group}");
+    }
+    let per: Vec<(&str, bool)> = recap["posyandu"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["posyandu_id"].as_str().unwrap(), p["reported"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(per, vec![("P-001", true), ("P-002", false)]);
+    assert_eq!(cells(&recap["posyandu"][0]["total"]), total);
+    // Another Puskesmas' token sees none of it; a Posyandu outside the area is refused.
+    let other = get(r, "/v1/recap/2024-05", Some(&r.pkm_other)).await.json();
+    assert_eq!(other["posyandu_lapor"], 0);
+    assert_eq!(get(r, "/v1/recap/2024-05?posyandu=P-900", Some(&r.pkm)).await.status, StatusCode::FORBIDDEN);
+
+    // January–May: the months added. D = 3 (Mar) + 3 (Apr) + 4 (May); N = 0 + 1 + 2;
+    // T = 0 + 2 + 1; B = 3 + 0 + 1; 2T only in May; S = 4 (Jan: Citra not born) + 5 × 4.
+    let ytd = get(r, "/v1/recap/2024-05?period=ytd", Some(&r.pkm)).await.json();
+    assert_eq!((ytd["from"].as_str(), ytd["to"].as_str()), (Some("2024-01-01"), Some("2024-05-31")));
+    let t = cells(&ytd["f2"][5]);
+    let sum = |c: [u32; 2]| c[0] + c[1];
+    assert_eq!(
+        [sum(t[0]), sum(t[2]), sum(t[3]), sum(t[4]), sum(t[5]), sum(t[6]), sum(t[7])],
+        [24, 10, 3, 3, 1, 0, 4],
+        "S, D, N, T, 2T, O, B from January to May"
+    );
+
+    // CSV: the TOTAL 0–59 row carries the same numbers.
+    let csv = get(r, "/v1/recap/2024-05?format=csv", Some(&r.pkm)).await.text();
+    let total_line = csv.lines().find(|l| l.contains(",TOTAL,0-59,")).expect("total row");
+    assert!(total_line.ends_with(",2,3,2,3,1,3,1,1,0,1,0,1,0,0,0,1,0,1,1,2"), "{total_line}");
+
+    // Both pages in a real browser.
+    let chromium =
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| std::path::Path::new(p).exists());
+    let Some(chromium) = chromium else {
+        assert!(std::env::var("CI").is_err(), "chromium missing under CI: run `bash .ci/install-tools.sh --chromium`");
+        eprintln!("\n!!!!! SKIPPED: chromium not installed; the F2 pages were NOT rendered in a browser !!!!!\n");
+        return;
+    };
+    let addr = serve(r).await;
+    let token = r.pkm.clone();
+    let urls = [
+        format!("http://{addr}/v1/report/P-001/2024-05?format=html&access_token={token}"),
+        format!("http://{addr}/v1/recap/2024-05?format=html&access_token={token}"),
+    ];
+    let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/puskesmas-screens");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("recap.png").display().to_string();
+    let doms = tokio::task::spawn_blocking(move || {
+        let run = |args: Vec<String>| {
+            let profile = tempfile::tempdir().unwrap();
+            let out = std::process::Command::new(chromium)
+                .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        run(vec![format!("--screenshot={shot}"), "--window-size=1100,1400".into(), urls[1].clone()]);
+        urls.iter().map(|u| run(vec!["--dump-dom".into(), u.clone()])).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let row_html = |label: &str, want: &F2| {
+        let mut s = format!("<tr><td>{label}</td>");
+        for c in want {
+            s.push_str(&format!("<td class=\"n\">{}</td><td class=\"n\">{}</td>", c[0], c[1]));
+        }
+        s + "</tr>"
+    };
+    for dom in &doms {
+        assert!(dom.contains("id=\"f2\""), "F2 table in the DOM");
+        assert!(dom.contains(&row_html("12–23", &g12_23)), "12–23 row in the DOM");
+        assert!(dom.contains(&row_html("Jumlah 0–59", &total)), "total row in the DOM");
+    }
+    assert!(doms[1].contains("id=\"lapor\">1<") && doms[1].contains("id=\"ada\">2<"));
+    assert!(doms[1].contains("P-002 (tidak lapor)"));
+}
+
+/// The e-PPGBM by-name CSV of May 2024: one row per under-five measured in the month,
+/// the rulebook's z-scores and categories, parents where known.
+#[tokio::test]
+async fn eppgbm_csv_has_one_row_per_measured_under_five() {
+    let f = fixture().await;
+    let r = &f.r;
+    let resp = get(r, "/v1/eppgbm/2024-05", Some(&r.pkm)).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert!(resp.header("content-type").starts_with("text/csv"));
+    let mut rd = csv::Reader::from_reader(resp.body.as_slice());
+    let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header, posyandu_server::puskesmas::eppgbm::COLUMNS.to_vec());
+    let rows: Vec<std::collections::HashMap<String, String>> =
+        rd.records().map(|rec| header.iter().cloned().zip(rec.unwrap().iter().map(str::to_string)).collect()).collect();
+    let mut names: Vec<&str> = rows.iter().map(|r| r["nama"].as_str()).collect();
+    names.sort();
+    assert_eq!(names, vec!["Ani", "Budi", "Citra", "Eka"], "Siti (adult) and Dedi (not measured) are not rows");
+    let row = |n: &str| rows.iter().find(|r| r["nama"] == n).unwrap();
+    let eka = row("Eka");
+    assert_eq!(
+        (eka["bb_kg"].as_str(), eka["tb_cm"].as_str(), eka["cara_ukur"].as_str(), eka["naik_berat"].as_str()),
+        ("5.8", "68", "terlentang", "B")
+    );
+    assert_eq!((eka["vitamin_a"].as_str(), eka["pmt"].as_str(), eka["umur_bulan"].as_str()), ("merah", "tidak", "12"));
+    assert_eq!(eka["bbu"], "Berat badan sangat kurang", "BGM at the rulebook's category");
+    assert!(eka["zs_bbu"].parse::<f64>().unwrap() < -3.0);
+    let citra = row("Citra");
+    assert_eq!((citra["nik"].as_str(), citra["anak_ke"].as_str()), ("", "1"));
+    assert_eq!(citra["nik_ibu"], "3201015505950002");
+    assert_eq!(citra["naik_berat"], "N");
+    let budi = row("Budi");
+    assert_eq!((budi["nik_ibu"].as_str(), budi["nama_ibu"].as_str()), ("3201014202940001", "Siti Aminah"));
+    assert_eq!((budi["bb_kg"].as_str(), budi["naik_berat"].as_str()), ("10.6", "N"));
+    assert_eq!(row("Ani")["naik_berat"], "T");
+    for r in &rows {
+        assert_eq!((r["asi_eksklusif"].as_str(), r["bb_lahir_kg"].as_str()), ("", ""), "not recorded yet");
+        assert_eq!(r["posyandu"], "P-001");
+    }
+    // Header auth only; the area is enforced.
+    assert_eq!(get(r, "/v1/eppgbm/2024-05?posyandu=P-900", Some(&r.pkm)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(r, "/v1/eppgbm/2024-05", None).await.status, StatusCode::UNAUTHORIZED);
+}

@@ -9,6 +9,8 @@
 //! - `GET /v1/report/{posyandu}/child/{member_id}`: one child's weight-for-age chart.
 //! - `GET /v1/recap/{YYYY-MM}` ([`recap`]): the Puskesmas-level F2 recap across its
 //!   Posyandu (JSON, HTML or CSV; `period=ytd` for January to the month).
+//! - `GET /v1/eppgbm/{YYYY-MM}` ([`eppgbm`]): a by-name CSV of the month's under-five
+//!   measurements shaped for e-PPGBM.
 //! - `GET /v1/fhir/{posyandu}` ([`fhir`]): a FHIR R4 `Bundle` for SATUSEHAT.
 //! - `GET /openapi.json`: the hand-written OpenAPI 3 description of the whole API.
 //!
@@ -26,6 +28,7 @@
 //! `Referrer-Policy: no-referrer`.
 
 pub mod client;
+pub mod eppgbm;
 pub mod export;
 pub mod fhir;
 pub mod html;
@@ -70,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/report/{posyandu}/{month}", get(report::handler))
         .route("/v1/report/{posyandu}/child/{member_id}", get(html::child_handler))
         .route("/v1/recap/{month}", get(recap::handler))
+        .route("/v1/eppgbm/{month}", get(eppgbm::handler))
         .route("/v1/fhir/{posyandu}", get(fhir::handler))
         .route("/openapi.json", get(openapi))
         .layer(axum::middleware::map_response(browser_headers))
