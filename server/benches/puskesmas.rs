@@ -270,6 +270,19 @@ fn main() {
     ));
     reset_hwm();
 
+    // 3b. The Puskesmas recap (all 33 Posyandu in one request), month and January–August.
+    for (label, q) in [("month", ""), ("January–August (ytd)", "?period=ytd")] {
+        let t = Instant::now();
+        let n = rt.block_on(get(&router, &format!("/v1/recap/2024-08{q}"), &token)).1;
+        rows.push((
+            format!("Puskesmas recap, {label}, one request"),
+            t.elapsed().as_secs_f64(),
+            format!("{} KiB", n >> 10),
+            vm_hwm_kib(),
+        ));
+        reset_hwm();
+    }
+
     // 4. One child's chart.
     let child = rt.block_on(async {
         let docs = state.storage.docs_after(posyandu[0].clone(), 0, 1).await.unwrap();
@@ -285,10 +298,11 @@ fn main() {
         }
         b
     });
+    let per_chart = t.elapsed().as_secs_f64() / n_charts as f64;
     rows.push((
         "one child's chart (JSON), per request".into(),
-        t.elapsed().as_secs_f64() / n_charts as f64,
-        format!("{cbytes} bytes"),
+        per_chart,
+        format!("{:.2} ms, {cbytes} bytes", per_chart * 1e3),
         vm_hwm_kib(),
     ));
     reset_hwm();
@@ -329,7 +343,7 @@ fn main() {
     ));
     let base = rows[0].1;
     for (name, secs, out, kib) in &rows {
-        md.push_str(&format!("| {name} | {secs:.2} | {:.2}× | {out} | {} |\n", secs / base, kib >> 10));
+        md.push_str(&format!("| {name} | {secs:.3} | {:.4}× | {out} | {} |\n", secs / base, kib >> 10));
     }
     md.push_str(&format!("\nPeak memory (VmHWM) of the whole run: {} MiB.\n", hwm >> 10));
     print!("{md}");
