@@ -56,9 +56,13 @@ impl RelayProcess {
     }
 
     /// A relay on the PostgreSQL database `url` (libpq key/value or URL form), not started.
+    /// PostgreSQL needs an explicit data key (encryption at rest): `pg-data.key` in `dir`.
     pub fn new_pg(dir: &Path, url: &str) -> RelayProcess {
         let mut relay = RelayProcess::new(dir);
         relay.database_url = Some(url.to_string());
+        let key = dir.join("pg-data.key");
+        posyandu_server::at_rest::AtRest::load_or_create(&key).expect("data key");
+        relay.env.push(("POSYANDU_RELAY_DATA_KEY_FILE".into(), key.display().to_string()));
         relay
     }
 

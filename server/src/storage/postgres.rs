@@ -35,6 +35,7 @@ use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::{BoxFuture, NewDocQuota, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::admin::{self, AdminError, Listing, Registry, Table};
+use crate::at_rest::{AtRest, Blob};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
 use crate::merge::{apply_push, Merged, PageBuilder, PushAuth};
@@ -181,13 +182,22 @@ async fn migrate_locked(client: &tokio_postgres::Client) -> Result<usize, tokio_
 pub struct PgStorage {
     pool: Pool,
     config: tokio_postgres::Config,
+    /// Seals change-log data and snapshots at rest (see [`crate::at_rest`]).
+    keys: std::sync::Arc<AtRest>,
 }
 
 impl PgStorage {
     /// Connects a pool of `pool_size` connections to `url` (a `postgres://` URL or a
     /// `key=value` string; a schema can be chosen with `options=-csearch_path=...`)
-    /// and applies pending migrations.
+    /// and applies pending migrations. Seals with a key of this process only
+    /// ([`AtRest::process_ephemeral`]): for tests; the relay uses
+    /// [`PgStorage::connect_with`] and its configured key file.
     pub async fn connect(url: &str, pool_size: usize) -> Result<Self, ApiError> {
+        Self::connect_with(url, pool_size, AtRest::process_ephemeral()).await
+    }
+
+    /// [`PgStorage::connect`] sealing with `keys`.
+    pub async fn connect_with(url: &str, pool_size: usize, keys: std::sync::Arc<AtRest>) -> Result<Self, ApiError> {
         let config = parse_config(url).map_err(|e| ApiError::internal(format!("invalid database URL: {e}")))?;
         let mgr =
             Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
@@ -200,7 +210,12 @@ impl PgStorage {
         let client = pool.get().await?;
         migrate(&client).await.map_err(|e| ApiError::internal(format!("migration failed: {}", pg_message(&e))))?;
         drop(client);
-        Ok(PgStorage { pool, config })
+        Ok(PgStorage { pool, config, keys })
+    }
+
+    /// The at-rest keys (admin tools, tests).
+    pub fn keys(&self) -> &std::sync::Arc<AtRest> {
+        &self.keys
     }
 
     /// The connection pool (tests, tools).
@@ -230,7 +245,7 @@ impl PgStorage {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match store_push(&mut client, &device, &req.push, quota).await {
+                match store_push(&mut client, &self.keys, &device, &req.push, quota).await {
                     Ok((n, d)) => {
                         new_changes = n;
                         new_docs = d;
@@ -253,7 +268,8 @@ impl PgStorage {
             }
         }
         let (pull, cursor, more, epoch) =
-            read_pull(&mut client, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes).await?;
+            read_pull(&mut client, &self.keys, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes)
+                .await?;
         Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes, new_docs })
     }
 }
@@ -267,6 +283,7 @@ impl PgStorage {
 /// upsert every document and advance the counter (pipelined), commit.
 async fn store_push(
     client: &mut deadpool_postgres::Object,
+    keys: &AtRest,
     device: &DevicePrincipal,
     push: &[DocChanges],
     quota: NewDocQuota,
@@ -347,7 +364,11 @@ async fn store_push(
     let first_seq: i64 = counter.get(0);
     let mut existing: std::collections::HashMap<DocId, (String, Vec<u8>)> = std::collections::HashMap::new();
     for r in rows {
-        existing.insert(doc_id(r.get(0))?, (r.get(1), r.get(2)));
+        let (doc, doc_scope, blob): (DocId, String, Vec<u8>) = (doc_id(r.get(0))?, r.get(1), r.get(2));
+        // Another scope's document is only compared (then refused), never opened.
+        let blob =
+            if doc_scope == scope { keys.open_vec(scope, &doc, Blob::Snapshot, blob).map_err(ApiError::from)? } else { blob };
+        existing.insert(doc, (doc_scope, blob));
     }
 
     // Merging is CPU work (automerge load + save): keep it off the async workers, one
@@ -405,14 +426,14 @@ async fn store_push(
             seqs.push(next);
             log_docs.push(&doc[..]);
             hs.push(&c.hash[..]);
-            datas.push(&c.data[..]);
+            datas.push(keys.seal(scope, doc, Blob::Change { hash: &c.hash }, &c.data));
             next += 1;
         }
         let snapshot = m.snapshot.as_deref().unwrap_or_default();
         docs.insert(*doc, (snapshot, next - 1));
     }
     let doc_ids: Vec<&[u8]> = docs.keys().map(|d| &d[..]).collect();
-    let snapshots: Vec<&[u8]> = docs.values().map(|(s, _)| *s).collect();
+    let snapshots: Vec<Vec<u8>> = docs.iter().map(|(d, (s, _))| keys.seal(scope, d, Blob::Snapshot, s)).collect();
     let updated: Vec<i64> = docs.values().map(|(_, q)| *q).collect();
     let now = now_unix();
     let log = async {
@@ -462,6 +483,7 @@ async fn last_seq(client: &impl GenericClient, scope: &str) -> Result<u64, tokio
 /// agree): `(pull, cursor, more, epoch)`.
 async fn read_pull(
     client: &mut deadpool_postgres::Object,
+    keys: &AtRest,
     scope: &str,
     device_id: &str,
     cursor: u64,
@@ -475,7 +497,7 @@ async fn read_pull(
         // Bounded by the page budget: at most MAX_PAGE_BYTES of data, read in chunks.
         let stmt = tx
             .prepare_cached(
-                "SELECT seq, doc_id, data FROM change_log
+                "SELECT seq, doc_id, data, hash FROM change_log
                  WHERE scope = $1 AND seq > $2 AND origin_device <> $3 ORDER BY seq LIMIT $4",
             )
             .await?;
@@ -486,7 +508,9 @@ async fn read_pull(
             for r in rows {
                 let seq: i64 = r.get(0);
                 from = seq;
-                if !page.offer(seq as u64, doc_id(r.get(1))?, r.get(2)) {
+                let doc = doc_id(r.get(1))?;
+                let data = keys.open_vec(scope, &doc, Blob::Change { hash: r.get(3) }, r.get(2))?;
+                if !page.offer(seq as u64, doc, data) {
                     break 'outer;
                 }
             }
@@ -555,7 +579,8 @@ impl Storage for PgStorage {
             let cursor = last_seq(&tx, &scope).await?;
             let epoch = read_epoch(&tx).await?;
             let totals = tx
-                .prepare_cached("SELECT count(*), coalesce(sum(length(snapshot)), 0)::bigint FROM doc WHERE scope = $1")
+                // Plaintext sizes (what the page carries): a sealed blob is OVERHEAD longer.
+                .prepare_cached(super::seal_pass::PG_SNAPSHOT_TOTALS)
                 .await?;
             let row = tx.query_one(&totals, &[&scope]).await?;
             let (total_docs, total_bytes): (i64, i64) = (row.get(0), row.get(1));
@@ -574,7 +599,7 @@ impl Storage for PgStorage {
                 for r in rows {
                     let id: &[u8] = r.get(0);
                     from = id.to_vec();
-                    let snapshot: Vec<u8> = r.get(1);
+                    let snapshot = self.keys.open_vec(&scope, id, Blob::Snapshot, r.get(1))?;
                     if !docs.is_empty() && used + snapshot.len() > limit {
                         next = docs.last().map(|d| d.doc);
                         break 'outer;
@@ -620,11 +645,12 @@ impl Storage for PgStorage {
                 .await?;
             rows.into_iter()
                 .map(|r| {
+                    let doc = doc_id(r.get(0))?;
                     Ok(StoredDoc {
-                        doc: doc_id(r.get(0))?,
+                        doc,
                         scope: scope.clone(),
                         updated_seq: r.get::<_, i64>(1).max(0) as u64,
-                        snapshot: r.get(2),
+                        snapshot: self.keys.open_vec(&scope, &doc, Blob::Snapshot, r.get(2))?,
                     })
                 })
                 .collect()
@@ -695,7 +721,8 @@ impl Storage for PgStorage {
             let keys: Vec<&[u8]> = ids.iter().map(|d| &d[..]).collect();
             let mut docs = Vec::new();
             for r in tx.query(&stmt, &[&scope, &keys]).await? {
-                docs.push(SnapshotDoc { doc: doc_id(r.get(0))?, snapshot: r.get(1) });
+                let doc = doc_id(r.get(0))?;
+                docs.push(SnapshotDoc { doc, snapshot: self.keys.open_vec(&scope, &doc, Blob::Snapshot, r.get(1))? });
             }
             tx.commit().await?;
             Ok(DocsResponse { docs, epoch })
