@@ -269,14 +269,23 @@ impl AtRest {
     /// Opens a stored blob: a sealed one is decrypted and checked against its place; a
     /// plaintext automerge blob (from before sealing) is returned as it is. Anything
     /// else is an error, never bytes.
-    pub fn open<'a>(&self, scope: &str, doc: &[u8], blob: Blob<'_>, stored: &'a [u8]) -> Result<Cow<'a, [u8]>, AtRestError> {
+    pub fn open<'a>(
+        &self,
+        scope: &str,
+        doc: &[u8],
+        blob: Blob<'_>,
+        stored: &'a [u8],
+    ) -> Result<Cow<'a, [u8]>, AtRestError> {
         let label = || uuid::Uuid::from_slice(doc).map(|u| u.to_string()).unwrap_or_else(|_| hex::encode(doc));
         match stored.first() {
             Some(&SEALED_V1) if stored.len() >= OVERHEAD => {
                 let cipher = self.cipher(scope);
                 let aad = Self::aad(scope, doc, blob);
                 let plain = cipher
-                    .decrypt(XNonce::from_slice(&stored[1..1 + NONCE_LEN]), Payload { msg: &stored[1 + NONCE_LEN..], aad: &aad })
+                    .decrypt(
+                        XNonce::from_slice(&stored[1..1 + NONCE_LEN]),
+                        Payload { msg: &stored[1 + NONCE_LEN..], aad: &aad },
+                    )
                     .map_err(|_| AtRestError::Open { kind: blob.kind(), doc: label() })?;
                 Ok(Cow::Owned(plain))
             }
@@ -292,6 +301,28 @@ impl AtRest {
             return Ok(stored);
         }
         self.open(scope, doc, blob, &stored).map(Cow::into_owned)
+    }
+}
+
+impl AtRest {
+    /// For the read paths (pulls, snapshot pages, `/v1/docs`, the Puskesmas side): a
+    /// blob that does not open is logged (document id only) and passed on unchanged, so
+    /// the reader treats it as a damaged document exactly like any corrupted row (no
+    /// automerge reader accepts it: it does not start with the automerge magic) instead
+    /// of failing a whole page or export. Never plaintext of another row: a sealed blob
+    /// passed on is still ciphertext. The write path (merging onto a stored document)
+    /// uses [`AtRest::open_vec`] and fails instead.
+    pub fn open_or_keep(&self, scope: &str, doc: &[u8], blob: Blob<'_>, stored: Vec<u8>) -> Vec<u8> {
+        if is_plaintext(&stored) {
+            return stored;
+        }
+        match self.open(scope, doc, blob, &stored) {
+            Ok(p) => p.into_owned(),
+            Err(e) => {
+                tracing::error!(error = %e, "stored blob does not open; passed on as damaged");
+                stored
+            }
+        }
     }
 }
 
@@ -353,7 +384,9 @@ mod tests {
         let k = AtRest::ephemeral();
         let p = plain();
         let s = k.seal("P-001", &DOC, Blob::Change { hash: &HASH }, &p);
-        let open = |scope: &str, doc: &[u8], blob: Blob<'_>, bytes: &[u8]| k.open(scope, doc, blob, bytes).map(|c| c.into_owned());
+        let open = |scope: &str, doc: &[u8], blob: Blob<'_>, bytes: &[u8]| {
+            k.open(scope, doc, blob, bytes).map(|c| c.into_owned())
+        };
         assert!(matches!(open("P-002", &DOC, Blob::Change { hash: &HASH }, &s), Err(AtRestError::Open { .. })));
         assert!(matches!(open("P-001", &OTHER_DOC, Blob::Change { hash: &HASH }, &s), Err(AtRestError::Open { .. })));
         assert!(matches!(open("P-001", &DOC, Blob::Change { hash: &[2; 32] }, &s), Err(AtRestError::Open { .. })));
@@ -425,7 +458,8 @@ mod tests {
         }
         // Raw 32 bytes work; other lengths are refused.
         let raw = dir.path().join("raw.key");
-        for (bytes, ok) in [(vec![5u8; 32], true), (vec![5u8; 31], false), (vec![5u8; 33], false), (b"zz".repeat(32), false)]
+        for (bytes, ok) in
+            [(vec![5u8; 32], true), (vec![5u8; 31], false), (vec![5u8; 33], false), (b"zz".repeat(32), false)]
         {
             let _ = std::fs::remove_file(&raw);
             std::fs::write(&raw, &bytes).unwrap();

@@ -233,8 +233,8 @@ mod tests {
         );
         assert!(toml::from_str::<ConfigLayer>("bogus = 1").is_err());
         let file: ConfigLayer = toml::from_str("data_key_file = \"/etc/a.key\"").unwrap();
-        let env = ConfigLayer::from_env(|k| (k == "POSYANDU_RELAY_DATA_KEY_FILE").then(|| "/etc/b.key".to_string()))
-            .unwrap();
+        let env =
+            ConfigLayer::from_env(|k| (k == "POSYANDU_RELAY_DATA_KEY_FILE").then(|| "/etc/b.key".to_string())).unwrap();
         assert_eq!(file.clone().resolve().data_key_file, Some(PathBuf::from("/etc/a.key")));
         assert_eq!(file.overlay(env).resolve().data_key_file, Some(PathBuf::from("/etc/b.key")));
         assert_eq!(ConfigLayer::default().resolve().data_key_file, None);

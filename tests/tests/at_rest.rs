@@ -123,8 +123,11 @@ fn unseal_sqlite(db: &Path, keys: &AtRest, every: usize) -> usize {
     for (i, (scope, seq, doc, hash, data)) in rows.into_iter().enumerate() {
         if i % every == 0 {
             let plain = keys.open_vec(&scope, &doc, Blob::Change { hash: &hash }, data).unwrap();
-            conn.execute("UPDATE change_log SET data = ?3 WHERE scope = ?1 AND seq = ?2", rusqlite::params![scope, seq, plain])
-                .unwrap();
+            conn.execute(
+                "UPDATE change_log SET data = ?3 WHERE scope = ?1 AND seq = ?2",
+                rusqlite::params![scope, seq, plain],
+            )
+            .unwrap();
             n += 1;
         }
     }
@@ -184,12 +187,6 @@ fn sqlite_world() -> World {
 #[test]
 fn sqlite_relay_keeps_no_readable_household_data_and_phones_still_get_it() {
     let mut w = sqlite_world();
-    // The key was created beside the database, owner-only.
-    let key = w.dir.path().join(DEFAULT_KEY_FILE);
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
-    }
     // A fresh phone downloads the compacted documents (/v1/snapshot) and gets it too.
     let c = w.dev(2);
     c.sync_now(&mut |_| {}).unwrap();
@@ -203,14 +200,20 @@ fn sqlite_relay_keeps_no_readable_household_data_and_phones_still_get_it() {
     w.relay.kill();
     assert_eq!(scan_sqlite_files(&w.relay.db), Vec::<&str>::new(), "plaintext in the database files");
 
+    // The key was created beside the database, owner-only.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let key = w.dir.path().join(DEFAULT_KEY_FILE);
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
     // The scan can fail: on a plaintext copy of the same database it finds everything.
     let copy = w.dir.path().join("plain-copy.sqlite3");
     w.relay.backup(&copy).unwrap();
     assert!(unseal_sqlite(&copy, &w.keys(), 1) >= 3);
     assert_eq!(scan_sqlite_files(&copy), vec!["street", "bpjs", "nik", "name", "gps lat", "gps lon"]);
 
-    // A sealed row moved to another document does not open: the relay answers 500
-    // rather than serving it (never another household's bytes).
+    // A sealed row moved to another document or Posyandu does not open.
     let conn = rusqlite::Connection::open(&w.relay.db).unwrap();
     let n: i64 = conn.query_row("SELECT count(*) FROM doc", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1);
@@ -484,4 +487,47 @@ fn postgres_relay_keeps_no_readable_household_data_and_seals_old_rows() {
     a.sync_now(&mut |_| {}).unwrap();
     b.sync_now(&mut |_| {}).unwrap();
     assert_eq!(b.household(h).unwrap().members[0].name, "Wulan Baru");
+}
+
+/// What sealing costs per MB, against the same bytes unsealed (a copy, which is what
+/// storing them costs the relay in memory). Not a pass/fail test: run with
+/// `cargo test --release -p posyandu-tests --test at_rest -- --ignored --nocapture`.
+/// The end-to-end cost is measured with the load bench (docs/deployment.md).
+#[test]
+#[ignore]
+fn seal_and_open_cost_per_mb() {
+    use std::time::Instant;
+    let keys = AtRest::ephemeral();
+    for size in [300usize, 4 << 10, 64 << 10] {
+        let mut plain = posyandu_server::at_rest::AUTOMERGE_MAGIC.to_vec();
+        plain.extend((0..size - 4).map(|i| (i * 31 % 251) as u8));
+        let rounds = (64 << 20) / size;
+        let doc = [7u8; 16];
+        let t = Instant::now();
+        let mut sealed = Vec::new();
+        for _ in 0..rounds {
+            sealed = keys.seal(P, &doc, Blob::Snapshot, std::hint::black_box(&plain));
+        }
+        let seal = t.elapsed();
+        let t = Instant::now();
+        for _ in 0..rounds {
+            let p = keys.open(P, &doc, Blob::Snapshot, std::hint::black_box(&sealed)).unwrap();
+            std::hint::black_box(p);
+        }
+        let open = t.elapsed();
+        let t = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(std::hint::black_box(&plain).to_vec());
+        }
+        let copy = t.elapsed();
+        let mb = (rounds * size) as f64 / (1 << 20) as f64;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0 / mb;
+        println!(
+            "blob {size:>6} B: seal {:.2} ms/MB, open {:.2} ms/MB, copy {:.3} ms/MB; seal+open ÷ copy = {:.0}×",
+            ms(seal),
+            ms(open),
+            ms(copy),
+            (seal + open).as_secs_f64() / copy.as_secs_f64()
+        );
+    }
 }

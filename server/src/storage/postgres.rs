@@ -366,8 +366,11 @@ async fn store_push(
     for r in rows {
         let (doc, doc_scope, blob): (DocId, String, Vec<u8>) = (doc_id(r.get(0))?, r.get(1), r.get(2));
         // Another scope's document is only compared (then refused), never opened.
-        let blob =
-            if doc_scope == scope { keys.open_vec(scope, &doc, Blob::Snapshot, blob).map_err(ApiError::from)? } else { blob };
+        let blob = if doc_scope == scope {
+            keys.open_vec(scope, &doc, Blob::Snapshot, blob).map_err(ApiError::from)?
+        } else {
+            blob
+        };
         existing.insert(doc, (doc_scope, blob));
     }
 
@@ -509,7 +512,7 @@ async fn read_pull(
                 let seq: i64 = r.get(0);
                 from = seq;
                 let doc = doc_id(r.get(1))?;
-                let data = keys.open_vec(scope, &doc, Blob::Change { hash: r.get(3) }, r.get(2))?;
+                let data = keys.open_or_keep(scope, &doc, Blob::Change { hash: r.get(3) }, r.get(2));
                 if !page.offer(seq as u64, doc, data) {
                     break 'outer;
                 }
@@ -599,7 +602,7 @@ impl Storage for PgStorage {
                 for r in rows {
                     let id: &[u8] = r.get(0);
                     from = id.to_vec();
-                    let snapshot = self.keys.open_vec(&scope, id, Blob::Snapshot, r.get(1))?;
+                    let snapshot = self.keys.open_or_keep(&scope, id, Blob::Snapshot, r.get(1));
                     if !docs.is_empty() && used + snapshot.len() > limit {
                         next = docs.last().map(|d| d.doc);
                         break 'outer;
@@ -650,7 +653,7 @@ impl Storage for PgStorage {
                         doc,
                         scope: scope.clone(),
                         updated_seq: r.get::<_, i64>(1).max(0) as u64,
-                        snapshot: self.keys.open_vec(&scope, &doc, Blob::Snapshot, r.get(2))?,
+                        snapshot: self.keys.open_or_keep(&scope, &doc, Blob::Snapshot, r.get(2)),
                     })
                 })
                 .collect()
@@ -722,7 +725,10 @@ impl Storage for PgStorage {
             let mut docs = Vec::new();
             for r in tx.query(&stmt, &[&scope, &keys]).await? {
                 let doc = doc_id(r.get(0))?;
-                docs.push(SnapshotDoc { doc, snapshot: self.keys.open_vec(&scope, &doc, Blob::Snapshot, r.get(1))? });
+                docs.push(SnapshotDoc {
+                    doc,
+                    snapshot: self.keys.open_or_keep(&scope, &doc, Blob::Snapshot, r.get(1)),
+                });
             }
             tx.commit().await?;
             Ok(DocsResponse { docs, epoch })

@@ -34,7 +34,8 @@ const _: () = assert!(crate::at_rest::OVERHEAD == 41, "the totals SQL above hard
 
 const SQLITE_COUNT_CHANGES: &str = "SELECT count(*) FROM change_log WHERE substr(data, 1, 4) = x'856f4a83'";
 const SQLITE_COUNT_DOCS: &str = "SELECT count(*) FROM doc WHERE substr(snapshot, 1, 4) = x'856f4a83'";
-const PG_COUNT_CHANGES: &str = "SELECT count(*) FROM change_log WHERE substring(data from 1 for 4) = '\\x856f4a83'::bytea";
+const PG_COUNT_CHANGES: &str =
+    "SELECT count(*) FROM change_log WHERE substring(data from 1 for 4) = '\\x856f4a83'::bytea";
 const PG_COUNT_DOCS: &str = "SELECT count(*) FROM doc WHERE substring(snapshot from 1 for 4) = '\\x856f4a83'::bytea";
 
 fn log_progress(table: &'static str, done: u64, total: u64) {
@@ -45,11 +46,31 @@ fn doc_id(bytes: &[u8]) -> Result<DocId, ApiError> {
     DocId::try_from(bytes).map_err(|_| ApiError::internal("stored document id is not 16 bytes"))
 }
 
-/// Seals every plaintext blob of a SQLite relay database (see the module docs).
+const SQLITE_ONE_SEALED: &str = "SELECT id, scope, snapshot FROM doc WHERE substr(snapshot, 1, 1) = x'01' LIMIT 1";
+const PG_ONE_SEALED: &str = "SELECT id, scope, snapshot FROM doc WHERE get_byte(snapshot, 0) = 1 LIMIT 1";
+
+/// Refuses a key that does not open the database's sealed data (a wrong key file):
+/// serving with it would hand phones undecryptable documents and seal new data under a
+/// second key.
+fn check_key(keys: &AtRest, row: Option<(Vec<u8>, String, Vec<u8>)>) -> Result<(), ApiError> {
+    let Some((id, scope, snapshot)) = row else { return Ok(()) };
+    keys.open(&scope, &id, Blob::Snapshot, &snapshot).map(|_| ()).map_err(|_| {
+        ApiError::internal(
+            "the data key does not open the sealed data in this database: wrong data key file? \
+             (the key the database was sealed with is needed; see docs/relay-operations.md)",
+        )
+    })
+}
+
+/// Seals every plaintext blob of a SQLite relay database (see the module docs), after
+/// checking that the key opens what is already sealed.
 pub fn seal_sqlite(storage: &SqliteStorage) -> Result<SealProgress, ApiError> {
     let keys = storage.keys().clone();
     let mut p = SealProgress::default();
     storage.with_conn(|conn| -> Result<(), ApiError> {
+        use rusqlite::OptionalExtension as _;
+        let row = conn.query_row(SQLITE_ONE_SEALED, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+        check_key(&keys, row)?;
         p.changes_total = conn.query_row(SQLITE_COUNT_CHANGES, [], |r| r.get::<_, i64>(0))?.max(0) as u64;
         p.snapshots_total = conn.query_row(SQLITE_COUNT_DOCS, [], |r| r.get::<_, i64>(0))?.max(0) as u64;
         Ok(())
@@ -154,10 +175,13 @@ fn seal_sqlite_rows(storage: &SqliteStorage, keys: &AtRest, p: &mut SealProgress
     Ok(())
 }
 
-/// Seals every plaintext blob of a PostgreSQL relay database (see the module docs).
+/// Seals every plaintext blob of a PostgreSQL relay database (see the module docs),
+/// after checking that the key opens what is already sealed.
 pub async fn seal_pg(storage: &PgStorage) -> Result<SealProgress, ApiError> {
     let keys: std::sync::Arc<AtRest> = storage.keys().clone();
     let mut client = storage.pool().get().await?;
+    let row = client.query_opt(PG_ONE_SEALED, &[]).await?.map(|r| (r.get(0), r.get(1), r.get(2)));
+    check_key(&keys, row)?;
     let mut p = SealProgress::default();
     p.changes_total = client.query_one(PG_COUNT_CHANGES, &[]).await?.get::<_, i64>(0).max(0) as u64;
     p.snapshots_total = client.query_one(PG_COUNT_DOCS, &[]).await?.get::<_, i64>(0).max(0) as u64;
@@ -214,7 +238,10 @@ pub async fn seal_pg(storage: &PgStorage) -> Result<SealProgress, ApiError> {
     loop {
         let tx = client.transaction().await?;
         let rows = tx
-            .query("SELECT id, scope, snapshot FROM doc WHERE id > $1 ORDER BY id LIMIT $2", &[&after, &(SEAL_BATCH as i64)])
+            .query(
+                "SELECT id, scope, snapshot FROM doc WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &(SEAL_BATCH as i64)],
+            )
             .await?;
         let (mut ids, mut plains, mut sealeds) = (Vec::<&[u8]>::new(), Vec::<&[u8]>::new(), Vec::<Vec<u8>>::new());
         for r in &rows {

@@ -454,7 +454,7 @@ pub fn read_docs(conn: &Connection, keys: &AtRest, scope: &str, ids: &[DocId]) -
     let mut out = Vec::new();
     for id in ids {
         if let Some(snapshot) = stmt.query_row(params![&id[..], scope], |r| r.get::<_, Vec<u8>>(0)).optional()? {
-            let snapshot = keys.open_vec(scope, id, Blob::Snapshot, snapshot)?;
+            let snapshot = keys.open_or_keep(scope, id, Blob::Snapshot, snapshot);
             out.push(SnapshotDoc { doc: *id, snapshot });
         }
     }
@@ -533,7 +533,13 @@ pub fn store_push(
              ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated_seq = excluded.updated_seq,
                                             updated_at = excluded.updated_at",
         )?
-        .execute(params![&dc.doc[..], scope, keys.seal(scope, &dc.doc, Blob::Snapshot, &snapshot), (next - 1) as i64, now])?;
+        .execute(params![
+            &dc.doc[..],
+            scope,
+            keys.seal(scope, &dc.doc, Blob::Snapshot, &snapshot),
+            (next - 1) as i64,
+            now
+        ])?;
     }
     if next != first_seq + 1 {
         tx.prepare_cached(
@@ -570,7 +576,7 @@ pub fn read_pull(
             let seq: i64 = r.get(0)?;
             let doc = doc_id(r.get(1)?)?;
             let hash: Vec<u8> = r.get(3)?;
-            let data = keys.open_vec(scope, &doc, Blob::Change { hash: &hash }, r.get(2)?)?;
+            let data = keys.open_or_keep(scope, &doc, Blob::Change { hash: &hash }, r.get(2)?);
             if !page.offer(seq as u64, doc, data) {
                 break;
             }
@@ -597,7 +603,7 @@ pub fn read_docs_after(
     for row in rows {
         let (id, seq, snapshot) = row?;
         let doc = doc_id(id)?;
-        let snapshot = keys.open_vec(scope, &doc, Blob::Snapshot, snapshot)?;
+        let snapshot = keys.open_or_keep(scope, &doc, Blob::Snapshot, snapshot);
         out.push(StoredDoc { doc, scope: scope.to_string(), updated_seq: seq.max(0) as u64, snapshot });
     }
     Ok(out)
@@ -625,7 +631,7 @@ pub fn read_snapshot_page(
     let mut next = None;
     while let Some(r) = rows.next()? {
         let doc = doc_id(r.get(0)?)?;
-        let snapshot = keys.open_vec(scope, &doc, Blob::Snapshot, r.get(1)?)?;
+        let snapshot = keys.open_or_keep(scope, &doc, Blob::Snapshot, r.get(1)?);
         if !docs.is_empty() && used + snapshot.len() > limit {
             next = docs.last().map(|d| d.doc);
             break;
