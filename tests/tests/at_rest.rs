@@ -223,6 +223,19 @@ fn sqlite_relay_keeps_no_readable_household_data_and_phones_still_get_it() {
     assert!(keys.open(P, &id, Blob::Snapshot, &snapshot).is_ok());
     assert!(keys.open("P-002", &id, Blob::Snapshot, &snapshot).is_err());
     assert!(keys.open(P, &[0u8; 16], Blob::Snapshot, &snapshot).is_err());
+
+    // Another key file on this sealed database: the relay refuses to start.
+    let other = w.dir.path().join("other.key");
+    AtRest::load_or_create(&other).unwrap();
+    let out = Command::new(relay_bin())
+        .args(["serve", "--listen", "127.0.0.1:1", "--db"])
+        .arg(&w.relay.db)
+        .arg("--data-key-file")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not open the sealed data"), "{out:?}");
 }
 
 #[test]
