@@ -38,6 +38,26 @@ const PG_COUNT_CHANGES: &str =
     "SELECT count(*) FROM change_log WHERE substring(data from 1 for 4) = '\\x856f4a83'::bytea";
 const PG_COUNT_DOCS: &str = "SELECT count(*) FROM doc WHERE substring(snapshot from 1 for 4) = '\\x856f4a83'::bytea";
 
+/// A failed sealing pass, with the detail for the operator (unlike [`ApiError`]'s
+/// message, which is the one phones see).
+#[derive(Debug, thiserror::Error)]
+pub enum SealPassError {
+    #[error("{0}")]
+    Failed(String),
+    #[error("the database is not available; try again")]
+    Unavailable,
+}
+
+impl From<ApiError> for SealPassError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Internal(detail) => SealPassError::Failed(detail),
+            ApiError::Unavailable => SealPassError::Unavailable,
+            other => SealPassError::Failed(other.code().to_string()),
+        }
+    }
+}
+
 fn log_progress(table: &'static str, done: u64, total: u64) {
     tracing::info!(table, done, total, "sealing plaintext rows at rest");
 }
@@ -64,7 +84,11 @@ fn check_key(keys: &AtRest, row: Option<(Vec<u8>, String, Vec<u8>)>) -> Result<(
 
 /// Seals every plaintext blob of a SQLite relay database (see the module docs), after
 /// checking that the key opens what is already sealed.
-pub fn seal_sqlite(storage: &SqliteStorage) -> Result<SealProgress, ApiError> {
+pub fn seal_sqlite(storage: &SqliteStorage) -> Result<SealProgress, SealPassError> {
+    seal_sqlite_inner(storage).map_err(SealPassError::from)
+}
+
+fn seal_sqlite_inner(storage: &SqliteStorage) -> Result<SealProgress, ApiError> {
     let keys = storage.keys().clone();
     let mut p = SealProgress::default();
     storage.with_conn(|conn| -> Result<(), ApiError> {
@@ -177,7 +201,11 @@ fn seal_sqlite_rows(storage: &SqliteStorage, keys: &AtRest, p: &mut SealProgress
 
 /// Seals every plaintext blob of a PostgreSQL relay database (see the module docs),
 /// after checking that the key opens what is already sealed.
-pub async fn seal_pg(storage: &PgStorage) -> Result<SealProgress, ApiError> {
+pub async fn seal_pg(storage: &PgStorage) -> Result<SealProgress, SealPassError> {
+    seal_pg_inner(storage).await.map_err(SealPassError::from)
+}
+
+async fn seal_pg_inner(storage: &PgStorage) -> Result<SealProgress, ApiError> {
     let keys: std::sync::Arc<AtRest> = storage.keys().clone();
     let mut client = storage.pool().get().await?;
     let row = client.query_opt(PG_ONE_SEALED, &[]).await?.map(|r| (r.get(0), r.get(1), r.get(2)));
