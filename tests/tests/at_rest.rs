@@ -113,7 +113,7 @@ fn sqlite_counts(db: &Path) -> (i64, i64) {
 fn unseal_sqlite(db: &Path, keys: &AtRest, every: usize) -> usize {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut n = 0;
-    let rows: Vec<(String, i64, Vec<u8>, Vec<u8>, Vec<u8>)> = conn
+    let rows: Vec<ChangeRow> = conn
         .prepare("SELECT scope, seq, doc_id, hash, data FROM change_log ORDER BY scope, seq")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
@@ -147,6 +147,9 @@ fn unseal_sqlite(db: &Path, keys: &AtRest, every: usize) -> usize {
     }
     n
 }
+
+/// `(scope, seq, doc_id, hash, data)` of a change-log row.
+type ChangeRow = (String, i64, Vec<u8>, Vec<u8>, Vec<u8>);
 
 struct World {
     dir: tempfile::TempDir,
@@ -387,8 +390,11 @@ fn relay_refuses_a_bad_key_file_and_postgres_without_one() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("PostgreSQL needs a data key"), "{out:?}");
 }
 
-/// Blobs of both tables of a PostgreSQL relay schema: `(scope, doc, hash, bytes)`.
-fn pg_blobs(url: &str) -> Vec<(String, Vec<u8>, Option<Vec<u8>>, Vec<u8>)> {
+/// `(scope, doc, hash of a change or None for a snapshot, stored bytes)`.
+type PgBlob = (String, Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+
+/// Blobs of both tables of a PostgreSQL relay schema.
+fn pg_blobs(url: &str) -> Vec<PgBlob> {
     let url = url.to_string();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -409,7 +415,10 @@ fn pg_blobs(url: &str) -> Vec<(String, Vec<u8>, Option<Vec<u8>>, Vec<u8>)> {
     .unwrap()
 }
 
-fn pg_exec(url: &str, sql: &str, params: Vec<(Vec<u8>, Option<Vec<u8>>, Vec<u8>)>) {
+/// `(doc, hash of a change or None for a snapshot, bytes)` bound to an UPDATE.
+type PgUpdate = (Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+
+fn pg_exec(url: &str, sql: &str, params: Vec<PgUpdate>) {
     let (url, sql) = (url.to_string(), sql.to_string());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

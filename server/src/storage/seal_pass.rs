@@ -58,6 +58,9 @@ impl From<ApiError> for SealPassError {
     }
 }
 
+/// A change-log row: `(scope, seq, doc_id, hash, data)`.
+type ChangeRow = (String, i64, Vec<u8>, Vec<u8>, Vec<u8>);
+
 fn log_progress(table: &'static str, done: u64, total: u64) {
     tracing::info!(table, done, total, "sealing plaintext rows at rest");
 }
@@ -121,7 +124,7 @@ fn seal_sqlite_rows(storage: &SqliteStorage, keys: &AtRest, p: &mut SealProgress
     loop {
         let (rows, sealed) = storage.with_conn(|conn| -> Result<(usize, u64), ApiError> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut batch: Vec<(String, i64, Vec<u8>, Vec<u8>, Vec<u8>)> = Vec::new();
+            let mut batch: Vec<ChangeRow> = Vec::new();
             {
                 let mut stmt = tx.prepare_cached(
                     "SELECT scope, seq, doc_id, hash, data FROM change_log WHERE (scope, seq) > (?1, ?2)
@@ -210,9 +213,11 @@ async fn seal_pg_inner(storage: &PgStorage) -> Result<SealProgress, ApiError> {
     let mut client = storage.pool().get().await?;
     let row = client.query_opt(PG_ONE_SEALED, &[]).await?.map(|r| (r.get(0), r.get(1), r.get(2)));
     check_key(&keys, row)?;
-    let mut p = SealProgress::default();
-    p.changes_total = client.query_one(PG_COUNT_CHANGES, &[]).await?.get::<_, i64>(0).max(0) as u64;
-    p.snapshots_total = client.query_one(PG_COUNT_DOCS, &[]).await?.get::<_, i64>(0).max(0) as u64;
+    let mut p = SealProgress {
+        changes_total: client.query_one(PG_COUNT_CHANGES, &[]).await?.get::<_, i64>(0).max(0) as u64,
+        snapshots_total: client.query_one(PG_COUNT_DOCS, &[]).await?.get::<_, i64>(0).max(0) as u64,
+        ..SealProgress::default()
+    };
     if p.changes_total + p.snapshots_total == 0 {
         return Ok(p);
     }
