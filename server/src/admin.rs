@@ -257,7 +257,12 @@ pub fn refusals<R: Registry + ?Sized>(reg: &R, device: Option<&str>, limit: usiz
 /// Records the relay's readers cannot use, per stored document (`admin problems`):
 /// values stored before the relay checked pushes, or written by a newer app version.
 /// Paths and reasons only. Returns the listing and the number of documents read.
-pub fn problems<R: Registry + ?Sized>(reg: &R, posyandu: Option<&str>) -> Result<(String, usize)> {
+/// `keys` opens the sealed snapshots (see [`crate::at_rest`]).
+pub fn problems<R: Registry + ?Sized>(
+    reg: &R,
+    keys: &crate::at_rest::AtRest,
+    posyandu: Option<&str>,
+) -> Result<(String, usize)> {
     use std::fmt::Write as _;
     let mut out = String::new();
     let mut after: Vec<u8> = Vec::new();
@@ -268,8 +273,10 @@ pub fn problems<R: Registry + ?Sized>(reg: &R, posyandu: Option<&str>) -> Result
         for (id, scope, snapshot) in page {
             docs += 1;
             let label = uuid::Uuid::from_slice(&id).map(|u| u.to_string()).unwrap_or_else(|_| hex::encode(&id));
-            let read = automerge::Automerge::load(&snapshot)
+            let read = keys
+                .open(&scope, &id, crate::at_rest::Blob::Snapshot, &snapshot)
                 .map_err(|e| e.to_string())
+                .and_then(|s| automerge::Automerge::load(&s).map_err(|e| e.to_string()))
                 .and_then(|d| posyandu_core::doc::read_household(&d).map_err(|e| e.to_string()));
             match read {
                 Ok(r) => {

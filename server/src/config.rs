@@ -14,6 +14,10 @@
 //! max_connections = 1024       # served at once; keep below the file limit
 //! link_secret = "…"            # signs the HTML pages' link tokens; same on every relay
 //!                              # behind one address (default: random per start)
+//! data_key_file = "/etc/posyandu/relay-data.key" # 32 bytes (or 64 hex digits), mode
+//!                              # 0600/0400: seals stored changes and snapshots at rest;
+//!                              # required on PostgreSQL; SQLite default: relay-data.key
+//!                              # beside the database, created on first start
 //! ```
 
 use std::net::SocketAddr;
@@ -42,6 +46,10 @@ pub struct Config {
     pub link_secret: Option<Secret>,
     /// Header-read timeout and connection cap of `serve`.
     pub conn: crate::ConnLimits,
+    /// Master key of encryption at rest ([`crate::at_rest`]); `None`: on SQLite,
+    /// `relay-data.key` beside the database (created on first start); on PostgreSQL,
+    /// refused.
+    pub data_key_file: Option<PathBuf>,
 }
 
 /// A configured secret: never printed by `Debug`.
@@ -65,6 +73,7 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             link_secret: None,
             conn: crate::ConnLimits::default(),
+            data_key_file: None,
         }
     }
 }
@@ -84,6 +93,7 @@ pub struct ConfigLayer {
     pub link_secret: Option<Secret>,
     pub header_read_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
+    pub data_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +113,7 @@ impl ConfigLayer {
     }
 
     /// Reads `POSYANDU_RELAY_LISTEN`, `_DB`, `_LOG_FORMAT`, `_MAX_PUSH_BYTES`,
-    /// `_MAX_PUSH_CHANGES`, `_MAX_REQUESTS_PER_MINUTE`, `_MAX_NEW_DOCS_PER_DAY`, `_SHUTDOWN_GRACE_SECS`, `_LINK_SECRET`, `_HEADER_READ_TIMEOUT_SECS`, `_MAX_CONNECTIONS` through `get` (the process
+    /// `_MAX_PUSH_CHANGES`, `_MAX_REQUESTS_PER_MINUTE`, `_MAX_NEW_DOCS_PER_DAY`, `_SHUTDOWN_GRACE_SECS`, `_LINK_SECRET`, `_HEADER_READ_TIMEOUT_SECS`, `_MAX_CONNECTIONS`, `_DATA_KEY_FILE` through `get` (the process
     /// environment in production).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         fn parse<T: std::str::FromStr>(
@@ -141,6 +151,7 @@ impl ConfigLayer {
             link_secret: get("POSYANDU_RELAY_LINK_SECRET").filter(|v| !v.is_empty()).map(Secret),
             header_read_timeout_secs: parse(&get, "POSYANDU_RELAY_HEADER_READ_TIMEOUT_SECS")?,
             max_connections: parse(&get, "POSYANDU_RELAY_MAX_CONNECTIONS")?,
+            data_key_file: get("POSYANDU_RELAY_DATA_KEY_FILE").filter(|v| !v.is_empty()).map(PathBuf::from),
         })
     }
 
@@ -158,6 +169,7 @@ impl ConfigLayer {
             link_secret: over.link_secret.or(self.link_secret),
             header_read_timeout_secs: over.header_read_timeout_secs.or(self.header_read_timeout_secs),
             max_connections: over.max_connections.or(self.max_connections),
+            data_key_file: over.data_key_file.or(self.data_key_file),
         }
     }
 
@@ -186,6 +198,7 @@ impl ConfigLayer {
                     .map_or(d.conn.header_read_timeout, std::time::Duration::from_secs),
                 max_connections: self.max_connections.filter(|n| *n > 0).unwrap_or(d.conn.max_connections),
             },
+            data_key_file: self.data_key_file,
         }
     }
 }
@@ -219,6 +232,12 @@ mod tests {
             crate::ConnLimits { header_read_timeout: std::time::Duration::from_secs(3), max_connections: 8 }
         );
         assert!(toml::from_str::<ConfigLayer>("bogus = 1").is_err());
+        let file: ConfigLayer = toml::from_str("data_key_file = \"/etc/a.key\"").unwrap();
+        let env =
+            ConfigLayer::from_env(|k| (k == "POSYANDU_RELAY_DATA_KEY_FILE").then(|| "/etc/b.key".to_string())).unwrap();
+        assert_eq!(file.clone().resolve().data_key_file, Some(PathBuf::from("/etc/a.key")));
+        assert_eq!(file.overlay(env).resolve().data_key_file, Some(PathBuf::from("/etc/b.key")));
+        assert_eq!(ConfigLayer::default().resolve().data_key_file, None);
         assert!(ConfigLayer::from_env(|_| Some("x".into())).is_err());
     }
 }

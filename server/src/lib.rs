@@ -15,6 +15,7 @@
 //! - [`metrics`], [`config`], [`error`].
 
 pub mod admin;
+pub mod at_rest;
 pub mod auth;
 pub mod config;
 pub mod error;

@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use posyandu_server::admin::Registry;
+use posyandu_server::at_rest::{AtRest, KeySource};
 use posyandu_server::config::{Config, ConfigLayer, LogFormat};
 use posyandu_server::storage::postgres::PgRegistry;
 use posyandu_server::storage::{PgStorage, SqliteStorage};
@@ -40,6 +42,12 @@ struct Cli {
     /// Connections per relay process in the PostgreSQL pool.
     #[arg(long, global = true, env = "POSYANDU_RELAY_PG_POOL_SIZE", default_value_t = 16)]
     pg_pool_size: usize,
+    /// Master key of encryption at rest: a file of 32 random bytes (or 64 hex digits),
+    /// mode 0600 or 0400 (env POSYANDU_RELAY_DATA_KEY_FILE, config `data_key_file`).
+    /// Required on PostgreSQL; on SQLite the default is relay-data.key beside the
+    /// database, created on first start. Back it up separately from the database.
+    #[arg(long, global = true)]
+    data_key_file: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -47,7 +55,7 @@ struct Cli {
 /// Where the relay keeps its data.
 enum Db {
     Sqlite(SqliteStorage),
-    Postgres { url: String, pool_size: usize },
+    Postgres { url: String, pool_size: usize, keys: Arc<AtRest> },
 }
 
 #[derive(Subcommand)]
@@ -188,6 +196,10 @@ enum AdminOp {
         #[arg(long)]
         posyandu: Option<String>,
     },
+    /// Seal every change and snapshot still stored in plaintext (written by a relay
+    /// before encryption at rest), in batches; resumable. `serve` also does this at
+    /// start. Safe while relays run.
+    SealAtRest,
 }
 
 fn config(
@@ -195,14 +207,41 @@ fn config(
     db: Option<PathBuf>,
     file: Option<&PathBuf>,
     log: Option<LogFormat>,
+    data_key_file: Option<PathBuf>,
 ) -> anyhow::Result<Config> {
     let file = match file {
         Some(p) => ConfigLayer::from_file(p)?,
         None => ConfigLayer::default(),
     };
     let env = ConfigLayer::from_env(|k| std::env::var(k).ok())?;
-    let flags = ConfigLayer { listen, db, log_format: log, ..Default::default() };
+    let flags = ConfigLayer { listen, db, log_format: log, data_key_file, ..Default::default() };
     Ok(file.overlay(env).overlay(flags).resolve())
+}
+
+/// The master key of encryption at rest (see `posyandu_server::at_rest`): the
+/// configured key file; without one, on SQLite `relay-data.key` beside the database
+/// (created on first start, with a warning), on PostgreSQL an error. Never logged.
+fn data_keys(cfg: &Config, postgres: bool) -> anyhow::Result<Arc<AtRest>> {
+    if let Some(path) = &cfg.data_key_file {
+        return Ok(AtRest::load(path)?);
+    }
+    anyhow::ensure!(
+        !postgres,
+        "PostgreSQL needs a data key for encryption at rest: --data-key-file FILE (or \
+         POSYANDU_RELAY_DATA_KEY_FILE, or data_key_file in the config file), a file of 32 random bytes \
+         or 64 hex digits with mode 0600, e.g. `(umask 077; openssl rand -hex 32 > relay-data.key)`; \
+         every relay on the database needs the same file, kept apart from the database backups"
+    );
+    let (keys, source) = AtRest::load_or_create(&AtRest::default_key_path(&cfg.db))?;
+    if let KeySource::Created(path) = source {
+        let msg = "created a new data key for encryption at rest; back it up, but NOT with the database \
+                   backups (a backup together with its key reveals everything; losing the key loses the data)";
+        tracing::warn!(key_file = %path.display(), "{msg}");
+        if !tracing::dispatcher::has_been_set() {
+            eprintln!("warning: {msg}: {}", path.display());
+        }
+    }
+    Ok(keys)
 }
 
 fn init_logging(format: LogFormat) {
@@ -215,9 +254,9 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn open(db: &PathBuf) -> anyhow::Result<SqliteStorage> {
+fn open(db: &PathBuf, keys: Arc<AtRest>) -> anyhow::Result<SqliteStorage> {
     tighten_sqlite_files(db);
-    SqliteStorage::open(db).with_context(|| format!("cannot open database {}", db.display()))
+    SqliteStorage::open_with(db, keys).with_context(|| format!("cannot open database {}", db.display()))
 }
 
 fn main() -> std::process::ExitCode {
@@ -235,28 +274,31 @@ fn real_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let pg = cli.database_url.clone().filter(|u| !u.trim().is_empty());
     let pool_size = cli.pg_pool_size;
+    let key_flag = cli.data_key_file.clone();
     match cli.cmd {
         Cmd::Serve(a) => {
-            let cfg = config(a.listen, a.db, a.config.as_ref(), a.log_format)?;
+            let cfg = config(a.listen, a.db, a.config.as_ref(), a.log_format, key_flag)?;
             init_logging(cfg.log_format);
+            let keys = data_keys(&cfg, pg.is_some())?;
             let db = match pg {
-                Some(url) => Db::Postgres { url, pool_size },
-                None => Db::Sqlite(open(&cfg.db)?),
+                Some(url) => Db::Postgres { url, pool_size, keys },
+                None => Db::Sqlite(open(&cfg.db, keys)?),
             };
             run(cfg, db)
         }
         Cmd::Demo(a) => {
             // The demo never touches the default production database.
             let db = a.db.or_else(|| Some(PathBuf::from("./posyandu-demo.sqlite3")));
-            let cfg = config(a.listen, db, a.config.as_ref(), a.log_format)?;
+            let cfg = config(a.listen, db, a.config.as_ref(), a.log_format, key_flag)?;
+            let keys = data_keys(&cfg, pg.is_some())?;
             let db = match pg {
                 Some(url) => {
                     let reg = PgRegistry::connect(&url).context("cannot open the PostgreSQL database")?;
                     demo(&reg, &cfg, "PostgreSQL (--database-url)")?;
-                    Db::Postgres { url, pool_size }
+                    Db::Postgres { url, pool_size, keys }
                 }
                 None => {
-                    let storage = open(&cfg.db)?;
+                    let storage = open(&cfg.db, keys)?;
                     storage.with_conn(|conn| demo(&*conn, &cfg, &cfg.db.display().to_string()))?;
                     Db::Sqlite(storage)
                 }
@@ -279,25 +321,67 @@ fn real_main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Admin { db, config: file, op: op @ (AdminOp::RebuildReadModel | AdminOp::CheckReadModel { .. }) } => {
+            // Reading documents and rows needs the data key.
+            let cfg = config(None, db, file.as_ref(), None, key_flag)?;
+            let keys = data_keys(&cfg, pg.is_some())?;
             let sqlite = match &pg {
                 Some(_) => None,
-                None => Some(open(&config(None, db, file.as_ref(), None)?.db)?),
+                None => Some(open(&cfg.db, keys.clone())?),
             };
-            read_model_op(pg, pool_size, sqlite, op)
+            read_model_op(pg, pool_size, keys, sqlite, op)
         }
         Cmd::Admin { db, config: file, op } => {
+            let cfg = config(None, db, file.as_ref(), None, key_flag)?;
+            // Only the operations that read documents need the data key.
+            let needs_key = matches!(op, AdminOp::Problems { .. } | AdminOp::SealAtRest);
             if let Some(url) = pg {
+                let keys = if needs_key { Some(data_keys(&cfg, true)?) } else { None };
+                if let (AdminOp::SealAtRest, Some(keys)) = (&op, &keys) {
+                    return seal_at_rest_pg(&url, keys.clone());
+                }
                 let reg = PgRegistry::connect(&url).context("cannot open the PostgreSQL database")?;
-                return admin_op(&reg, op);
+                return admin_op(&reg, keys.as_deref(), op);
             }
-            let cfg = config(None, db, file.as_ref(), None)?;
-            let storage = open(&cfg.db)?;
-            storage.with_conn(|conn| admin_op(&*conn, op))
+            // On SQLite the key beside the database is created with the database.
+            let keys = match &cfg.data_key_file {
+                Some(_) => data_keys(&cfg, false)?,
+                None if needs_key || !cfg.db.exists() => data_keys(&cfg, false)?,
+                None => AtRest::ephemeral(), // registry operations never touch sealed data
+            };
+            let storage = open(&cfg.db, keys)?;
+            if matches!(op, AdminOp::SealAtRest) {
+                init_logging(LogFormat::Pretty);
+                let p = posyandu_server::storage::seal_pass::seal_sqlite(&storage)
+                    .map_err(|e| anyhow::anyhow!("sealing failed: {e}"))?;
+                return report_sealed(p);
+            }
+            let keys = storage.keys().clone();
+            storage.with_conn(|conn| admin_op(&*conn, Some(&keys), op))
         }
     }
 }
 
-fn admin_op(conn: &dyn Registry, op: AdminOp) -> anyhow::Result<()> {
+fn report_sealed(p: posyandu_server::at_rest::SealProgress) -> anyhow::Result<()> {
+    println!(
+        "{} dari {} perubahan dan {} dari {} dokumen disegel (dienkripsi)",
+        p.changes_done, p.changes_total, p.snapshots_done, p.snapshots_total
+    );
+    Ok(())
+}
+
+fn seal_at_rest_pg(url: &str, keys: Arc<AtRest>) -> anyhow::Result<()> {
+    init_logging(LogFormat::Pretty);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let p = rt.block_on(async {
+        let storage = PgStorage::connect_with(url, 2, keys)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+        posyandu_server::storage::seal_pass::seal_pg(&storage).await.map_err(|e| anyhow::anyhow!("sealing failed: {e}"))
+    })?;
+    report_sealed(p)
+}
+
+fn admin_op(conn: &dyn Registry, keys: Option<&AtRest>, op: AdminOp) -> anyhow::Result<()> {
     match op {
         AdminOp::AddPuskesmas { id, name } => {
             admin::add_puskesmas(conn, &id, &name)?;
@@ -332,7 +416,8 @@ fn admin_op(conn: &dyn Registry, op: AdminOp) -> anyhow::Result<()> {
         AdminOp::List => print!("{}", admin::list(conn)?),
         AdminOp::Refusals { device, limit } => print!("{}", admin::refusals(conn, device.as_deref(), limit)?),
         AdminOp::Problems { posyandu } => {
-            let (listing, docs) = admin::problems(conn, posyandu.as_deref())?;
+            let keys = keys.context("the data key is needed to read documents")?;
+            let (listing, docs) = admin::problems(conn, keys, posyandu.as_deref())?;
             print!("{listing}");
             eprintln!("{docs} dokumen diperiksa");
         }
@@ -344,6 +429,7 @@ fn admin_op(conn: &dyn Registry, op: AdminOp) -> anyhow::Result<()> {
         AdminOp::RebuildReadModel | AdminOp::CheckReadModel { .. } => {
             anyhow::bail!("read-model operations need the storage, not the registry")
         }
+        AdminOp::SealAtRest => anyhow::bail!("seal-at-rest is run before the registry is opened"),
     }
     Ok(())
 }
@@ -352,6 +438,7 @@ fn admin_op(conn: &dyn Registry, op: AdminOp) -> anyhow::Result<()> {
 fn read_model_op(
     pg: Option<String>,
     pool_size: usize,
+    keys: Arc<AtRest>,
     sqlite: Option<SqliteStorage>,
     op: AdminOp,
 ) -> anyhow::Result<()> {
@@ -363,7 +450,7 @@ fn read_model_op(
             (Some(url), _) => {
                 let reg = PgRegistry::connect(&url).context("cannot open the PostgreSQL database")?;
                 let scopes = tokio::task::block_in_place(|| reg_scopes(&reg))?;
-                let s = PgStorage::connect(&url, pool_size)
+                let s = PgStorage::connect_with(&url, pool_size, keys)
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
                 (std::sync::Arc::new(s), scopes)
@@ -454,12 +541,23 @@ fn demo(conn: &dyn Registry, cfg: &Config, db_label: &str) -> anyhow::Result<()>
 fn run(cfg: Config, db: Db) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
+        // Plaintext left by a relay from before encryption at rest is sealed before
+        // serving (resumable; nothing to do on a sealed database).
         let (state, db_label) = match db {
-            Db::Sqlite(storage) => (AppState::new(storage), cfg.db.display().to_string()),
-            Db::Postgres { url, pool_size } => {
-                let storage = PgStorage::connect(&url, pool_size)
+            Db::Sqlite(storage) => {
+                let s = storage.clone();
+                tokio::task::spawn_blocking(move || posyandu_server::storage::seal_pass::seal_sqlite(&s))
+                    .await?
+                    .map_err(|e| anyhow::anyhow!("sealing stored data failed: {e}"))?;
+                (AppState::new(storage), cfg.db.display().to_string())
+            }
+            Db::Postgres { url, pool_size, keys } => {
+                let storage = PgStorage::connect_with(&url, pool_size, keys)
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+                posyandu_server::storage::seal_pass::seal_pg(&storage)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("sealing stored data failed: {e}"))?;
                 (AppState::new(storage), "postgresql".to_string())
             }
         };

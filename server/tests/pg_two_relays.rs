@@ -64,6 +64,12 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+fn data_key(dir: &std::path::Path) -> std::path::PathBuf {
+    let key = dir.join("relay-data.key");
+    posyandu_server::at_rest::AtRest::load_or_create(&key).unwrap();
+    key
+}
+
 fn start_relay(url: &str, dir: &std::path::Path, i: usize) -> (Relay, String) {
     for _ in 0..5 {
         let port = free_port();
@@ -72,6 +78,8 @@ fn start_relay(url: &str, dir: &std::path::Path, i: usize) -> (Relay, String) {
             .arg("--db")
             .arg(dir.join(format!("unused-{i}.sqlite3")))
             .env("POSYANDU_RELAY_DATABASE_URL", url)
+            // PostgreSQL needs an explicit data key; both relays share it.
+            .env("POSYANDU_RELAY_DATA_KEY_FILE", data_key(dir))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

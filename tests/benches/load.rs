@@ -347,9 +347,16 @@ fn main() {
                 let tokens = register(&PgRegistry::connect(&url).unwrap(), n_devices, n_posyandu);
                 let db = dir.path().join("unused.sqlite3");
                 let pool = env_usize("LOAD_PG_POOL", 16).to_string();
+                let key = dir.path().join("relay-data.key");
+                posyandu_server::at_rest::AtRest::load_or_create(&key).unwrap();
+                let key = key.display().to_string();
                 let relay = start_relay(
                     &["--db", db.to_str().unwrap()],
-                    &[("POSYANDU_RELAY_DATABASE_URL", &url), ("POSYANDU_RELAY_PG_POOL_SIZE", &pool)],
+                    &[
+                        ("POSYANDU_RELAY_DATABASE_URL", &url),
+                        ("POSYANDU_RELAY_PG_POOL_SIZE", &pool),
+                        ("POSYANDU_RELAY_DATA_KEY_FILE", &key),
+                    ],
                 );
                 (relay, tokens, Some(schema))
             }

@@ -56,9 +56,13 @@ impl RelayProcess {
     }
 
     /// A relay on the PostgreSQL database `url` (libpq key/value or URL form), not started.
+    /// PostgreSQL needs an explicit data key (encryption at rest): `pg-data.key` in `dir`.
     pub fn new_pg(dir: &Path, url: &str) -> RelayProcess {
         let mut relay = RelayProcess::new(dir);
         relay.database_url = Some(url.to_string());
+        let key = dir.join("pg-data.key");
+        posyandu_server::at_rest::AtRest::load_or_create(&key).expect("data key");
+        relay.env.push(("POSYANDU_RELAY_DATA_KEY_FILE".into(), key.display().to_string()));
         relay
     }
 
@@ -166,6 +170,27 @@ impl RelayProcess {
             let _ = std::fs::remove_file(self.db.with_extension(ext));
         }
         Ok(())
+    }
+
+    /// The data key file the relay seals with (its `POSYANDU_RELAY_DATA_KEY_FILE`, else
+    /// `relay-data.key` beside the database).
+    pub fn data_key_path(&self) -> PathBuf {
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "POSYANDU_RELAY_DATA_KEY_FILE")
+            .map(|(_, v)| PathBuf::from(v))
+            .unwrap_or_else(|| posyandu_server::at_rest::AtRest::default_key_path(&self.db))
+    }
+
+    /// The relay's stored snapshot of document `id` (SQLite), opened with its data key:
+    /// the relay seals what it stores (docs/relay-operations.md, "Encryption at rest").
+    pub fn stored_snapshot(&self, id: &[u8]) -> Result<Vec<u8>> {
+        use posyandu_server::at_rest::{AtRest, Blob};
+        let conn = rusqlite::Connection::open(&self.db)?;
+        let (scope, blob): (String, Vec<u8>) =
+            conn.query_row("SELECT scope, snapshot FROM doc WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(AtRest::load(&self.data_key_path())?.open_vec(&scope, id, Blob::Snapshot, blob)?)
     }
 
     /// `(rows, distinct hashes, max seq)` of one Posyandu's change log, read from the

@@ -125,10 +125,7 @@ fn a_newer_app_version_and_this_one_sync_both_ways_without_losing_anything() {
     assert_eq!(get(&["visits", &vv, "entries", &m, "topik_kelas"]).as_deref(), Some("mp_asi"));
     assert_eq!(get(&["referrals", &r, "status"]).as_deref(), Some("dirujuk"));
     // And the relay's copy, which the Puskesmas side reads, has them too.
-    let relay_doc: Vec<u8> = rusqlite::Connection::open(&relay.db)
-        .unwrap()
-        .query_row("SELECT snapshot FROM doc WHERE id = ?1", [&h.as_bytes()[..]], |r| r.get(0))
-        .unwrap();
+    let relay_doc = relay.stored_snapshot(&h.as_bytes()[..]).unwrap();
     let mut at_relay = HouseholdDoc::load_readonly(&relay_doc).unwrap();
     let (_, refs) = at_relay.automerge().get(ROOT, "referrals").unwrap().unwrap();
     assert!(at_relay.automerge().get(&refs, referral.to_string()).unwrap().is_some());

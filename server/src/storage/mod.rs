@@ -5,6 +5,7 @@
 //! [`crate::merge`] so a backend only does I/O inside one transaction per call.
 
 pub mod postgres;
+pub mod seal_pass;
 pub mod sqlite;
 
 use std::future::Future;

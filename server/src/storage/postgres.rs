@@ -35,6 +35,7 @@ use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::{BoxFuture, NewDocQuota, ReadContent, ReadRow, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::admin::{self, AdminError, Listing, Registry, Table};
+use crate::at_rest::{AtRest, Blob};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
 use crate::merge::{apply_push, Merged, PageBuilder, PushAuth};
@@ -183,13 +184,22 @@ async fn migrate_locked(client: &tokio_postgres::Client) -> Result<usize, tokio_
 pub struct PgStorage {
     pool: Pool,
     config: tokio_postgres::Config,
+    /// Seals change-log data and snapshots at rest (see [`crate::at_rest`]).
+    keys: std::sync::Arc<AtRest>,
 }
 
 impl PgStorage {
     /// Connects a pool of `pool_size` connections to `url` (a `postgres://` URL or a
     /// `key=value` string; a schema can be chosen with `options=-csearch_path=...`)
-    /// and applies pending migrations.
+    /// and applies pending migrations. Seals with a key of this process only
+    /// ([`AtRest::process_ephemeral`]): for tests; the relay uses
+    /// [`PgStorage::connect_with`] and its configured key file.
     pub async fn connect(url: &str, pool_size: usize) -> Result<Self, ApiError> {
+        Self::connect_with(url, pool_size, AtRest::process_ephemeral()).await
+    }
+
+    /// [`PgStorage::connect`] sealing with `keys`.
+    pub async fn connect_with(url: &str, pool_size: usize, keys: std::sync::Arc<AtRest>) -> Result<Self, ApiError> {
         let config = parse_config(url).map_err(|e| ApiError::internal(format!("invalid database URL: {e}")))?;
         let mgr =
             Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
@@ -202,7 +212,12 @@ impl PgStorage {
         let client = pool.get().await?;
         migrate(&client).await.map_err(|e| ApiError::internal(format!("migration failed: {}", pg_message(&e))))?;
         drop(client);
-        Ok(PgStorage { pool, config })
+        Ok(PgStorage { pool, config, keys })
+    }
+
+    /// The at-rest keys (admin tools, tests).
+    pub fn keys(&self) -> &std::sync::Arc<AtRest> {
+        &self.keys
     }
 
     /// The connection pool (tests, tools).
@@ -232,7 +247,7 @@ impl PgStorage {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match store_push(&mut client, &device, &req.push, quota).await {
+                match store_push(&mut client, &self.keys, &device, &req.push, quota).await {
                     Ok((n, d)) => {
                         new_changes = n;
                         new_docs = d;
@@ -255,7 +270,8 @@ impl PgStorage {
             }
         }
         let (pull, cursor, more, epoch) =
-            read_pull(&mut client, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes).await?;
+            read_pull(&mut client, &self.keys, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes)
+                .await?;
         Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes, new_docs })
     }
 }
@@ -269,6 +285,7 @@ impl PgStorage {
 /// upsert every document and advance the counter (pipelined), commit.
 async fn store_push(
     client: &mut deadpool_postgres::Object,
+    keys: &AtRest,
     device: &DevicePrincipal,
     push: &[DocChanges],
     quota: NewDocQuota,
@@ -349,7 +366,14 @@ async fn store_push(
     let first_seq: i64 = counter.get(0);
     let mut existing: std::collections::HashMap<DocId, (String, Vec<u8>)> = std::collections::HashMap::new();
     for r in rows {
-        existing.insert(doc_id(r.get(0))?, (r.get(1), r.get(2)));
+        let (doc, doc_scope, blob): (DocId, String, Vec<u8>) = (doc_id(r.get(0))?, r.get(1), r.get(2));
+        // Another scope's document is only compared (then refused), never opened.
+        let blob = if doc_scope == scope {
+            keys.open_vec(scope, &doc, Blob::Snapshot, blob).map_err(ApiError::from)?
+        } else {
+            blob
+        };
+        existing.insert(doc, (doc_scope, blob));
     }
 
     // Merging is CPU work (automerge load + save): keep it off the async workers, one
@@ -410,7 +434,7 @@ async fn store_push(
             seqs.push(next);
             log_docs.push(&doc[..]);
             hs.push(&c.hash[..]);
-            datas.push(&c.data[..]);
+            datas.push(keys.seal(scope, doc, Blob::Change { hash: &c.hash }, &c.data));
             next += 1;
         }
         let snapshot = m.snapshot.as_deref().unwrap_or_default();
@@ -421,7 +445,7 @@ async fn store_push(
         };
     }
     let doc_ids: Vec<&[u8]> = docs.keys().map(|d| &d[..]).collect();
-    let snapshots: Vec<&[u8]> = docs.values().map(|(s, _)| *s).collect();
+    let snapshots: Vec<Vec<u8>> = docs.iter().map(|(d, (s, _))| keys.seal(scope, d, Blob::Snapshot, s)).collect();
     let updated: Vec<i64> = docs.values().map(|(_, q)| *q).collect();
     let now = now_unix();
     let log = async {
@@ -442,7 +466,7 @@ async fn store_push(
         return Err(Attempt::Conflict("a pushed document was created by another Posyandu concurrently"));
     }
     let rows: Vec<(DocId, u64, &Projection)> = views.iter().map(|(d, p)| (*d, docs[d].1.max(0) as u64, *p)).collect();
-    write_read_rows(&tx, scope, &rows).await?;
+    write_read_rows(&tx, keys, scope, &rows).await?;
     tx.commit().await?;
     Ok(((next - 1 - first_seq) as u64, new_docs))
 }
@@ -452,6 +476,7 @@ async fn store_push(
 /// documents' row locks.
 async fn write_read_rows(
     tx: &deadpool_postgres::Transaction<'_>,
+    keys: &AtRest,
     scope: &str,
     rows: &[(DocId, u64, &Projection)],
 ) -> Result<(), tokio_postgres::Error> {
@@ -472,7 +497,7 @@ async fn write_read_rows(
     let ids: Vec<&[u8]> = rows.iter().map(|(d, _, _)| &d[..]).collect();
     let seqs: Vec<i64> = rows.iter().map(|(_, q, _)| (*q).min(i64::MAX as u64) as i64).collect();
     let stamps: Vec<&str> = rows.iter().map(|(_, _, p)| p.stamp).collect();
-    let bodies: Vec<&[u8]> = rows.iter().map(|(_, _, p)| &p.body[..]).collect();
+    let bodies: Vec<Vec<u8>> = rows.iter().map(|(d, _, p)| keys.seal(scope, d, Blob::ReadRow, &p.body)).collect();
     let written: std::collections::HashSet<Vec<u8>> = tx
         .query(&upsert, &[&scope, &ids, &seqs, &stamps, &bodies])
         .await?
@@ -504,6 +529,8 @@ async fn write_read_rows(
 }
 
 fn read_row(
+    keys: &AtRest,
+    scope: &str,
     doc: &[u8],
     seq: i64,
     stamp: Option<String>,
@@ -512,9 +539,9 @@ fn read_row(
 ) -> Result<ReadRow, ApiError> {
     let content = match (stamp, body, snapshot) {
         (Some(stamp), Some(body), _) if stamp.starts_with(read_model::format_prefix()) => {
-            ReadContent::View { stamp, body }
+            ReadContent::View { stamp, body: keys.open_or_keep(scope, doc, Blob::ReadRow, body) }
         }
-        (_, _, Some(snapshot)) => ReadContent::Snapshot(snapshot),
+        (_, _, Some(snapshot)) => ReadContent::Snapshot(keys.open_or_keep(scope, doc, Blob::Snapshot, snapshot)),
         _ => return Err(ApiError::internal("read row without body or snapshot")),
     };
     Ok(ReadRow { doc: doc_id(doc)?, updated_seq: seq.max(0) as u64, content })
@@ -546,6 +573,7 @@ async fn last_seq(client: &impl GenericClient, scope: &str) -> Result<u64, tokio
 /// agree): `(pull, cursor, more, epoch)`.
 async fn read_pull(
     client: &mut deadpool_postgres::Object,
+    keys: &AtRest,
     scope: &str,
     device_id: &str,
     cursor: u64,
@@ -559,7 +587,7 @@ async fn read_pull(
         // Bounded by the page budget: at most MAX_PAGE_BYTES of data, read in chunks.
         let stmt = tx
             .prepare_cached(
-                "SELECT seq, doc_id, data FROM change_log
+                "SELECT seq, doc_id, data, hash FROM change_log
                  WHERE scope = $1 AND seq > $2 AND origin_device <> $3 ORDER BY seq LIMIT $4",
             )
             .await?;
@@ -570,7 +598,9 @@ async fn read_pull(
             for r in rows {
                 let seq: i64 = r.get(0);
                 from = seq;
-                if !page.offer(seq as u64, doc_id(r.get(1))?, r.get(2)) {
+                let doc = doc_id(r.get(1))?;
+                let data = keys.open_or_keep(scope, &doc, Blob::Change { hash: r.get(3) }, r.get(2));
+                if !page.offer(seq as u64, doc, data) {
                     break 'outer;
                 }
             }
@@ -639,7 +669,8 @@ impl Storage for PgStorage {
             let cursor = last_seq(&tx, &scope).await?;
             let epoch = read_epoch(&tx).await?;
             let totals = tx
-                .prepare_cached("SELECT count(*), coalesce(sum(length(snapshot)), 0)::bigint FROM doc WHERE scope = $1")
+                // Plaintext sizes (what the page carries): a sealed blob is OVERHEAD longer.
+                .prepare_cached(super::seal_pass::PG_SNAPSHOT_TOTALS)
                 .await?;
             let row = tx.query_one(&totals, &[&scope]).await?;
             let (total_docs, total_bytes): (i64, i64) = (row.get(0), row.get(1));
@@ -658,7 +689,7 @@ impl Storage for PgStorage {
                 for r in rows {
                     let id: &[u8] = r.get(0);
                     from = id.to_vec();
-                    let snapshot: Vec<u8> = r.get(1);
+                    let snapshot = self.keys.open_or_keep(&scope, id, Blob::Snapshot, r.get(1));
                     if !docs.is_empty() && used + snapshot.len() > limit {
                         next = docs.last().map(|d| d.doc);
                         break 'outer;
@@ -704,11 +735,12 @@ impl Storage for PgStorage {
                 .await?;
             rows.into_iter()
                 .map(|r| {
+                    let doc = doc_id(r.get(0))?;
                     Ok(StoredDoc {
-                        doc: doc_id(r.get(0))?,
+                        doc,
                         scope: scope.clone(),
                         updated_seq: r.get::<_, i64>(1).max(0) as u64,
-                        snapshot: r.get(2),
+                        snapshot: self.keys.open_or_keep(&scope, &doc, Blob::Snapshot, r.get(2)),
                     })
                 })
                 .collect()
@@ -737,7 +769,9 @@ impl Storage for PgStorage {
                     ],
                 )
                 .await?;
-            rows.into_iter().map(|r| read_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect()
+            rows.into_iter()
+                .map(|r| read_row(&self.keys, &scope, r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .collect()
         })
     }
 
@@ -753,7 +787,7 @@ impl Storage for PgStorage {
                 )
                 .await?;
             let row = client.query_opt(&stmt, &[&scope, &&member.as_bytes()[..], &read_model::format_prefix()]).await?;
-            row.map(|r| read_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).transpose()
+            row.map(|r| read_row(&self.keys, &scope, r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).transpose()
         })
     }
 
@@ -778,10 +812,14 @@ impl Storage for PgStorage {
                 .await?;
             let work: Vec<(Vec<u8>, String, i64, Vec<u8>)> =
                 todo.into_iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+            let keys = self.keys.clone();
             let derived = tokio::task::spawn_blocking(move || {
                 work.into_iter()
                     .map(|(id, scope, seq, snapshot)| {
-                        let p = Projection::from_snapshot(&snapshot);
+                        let p = keys
+                            .open_vec(&scope, &id, Blob::Snapshot, snapshot)
+                            .map_err(|e| e.to_string())
+                            .and_then(|s| Projection::from_snapshot(&s));
                         (id, scope, seq, p)
                     })
                     .collect::<Vec<_>>()
@@ -799,7 +837,7 @@ impl Storage for PgStorage {
                 let doc = doc_id(&id)?;
                 match p {
                     Ok(p) => {
-                        write_read_rows(&tx, &scope, &[(doc, seq.max(0) as u64, &p)]).await?;
+                        write_read_rows(&tx, &self.keys, &scope, &[(doc, seq.max(0) as u64, &p)]).await?;
                         step.rebuilt += 1;
                     }
                     Err(e) => {
@@ -881,7 +919,11 @@ impl Storage for PgStorage {
             let keys: Vec<&[u8]> = ids.iter().map(|d| &d[..]).collect();
             let mut docs = Vec::new();
             for r in tx.query(&stmt, &[&scope, &keys]).await? {
-                docs.push(SnapshotDoc { doc: doc_id(r.get(0))?, snapshot: r.get(1) });
+                let doc = doc_id(r.get(0))?;
+                docs.push(SnapshotDoc {
+                    doc,
+                    snapshot: self.keys.open_or_keep(&scope, &doc, Blob::Snapshot, r.get(1)),
+                });
             }
             tx.commit().await?;
             Ok(DocsResponse { docs, epoch })

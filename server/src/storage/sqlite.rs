@@ -13,7 +13,9 @@ use posyandu_core::sync::wire::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::seal_pass::SQLITE_SNAPSHOT_TOTALS as SNAPSHOT_TOTALS_SQL;
 use super::{BoxFuture, NewDocQuota, ReadContent, ReadRow, Refusal, Storage, StoredDoc, SyncOutcome};
+use crate::at_rest::{AtRest, Blob};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
 use crate::merge::{apply_push, PageBuilder, PushAuth};
@@ -191,23 +193,40 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 pub struct SqliteStorage {
     conn: Arc<Mutex<Connection>>,
     path: Option<PathBuf>,
+    /// Seals change-log data and snapshots at rest (see [`crate::at_rest`]).
+    keys: Arc<AtRest>,
 }
 
 impl SqliteStorage {
-    /// Opens the database at `path`, creating and migrating it as needed.
+    /// Opens the database at `path`, creating and migrating it as needed, with the
+    /// data key in `relay-data.key` beside it (created on first use; see
+    /// [`AtRest::load_or_create`]). The relay binary uses [`SqliteStorage::open_with`].
     pub fn open(path: impl AsRef<Path>) -> rusqlite::Result<Self> {
+        let path = path.as_ref();
+        let (keys, _) = AtRest::load_or_create(&AtRest::default_key_path(path))
+            .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
+        Self::open_with(path, keys)
+    }
+
+    /// Opens the database at `path` sealing with `keys`.
+    pub fn open_with(path: impl AsRef<Path>, keys: Arc<AtRest>) -> rusqlite::Result<Self> {
         let path = path.as_ref();
         let mut conn = open_connection(path)?;
         migrate_to(&mut conn, MIGRATIONS.len())?;
-        Ok(SqliteStorage { conn: Arc::new(Mutex::new(conn)), path: Some(path.to_path_buf()) })
+        Ok(SqliteStorage { conn: Arc::new(Mutex::new(conn)), path: Some(path.to_path_buf()), keys })
     }
 
-    /// A private in-memory database (tests).
+    /// A private in-memory database (tests), sealing with a key of this process.
     pub fn open_in_memory() -> rusqlite::Result<Self> {
         let mut conn = Connection::open_in_memory()?;
         configure(&conn)?;
         migrate_to(&mut conn, MIGRATIONS.len())?;
-        Ok(SqliteStorage { conn: Arc::new(Mutex::new(conn)), path: None })
+        Ok(SqliteStorage { conn: Arc::new(Mutex::new(conn)), path: None, keys: AtRest::ephemeral() })
+    }
+
+    /// The at-rest keys (admin tools, tests).
+    pub fn keys(&self) -> &Arc<AtRest> {
+        &self.keys
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -254,13 +273,14 @@ impl Storage for SqliteStorage {
         req: SyncRequest,
         quota: NewDocQuota,
     ) -> BoxFuture<'_, Result<SyncOutcome, ApiError>> {
+        let keys = self.keys.clone();
         Box::pin(self.blocking(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (stored, new_changes, new_docs) = store_push(&tx, &device, &req, quota)?;
+            let (stored, new_changes, new_docs) = store_push(&tx, &keys, &device, &req, quota)?;
             tx.commit()?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let (pull, cursor, more) =
-                read_pull(&tx, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes)?;
+                read_pull(&tx, &keys, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes)?;
             let epoch = read_epoch(&tx)?;
             tx.commit()?;
             Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes, new_docs })
@@ -268,9 +288,10 @@ impl Storage for SqliteStorage {
     }
 
     fn snapshot(&self, scope: String, req: SnapshotRequest) -> BoxFuture<'_, Result<SnapshotPage, ApiError>> {
+        let keys = self.keys.clone();
         Box::pin(self.blocking(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let page = read_snapshot_page(&tx, &scope, &req)?;
+            let page = read_snapshot_page(&tx, &keys, &scope, &req)?;
             tx.commit()?;
             Ok(page)
         }))
@@ -282,24 +303,28 @@ impl Storage for SqliteStorage {
         after_seq: u64,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<StoredDoc>, ApiError>> {
-        Box::pin(self.blocking(move |conn| read_docs_after(conn, &scope, after_seq, limit)))
+        let keys = self.keys.clone();
+        Box::pin(self.blocking(move |conn| read_docs_after(conn, &keys, &scope, after_seq, limit)))
     }
 
     fn read_after(&self, scope: String, after_seq: u64, limit: usize) -> BoxFuture<'_, Result<Vec<ReadRow>, ApiError>> {
+        let keys = self.keys.clone();
         Box::pin(self.blocking(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let rows = read_rows_after(&tx, &scope, after_seq, limit)?;
+            let rows = read_rows_after(&tx, &keys, &scope, after_seq, limit)?;
             tx.commit()?;
             Ok(rows)
         }))
     }
 
     fn read_member(&self, scope: String, member: uuid::Uuid) -> BoxFuture<'_, Result<Option<ReadRow>, ApiError>> {
-        Box::pin(self.blocking(move |conn| read_member_row(conn, &scope, member)))
+        let keys = self.keys.clone();
+        Box::pin(self.blocking(move |conn| read_member_row(conn, &keys, &scope, member)))
     }
 
     fn rebuild_read_model(&self, batch: usize) -> BoxFuture<'_, Result<RebuildStep, ApiError>> {
-        Box::pin(self.blocking(move |conn| rebuild_read_rows(conn, batch)))
+        let keys = self.keys.clone();
+        Box::pin(self.blocking(move |conn| rebuild_read_rows(conn, &keys, batch)))
     }
 
     fn epoch(&self) -> BoxFuture<'_, Result<u64, ApiError>> {
@@ -315,9 +340,10 @@ impl Storage for SqliteStorage {
     }
 
     fn fetch_docs(&self, scope: String, ids: Vec<DocId>) -> BoxFuture<'_, Result<DocsResponse, ApiError>> {
+        let keys = self.keys.clone();
         Box::pin(self.blocking(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let docs = read_docs(&tx, &scope, &ids)?;
+            let docs = read_docs(&tx, &keys, &scope, &ids)?;
             let epoch = read_epoch(&tx)?;
             tx.commit()?;
             Ok(DocsResponse { docs, epoch })
@@ -470,11 +496,12 @@ pub fn list_refusals(conn: &Connection, device: Option<&str>, limit: usize) -> r
 }
 
 /// The scope's documents among `ids` (see [`Storage::fetch_docs`]).
-pub fn read_docs(conn: &Connection, scope: &str, ids: &[DocId]) -> Result<Vec<SnapshotDoc>, ApiError> {
+pub fn read_docs(conn: &Connection, keys: &AtRest, scope: &str, ids: &[DocId]) -> Result<Vec<SnapshotDoc>, ApiError> {
     let mut stmt = conn.prepare_cached("SELECT snapshot FROM doc WHERE id = ?1 AND scope = ?2")?;
     let mut out = Vec::new();
     for id in ids {
         if let Some(snapshot) = stmt.query_row(params![&id[..], scope], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+            let snapshot = keys.open_or_keep(scope, id, Blob::Snapshot, snapshot);
             out.push(SnapshotDoc { doc: *id, snapshot });
         }
     }
@@ -495,6 +522,7 @@ pub fn last_seq(tx: &Transaction, scope: &str) -> rusqlite::Result<u64> {
 /// caller commits.
 pub fn store_push(
     tx: &Transaction,
+    keys: &AtRest,
     device: &DevicePrincipal,
     req: &SyncRequest,
     quota: NewDocQuota,
@@ -515,6 +543,10 @@ pub fn store_push(
             .prepare_cached("SELECT scope, snapshot FROM doc WHERE id = ?1")?
             .query_row([&dc.doc[..]], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
+        let existing = match existing {
+            Some((s, blob)) if s == scope => Some((s, keys.open_vec(scope, &dc.doc, Blob::Snapshot, blob)?)),
+            other => other,
+        };
         if let Some((doc_scope, _)) = &existing {
             if doc_scope != scope {
                 return Err(ApiError::ForbiddenScope(uuid::Uuid::from_bytes(dc.doc).to_string()));
@@ -537,8 +569,9 @@ pub fn store_push(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for c in &merged.new_changes {
+                let data = keys.seal(scope, &dc.doc, Blob::Change { hash: &c.hash }, &c.data);
                 let n =
-                    ins.execute(params![scope, next as i64, &dc.doc[..], &c.hash[..], &c.data, device.device_id, now])?;
+                    ins.execute(params![scope, next as i64, &dc.doc[..], &c.hash[..], data, device.device_id, now])?;
                 next += n as u64;
             }
         }
@@ -547,9 +580,15 @@ pub fn store_push(
              ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated_seq = excluded.updated_seq,
                                             updated_at = excluded.updated_at",
         )?
-        .execute(params![&dc.doc[..], scope, snapshot, (next - 1) as i64, now])?;
+        .execute(params![
+            &dc.doc[..],
+            scope,
+            keys.seal(scope, &dc.doc, Blob::Snapshot, &snapshot),
+            (next - 1) as i64,
+            now
+        ])?;
         if let Some((read, conflicts)) = merged.read {
-            write_read_row(tx, scope, &dc.doc, next - 1, &Projection::from_merge(read, conflicts))?;
+            write_read_row(tx, keys, scope, &dc.doc, next - 1, &Projection::from_merge(read, conflicts))?;
         }
     }
     if next != first_seq + 1 {
@@ -566,11 +605,13 @@ pub fn store_push(
 /// row is of a newer log position. Inside the caller's write transaction.
 pub fn write_read_row(
     tx: &Transaction,
+    keys: &AtRest,
     scope: &str,
     doc: &DocId,
     updated_seq: u64,
     p: &Projection,
 ) -> Result<(), ApiError> {
+    let body = keys.seal(scope, doc, Blob::ReadRow, &p.body);
     let n = tx
         .prepare_cached(
             "INSERT INTO read_household (doc_id, scope, updated_seq, stamp, body) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -578,7 +619,7 @@ pub fn write_read_row(
                  stamp = excluded.stamp, body = excluded.body
              WHERE read_household.updated_seq <= excluded.updated_seq",
         )?
-        .execute(params![&doc[..], scope, updated_seq as i64, p.stamp, &p.body])?;
+        .execute(params![&doc[..], scope, updated_seq as i64, p.stamp, &body])?;
     if n == 0 {
         return Ok(());
     }
@@ -592,6 +633,8 @@ pub fn write_read_row(
 }
 
 fn read_row(
+    keys: &AtRest,
+    scope: &str,
     doc: Vec<u8>,
     seq: i64,
     stamp: Option<String>,
@@ -600,16 +643,22 @@ fn read_row(
 ) -> Result<ReadRow, ApiError> {
     let content = match (stamp, body, snapshot) {
         (Some(stamp), Some(body), _) if stamp.starts_with(read_model::format_prefix()) => {
-            ReadContent::View { stamp, body }
+            ReadContent::View { stamp, body: keys.open_or_keep(scope, &doc, Blob::ReadRow, body) }
         }
-        (_, _, Some(snapshot)) => ReadContent::Snapshot(snapshot),
+        (_, _, Some(snapshot)) => ReadContent::Snapshot(keys.open_or_keep(scope, &doc, Blob::Snapshot, snapshot)),
         _ => return Err(ApiError::internal("read row without body or snapshot")),
     };
     Ok(ReadRow { doc: doc_id(doc)?, updated_seq: seq.max(0) as u64, content })
 }
 
 /// See [`Storage::read_after`].
-pub fn read_rows_after(conn: &Connection, scope: &str, after_seq: u64, limit: usize) -> Result<Vec<ReadRow>, ApiError> {
+pub fn read_rows_after(
+    conn: &Connection,
+    keys: &AtRest,
+    scope: &str,
+    after_seq: u64,
+    limit: usize,
+) -> Result<Vec<ReadRow>, ApiError> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.id, d.updated_seq, r.stamp, r.body,
                 CASE WHEN r.stamp IS NULL OR substr(r.stamp, 1, length(?4)) <> ?4 THEN d.snapshot END
@@ -628,13 +677,18 @@ pub fn read_rows_after(conn: &Connection, scope: &str, after_seq: u64, limit: us
     let mut out = Vec::new();
     for row in rows {
         let (id, seq, stamp, body, snapshot) = row?;
-        out.push(read_row(id, seq, stamp, body, snapshot)?);
+        out.push(read_row(keys, scope, id, seq, stamp, body, snapshot)?);
     }
     Ok(out)
 }
 
 /// See [`Storage::read_member`].
-pub fn read_member_row(conn: &Connection, scope: &str, member: uuid::Uuid) -> Result<Option<ReadRow>, ApiError> {
+pub fn read_member_row(
+    conn: &Connection,
+    keys: &AtRest,
+    scope: &str,
+    member: uuid::Uuid,
+) -> Result<Option<ReadRow>, ApiError> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.id, d.updated_seq, r.stamp, r.body,
                 CASE WHEN r.stamp IS NULL OR substr(r.stamp, 1, length(?3)) <> ?3 THEN d.snapshot END
@@ -646,11 +700,11 @@ pub fn read_member_row(conn: &Connection, scope: &str, member: uuid::Uuid) -> Re
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?;
-    row.map(|(id, seq, stamp, body, snapshot)| read_row(id, seq, stamp, body, snapshot)).transpose()
+    row.map(|(id, seq, stamp, body, snapshot)| read_row(keys, scope, id, seq, stamp, body, snapshot)).transpose()
 }
 
 /// See [`Storage::rebuild_read_model`].
-pub fn rebuild_read_rows(conn: &mut Connection, batch: usize) -> Result<RebuildStep, ApiError> {
+pub fn rebuild_read_rows(conn: &mut Connection, keys: &AtRest, batch: usize) -> Result<RebuildStep, ApiError> {
     let stamp = read_model::stamp();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let stale_where = "FROM doc d LEFT JOIN read_household r ON r.doc_id = d.id
@@ -663,9 +717,13 @@ pub fn rebuild_read_rows(conn: &mut Connection, batch: usize) -> Result<RebuildS
     let mut step = RebuildStep::default();
     for (id, scope, seq, snapshot) in todo {
         let doc = doc_id(id)?;
-        match Projection::from_snapshot(&snapshot) {
+        let projection = keys
+            .open_vec(&scope, &doc, Blob::Snapshot, snapshot)
+            .map_err(|e| e.to_string())
+            .and_then(|s| Projection::from_snapshot(&s));
+        match projection {
             Ok(p) => {
-                write_read_row(&tx, &scope, &doc, seq.max(0) as u64, &p)?;
+                write_read_row(&tx, keys, &scope, &doc, seq.max(0) as u64, &p)?;
                 step.rebuilt += 1;
             }
             Err(e) => {
@@ -692,6 +750,7 @@ fn doc_id(bytes: Vec<u8>) -> Result<DocId, ApiError> {
 /// The pull page for a device (see [`Storage::sync`]): `(pull, cursor, more)`.
 pub fn read_pull(
     tx: &Transaction,
+    keys: &AtRest,
     scope: &str,
     device_id: &str,
     cursor: u64,
@@ -701,13 +760,16 @@ pub fn read_pull(
     let mut page = PageBuilder::new(page_bytes);
     if cursor < last {
         let mut stmt = tx.prepare_cached(
-            "SELECT seq, doc_id, data FROM change_log
+            "SELECT seq, doc_id, data, hash FROM change_log
              WHERE scope = ?1 AND seq > ?2 AND origin_device <> ?3 ORDER BY seq",
         )?;
         let mut rows = stmt.query(params![scope, cursor.min(i64::MAX as u64) as i64, device_id])?;
         while let Some(r) = rows.next()? {
             let seq: i64 = r.get(0)?;
-            if !page.offer(seq as u64, doc_id(r.get(1)?)?, r.get(2)?) {
+            let doc = doc_id(r.get(1)?)?;
+            let hash: Vec<u8> = r.get(3)?;
+            let data = keys.open_or_keep(scope, &doc, Blob::Change { hash: &hash }, r.get(2)?);
+            if !page.offer(seq as u64, doc, data) {
                 break;
             }
         }
@@ -718,6 +780,7 @@ pub fn read_pull(
 /// See [`Storage::docs_after`].
 pub fn read_docs_after(
     conn: &Connection,
+    keys: &AtRest,
     scope: &str,
     after_seq: u64,
     limit: usize,
@@ -731,17 +794,25 @@ pub fn read_docs_after(
     let mut out = Vec::new();
     for row in rows {
         let (id, seq, snapshot) = row?;
-        out.push(StoredDoc { doc: doc_id(id)?, scope: scope.to_string(), updated_seq: seq.max(0) as u64, snapshot });
+        let doc = doc_id(id)?;
+        let snapshot = keys.open_or_keep(scope, &doc, Blob::Snapshot, snapshot);
+        out.push(StoredDoc { doc, scope: scope.to_string(), updated_seq: seq.max(0) as u64, snapshot });
     }
     Ok(out)
 }
 
 /// A page of compacted documents (see [`Storage::snapshot`]).
-pub fn read_snapshot_page(tx: &Transaction, scope: &str, req: &SnapshotRequest) -> Result<SnapshotPage, ApiError> {
+pub fn read_snapshot_page(
+    tx: &Transaction,
+    keys: &AtRest,
+    scope: &str,
+    req: &SnapshotRequest,
+) -> Result<SnapshotPage, ApiError> {
     let cursor = last_seq(tx, scope)?;
     let epoch = read_epoch(tx)?;
     let (total_docs, total_bytes): (i64, i64) = tx
-        .prepare_cached("SELECT count(*), coalesce(sum(length(snapshot)), 0) FROM doc WHERE scope = ?1")?
+        // Plaintext sizes (what the page carries): a sealed blob is OVERHEAD longer.
+        .prepare_cached(SNAPSHOT_TOTALS_SQL)?
         .query_row([scope], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let limit = req.page_bytes.min(MAX_PAGE_BYTES) as usize;
     let after: Vec<u8> = req.after.map(|a| a.to_vec()).unwrap_or_default();
@@ -751,13 +822,14 @@ pub fn read_snapshot_page(tx: &Transaction, scope: &str, req: &SnapshotRequest) 
     let mut used = 0usize;
     let mut next = None;
     while let Some(r) = rows.next()? {
-        let snapshot: Vec<u8> = r.get(1)?;
+        let doc = doc_id(r.get(0)?)?;
+        let snapshot = keys.open_or_keep(scope, &doc, Blob::Snapshot, r.get(1)?);
         if !docs.is_empty() && used + snapshot.len() > limit {
             next = docs.last().map(|d| d.doc);
             break;
         }
         used += snapshot.len();
-        docs.push(SnapshotDoc { doc: doc_id(r.get(0)?)?, snapshot });
+        docs.push(SnapshotDoc { doc, snapshot });
     }
     Ok(SnapshotPage {
         docs,
