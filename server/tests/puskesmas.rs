@@ -832,15 +832,40 @@ async fn serve(r: &Relay) -> std::net::SocketAddr {
     addr
 }
 
+/// Headless Chromium, if installed (under CI it must be: `.ci/install-tools.sh
+/// --chromium`); `None` prints a loud SKIPPED line.
+fn chromium(what: &str) -> Option<&'static str> {
+    let found =
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| std::path::Path::new(p).exists());
+    if found.is_none() {
+        assert!(std::env::var("CI").is_err(), "chromium missing under CI: run `bash .ci/install-tools.sh --chromium`");
+        eprintln!("\n!!!!! SKIPPED: chromium not installed; {what} NOT rendered in a browser !!!!!\n");
+    }
+    found
+}
+
+/// Runs headless Chromium with `args` (a fresh profile) and returns its stdout.
+fn run_chromium(chromium: &str, args: Vec<String>) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_report_renders_in_headless_chromium() {
-    let chromium =
-        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| std::path::Path::new(p).exists());
-    let Some(chromium) = chromium else {
-        assert!(std::env::var("CI").is_err(), "chromium missing under CI: run `bash .ci/install-tools.sh --chromium`");
-        eprintln!("\n!!!!! SKIPPED: chromium not installed; the HTML report was NOT rendered in a browser !!!!!\n");
-        return;
-    };
+    let Some(chromium) = chromium("the HTML report was") else { return };
     let f = fixture().await;
     let addr = serve(&f.r).await;
     let token = f.r.pkm.clone();
@@ -848,23 +873,7 @@ async fn html_report_renders_in_headless_chromium() {
     let child_url = format!("http://{addr}/v1/report/P-001/child/{}?format=html&access_token={token}", f.eka);
     let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/puskesmas-screens");
     std::fs::create_dir_all(&shots).unwrap();
-    let run = move |args: Vec<String>| {
-        let profile = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-dev-shm-usage",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = move |args: Vec<String>| run_chromium(chromium, args);
     let (u1, u2, s1, s2) = (
         report_url.clone(),
         child_url.clone(),
@@ -1128,13 +1137,7 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
     assert!(total_line.ends_with(",2,3,2,3,1,3,1,1,0,1,0,1,0,0,0,1,0,1,1,2"), "{total_line}");
 
     // Both pages in a real browser.
-    let chromium =
-        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| std::path::Path::new(p).exists());
-    let Some(chromium) = chromium else {
-        assert!(std::env::var("CI").is_err(), "chromium missing under CI: run `bash .ci/install-tools.sh --chromium`");
-        eprintln!("\n!!!!! SKIPPED: chromium not installed; the F2 pages were NOT rendered in a browser !!!!!\n");
-        return;
-    };
+    let Some(chromium) = chromium("the F2 pages were") else { return };
     let addr = serve(r).await;
     let token = r.pkm.clone();
     let urls = [
@@ -1145,17 +1148,7 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
     std::fs::create_dir_all(&shots).unwrap();
     let shot = shots.join("recap.png").display().to_string();
     let doms = tokio::task::spawn_blocking(move || {
-        let run = |args: Vec<String>| {
-            let profile = tempfile::tempdir().unwrap();
-            let out = std::process::Command::new(chromium)
-                .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-                .arg(format!("--user-data-dir={}", profile.path().display()))
-                .args(args)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
+        let run = |args: Vec<String>| run_chromium(chromium, args);
         run(vec![format!("--screenshot={shot}"), "--window-size=1100,1400".into(), urls[1].clone()]);
         urls.iter().map(|u| run(vec!["--dump-dom".into(), u.clone()])).collect::<Vec<_>>()
     })

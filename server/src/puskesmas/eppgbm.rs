@@ -191,13 +191,7 @@ pub async fn handler(
     }
     let scope = super::puskesmas(&st, &headers, None).await?;
     let (first, last) = parse_month(&month).ok_or_else(|| ApiError::BadBody("bulan harus berformat TTTT-BB".into()))?;
-    let targets = match q.get("posyandu") {
-        Some(p) => {
-            scope.check(p)?;
-            vec![p.clone()]
-        }
-        None => scope.posyandu_ids.clone(),
-    };
+    let targets = scope.targets(&q)?;
     let mut rows: Vec<Vec<String>> = Vec::new();
     for p in &targets {
         walk_posyandu(&st, p, |l| rows.extend(household_rows(l, first, last))).await?;

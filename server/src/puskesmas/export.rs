@@ -100,13 +100,7 @@ async fn inner(st: &AppState, headers: &HeaderMap, raw: Option<&str>) -> Result<
     for p in cursor.seqs.keys() {
         scope.check(p)?;
     }
-    let targets = match q.get("posyandu") {
-        Some(p) => {
-            scope.check(p)?;
-            vec![p.clone()]
-        }
-        None => scope.posyandu_ids.clone(),
-    };
+    let targets = scope.targets(&q)?;
     let limit = parse_limit(&q)?;
     let page = export_page(st, &targets, cursor, limit, format).await?;
     tracing::info!(puskesmas = %scope.puskesmas_id, households = page.households, more = page.more, "export page");

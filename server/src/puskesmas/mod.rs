@@ -112,6 +112,20 @@ impl PuskesmasScope {
     }
 }
 
+impl PuskesmasScope {
+    /// The Posyandu a request reads: `posyandu=` (one of the area, else refused and
+    /// logged) or every Posyandu of the area.
+    pub fn targets(&self, q: &BTreeMap<String, String>) -> Result<Vec<String>, ApiError> {
+        match q.get("posyandu") {
+            Some(p) => {
+                self.check(p)?;
+                Ok(vec![p.clone()])
+            }
+            None => Ok(self.posyandu_ids.clone()),
+        }
+    }
+}
+
 /// Authenticates a Puskesmas token (header, or `access_token` for HTML pages).
 pub async fn puskesmas(
     st: &AppState,

@@ -182,13 +182,7 @@ pub async fn handler(
         return Err(ApiError::TokenInUrl);
     }
     let scope = super::puskesmas(&st, &headers, in_url).await?;
-    let targets = match q.get("posyandu") {
-        Some(p) => {
-            scope.check(p)?;
-            vec![p.clone()]
-        }
-        None => scope.posyandu_ids.clone(),
-    };
+    let targets = scope.targets(&q)?;
     let recap = build(&st, &scope.puskesmas_id, &targets, &month, ytd).await?;
     tracing::info!(puskesmas = %scope.puskesmas_id, posyandu = targets.len(), ytd, "puskesmas recap");
     let (ct, body) = match format {

@@ -125,6 +125,32 @@ pub enum ReadContent {
     Snapshot(Vec<u8>),
 }
 
+impl ReadRow {
+    /// A row from the columns both backends select (`d.id`, `d.updated_seq`,
+    /// `r.stamp`, `r.body`, and `d.snapshot` only where no readable row exists), opened
+    /// with the at-rest keys (a blob that does not open is passed on as damaged).
+    pub fn from_columns(
+        keys: &crate::at_rest::AtRest,
+        scope: &str,
+        doc: &[u8],
+        seq: i64,
+        stamp: Option<String>,
+        body: Option<Vec<u8>>,
+        snapshot: Option<Vec<u8>>,
+    ) -> Result<ReadRow, ApiError> {
+        use crate::at_rest::Blob;
+        let content = match (stamp, body, snapshot) {
+            (Some(stamp), Some(body), _) if stamp.starts_with(crate::read_model::format_prefix()) => {
+                ReadContent::View { stamp, body: keys.open_or_keep(scope, doc, Blob::ReadRow, body) }
+            }
+            (_, _, Some(snapshot)) => ReadContent::Snapshot(keys.open_or_keep(scope, doc, Blob::Snapshot, snapshot)),
+            _ => return Err(ApiError::internal("read row without body or snapshot")),
+        };
+        let doc = DocId::try_from(doc).map_err(|_| ApiError::internal("stored document id is not 16 bytes"))?;
+        Ok(ReadRow { doc, updated_seq: seq.max(0) as u64, content })
+    }
+}
+
 pub trait Storage: Send + Sync + 'static {
     /// The principal a token hash stands for, revoked or not; `None` if unknown.
     fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>>;

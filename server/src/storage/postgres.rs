@@ -33,7 +33,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use super::{BoxFuture, NewDocQuota, ReadContent, ReadRow, Refusal, Storage, StoredDoc, SyncOutcome};
+use super::{BoxFuture, NewDocQuota, ReadRow, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::admin::{self, AdminError, Listing, Registry, Table};
 use crate::at_rest::{AtRest, Blob};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
@@ -528,25 +528,6 @@ async fn write_read_rows(
     Ok(())
 }
 
-fn read_row(
-    keys: &AtRest,
-    scope: &str,
-    doc: &[u8],
-    seq: i64,
-    stamp: Option<String>,
-    body: Option<Vec<u8>>,
-    snapshot: Option<Vec<u8>>,
-) -> Result<ReadRow, ApiError> {
-    let content = match (stamp, body, snapshot) {
-        (Some(stamp), Some(body), _) if stamp.starts_with(read_model::format_prefix()) => {
-            ReadContent::View { stamp, body: keys.open_or_keep(scope, doc, Blob::ReadRow, body) }
-        }
-        (_, _, Some(snapshot)) => ReadContent::Snapshot(keys.open_or_keep(scope, doc, Blob::Snapshot, snapshot)),
-        _ => return Err(ApiError::internal("read row without body or snapshot")),
-    };
-    Ok(ReadRow { doc: doc_id(doc)?, updated_seq: seq.max(0) as u64, content })
-}
-
 fn doc_id(bytes: &[u8]) -> Result<DocId, ApiError> {
     DocId::try_from(bytes).map_err(|_| ApiError::internal("stored document id is not 16 bytes"))
 }
@@ -770,7 +751,7 @@ impl Storage for PgStorage {
                 )
                 .await?;
             rows.into_iter()
-                .map(|r| read_row(&self.keys, &scope, r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .map(|r| ReadRow::from_columns(&self.keys, &scope, r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
                 .collect()
         })
     }
@@ -787,7 +768,8 @@ impl Storage for PgStorage {
                 )
                 .await?;
             let row = client.query_opt(&stmt, &[&scope, &&member.as_bytes()[..], &read_model::format_prefix()]).await?;
-            row.map(|r| read_row(&self.keys, &scope, r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).transpose()
+            row.map(|r| ReadRow::from_columns(&self.keys, &scope, r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .transpose()
         })
     }
 

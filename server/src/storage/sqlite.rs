@@ -14,7 +14,7 @@ use posyandu_core::sync::wire::{
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::seal_pass::SQLITE_SNAPSHOT_TOTALS as SNAPSHOT_TOTALS_SQL;
-use super::{BoxFuture, NewDocQuota, ReadContent, ReadRow, Refusal, Storage, StoredDoc, SyncOutcome};
+use super::{BoxFuture, NewDocQuota, ReadRow, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::at_rest::{AtRest, Blob};
 use crate::auth::{DevicePrincipal, Principal, TokenLookup};
 use crate::error::ApiError;
@@ -632,24 +632,8 @@ pub fn write_read_row(
     Ok(())
 }
 
-fn read_row(
-    keys: &AtRest,
-    scope: &str,
-    doc: Vec<u8>,
-    seq: i64,
-    stamp: Option<String>,
-    body: Option<Vec<u8>>,
-    snapshot: Option<Vec<u8>>,
-) -> Result<ReadRow, ApiError> {
-    let content = match (stamp, body, snapshot) {
-        (Some(stamp), Some(body), _) if stamp.starts_with(read_model::format_prefix()) => {
-            ReadContent::View { stamp, body: keys.open_or_keep(scope, &doc, Blob::ReadRow, body) }
-        }
-        (_, _, Some(snapshot)) => ReadContent::Snapshot(keys.open_or_keep(scope, &doc, Blob::Snapshot, snapshot)),
-        _ => return Err(ApiError::internal("read row without body or snapshot")),
-    };
-    Ok(ReadRow { doc: doc_id(doc)?, updated_seq: seq.max(0) as u64, content })
-}
+/// The columns of a read-model row (see `ReadRow::from_columns`).
+type Columns = (Vec<u8>, i64, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// See [`Storage::read_after`].
 pub fn read_rows_after(
@@ -676,8 +660,8 @@ pub fn read_rows_after(
     )?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, seq, stamp, body, snapshot) = row?;
-        out.push(read_row(keys, scope, id, seq, stamp, body, snapshot)?);
+        let (id, seq, stamp, body, snapshot): Columns = row?;
+        out.push(ReadRow::from_columns(keys, scope, &id, seq, stamp, body, snapshot)?);
     }
     Ok(out)
 }
@@ -695,12 +679,13 @@ pub fn read_member_row(
          FROM read_member m JOIN doc d ON d.id = m.doc_id LEFT JOIN read_household r ON r.doc_id = d.id
          WHERE m.scope = ?1 AND m.member_id = ?2",
     )?;
-    let row = stmt
+    let row: Option<Columns> = stmt
         .query_row(params![scope, &member.as_bytes()[..], read_model::format_prefix()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?;
-    row.map(|(id, seq, stamp, body, snapshot)| read_row(keys, scope, id, seq, stamp, body, snapshot)).transpose()
+    row.map(|(id, seq, stamp, body, snapshot)| ReadRow::from_columns(keys, scope, &id, seq, stamp, body, snapshot))
+        .transpose()
 }
 
 /// See [`Storage::rebuild_read_model`].
