@@ -258,17 +258,16 @@ fun main() {
     test("encrypted store: reopen with the key, token in the provider, wrong key refused, file intact") {
         val path = dir.resolve("enc.db")
         val keys = TestKeys()
-        val hh: String
-        val visit: String
-        KaderStore.open(path.toString(), "device-e", "kader-e", posyanduId, keys).use { s ->
-            hh = s.createHousehold(newHousehold("004"))
+        val (hh, visit) = KaderStore.open(path.toString(), "device-e", "kader-e", posyanduId, keys).use { s ->
+            val hh = s.createHousehold(newHousehold("004"))
             val m = s.addMember(hh, NewMember(name = "Siti Aminah", birthDate = "1995-03-02", sex = Sex.FEMALE,
                 relation = Relation.ISTRI, nik = MOTHER_NIK))
-            visit = s.recordVisit(hh, NewVisit(d(today), VisitKind.KUNJUNGAN_RUMAH,
+            val visit = s.recordVisit(hh, NewVisit(d(today), VisitKind.KUNJUNGAN_RUMAH,
                 listOf(VisitEntry(m, measurements = Measurements(weightKg = 55.0)))))
             s.setRelay("http://127.0.0.1:9", "psy_rahasia_perangkat_e")
             assertEquals("psy_rahasia_perangkat_e", keys.secrets["relay_token"], "the token is kept by the provider")
             assertEquals(RelayConfig("http://127.0.0.1:9", "psy_rahasia_perangkat_e"), s.relay())
+            Pair(hh, visit)
         }
         val bytes = Files.readAllBytes(path)
         assertTrue(!bytes.copyOfRange(0, 16).containsText("SQLite format 3"), "the file is encrypted")
