@@ -40,6 +40,13 @@ pub enum PosyanduError {
     /// (unsent visits are in it); show the message and contact the admin.
     #[error("{message}")]
     StoreCorrupt { message: String },
+    /// The store file does not open with the key given (another key, or a damaged
+    /// file). It is kept as it is: never delete or recreate it.
+    #[error("{message}")]
+    WrongKey { message: String },
+    /// The app's `KeyProvider` failed (keystore unavailable, key lost or malformed).
+    #[error("{message}")]
+    KeyUnavailable { message: String },
     /// A bug: should never happen. Report it.
     #[error("{message}")]
     Internal { message: String },
@@ -63,6 +70,8 @@ impl From<posyandu_core::Error> for PosyanduError {
             E::Storage(_) | E::Io(_) | E::Document(_) => PosyanduError::Storage { message },
             E::Corrupt { .. } => PosyanduError::StoreCorrupt { message },
             E::SchemaTooNew { .. } => PosyanduError::UpdateRequired { message },
+            E::WrongKey => PosyanduError::WrongKey { message },
+            E::Keyring(_) => PosyanduError::KeyUnavailable { message },
             E::Sync(s) => match s {
                 SyncError::NotConfigured => PosyanduError::NotConfigured { message },
                 SyncError::Offline(_) | SyncError::Busy { .. } => PosyanduError::Offline { message },

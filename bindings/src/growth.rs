@@ -328,6 +328,7 @@ mod tests {
         let inner = Store::open(
             dir.join("s.sqlite3"),
             DeviceIdentity { device_id: "D".into(), kader_id: "K".into(), posyandu_id: "P".into() },
+            std::sync::Arc::new(posyandu_core::MemoryKeyring::random()),
         )
         .unwrap();
         let hh = inner

@@ -7,7 +7,8 @@
 //! [`PosyanduError`] the apps see. No logic of its own beyond that, except the life
 //! stage of household members (derived the way the core's query tables do).
 //!
-//! - [`store`]: `KaderStore` (open, identity, today) — the object everything hangs off.
+//! - [`store`]: `KaderStore` (open, identity, today) — the object everything hangs off;
+//!   `KeyProvider`, the app's key and secret storage (the store is encrypted).
 //! - [`household`]: households, list by RT, detail, conflicts.
 //! - [`member`]: members, search, by life stage.
 //! - [`visit`]: visits, pregnancies, due list.
@@ -30,7 +31,7 @@ pub mod sync;
 pub mod visit;
 
 pub use error::PosyanduError;
-pub use store::KaderStore;
+pub use store::{KaderStore, KeyProvider, KeyProviderError};
 
 /// Version of the bindings crate (same as the core's workspace version).
 #[uniffi::export]

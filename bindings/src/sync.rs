@@ -131,11 +131,13 @@ pub struct RelayConfig {
 
 #[uniffi::export]
 impl KaderStore {
-    /// Stores the relay address and device token (in the app-private database).
+    /// Stores the relay address (in the encrypted database) and the device token (in
+    /// the `KeyProvider`, as secret `"relay_token"`).
     pub fn set_relay(&self, url: String, token: String) -> Result<()> {
         Ok(self.inner.set_relay(&CoreRelay { url: url.trim().to_string(), token: token.trim().to_string() })?)
     }
 
+    /// The relay address and device token (read from the `KeyProvider`).
     pub fn relay(&self) -> Result<Option<RelayConfig>> {
         Ok(self.inner.relay()?.map(|c| RelayConfig { url: c.url, token: c.token }))
     }

@@ -7,11 +7,15 @@
 //!   same rows from a plain table;
 //! - record one visit durably (validation, automerge change, outbox, query tables,
 //!   fsync'd WAL commit), vs. one durable single-row SQLite insert of the same size;
-//! - search, due list, and the store's size on disk.
+//! - search, due list, and the store's size on disk;
+//! - the same on the SQLCipher-encrypted store (a copy of the fixture, encrypted by the
+//!   store's own migration of a plain file, which is timed too), as a ratio to the
+//!   plain store measured in the same run.
 //!
 //! `cargo bench -p posyandu-core --bench store` prints a Markdown table and writes it
 //! to `target/bench-results/store.md`. `BENCH_HOUSEHOLDS` changes the fixture size.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::ActorId;
@@ -97,8 +101,19 @@ fn household_doc(i: usize) -> (Uuid, Vec<u8>, Vec<Uuid>) {
     (id, d.save(), ids)
 }
 
-fn open_store(path: &std::path::Path) -> Store {
-    let mut s = Store::open(path, identity()).unwrap();
+/// The encrypted store's key (fixed: the bench reopens the store many times).
+const KEY: [u8; 32] = [0x5a; 32];
+
+fn keyring(encrypted: bool) -> Arc<dyn Keyring> {
+    if encrypted {
+        Arc::new(MemoryKeyring::new(KEY))
+    } else {
+        Arc::new(MemoryKeyring::unencrypted_for_tests())
+    }
+}
+
+fn open_store(path: &std::path::Path, encrypted: bool) -> Store {
+    let mut s = Store::open(path, identity(), keyring(encrypted)).unwrap();
     s.set_clock(|| datetime!(2026-11-23 03:00 UTC), UtcOffset::from_hms(7, 0, 0).unwrap());
     s
 }
@@ -135,22 +150,35 @@ fn main() {
     let t = Instant::now();
     let fixture: Vec<_> = (0..n).map(household_doc).collect();
     {
-        let store = open_store(&path);
+        let store = open_store(&path, false);
         store.import_documents(fixture.iter().map(|(id, bytes, _)| (*id, bytes.clone()))).unwrap();
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.pragma_update(None, "wal_checkpoint", "TRUNCATE").unwrap();
     }
     eprintln!("fixture: {n} households in {:.1} s", t.elapsed().as_secs_f64());
+    // The encrypted copy: the plain file, encrypted by the store's migration on open.
+    let enc_path = dir.path().join("enc.sqlite3");
+    std::fs::copy(&path, &enc_path).unwrap();
+    let t = Instant::now();
+    drop(open_store(&enc_path, true));
+    let migration = t.elapsed();
+    assert_ne!(&std::fs::read(&enc_path).unwrap()[..16], b"SQLite format 3\0", "encrypted");
 
     // Open + list one RT (fresh process state each time: new connections, empty cache).
-    let mut open_list = Vec::new();
-    let mut rows = 0;
-    for _ in 0..30 {
-        let t = Instant::now();
-        let store = open_store(&path);
-        rows = store.list_households(Some("003")).unwrap().len();
-        open_list.push(t.elapsed());
-    }
+    let open_list_of = |p: &std::path::Path, encrypted: bool| {
+        let mut times = Vec::new();
+        let mut rows = 0;
+        for _ in 0..30 {
+            let t = Instant::now();
+            let store = open_store(p, encrypted);
+            rows = store.list_households(Some("003")).unwrap().len();
+            times.push(t.elapsed());
+        }
+        (times, rows)
+    };
+    let (open_list, rows) = open_list_of(&path, false);
+    let (enc_open_list, enc_rows) = open_list_of(&enc_path, true);
+    assert_eq!(rows, enc_rows);
     // Baseline: a bare SQLite file with the same rows in a plain table.
     let base_path = dir.path().join("baseline.sqlite3");
     {
@@ -185,29 +213,36 @@ fn main() {
     }
 
     // Record visits durably, spread over households (most not in the cache).
-    let store = open_store(&path);
-    let mut record = Vec::new();
-    for k in 0..200 {
-        let (hh, _, ids) = &fixture[(k * 7919) % n];
-        let v = NewVisit {
-            date: date!(2026 - 11 - 20),
-            kind: VisitKind::KunjunganRumah,
-            entries: vec![VisitEntry {
-                member_id: ids[3],
-                measurements: Measurements {
-                    weight_kg: Some(9.1),
-                    length_height_cm: Some(76.5),
-                    measure: Some(Measure::Lying),
+    let record_on = |store: &Store| {
+        let mut record = Vec::new();
+        for k in 0..200 {
+            let (hh, _, ids) = &fixture[(k * 7919) % n];
+            let v = NewVisit {
+                date: date!(2026 - 11 - 20),
+                kind: VisitKind::KunjunganRumah,
+                entries: vec![VisitEntry {
+                    member_id: ids[3],
+                    measurements: Measurements {
+                        weight_kg: Some(9.1),
+                        length_height_cm: Some(76.5),
+                        measure: Some(Measure::Lying),
+                        ..Default::default()
+                    },
+                    services: Services { vitamin_a: true, ..Default::default() },
                     ..Default::default()
-                },
-                services: Services { vitamin_a: true, ..Default::default() },
-                ..Default::default()
-            }],
-        };
-        let t = Instant::now();
-        store.record_visit(*hh, v).unwrap();
-        record.push(t.elapsed());
-    }
+                }],
+            };
+            let t = Instant::now();
+            store.record_visit(*hh, v).unwrap();
+            record.push(t.elapsed());
+        }
+        record
+    };
+    let enc_store = open_store(&enc_path, true);
+    let enc_record = record_on(&enc_store);
+    drop(enc_store);
+    let store = open_store(&path, false);
+    let record = record_on(&store);
     let base_conn = rusqlite::Connection::open(&base_path).unwrap();
     base_conn.pragma_update(None, "synchronous", "FULL").unwrap();
     let blob = vec![7u8; 300];
@@ -233,9 +268,11 @@ fn main() {
     }
     drop(store);
     let size = dir_size(dir.path(), "bench.sqlite3");
+    let enc_size = dir_size(dir.path(), "enc.sqlite3");
 
     let (ol, bol, rv, bi) = (stats(open_list), stats(base_open_list), stats(record), stats(base_insert));
     let (se, du) = (stats(search), stats(due));
+    let (eol, erv) = (stats(enc_open_list), stats(enc_record));
     let ratio = |a: Duration, b: Duration| format!("{:.1}×", a.as_secs_f64() / b.as_secs_f64());
     let mut out = String::new();
     out.push_str(&format!(
@@ -259,12 +296,32 @@ fn main() {
         ms(bi.median),
         ratio(rv.median, bi.median)
     ));
+    out.push_str(&format!(
+        "| open store + list one RT, **encrypted** | {} | {} | plain store: {} | {} | < 100 ms |\n",
+        ms(eol.median),
+        ms(eol.p95),
+        ms(ol.median),
+        ratio(eol.median, ol.median)
+    ));
+    out.push_str(&format!(
+        "| record a visit (durable), **encrypted** | {} | {} | plain store: {} | {} | < 5 ms |\n",
+        ms(erv.median),
+        ms(erv.p95),
+        ms(rv.median),
+        ratio(erv.median, rv.median)
+    ));
+    out.push_str(&format!("| encrypt a plain store (one-time migration) | {} | | | | |\n", ms(migration)));
     out.push_str(&format!("| search members by name | {} | {} | | | |\n", ms(se.median), ms(se.p95)));
     out.push_str(&format!("| due list (whole Posyandu) | {} | {} | | | |\n", ms(du.median), ms(du.p95)));
     out.push_str(&format!(
         "| store size on disk | {:.1} MiB | {:.1} KiB per household | | | |\n",
         size as f64 / (1 << 20) as f64,
         size as f64 / 1024.0 / n as f64
+    ));
+    out.push_str(&format!(
+        "| encrypted store size on disk | {:.1} MiB | {:.1} KiB per household | | | |\n",
+        enc_size as f64 / (1 << 20) as f64,
+        enc_size as f64 / 1024.0 / n as f64
     ));
     println!("{out}");
     let results = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../bench-results");

@@ -28,6 +28,18 @@ pub enum Error {
     )]
     Corrupt { detail: String },
 
+    /// The store file does not open with the key the app gave: a wrong key (another
+    /// installation's, a lost keystore) or a damaged file. The file is left untouched.
+    #[error(
+        "Kunci basis data salah atau berkas rusak. Berkasnya tidak diubah: jangan hapus data aplikasi; \
+         hubungi admin Puskesmas agar kunjungan yang belum terkirim dapat dipulihkan."
+    )]
+    WrongKey,
+
+    /// The app's key or secret storage failed (see [`crate::store::KeyringError`]).
+    #[error(transparent)]
+    Keyring(#[from] crate::store::KeyringError),
+
     /// A stored or received document could not be decoded or merged.
     #[error("Dokumen rusak atau tidak dapat digabung: {0}")]
     Document(String),

@@ -12,7 +12,8 @@
 //!   immunisation, vitamin A, due reasons), I/O-free.
 //! - [`growth`]: WHO 2006/2007 z-scores, Permenkes 2/2020 categories and the N/T weight
 //!   trend (part of the rulebook).
-//! - [`store`]: the durable SQLite store (documents, outbox, query tables, due list).
+//! - [`store`]: the durable SQLite store (documents, outbox, query tables, due list),
+//!   encrypted with SQLCipher under a key from the app's [`Keyring`].
 //! - [`sync`]: the wire protocol shared with the relay and the blocking sync client.
 
 pub mod doc;
@@ -28,5 +29,8 @@ pub mod validation;
 pub use error::{Error, Result};
 pub use model::*;
 pub use rules::lifestage;
-pub use store::{DeviceIdentity, DueItem, DueReason, HouseholdSummary, MemberSummary, Store};
+pub use store::{
+    DatabaseKey, DeviceIdentity, DueItem, DueReason, FileKeyring, HouseholdSummary, Keyring, KeyringError,
+    MemberSummary, MemoryKeyring, Store,
+};
 pub use sync::{RelayConfig, SyncError, SyncPhase, SyncProgress, SyncReport};

@@ -730,6 +730,7 @@ fn a_poisoned_document_in_the_store_is_listed_and_the_rest_shown() {
     let mut store = Store::open(
         dir.path().join("s.sqlite3"),
         DeviceIdentity { device_id: "D1".into(), kader_id: "K-SITI".into(), posyandu_id: "P-001".into() },
+        std::sync::Arc::new(MemoryKeyring::unencrypted_for_tests()),
     )
     .unwrap();
     store.set_clock(|| time::macros::datetime!(2026-01-25 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
@@ -891,6 +892,7 @@ fn newer_data_is_ignored_by_the_reader_and_survives_every_write() {
     let mut store = Store::open(
         &path,
         DeviceIdentity { device_id: "D1".into(), kader_id: "K-SITI".into(), posyandu_id: "P-001".into() },
+        std::sync::Arc::new(MemoryKeyring::unencrypted_for_tests()),
     )
     .unwrap();
     store.set_clock(|| time::macros::datetime!(2026-01-25 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
@@ -1128,6 +1130,7 @@ fn the_phone_never_writes_a_date_the_reader_refuses() {
     let mut store = Store::open(
         dir.path().join("s.sqlite3"),
         DeviceIdentity { device_id: "D1".into(), kader_id: "K-SITI".into(), posyandu_id: "P-001".into() },
+        std::sync::Arc::new(MemoryKeyring::unencrypted_for_tests()),
     )
     .unwrap();
     store.set_clock(|| time::macros::datetime!(2026-01-25 03:00 UTC), time::UtcOffset::from_hms(7, 0, 0).unwrap());
@@ -1159,6 +1162,7 @@ fn kader_status_lists_unreadable_data() {
         let store = Store::open(
             &path,
             DeviceIdentity { device_id: "D1".into(), kader_id: "K-SITI".into(), posyandu_id: "P-001".into() },
+            std::sync::Arc::new(MemoryKeyring::unencrypted_for_tests()),
         )
         .unwrap();
         let mut d = base();

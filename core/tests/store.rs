@@ -104,7 +104,7 @@ fn data_survives_reopen_and_compaction() {
         }
         (hh, kid)
     };
-    let store = Store::open_existing(&path).unwrap();
+    let store = Store::open_existing(&path, plain()).unwrap();
     let h = store.household(hh).unwrap();
     assert_eq!(h.visits.len(), 80);
     assert!(h.member(kid).is_some());
@@ -198,7 +198,7 @@ fn migrates_a_version_1_store() {
     drop(store);
     // A store from a newer app is refused, not misread.
     conn.pragma_update(None, "user_version", 99).unwrap();
-    assert!(matches!(Store::open(&path, identity("D1", "K")), Err(Error::SchemaTooNew { found: 99, .. })));
+    assert!(matches!(Store::open(&path, identity("D1", "K"), plain()), Err(Error::SchemaTooNew { found: 99, .. })));
 }
 
 #[test]
@@ -299,7 +299,7 @@ fn a_damaged_store_says_so_and_is_kept() {
     let mut garbage = full.clone();
     garbage[..100].fill(0x5a);
     std::fs::write(&path, &garbage).unwrap();
-    match Store::open_existing(&path) {
+    match Store::open_existing(&path, plain()) {
         Err(e @ Error::Corrupt { .. }) => assert!(e.to_string().contains("rusak"), "{e}"),
         Err(e) => panic!("expected Corrupt, got {e:?}"),
         Ok(_) => panic!("a damaged store opened"),
@@ -307,7 +307,7 @@ fn a_damaged_store_says_so_and_is_kept() {
     assert_eq!(std::fs::read(&path).unwrap(), garbage, "the file was changed");
     // 2. Truncated in the middle of its pages.
     std::fs::write(&path, &full[..full.len() / 2 + 100]).unwrap();
-    let err = Store::open_existing(&path).and_then(|s| s.list_households(None).map(|_| ())).unwrap_err();
+    let err = Store::open_existing(&path, plain()).and_then(|s| s.list_households(None).map(|_| ())).unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
     assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, full.len() / 2 + 100);
 }
@@ -334,7 +334,7 @@ fn a_damaged_household_is_rebuilt_from_its_unsent_changes() {
             .unwrap();
         assert_eq!(n, 1);
     }
-    let store = Store::open_existing(&path).unwrap();
+    let store = Store::open_existing(&path, plain()).unwrap();
     assert!(matches!(store.household(hh), Err(Error::Document(_))));
     assert!(store.household(other).is_ok(), "the other household is untouched");
     assert_eq!(store.damaged_households().unwrap(), vec![hh]);

@@ -695,6 +695,7 @@ fn real_server_with_real_clients() {
         let s = Store::open(
             dir.path().join(name),
             DeviceIdentity { device_id: device.into(), kader_id: kader.into(), posyandu_id: "P-001".into() },
+            std::sync::Arc::new(posyandu_core::MemoryKeyring::random()),
         )
         .unwrap();
         s.set_relay(&RelayConfig { url: url.clone(), token: token.into() }).unwrap();

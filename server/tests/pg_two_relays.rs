@@ -146,6 +146,7 @@ fn two_relay_processes_one_database_converge_without_gaps() {
                             kader_id: format!("K-{i}"),
                             posyandu_id: "P-001".into(),
                         },
+                        std::sync::Arc::new(posyandu_core::MemoryKeyring::random()),
                     )
                     .unwrap();
                     let sync_via = |store: &Store| {

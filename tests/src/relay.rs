@@ -211,11 +211,26 @@ impl Drop for RelayProcess {
     }
 }
 
+/// The keyring of the test device store at `path` (the same one for every open in this
+/// process, so the device token survives a reopen). Unencrypted: these tests read and
+/// damage the store file with plain SQLite (the encryption has its own tests in core).
+pub fn keyring(path: &Path) -> std::sync::Arc<dyn posyandu_core::Keyring> {
+    static KEYRINGS: std::sync::Mutex<
+        Option<std::collections::HashMap<PathBuf, std::sync::Arc<posyandu_core::MemoryKeyring>>>,
+    > = std::sync::Mutex::new(None);
+    let mut all = KEYRINGS.lock().unwrap_or_else(|p| p.into_inner());
+    all.get_or_insert_with(Default::default)
+        .entry(path.to_path_buf())
+        .or_insert_with(|| std::sync::Arc::new(posyandu_core::MemoryKeyring::unencrypted_for_tests()))
+        .clone()
+}
+
 /// A kader device: a store in `dir` syncing with `url`.
 pub fn device(dir: &Path, posyandu: &str, kader: &str, device: &str, url: &str, token: &str) -> Store {
     let store = Store::open(
         dir.join(format!("{device}.sqlite3")),
         DeviceIdentity { device_id: device.into(), kader_id: kader.into(), posyandu_id: posyandu.into() },
+        keyring(&dir.join(format!("{device}.sqlite3"))),
     )
     .expect("open device store");
     store.set_relay(&RelayConfig { url: url.into(), token: token.into() }).expect("set relay");

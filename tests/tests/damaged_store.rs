@@ -28,7 +28,7 @@ fn a_damaged_household_is_rebuilt_from_the_relay_and_the_outbox() {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute("UPDATE doc SET snapshot = zeroblob(length(snapshot)) WHERE id = ?1", [hh.to_string()]).unwrap();
     }
-    let a = Store::open_existing(&path).unwrap();
+    let a = Store::open_existing(&path, posyandu_tests::relay::keyring(&path)).unwrap();
     assert!(a.household(hh).is_err());
     let r = a.repair_damaged_households().unwrap();
     assert_eq!(r.repaired, vec![hh]);

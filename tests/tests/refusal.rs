@@ -75,7 +75,7 @@ fn a_refused_household_is_quarantined_rebased_and_everything_else_syncs() {
         (h, h2, child, v1)
     };
     let bad = inject_bad_visit(&path, h, child, "K-A");
-    let a = Store::open_existing(&path).unwrap();
+    let a = Store::open_existing(&path, posyandu_tests::relay::keyring(&path)).unwrap();
     // Recorded after the bad change (so it depends on it): must not be lost.
     let v2 = a.record_visit(h, weighing(&a, child, 9.3)).unwrap();
 

@@ -61,7 +61,7 @@ fn a_newer_app_version_and_this_one_sync_both_ways_without_losing_anything() {
         am.put(&r, "status", "dirujuk").unwrap();
         am.put(&r, "reason_code", "2T").unwrap();
     });
-    let n = Store::open_existing(&new_path).unwrap();
+    let n = Store::open_existing(&new_path, posyandu_tests::relay::keyring(&new_path)).unwrap();
     n.sync_now(&mut |_| {}).expect("the relay accepts what a newer version writes");
     assert_eq!(n.quarantined().unwrap(), vec![], "nothing refused");
 

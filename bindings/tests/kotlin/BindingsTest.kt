@@ -51,6 +51,23 @@ const val FATHER_NIK = "3201011507900002" // male, born 1990-07-15
 
 fun env(k: String): String? = System.getenv(k)?.takeIf { it.isNotBlank() }
 
+/// The app's key storage, in memory: a fixed random key and a secrets map.
+class TestKeys(
+    private val key: ByteArray = ByteArray(32).also { java.security.SecureRandom().nextBytes(it) },
+) : KeyProvider {
+    val secrets = java.util.concurrent.ConcurrentHashMap<String, String>()
+    override fun databaseKey(): ByteArray = key.copyOf()
+    override fun readSecret(name: String): String? = secrets[name]
+    override fun writeSecret(name: String, value: String?) {
+        if (value == null) secrets.remove(name) else secrets[name] = value
+    }
+}
+
+fun ByteArray.containsText(s: String): Boolean {
+    val n = s.toByteArray()
+    return (0..size - n.size).any { i -> n.indices.all { this[i + it] == n[it] } }
+}
+
 fun newHousehold(rt: String, kk: String? = null) = NewHousehold(
     kkNumber = kk,
     address = Address(rt = rt, rw = "002", kodeWilayah = "3201010001", dusun = "Cibeureum"),
@@ -64,7 +81,7 @@ fun main() {
     val kaderA = env("POSYANDU_KADER_A") ?: "kader-a"
     println("Kotlin binding tests (bindings ${bindingsVersion()}), temp dir $dir")
 
-    val store = KaderStore.open(dir.resolve("a.db").toString(), "device-a", kaderA, posyanduId)
+    val store = KaderStore.open(dir.resolve("a.db").toString(), "device-a", kaderA, posyanduId, TestKeys())
     lateinit var hhId: String
     lateinit var motherId: String
     lateinit var childId: String
@@ -227,7 +244,7 @@ fun main() {
         assertTrue(nc.message!!.startsWith("Relay belum diatur"), nc.message)
         val badUrl = assertFailsWith<PosyanduException.Validation> { store.setRelay("ftp://x", "t") }
         assertTrue(badUrl.message!!.contains("Alamat server"), badUrl.message)
-        val scratch = KaderStore.open(dir.resolve("offline.db").toString(), "device-x", "kader-x", posyanduId)
+        val scratch = KaderStore.open(dir.resolve("offline.db").toString(), "device-x", "kader-x", posyanduId, TestKeys())
         scratch.use {
             it.createHousehold(newHousehold("001"))
             it.setRelay("http://127.0.0.1:9", "token-x") // discard port: connection refused
@@ -236,6 +253,56 @@ fun main() {
             assertTrue(off.message!!.startsWith("Tidak ada koneksi ke server"), off.message)
             assertEquals(1uL, it.pendingChanges()) // kept for the next try
         }
+    }
+
+    test("encrypted store: reopen with the key, token in the provider, wrong key refused, file intact") {
+        val path = dir.resolve("enc.db")
+        val keys = TestKeys()
+        val (hh, visit) = KaderStore.open(path.toString(), "device-e", "kader-e", posyanduId, keys).use { s ->
+            val hh = s.createHousehold(newHousehold("004"))
+            val m = s.addMember(hh, NewMember(name = "Siti Aminah", birthDate = "1995-03-02", sex = Sex.FEMALE,
+                relation = Relation.ISTRI, nik = MOTHER_NIK))
+            val visit = s.recordVisit(hh, NewVisit(d(today), VisitKind.KUNJUNGAN_RUMAH,
+                listOf(VisitEntry(m, measurements = Measurements(weightKg = 55.0)))))
+            s.setRelay("http://127.0.0.1:9", "psy_rahasia_perangkat_e")
+            assertEquals("psy_rahasia_perangkat_e", keys.secrets["relay_token"], "the token is kept by the provider")
+            assertEquals(RelayConfig("http://127.0.0.1:9", "psy_rahasia_perangkat_e"), s.relay())
+            Pair(hh, visit)
+        }
+        val bytes = Files.readAllBytes(path)
+        assertTrue(!bytes.copyOfRange(0, 16).containsText("SQLite format 3"), "the file is encrypted")
+        for (secret in listOf("Siti Aminah", MOTHER_NIK, "psy_rahasia_perangkat_e")) {
+            assertTrue(!bytes.containsText(secret), "$secret readable in the file")
+        }
+        // Same key (a new provider object with the same bytes, as after an app restart).
+        val sameKey = TestKeys(keys.databaseKey()).also { it.secrets.putAll(keys.secrets) }
+        KaderStore.openExisting(path.toString(), sameKey).use { s ->
+            assertEquals(KaderIdentity("device-e", "kader-e", posyanduId), s.identity())
+            assertEquals(listOf(visit), s.household(hh).visits.map { it.id })
+            assertEquals("psy_rahasia_perangkat_e", s.relay()?.token)
+        }
+        val before = Files.readAllBytes(path)
+        val wrong = assertFailsWith<PosyanduException.WrongKey> { KaderStore.openExisting(path.toString(), TestKeys()) }
+        assertTrue(wrong.message!!.startsWith("Kunci basis data salah"), wrong.message)
+        assertFailsWith<PosyanduException.WrongKey> {
+            KaderStore.open(path.toString(), "device-e", "kader-e", posyanduId, TestKeys())
+        }
+        assertTrue(before.contentEquals(Files.readAllBytes(path)), "the file was changed by a wrong key")
+        // A failing provider is an error value, not a crash.
+        val throwing = object : KeyProvider {
+            override fun databaseKey(): ByteArray = throw IllegalStateException("Keystore terkunci")
+            override fun readSecret(name: String): String? = null
+            override fun writeSecret(name: String, value: String?) {}
+        }
+        assertFailsWith<PosyanduException.KeyUnavailable> { KaderStore.openExisting(path.toString(), throwing) }
+        val short = object : KeyProvider {
+            override fun databaseKey(): ByteArray = ByteArray(16)
+            override fun readSecret(name: String): String? = null
+            override fun writeSecret(name: String, value: String?) {}
+        }
+        val e = assertFailsWith<PosyanduException.KeyUnavailable> { KaderStore.openExisting(path.toString(), short) }
+        assertTrue(e.message!!.contains("32 byte"), e.message)
+        KaderStore.openExisting(path.toString(), sameKey).use { s -> assertEquals(1, s.household(hh).visits.size) }
     }
 
     test("two threads at once: UI writes + background reads/sync status") {
@@ -309,7 +376,7 @@ fun main() {
         assertNotNull(store.lastSyncAt())
         assertEquals(SyncPhase.DONE, events.last())
 
-        KaderStore.open(dir.resolve("b.db").toString(), "device-b", kaderB, posyanduId).use { b ->
+        KaderStore.open(dir.resolve("b.db").toString(), "device-b", kaderB, posyanduId, TestKeys()).use { b ->
             b.setRelay(url, tokenB)
             b.syncNow(object : SyncProgressListener {
                 override fun onProgress(phase: SyncPhase, docsDone: ULong, docsTotal: ULong, bytesDone: ULong, bytesTotal: ULong) {
@@ -331,7 +398,7 @@ fun main() {
 
     test("sync: a rejected device token is PosyanduException.Unauthorized") {
         val url = relayUrl ?: throw Skip("no relay (POSYANDU_RELAY_BIN unset)")
-        KaderStore.open(dir.resolve("c.db").toString(), "device-c", "kader-c", posyanduId).use { c ->
+        KaderStore.open(dir.resolve("c.db").toString(), "device-c", "kader-c", posyanduId, TestKeys()).use { c ->
             c.setRelay(url, "bukan-token-yang-sah")
             val e = assertFailsWith<PosyanduException.Unauthorized> { c.syncNow(null) }
             assertTrue(e.message!!.startsWith("Token perangkat ditolak"), e.message)

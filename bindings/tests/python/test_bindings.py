@@ -44,13 +44,66 @@ POSYANDU = env("POSYANDU_POSYANDU_ID") or "P-3201010001-01"
 KADER_A = env("POSYANDU_KADER_A") or "kader-a"
 
 
+class TestKeys(p.KeyProvider):
+    """The app's key storage, in memory: a fixed random key and a secrets dict."""
+
+    def __init__(self, key=None):
+        self.key = key if key is not None else os.urandom(32)
+        self.secrets = {}
+
+    def database_key(self):
+        return self.key
+
+    def read_secret(self, name):
+        return self.secrets.get(name)
+
+    def write_secret(self, name, value):
+        if value is None:
+            self.secrets.pop(name, None)
+        else:
+            self.secrets[name] = value
+
+
+class Encryption(unittest.TestCase):
+    def test_encrypted_store_reopens_with_its_key_only(self):
+        d = tempfile.mkdtemp(prefix="posyandu-py-enc-")
+        try:
+            path = os.path.join(d, "e.db")
+            keys = TestKeys()
+            s = p.KaderStore.open(path, "device-e", "kader-e", POSYANDU, keys)
+            hh = s.create_household(new_household("005"))
+            m = s.add_member(hh, p.NewMember(name="Siti Aminah", birth_date="1995-03-02", sex=p.Sex.FEMALE,
+                                             relation=p.Relation.ISTRI, nik=MOTHER_NIK))
+            s.record_visit(hh, p.NewVisit(date=TODAY.isoformat(), kind=p.VisitKind.KUNJUNGAN_RUMAH, entries=[
+                p.VisitEntry(member_id=m, measurements=p.Measurements(weight_kg=55.0))]))
+            s.set_relay("http://127.0.0.1:9", "psy_rahasia_py")
+            self.assertEqual(keys.secrets.get("relay_token"), "psy_rahasia_py")
+            del s
+            with open(path, "rb") as f:
+                data = f.read()
+            self.assertNotEqual(data[:16], b"SQLite format 3\0")
+            for secret in (b"Siti Aminah", MOTHER_NIK.encode(), b"psy_rahasia_py"):
+                self.assertNotIn(secret, data)
+            s = p.KaderStore.open_existing(path, keys)
+            self.assertEqual(len(s.household(hh).visits), 1)
+            self.assertEqual(s.relay(), p.RelayConfig(url="http://127.0.0.1:9", token="psy_rahasia_py"))
+            del s
+            with self.assertRaises(p.PosyanduError.WrongKey) as cm:
+                p.KaderStore.open_existing(path, TestKeys())
+            self.assertTrue(str(cm.exception).startswith("Kunci basis data salah"), str(cm.exception))
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), data, "a wrong key changed the file")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 class Scenario(unittest.TestCase):
     """One store with a household (head, mother, child) and a recorded home visit."""
 
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="posyandu-py-")
-        cls.store = p.KaderStore.open(os.path.join(cls.dir, "a.db"), "device-a", KADER_A, POSYANDU)
+        cls.store = p.KaderStore.open(os.path.join(cls.dir, "a.db"), "device-a", KADER_A, POSYANDU, TestKeys())
         s = cls.store
         cls.child_birth = months_ago(TODAY, 8, 3)
         cls.hh = s.create_household(new_household("003", kk="3201010101200001"))
@@ -174,7 +227,7 @@ class Scenario(unittest.TestCase):
     def test_offline_sync_keeps_outbox(self):
         d = tempfile.mkdtemp(prefix="posyandu-py-off-")
         try:
-            s = p.KaderStore.open(os.path.join(d, "x.db"), "device-x", "kader-x", POSYANDU)
+            s = p.KaderStore.open(os.path.join(d, "x.db"), "device-x", "kader-x", POSYANDU, TestKeys())
             s.create_household(new_household("001"))
             s.set_relay("http://127.0.0.1:9", "token-x")
             with self.assertRaises(p.PosyanduError.Offline) as cm:
@@ -236,7 +289,7 @@ class SyncWithRelay(unittest.TestCase):
         self.assertIsNotNone(url, "POSYANDU_RELAY_BIN set but POSYANDU_RELAY_URL not: relay not started")
         d = tempfile.mkdtemp(prefix="posyandu-py-sync-")
         try:
-            a = p.KaderStore.open(os.path.join(d, "a.db"), "device-a", KADER_A, POSYANDU)
+            a = p.KaderStore.open(os.path.join(d, "a.db"), "device-a", KADER_A, POSYANDU, TestKeys())
             hh = a.create_household(new_household("004"))
             m = a.add_member(hh, p.NewMember(name="Rina", birth_date=months_ago(TODAY, 14).isoformat(),
                                              sex=p.Sex.FEMALE, relation=p.Relation.ANAK))
@@ -249,12 +302,13 @@ class SyncWithRelay(unittest.TestCase):
             self.assertEqual(lis.phases[-1], p.SyncPhase.DONE)
             self.assertEqual(a.pending_changes(), 0)
             self.assertIsNotNone(a.last_sync_at())
-            b = p.KaderStore.open(os.path.join(d, "b.db"), "device-b", env("POSYANDU_KADER_B") or "kader-b", POSYANDU)
+            b = p.KaderStore.open(os.path.join(d, "b.db"), "device-b", env("POSYANDU_KADER_B") or "kader-b", POSYANDU,
+                               TestKeys())
             b.set_relay(url, env("POSYANDU_TOKEN_B"))
             b.sync_now(None)
             visit = [x for x in b.household(hh).visits if x.id == v][0]
             self.assertEqual(visit.entries[0].measurements.weight_kg, 9.2)
-            c = p.KaderStore.open(os.path.join(d, "c.db"), "device-c", "kader-c", POSYANDU)
+            c = p.KaderStore.open(os.path.join(d, "c.db"), "device-c", "kader-c", POSYANDU, TestKeys())
             c.set_relay(url, "bukan-token-yang-sah")
             with self.assertRaises(p.PosyanduError.Unauthorized) as cm:
                 c.sync_now(None)

@@ -28,7 +28,8 @@ macro_rules! println {
 #[derive(Parser)]
 #[command(name = "posyandu-kader", version, about = "Posyandu Sync: catatan kader dari baris perintah")]
 struct Cli {
-    /// The store file (SQLite).
+    /// The store file (SQLCipher-encrypted SQLite; its key is in `<store>.key`, the
+    /// device token in `<store>.secrets.json`, both 0600).
     #[arg(long, env = "POSYANDU_STORE", default_value = "kader.sqlite3", global = true)]
     store: PathBuf,
     #[command(subcommand)]
@@ -178,13 +179,24 @@ fn enum_arg<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T> {
         .with_context(|| format!("{what} tidak dikenal: {s}"))
 }
 
+/// The store's key and the device token, in owner-only files beside the store
+/// (`<store>.key`, `<store>.secrets.json`). This protects nothing against someone who
+/// can read the whole directory; it exists for the desktop demo and tests (on a phone
+/// the key comes from the Android Keystore).
+fn keyring(store: &std::path::Path) -> std::sync::Arc<dyn Keyring> {
+    std::sync::Arc::new(FileKeyring::new(store))
+}
+
 fn run(cli: Cli) -> Result<()> {
     let path = cli.store;
     match cli.command {
         Command::Init { device, kader, posyandu, relay, token } => {
             tighten_sqlite_files(&path);
-            let store =
-                Store::open(&path, DeviceIdentity { device_id: device, kader_id: kader, posyandu_id: posyandu })?;
+            let store = Store::open(
+                &path,
+                DeviceIdentity { device_id: device, kader_id: kader, posyandu_id: posyandu },
+                keyring(&path),
+            )?;
             if let (Some(url), Some(token)) = (relay, token) {
                 store.set_relay(&RelayConfig { url, token })?;
             }
@@ -213,7 +225,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         command => {
             tighten_sqlite_files(&path);
-            let store = Store::open_existing(&path)
+            let store = Store::open_existing(&path, keyring(&path))
                 .with_context(|| format!("membuka {} (buat dulu dengan `posyandu-kader init`)", path.display()))?;
             run_store(&store, command)?;
         }

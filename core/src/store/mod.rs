@@ -5,14 +5,21 @@
 //! the query tables; it returns only after the commit (with `synchronous=FULL`, so a
 //! write that returned OK survives a process kill or a power cut). Reads for screens
 //! use a second connection and never wait for the writer.
+//!
+//! The file is encrypted with SQLCipher under a key the app supplies through a
+//! [`Keyring`] (see [`keyring`] and [`cipher`]); the keyring also keeps the relay
+//! token, which is never stored in the database.
 
+#[doc(hidden)]
+pub mod cipher;
 pub mod due;
+pub mod keyring;
 pub mod query;
 pub mod schema;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::{ActorId, Change};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
@@ -25,6 +32,7 @@ use crate::model::*;
 use crate::validation;
 
 pub use due::{DueItem, DueReason};
+pub use keyring::{DatabaseKey, FileKeyring, Keyring, KeyringError, MemoryKeyring};
 pub use query::{HouseholdSummary, MemberSummary};
 
 /// Who writes through this store: the device, the kader using it and the Posyandu
@@ -48,10 +56,13 @@ type Clock = Box<dyn Fn() -> OffsetDateTime + Send + Sync>;
 pub struct Store {
     path: PathBuf,
     identity: DeviceIdentity,
-    writer: Mutex<Writer>,
+    // Dropped in this order: the (read-only) reader closes first, so the writer is the
+    // last connection and checkpoints the WAL into the file on a clean close.
     reader: Mutex<Connection>,
+    writer: Mutex<Writer>,
     clock: Clock,
     offset: UtcOffset,
+    keyring: Arc<dyn Keyring>,
 }
 
 pub(crate) struct Writer {
@@ -75,9 +86,11 @@ fn configure(conn: &Connection) -> Result<()> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path` and migrates it to the current
-    /// schema. Nothing is loaded eagerly, so opening is fast whatever the store's size.
-    pub fn open(path: impl AsRef<Path>, identity: DeviceIdentity) -> Result<Store> {
+    /// Opens (creating if needed) the store at `path`, encrypted with the keyring's
+    /// key, and migrates it to the current schema. A plain store of an older app
+    /// version is encrypted first (see [`cipher`]). Nothing is loaded eagerly, so
+    /// opening is fast whatever the store's size.
+    pub fn open(path: impl AsRef<Path>, identity: DeviceIdentity, keyring: Arc<dyn Keyring>) -> Result<Store> {
         for (field, v) in [
             ("ID perangkat", &identity.device_id),
             ("ID kader", &identity.kader_id),
@@ -86,7 +99,25 @@ impl Store {
             validation::check_text(field, v, validation::MAX_NAME)?;
         }
         let path = path.as_ref().to_path_buf();
-        let mut conn = Connection::open(&path)?;
+        let key = keyring.database_key()?;
+        cipher::prepare(&path, &key, &*keyring)?;
+        Store::open_keyed(path, identity, &key, keyring)
+    }
+
+    fn open_keyed(
+        path: PathBuf,
+        identity: DeviceIdentity,
+        key: &DatabaseKey,
+        keyring: Arc<dyn Keyring>,
+    ) -> Result<Store> {
+        let mut conn = cipher::open_keyed(
+            &path,
+            key,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
         configure(&conn)?;
         schema::migrate(&mut conn)?;
         let actor = {
@@ -109,8 +140,9 @@ impl Store {
             tx.commit()?;
             actor
         };
-        let reader = Connection::open_with_flags(
+        let reader = cipher::open_keyed(
             &path,
+            key,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -121,17 +153,21 @@ impl Store {
             reader: Mutex::new(reader),
             clock: Box::new(OffsetDateTime::now_utc),
             offset: UtcOffset::from_hms(DEFAULT_UTC_OFFSET_HOURS, 0, 0).expect("valid offset"),
+            keyring,
         })
     }
 
     /// Opens a store created before with [`Store::open`], with the identity it holds.
-    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
+    pub fn open_existing(path: impl AsRef<Path>, keyring: Arc<dyn Keyring>) -> Result<Store> {
         let path = path.as_ref();
         if !path.exists() {
             return Err(Error::NotFound { kind: "Basis data", id: path.display().to_string() });
         }
+        let key = keyring.database_key()?;
+        cipher::prepare(path, &key, &*keyring)?;
         let identity = {
-            let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            let conn =
+                cipher::open_keyed(path, &key, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
             // A damaged file says so (Error::Corrupt), it is not "not found": that would
             // invite the kader to set the phone up again and lose unsent visits.
             let get = |k: &str| -> Result<String> {
@@ -143,7 +179,7 @@ impl Store {
                 posyandu_id: get("posyandu_id")?,
             }
         };
-        Store::open(path, identity)
+        Store::open_keyed(path.to_path_buf(), identity, &key, keyring)
     }
 
     pub fn path(&self) -> &Path {
@@ -152,6 +188,11 @@ impl Store {
 
     pub fn identity(&self) -> &DeviceIdentity {
         &self.identity
+    }
+
+    /// The keyring the store was opened with (its secrets: the relay token).
+    pub(crate) fn keyring(&self) -> &dyn Keyring {
+        &*self.keyring
     }
 
     /// Replaces the clock (tests, and devices whose time zone is WITA/WIT).
@@ -653,7 +694,7 @@ mod tests {
     fn requeue_all_queues_every_change_of_own_documents_in_causal_order() {
         let dir = tempfile::tempdir().unwrap();
         let identity = DeviceIdentity { device_id: "D-1".into(), kader_id: "K-1".into(), posyandu_id: "P-001".into() };
-        let store = Store::open(dir.path().join("s.sqlite3"), identity).unwrap();
+        let store = Store::open(dir.path().join("s.sqlite3"), identity, Arc::new(MemoryKeyring::random())).unwrap();
         let h = store.create_household(new_household()).unwrap();
         for rt in ["003", "004", "005"] {
             let patch = HouseholdPatch {

@@ -114,7 +114,8 @@ pub struct SyncProgress {
     pub bytes_total: u64,
 }
 
-/// Where to sync: stored in the store so a background worker needs nothing else.
+/// Where to sync: the URL in the store, the device token in the app's keyring, so a
+/// background worker needs only the store path and the keyring.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayConfig {
     pub url: String,
@@ -122,7 +123,10 @@ pub struct RelayConfig {
 }
 
 const META_URL: &str = "relay_url";
-const META_TOKEN: &str = "relay_token";
+/// Name of the device token in the app's keyring ([`crate::store::Keyring::secret`]).
+/// Stores of older app versions kept it in `meta` under the same key; it is moved to
+/// the keyring when such a store is encrypted.
+pub const RELAY_TOKEN_SECRET: &str = "relay_token";
 const META_CURSOR: &str = "sync_cursor";
 const META_BOOTSTRAPPED: &str = "sync_bootstrapped";
 const META_BOOT_AFTER: &str = "sync_bootstrap_after";
@@ -135,7 +139,8 @@ const META_EPOCH: &str = "sync_epoch";
 const MAX_REQUESTS: u32 = 1000;
 
 impl Store {
-    /// Sets the relay to sync with. The token is kept in the app-private database.
+    /// Sets the relay to sync with. The URL is kept in the (encrypted) database, the
+    /// device token in the app's keyring, never in the database.
     pub fn set_relay(&self, cfg: &RelayConfig) -> Result<()> {
         let url = cfg.url.trim_end_matches('/');
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 {
@@ -143,17 +148,16 @@ impl Store {
         }
         crate::validation::check_text("Token", &cfg.token, 200)?;
         let w = self.writer();
+        self.keyring().set_secret(RELAY_TOKEN_SECRET, Some(&cfg.token))?;
         meta_set(&w.conn, META_URL, url)?;
-        meta_set(&w.conn, META_TOKEN, &cfg.token)?;
         Ok(())
     }
 
+    /// The relay URL (from the database) and device token (from the keyring).
     pub fn relay(&self) -> Result<Option<RelayConfig>> {
-        let w = self.writer();
-        Ok(match (meta_get(&w.conn, META_URL)?, meta_get(&w.conn, META_TOKEN)?) {
-            (Some(url), Some(token)) => Some(RelayConfig { url, token }),
-            _ => None,
-        })
+        let url = meta_get(&self.writer().conn, META_URL)?;
+        let Some(url) = url else { return Ok(None) };
+        Ok(self.keyring().secret(RELAY_TOKEN_SECRET)?.map(|token| RelayConfig { url, token }))
     }
 
     /// Unix time of the last successful sync.

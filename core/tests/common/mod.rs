@@ -12,9 +12,15 @@ pub fn identity(device: &str, kader: &str) -> DeviceIdentity {
     DeviceIdentity { device_id: device.into(), kader_id: kader.into(), posyandu_id: "P-001".into() }
 }
 
+/// A keyring that leaves the store file plain (these tests read and damage it with
+/// plain SQLite; encryption is tested in `cipher.rs`).
+pub fn plain() -> std::sync::Arc<dyn Keyring> {
+    std::sync::Arc::new(MemoryKeyring::unencrypted_for_tests())
+}
+
 /// A store whose clock is fixed at 2026-11-23 10:00 WIB.
 pub fn open_store(path: &std::path::Path, device: &str) -> Store {
-    let mut s = Store::open(path, identity(device, &format!("K-{device}"))).expect("open store");
+    let mut s = Store::open(path, identity(device, &format!("K-{device}")), plain()).expect("open store");
     s.set_clock(|| datetime!(2026-11-23 03:00 UTC), UtcOffset::from_hms(7, 0, 0).unwrap());
     s
 }

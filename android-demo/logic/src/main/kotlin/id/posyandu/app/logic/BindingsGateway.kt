@@ -9,6 +9,7 @@ import id.posyandu.sync.HouseholdPatch
 import id.posyandu.sync.HouseholdSummary
 import id.posyandu.sync.KaderIdentity
 import id.posyandu.sync.KaderStore
+import id.posyandu.sync.KeyProvider
 import id.posyandu.sync.Measurements
 import id.posyandu.sync.MemberPatch
 import id.posyandu.sync.MemberSummary
@@ -38,14 +39,18 @@ class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoClos
         /** True once [create] has run on this phone (the identity is stored in the file). */
         fun exists(dir: File): Boolean = storeFile(dir).exists()
 
-        /** First start: creates the store for this device/kader/Posyandu (from the admin's registration). */
-        fun create(dir: File, deviceId: String, kaderId: String, posyanduId: String): BindingsGateway {
+        /**
+         * First start: creates the store for this device/kader/Posyandu (from the admin's
+         * registration), encrypted with [keys]' database key (on Android: `AndroidKeyProvider`).
+         */
+        fun create(dir: File, deviceId: String, kaderId: String, posyanduId: String, keys: KeyProvider): BindingsGateway {
             dir.mkdirs()
-            return BindingsGateway(KaderStore.open(storeFile(dir).path, deviceId.trim(), kaderId.trim(), posyanduId.trim()))
+            return BindingsGateway(KaderStore.open(storeFile(dir).path, deviceId.trim(), kaderId.trim(), posyanduId.trim(), keys))
         }
 
-        /** Later starts and the background worker: identity read from the file. */
-        fun openExisting(dir: File): BindingsGateway = BindingsGateway(KaderStore.openExisting(storeFile(dir).path))
+        /** Later starts and the background worker: identity read from the file, key from [keys]. */
+        fun openExisting(dir: File, keys: KeyProvider): BindingsGateway =
+            BindingsGateway(KaderStore.openExisting(storeFile(dir).path, keys))
     }
 
     override fun identity(): KaderIdentity = store.identity()

@@ -29,6 +29,11 @@ data class UiError(val message: String, val hint: String?, val action: ErrorActi
                 "Penyimpanan HP bermasalah (mungkin penuh). Kosongkan ruang lalu coba lagi.", ErrorAction.NONE)
             is PosyanduException.StoreCorrupt -> UiError(msg(t),
                 "Jangan hapus data aplikasi. Hubungi admin Puskesmas.", ErrorAction.CONTACT_ADMIN)
+            is PosyanduException.WrongKey -> UiError(msg(t),
+                "Jangan hapus data aplikasi atau memasang ulang. Hubungi admin Puskesmas.", ErrorAction.CONTACT_ADMIN)
+            is PosyanduException.KeyUnavailable -> UiError(msg(t),
+                "Kunci pengaman HP tidak dapat dibaca. Mulai ulang HP lalu coba lagi; jika tetap gagal, hubungi admin Puskesmas.",
+                ErrorAction.CONTACT_ADMIN)
             is PosyanduException.Internal -> UiError(msg(t), "Terjadi kesalahan aplikasi. Laporkan ke petugas Puskesmas.", ErrorAction.REPORT_BUG)
             else -> UiError("Terjadi kesalahan tak terduga: ${t.message ?: t.javaClass.simpleName}",
                 "Laporkan ke petugas Puskesmas.", ErrorAction.REPORT_BUG)

@@ -53,7 +53,7 @@ fun Job.await() = runBlocking { join() }
 fun env(k: String): String? = System.getenv(k)?.takeIf { it.isNotBlank() }
 
 class Fixture(val dir: File) {
-    val holder = StoreHolder(dir)
+    val holder = StoreHolder(dir, testKeys(dir))
     val gw: PosyanduGateway = holder.setUp("device-a", env("POSYANDU_KADER_A") ?: "kader-a", env("POSYANDU_POSYANDU_ID") ?: POSYANDU)
     val today: LocalDate = LocalDate.parse(gw.today())
 
@@ -372,7 +372,7 @@ fun main() {
     }
 
     test("sync offline (relay unreachable): Offline error, data kept, worker retries with backoff") {
-        val g2 = StoreHolder(File(tmp, "offline")).setUp("device-x", "kader-x", POSYANDU)
+        val g2 = StoreHolder(File(tmp, "offline"), testKeys(File(tmp, "offline"))).setUp("device-x", "kader-x", POSYANDU)
         g2.createHousehold(NewHousehold(null, Address("001", "001", null, "3201010001", null), null, SpmAttributes()))
         g2.setRelay("http://127.0.0.1:9", "token-x") // discard port: connection refused
         val vm = SyncViewModel(g2, scope)
@@ -388,7 +388,7 @@ fun main() {
 
     test("settings: first setup with registration data, relay URL validated by the core, reopen existing") {
         val dir = File(tmp, "settings")
-        val holder = StoreHolder(dir)
+        val holder = StoreHolder(dir, testKeys(dir))
         val vm = SettingsViewModel(holder, scope)
         vm.load().await()
         assertTrue(vm.current.needsSetup)
@@ -403,7 +403,7 @@ fun main() {
         assertNull(vm.current.error, vm.current.error?.fullText)
         assertEquals("Pengaturan tersimpan", vm.current.savedMessage)
         holder.close()
-        val again = SettingsViewModel(StoreHolder(dir), scope)
+        val again = SettingsViewModel(StoreHolder(dir, testKeys(dir)), scope)
         again.load().await()
         assertTrue(!again.current.needsSetup)
         assertEquals("kader-s", again.current.kaderId)
@@ -426,7 +426,7 @@ fun main() {
     }
 
     test("add household: kode wilayah default, core errors per field and nothing saved, then saved with SPM and GPS") {
-        val empty = AddHouseholdViewModel(StoreHolder(File(tmp, "empty")).setUp("device-e", "kader-e", POSYANDU), scope)
+        val empty = AddHouseholdViewModel(StoreHolder(File(tmp, "empty"), testKeys(File(tmp, "empty"))).setUp("device-e", "kader-e", POSYANDU), scope)
         empty.load().await()
         assertEquals("", empty.current.kodeWilayah) // nothing to go by in a fresh store
 
@@ -751,7 +751,7 @@ fun main() {
         assertTrue(a.current.lastSyncText.startsWith("Terakhir sinkron: "), a.current.lastSyncText)
         assertTrue(a.current.resultText!!.startsWith("Sinkron berhasil"), a.current.resultText)
 
-        val gb = StoreHolder(File(tmp, "b")).setUp("device-b", kaderB, env("POSYANDU_POSYANDU_ID") ?: POSYANDU)
+        val gb = StoreHolder(File(tmp, "b"), testKeys(File(tmp, "b"))).setUp("device-b", kaderB, env("POSYANDU_POSYANDU_ID") ?: POSYANDU)
         gb.setRelay(url, tokenB)
         val b = SyncViewModel(gb, scope)
         b.syncNow().await()
