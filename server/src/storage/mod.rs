@@ -4,6 +4,7 @@
 //! (the contract is written on each method); the sync decisions themselves live in
 //! [`crate::merge`] so a backend only does I/O inside one transaction per call.
 
+pub mod group_commit;
 pub mod postgres;
 pub mod seal_pass;
 pub mod sqlite;

@@ -1,8 +1,13 @@
 //! SQLite backend: one database file in WAL mode with `synchronous=FULL` (a sync is
-//! answered only after its push is on disk), one connection behind a mutex, used from
-//! `spawn_blocking`. Reads share the connection: a Posyandu relay serves a few
-//! thousand short requests a day, so one connection is plenty and keeps every sync
-//! strictly serialised.
+//! answered only after its push is on disk).
+//!
+//! - **Writes**: one connection behind a mutex. Pushes go through the writer thread
+//!   ([`super::group_commit`]): the pushes waiting are applied in one transaction, one
+//!   savepoint each, and share its fsync. Admin paths and the read-model rebuild lock the
+//!   same connection between groups.
+//! - **Reads** (pull pages, snapshots, Puskesmas reads, token lookups): a few read-only
+//!   connections of their own, used from `spawn_blocking`; WAL lets them read while a
+//!   write transaction is open, each seeing the last commit.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,6 +18,7 @@ use posyandu_core::sync::wire::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::group_commit::Writer;
 use super::seal_pass::SQLITE_SNAPSHOT_TOTALS as SNAPSHOT_TOTALS_SQL;
 use super::{BoxFuture, NewDocQuota, ReadRow, Refusal, Storage, StoredDoc, SyncOutcome};
 use crate::at_rest::{AtRest, Blob};
@@ -189,9 +195,19 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Read-only connections of a file database (one per core is enough: reads are CPU
+/// work once the pages are cached).
+const READERS: usize = 2;
+
+/// Round robin over busy readers.
+static READER_TURN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 #[derive(Clone)]
 pub struct SqliteStorage {
     conn: Arc<Mutex<Connection>>,
+    /// Read-only connections; empty for an in-memory database (reads use `conn`).
+    readers: Arc<Vec<Mutex<Connection>>>,
+    writer: Writer,
     path: Option<PathBuf>,
     /// Seals change-log data and snapshots at rest (see [`crate::at_rest`]).
     keys: Arc<AtRest>,
@@ -213,7 +229,26 @@ impl SqliteStorage {
         let path = path.as_ref();
         let mut conn = open_connection(path)?;
         migrate_to(&mut conn, MIGRATIONS.len())?;
-        Ok(SqliteStorage { conn: Arc::new(Mutex::new(conn)), path: Some(path.to_path_buf()), keys })
+        let readers = (0..READERS)
+            .map(|_| {
+                let r = open_connection(path)?;
+                r.execute_batch("PRAGMA query_only = ON")?;
+                Ok(Mutex::new(r))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Self::assemble(conn, readers, Some(path.to_path_buf()), keys)
+    }
+
+    fn assemble(
+        conn: Connection,
+        readers: Vec<Mutex<Connection>>,
+        path: Option<PathBuf>,
+        keys: Arc<AtRest>,
+    ) -> rusqlite::Result<Self> {
+        let conn = Arc::new(Mutex::new(conn));
+        let writer = Writer::start(conn.clone(), keys.clone(), store_push)
+            .map_err(|e| rusqlite::Error::InvalidParameterName(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStorage { conn, readers: Arc::new(readers), writer, path, keys })
     }
 
     /// A private in-memory database (tests), sealing with a key of this process.
@@ -221,7 +256,7 @@ impl SqliteStorage {
         let mut conn = Connection::open_in_memory()?;
         configure(&conn)?;
         migrate_to(&mut conn, MIGRATIONS.len())?;
-        Ok(SqliteStorage { conn: Arc::new(Mutex::new(conn)), path: None, keys: AtRest::ephemeral() })
+        Self::assemble(conn, Vec::new(), None, AtRest::ephemeral())
     }
 
     /// The at-rest keys (admin tools, tests).
@@ -241,6 +276,24 @@ impl SqliteStorage {
         f(&mut guard)
     }
 
+    /// Runs `f` on a read-only connection (the write connection for an in-memory
+    /// database): a free one if there is, else waits for one.
+    pub fn with_reader<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
+        if self.readers.is_empty() {
+            return self.with_conn(f);
+        }
+        let free = self.readers.iter().find_map(|r| r.try_lock().ok());
+        let mut guard = match free {
+            Some(g) => g,
+            None => {
+                let i = READER_TURN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
+                self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
+            }
+        };
+        f(&mut guard)
+    }
+
+    /// Runs `f` on the write connection, off the async runtime.
     async fn blocking<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
@@ -250,15 +303,26 @@ impl SqliteStorage {
             .await
             .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?
     }
+
+    /// Runs `f` on a read-only connection, off the async runtime.
+    async fn reading<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.with_reader(f))
+            .await
+            .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?
+    }
 }
 
 impl Storage for SqliteStorage {
     fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>> {
-        Box::pin(self.blocking(move |conn| lookup_token(conn, &hash)))
+        Box::pin(self.reading(move |conn| lookup_token(conn, &hash)))
     }
 
     fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>> {
-        Box::pin(self.blocking(move |conn| {
+        Box::pin(self.reading(move |conn| {
             let revoked: Option<Option<i64>> = conn
                 .prepare_cached("SELECT revoked_at FROM token WHERE id = ?1")?
                 .query_row([token_id], |r| r.get(0))
@@ -274,22 +338,29 @@ impl Storage for SqliteStorage {
         quota: NewDocQuota,
     ) -> BoxFuture<'_, Result<SyncOutcome, ApiError>> {
         let keys = self.keys.clone();
-        Box::pin(self.blocking(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (stored, new_changes, new_docs) = store_push(&tx, &keys, &device, &req, quota)?;
-            tx.commit()?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let (pull, cursor, more) =
-                read_pull(&tx, &keys, &device.posyandu_id, &device.device_id, req.cursor, req.page_bytes)?;
-            let epoch = read_epoch(&tx)?;
-            tx.commit()?;
-            Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes, new_docs })
-        }))
+        Box::pin(async move {
+            let (after, page_bytes) = (req.cursor, req.page_bytes);
+            let (stored, new_changes, new_docs) = if req.push.iter().any(|d| !d.changes.is_empty()) {
+                self.writer.push(device.clone(), req, quota).await?
+            } else {
+                (0, 0, 0)
+            };
+            // After the commit: the pull sees this push (and skips it: it is the device's own).
+            self.reading(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+                let (pull, cursor, more) =
+                    read_pull(&tx, &keys, &device.posyandu_id, &device.device_id, after, page_bytes)?;
+                let epoch = read_epoch(&tx)?;
+                tx.commit()?;
+                Ok(SyncOutcome { response: SyncResponse { stored, cursor, pull, more, epoch }, new_changes, new_docs })
+            })
+            .await
+        })
     }
 
     fn snapshot(&self, scope: String, req: SnapshotRequest) -> BoxFuture<'_, Result<SnapshotPage, ApiError>> {
         let keys = self.keys.clone();
-        Box::pin(self.blocking(move |conn| {
+        Box::pin(self.reading(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let page = read_snapshot_page(&tx, &keys, &scope, &req)?;
             tx.commit()?;
@@ -304,12 +375,12 @@ impl Storage for SqliteStorage {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<StoredDoc>, ApiError>> {
         let keys = self.keys.clone();
-        Box::pin(self.blocking(move |conn| read_docs_after(conn, &keys, &scope, after_seq, limit)))
+        Box::pin(self.reading(move |conn| read_docs_after(conn, &keys, &scope, after_seq, limit)))
     }
 
     fn read_after(&self, scope: String, after_seq: u64, limit: usize) -> BoxFuture<'_, Result<Vec<ReadRow>, ApiError>> {
         let keys = self.keys.clone();
-        Box::pin(self.blocking(move |conn| {
+        Box::pin(self.reading(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let rows = read_rows_after(&tx, &keys, &scope, after_seq, limit)?;
             tx.commit()?;
@@ -319,7 +390,7 @@ impl Storage for SqliteStorage {
 
     fn read_member(&self, scope: String, member: uuid::Uuid) -> BoxFuture<'_, Result<Option<ReadRow>, ApiError>> {
         let keys = self.keys.clone();
-        Box::pin(self.blocking(move |conn| read_member_row(conn, &keys, &scope, member)))
+        Box::pin(self.reading(move |conn| read_member_row(conn, &keys, &scope, member)))
     }
 
     fn rebuild_read_model(&self, batch: usize) -> BoxFuture<'_, Result<RebuildStep, ApiError>> {
@@ -328,7 +399,7 @@ impl Storage for SqliteStorage {
     }
 
     fn epoch(&self) -> BoxFuture<'_, Result<u64, ApiError>> {
-        Box::pin(self.blocking(|conn| Ok(read_epoch(conn)?)))
+        Box::pin(self.reading(|conn| Ok(read_epoch(conn)?)))
     }
 
     fn bind_actor(&self, token_id: i64, actor: Vec<u8>) -> BoxFuture<'_, Result<(), ApiError>> {
@@ -341,7 +412,7 @@ impl Storage for SqliteStorage {
 
     fn fetch_docs(&self, scope: String, ids: Vec<DocId>) -> BoxFuture<'_, Result<DocsResponse, ApiError>> {
         let keys = self.keys.clone();
-        Box::pin(self.blocking(move |conn| {
+        Box::pin(self.reading(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let docs = read_docs(&tx, &keys, &scope, &ids)?;
             let epoch = read_epoch(&tx)?;
