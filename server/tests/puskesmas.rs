@@ -1262,9 +1262,7 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
     assert!(header.ends_with(",sangat_pendek_L,sangat_pendek_P,lapor,kader_ada,kader_aktif"), "{header}");
     let total_line = csv.lines().find(|l| l.contains(",TOTAL,0-59,")).expect("total row");
     assert!(
-        total_line.ends_with(
-            ",3,3,3,3,2,3,2,1,0,1,0,1,0,0,0,1,1,1,1,2,1,0,0,0,1,0,0,1,0,1,0,1,0,0,1,1,0,0,1,4,2"
-        ),
+        total_line.ends_with(",3,3,3,3,2,3,2,1,0,1,0,1,0,0,0,1,1,1,1,2,1,0,0,0,1,0,0,1,0,1,0,1,0,0,1,1,0,0,1,4,2"),
         "{total_line}"
     );
 

@@ -66,11 +66,7 @@ fn f2_table(id: &str, title: &str, rows: &[super::report::F2Row]) -> String {
         t.push_str(&f2_html_row(&label(r), r));
     }
     t.push_str("</table><p class=\"muted\">L = laki-laki, P = perempuan. Umur dalam bulan penuh pada akhir bulan.</p>");
-    let _ = write!(
-        t,
-        "<h3>Status gizi balita BGM/2T (konfirmasi)</h3><table id=\"{id}-status\">{}",
-        status_header()
-    );
+    let _ = write!(t, "<h3>Status gizi balita BGM/2T (konfirmasi)</h3><table id=\"{id}-status\">{}", status_header());
     for r in rows {
         t.push_str(&status_html_row(&label(r), r));
     }
