@@ -362,6 +362,25 @@ pub struct F2StatusGizi {
     pub sangat_pendek: SexCounts,
 }
 
+/// The fields of an [`F2StatusGizi`] in the order of its `COLUMNS`, each borrowed with
+/// the tokens after `;` (`&` or `&mut`).
+macro_rules! status_cells {
+    ($s:expr; $($borrow:tt)+) => {
+        [
+            $($borrow)+ $s.bgm_2t,
+            $($borrow)+ $s.kurus,
+            $($borrow)+ $s.kurus_baru,
+            $($borrow)+ $s.kurus_kumulatif,
+            $($borrow)+ $s.sangat_kurus,
+            $($borrow)+ $s.sangat_kurus_baru,
+            $($borrow)+ $s.sangat_kurus_kumulatif,
+            $($borrow)+ $s.gizi_lebih,
+            $($borrow)+ $s.pendek,
+            $($borrow)+ $s.sangat_pendek,
+        ]
+    };
+}
+
 impl F2StatusGizi {
     /// The columns in order: (CSV key, HTML heading).
     pub const COLUMNS: [(&'static str, &'static str); 10] = [
@@ -379,18 +398,11 @@ impl F2StatusGizi {
 
     /// The counts in the order of [`F2StatusGizi::COLUMNS`].
     pub fn cells(&self) -> [&SexCounts; 10] {
-        [
-            &self.bgm_2t,
-            &self.kurus,
-            &self.kurus_baru,
-            &self.kurus_kumulatif,
-            &self.sangat_kurus,
-            &self.sangat_kurus_baru,
-            &self.sangat_kurus_kumulatif,
-            &self.gizi_lebih,
-            &self.pendek,
-            &self.sangat_pendek,
-        ]
+        status_cells!(self; &)
+    }
+
+    fn cells_mut(&mut self) -> [&mut SexCounts; 10] {
+        status_cells!(self; &mut)
     }
 }
 
@@ -419,19 +431,7 @@ impl F2Row {
         ] {
             a.add(b);
         }
-        let (st, os) = (&mut self.status, &o.status);
-        for (a, b) in [
-            (&mut st.bgm_2t, &os.bgm_2t),
-            (&mut st.kurus, &os.kurus),
-            (&mut st.kurus_baru, &os.kurus_baru),
-            (&mut st.kurus_kumulatif, &os.kurus_kumulatif),
-            (&mut st.sangat_kurus, &os.sangat_kurus),
-            (&mut st.sangat_kurus_baru, &os.sangat_kurus_baru),
-            (&mut st.sangat_kurus_kumulatif, &os.sangat_kurus_kumulatif),
-            (&mut st.gizi_lebih, &os.gizi_lebih),
-            (&mut st.pendek, &os.pendek),
-            (&mut st.sangat_pendek, &os.sangat_pendek),
-        ] {
+        for (a, b) in self.status.cells_mut().into_iter().zip(o.status.cells()) {
             a.add(b);
         }
     }
