@@ -1067,10 +1067,11 @@ async fn unrecorded_pregnancy_counts_to_the_cores_grace_like_the_phone() {
 /// rendered in headless Chromium.
 ///
 /// Ages on 31 May 2024 (completed months): Citra 3 (P, 0–5), Fajar 6 (L, 6–11), Ani 16
-/// (P), Eka 12 (P), Budi 23 (L) (12–23), Dedi 58 (L, 36–59). Every child has a Buku KIA
-/// (K = S). Weighed in May: all but Dedi. Trends: Citra N, Budi N (10.1 → merged 10.6),
-/// Ani T (and T in April: 2T), Eka B (first weighing), Fajar N (+500 g at KMS age 6,
-/// KBM 400 g); Eka and Fajar are BGM.
+/// (P), Eka 12 (P), Budi 23 (L) (12–23), Gita 30 (P, 24–35), Dedi 58 (L, 36–59). Every
+/// child has a Buku KIA (K = S). Weighed in May: all but Dedi. Trends: Citra N, Budi N
+/// (10.1 → merged 10.6), Ani T (and T in April: 2T), Eka B (first weighing), Fajar N
+/// (+500 g at KMS age 6, KBM 400 g), Gita T (+100 g, KBM 200 g; T in April too: 2T);
+/// Eka and Fajar are BGM.
 ///
 /// Nutrition status of the BGM/2T children (z-scores as `posyandu-kader growth` gives
 /// them): Fajar (born 2023-11-05), 12 April 5.0 kg 60 cm lying (159 days: BB/U −3.64,
@@ -1079,6 +1080,8 @@ async fn unrecorded_pregnancy_counts_to_the_cores_grace_like_the_phone() {
 /// in May kurus and pendek in 6–11 and kurus *kumulatif* in 0–5 (his *baru* month's
 /// group). Eka, 16 May 5.8 kg 68 cm (BB/U −3.72, PB/U −2.55, BB/PB −3.34): sangat kurus
 /// (*baru*, *kumulatif*) and pendek in 12–23. Ani (2T) has no length: BGM/2T only.
+/// Gita (born 2021-11-20, 2T), 14 May 12.7 kg 78 cm standing (906 days: BB/U 0.03,
+/// TB/U −3.55, BB/TB +2.72): gizi lebih and sangat pendek in 24–35.
 ///
 /// Kader of P-001: K-1, K-2 (record visits), K-3 (device since January, records
 /// nothing), K-4 (device revoked 1 March), K-6 (device enrolled on 1 June 00:00 WIB);
@@ -1087,17 +1090,31 @@ async fn unrecorded_pregnancy_counts_to_the_cores_grace_like_the_phone() {
 async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
     let f = fixture().await;
     let r = &f.r;
-    // Household C (K-1 on D-1): Fajar.
+    // Household C (K-1 on D-1): Fajar and Gita.
     let mut c = household("P-001", 0x11, "004");
     let fajar = new_member(&mut c, "Fajar", date!(2023 - 11 - 05), Sex::Male, Relation::Anak, None);
-    let measured = |kg: f64, cm: f64| {
-        let mut e = weigh(fajar, kg);
+    let gita = new_member(&mut c, "Gita", date!(2021 - 11 - 20), Sex::Female, Relation::Anak, None);
+    let measured = |child: Uuid, kg: f64, cm: f64, measure: Measure| {
+        let mut e = weigh(child, kg);
         e.measurements.length_height_cm = Some(cm);
-        e.measurements.measure = Some(Measure::Lying);
+        e.measurements.measure = Some(measure);
         e
     };
-    visit(&mut c, date!(2024 - 04 - 12), VisitKind::HariBuka, "K-1", vec![measured(5.0, 60.0)]);
-    visit(&mut c, date!(2024 - 05 - 14), VisitKind::HariBuka, "K-1", vec![measured(5.5, 62.0)]);
+    visit(&mut c, date!(2024 - 03 - 12), VisitKind::HariBuka, "K-1", vec![weigh(gita, 12.6)]);
+    visit(
+        &mut c,
+        date!(2024 - 04 - 12),
+        VisitKind::HariBuka,
+        "K-1",
+        vec![measured(fajar, 5.0, 60.0, Measure::Lying), weigh(gita, 12.6)],
+    );
+    visit(
+        &mut c,
+        date!(2024 - 05 - 14),
+        VisitKind::HariBuka,
+        "K-1",
+        vec![measured(fajar, 5.5, 62.0, Measure::Lying), measured(gita, 12.7, 78.0, Measure::Standing)],
+    );
     commit(&mut c, "K-1", 1_715_700_100);
     push(r, &r.d1, &mut c).await;
     // The kader registry, with enrolment times (1 January 2024 unless said).
@@ -1153,22 +1170,23 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
         }
         out
     };
-    let zero: F2 = [[0; 2]; 9];
     let g0_5: F2 = [[0, 1], [0, 1], [0, 1], [0, 1], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
     let g6_11: F2 = [[1, 0], [1, 0], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [1, 0]];
     let g12_23: F2 = [[1, 2], [1, 2], [1, 2], [1, 0], [0, 1], [0, 1], [0, 0], [0, 1], [0, 1]];
     let g36_59: F2 = [[1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
-    let total: F2 = [[3, 3], [3, 3], [2, 3], [2, 1], [0, 1], [0, 1], [0, 0], [0, 1], [1, 1]];
+    let g24_35: F2 = [[0, 1], [0, 1], [0, 1], [0, 0], [0, 1], [0, 1], [0, 0], [0, 0], [0, 0]];
+    let total: F2 = [[3, 4], [3, 4], [2, 4], [2, 1], [0, 2], [0, 2], [0, 0], [0, 1], [1, 1]];
     let expected =
-        [("0-5", g0_5), ("6-11", g6_11), ("12-23", g12_23), ("24-35", zero), ("36-59", g36_59), ("0-59", total)];
+        [("0-5", g0_5), ("6-11", g6_11), ("12-23", g12_23), ("24-35", g24_35), ("36-59", g36_59), ("0-59", total)];
     let st_zero: St = [[0; 2]; 10];
     // May: Fajar's kumulatif in 0–5 (April's group), his May status in 6–11.
     let s0_5: St = [[0, 0], [0, 0], [0, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
     let s6_11: St = [[1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [1, 0], [0, 0]];
     let s12_23: St = [[0, 2], [0, 0], [0, 0], [0, 0], [0, 1], [0, 1], [0, 1], [0, 0], [0, 1], [0, 0]];
-    let s_total: St = [[1, 2], [1, 0], [0, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0, 0], [1, 1], [0, 0]];
+    let s24_35: St = [[0, 1], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 1], [0, 0], [0, 1]];
+    let s_total: St = [[1, 3], [1, 0], [0, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1]];
     let expected_status =
-        [("0-5", s0_5), ("6-11", s6_11), ("12-23", s12_23), ("24-35", st_zero), ("36-59", st_zero), ("0-59", s_total)];
+        [("0-5", s0_5), ("6-11", s6_11), ("12-23", s12_23), ("24-35", s24_35), ("36-59", st_zero), ("0-59", s_total)];
 
     let may = get(r, "/v1/report/P-001/2024-05", Some(&r.pkm)).await.json();
     let rows = may["f2"].as_array().unwrap();
@@ -1179,7 +1197,8 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
         assert_eq!(status(row), want_st, "F2 status {group}");
     }
     assert_eq!((may["kader"]["ada"].as_u64(), may["kader"]["aktif"].as_u64()), (Some(3), Some(2)));
-    // April: Fajar (5 months) kurus, baru, kumulatif and pendek in 0–5; Ani T but not 2T.
+    // April: Fajar (5 months) kurus, baru, kumulatif and pendek in 0–5; Ani and Gita T
+    // but not 2T.
     let april = get(r, "/v1/report/P-001/2024-04", Some(&r.pkm)).await.json();
     let a0_5: St = [[1, 0], [1, 0], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [1, 0], [0, 0]];
     for (row, want) in april["f2"].as_array().unwrap().iter().zip([a0_5, st_zero, st_zero, st_zero, st_zero, a0_5]) {
@@ -1237,21 +1256,21 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
     assert_eq!(other["posyandu_lapor"], 0);
     assert_eq!(get(r, "/v1/recap/2024-05?posyandu=P-900", Some(&r.pkm)).await.status, StatusCode::FORBIDDEN);
 
-    // January–May: the months added. D = 3 (Mar) + 4 (Apr) + 5 (May); N = 0 + 1 + 3;
-    // T = 0 + 2 + 1; B = 3 + 1 + 1; 2T only in May; S = 5 (Jan: Citra not born) + 6 × 4.
+    // January–May: the months added. D = 4 (Mar) + 5 (Apr) + 6 (May); N = 0 + 1 + 3;
+    // T = 0 + 3 + 2; B = 4 + 1 + 1; 2T only in May; S = 6 (Jan: Citra not born) + 7 × 4.
     let ytd = get(r, "/v1/recap/2024-05?period=ytd", Some(&r.pkm)).await.json();
     assert_eq!((ytd["from"].as_str(), ytd["to"].as_str()), (Some("2024-01-01"), Some("2024-05-31")));
     let t = cells(&ytd["f2"][5]);
     let sum = |c: [u32; 2]| c[0] + c[1];
     assert_eq!(
         [sum(t[0]), sum(t[2]), sum(t[3]), sum(t[4]), sum(t[5]), sum(t[6]), sum(t[7])],
-        [29, 12, 4, 3, 1, 0, 5],
+        [34, 15, 4, 5, 2, 0, 6],
         "S, D, N, T, 2T, O, B from January to May"
     );
     // Status: April and May added (Fajar kurus twice, baru once), kumulatif = May's.
     let y0_5: St = [[1, 0], [1, 0], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [1, 0], [0, 0]];
-    let y_total: St = [[2, 2], [2, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0, 0], [2, 1], [0, 0]];
-    for (row, want) in ytd["f2"].as_array().unwrap().iter().zip([y0_5, s6_11, s12_23, st_zero, st_zero, y_total]) {
+    let y_total: St = [[2, 3], [2, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0, 1], [2, 1], [0, 1]];
+    for (row, want) in ytd["f2"].as_array().unwrap().iter().zip([y0_5, s6_11, s12_23, s24_35, st_zero, y_total]) {
         assert_eq!(status(row), want, "ytd status {}", row["age_group"]);
     }
     assert_eq!((ytd["kader_ada"].as_u64(), ytd["kader_aktif"].as_u64()), (Some(4), Some(2)));
@@ -1262,7 +1281,7 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
     assert!(header.ends_with(",sangat_pendek_L,sangat_pendek_P,lapor,kader_ada,kader_aktif"), "{header}");
     let total_line = csv.lines().find(|l| l.contains(",TOTAL,0-59,")).expect("total row");
     assert!(
-        total_line.ends_with(",3,3,3,3,2,3,2,1,0,1,0,1,0,0,0,1,1,1,1,2,1,0,0,0,1,0,0,1,0,1,0,1,0,0,1,1,0,0,1,4,2"),
+        total_line.ends_with(",3,4,3,4,2,4,2,1,0,2,0,2,0,0,0,1,1,1,1,3,1,0,0,0,1,0,0,1,0,1,0,1,0,1,1,1,0,1,1,4,2"),
         "{total_line}"
     );
 
@@ -1296,6 +1315,7 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
         assert!(dom.contains(&row_html("12–23", &g12_23)), "12–23 row in the DOM");
         assert!(dom.contains(&row_html("Jumlah 0–59", &total)), "total row in the DOM");
         assert!(dom.contains(&row_html("6–11", &s6_11)), "6–11 status row in the DOM");
+        assert!(dom.contains(&row_html("24–35", &s24_35)), "24–35 status row in the DOM");
         assert!(dom.contains(&row_html("Jumlah 0–59", &s_total)), "total status row in the DOM");
         assert!(dom.contains("<th colspan=\"2\">Sangat kurus kumulatif</th>"));
     }
