@@ -1066,14 +1066,78 @@ async fn unrecorded_pregnancy_counts_to_the_cores_grace_like_the_phone() {
 /// January–May), against numbers computed by hand from the fixture; the HTML pages
 /// rendered in headless Chromium.
 ///
-/// Ages on 31 May 2024 (completed months): Citra 3 (P, 0–5), Ani 16 (P), Eka 12 (P),
-/// Budi 23 (L) (12–23), Dedi 58 (L, 36–59). Every child has a Buku KIA (K = S).
-/// Weighed in May: all but Dedi. Trends: Citra N, Budi N (10.1 → merged 10.6), Ani T
-/// (and T in April: 2T), Eka B (first weighing); Eka is BGM.
+/// Ages on 31 May 2024 (completed months): Citra 3 (P, 0–5), Fajar 6 (L, 6–11), Ani 16
+/// (P), Eka 12 (P), Budi 23 (L) (12–23), Gita 30 (P, 24–35), Dedi 58 (L, 36–59). Every
+/// child has a Buku KIA (K = S). Weighed in May: all but Dedi. Trends: Citra N, Budi N
+/// (10.1 → merged 10.6), Ani T (and T in April: 2T), Eka B (first weighing), Fajar N
+/// (+500 g at KMS age 6, KBM 400 g), Gita T (+100 g, KBM 200 g; T in April too: 2T);
+/// Eka and Fajar are BGM.
+///
+/// Nutrition status of the BGM/2T children (z-scores as `posyandu-kader growth` gives
+/// them): Fajar (born 2023-11-05), 12 April 5.0 kg 60 cm lying (159 days: BB/U −3.64,
+/// PB/U −2.98, BB/PB −2.24) and 14 May 5.5 kg 62 cm (191 days: −3.36, −2.82, −2.13):
+/// BGM, pendek and kurus in both months: kurus *baru* in April (0–5 months on 30 April),
+/// in May kurus and pendek in 6–11 and kurus *kumulatif* in 0–5 (his *baru* month's
+/// group). Eka, 16 May 5.8 kg 68 cm (BB/U −3.72, PB/U −2.55, BB/PB −3.34): sangat kurus
+/// (*baru*, *kumulatif*) and pendek in 12–23. Ani (2T) has no length: BGM/2T only.
+/// Gita (born 2021-11-20, 2T), 14 May 12.7 kg 78 cm standing (906 days: BB/U 0.03,
+/// TB/U −3.55, BB/TB +2.72): gizi lebih and sangat pendek in 24–35.
+///
+/// Kader of P-001: K-1, K-2 (record visits), K-3 (device since January, records
+/// nothing), K-4 (device revoked 1 March), K-6 (device enrolled on 1 June 00:00 WIB);
+/// P-002: K-5 (device, records nothing). May: ada 3 + 1, aktif 2.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
     let f = fixture().await;
     let r = &f.r;
+    // Household C (K-1 on D-1): Fajar and Gita.
+    let mut c = household("P-001", 0x11, "004");
+    let fajar = new_member(&mut c, "Fajar", date!(2023 - 11 - 05), Sex::Male, Relation::Anak, None);
+    let gita = new_member(&mut c, "Gita", date!(2021 - 11 - 20), Sex::Female, Relation::Anak, None);
+    let measured = |child: Uuid, kg: f64, cm: f64, measure: Measure| {
+        let mut e = weigh(child, kg);
+        e.measurements.length_height_cm = Some(cm);
+        e.measurements.measure = Some(measure);
+        e
+    };
+    visit(&mut c, date!(2024 - 03 - 12), VisitKind::HariBuka, "K-1", vec![weigh(gita, 12.6)]);
+    visit(
+        &mut c,
+        date!(2024 - 04 - 12),
+        VisitKind::HariBuka,
+        "K-1",
+        vec![measured(fajar, 5.0, 60.0, Measure::Lying), weigh(gita, 12.6)],
+    );
+    visit(
+        &mut c,
+        date!(2024 - 05 - 14),
+        VisitKind::HariBuka,
+        "K-1",
+        vec![measured(fajar, 5.5, 62.0, Measure::Lying), measured(gita, 12.7, 78.0, Measure::Standing)],
+    );
+    commit(&mut c, "K-1", 1_715_700_100);
+    push(r, &r.d1, &mut c).await;
+    // The kader registry, with enrolment times (1 January 2024 unless said).
+    let jan = 1_704_067_200;
+    r.storage.with_conn(|c| {
+        use posyandu_server::admin::Registry;
+        c.execute("UPDATE token SET created_at = ?1 WHERE kind = 'device'", [jan]).unwrap();
+        for (k, p) in [("K-3", "P-001"), ("K-4", "P-001"), ("K-5", "P-002"), ("K-6", "P-001")] {
+            admin::add_kader(c, k, "Kader", p).unwrap();
+        }
+        for (d, k, p, at) in [
+            ("D-3", "K-3", "P-001", jan),
+            ("D-4", "K-4", "P-001", jan),
+            ("D-5", "K-5", "P-002", jan),
+            // 1 June 2024 00:00 WIB = 31 May 17:00 UTC: after May's end.
+            ("D-6", "K-6", "P-001", 1_717_174_800),
+        ] {
+            c.replace_device_token(d, k, p, &[d.as_bytes()[2]; 32], at).unwrap().unwrap();
+        }
+        // Revoked on 1 March 2024 00:00 UTC (still ada at the end of February, WIB).
+        assert_eq!(c.revoke_device_tokens("D-4", 1_709_251_200).unwrap(), 1);
+    });
+
     // [S, K, D, N, T, 2T, O, B, BGM] × [L, P]
     type F2 = [[u32; 2]; 9];
     let cells = |row: &Value| -> F2 {
@@ -1083,58 +1147,143 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
         }
         out
     };
-    let zero: F2 = [[0; 2]; 9];
+    // Section III: [BGM/2T, kurus, kurus baru, kurus kumulatif, sangat kurus, sangat kurus
+    // baru, sangat kurus kumulatif, gizi lebih, pendek, sangat pendek] × [L, P]
+    type St = [[u32; 2]; 10];
+    const STATUS: [&str; 10] = [
+        "bgm_2t",
+        "kurus",
+        "kurus_baru",
+        "kurus_kumulatif",
+        "sangat_kurus",
+        "sangat_kurus_baru",
+        "sangat_kurus_kumulatif",
+        "gizi_lebih",
+        "pendek",
+        "sangat_pendek",
+    ];
+    let status = |row: &Value| -> St {
+        let mut out = [[0; 2]; 10];
+        for (i, k) in STATUS.iter().enumerate() {
+            let c = &row["status"][k];
+            out[i] = [c["male"].as_u64().unwrap() as u32, c["female"].as_u64().unwrap() as u32];
+        }
+        out
+    };
     let g0_5: F2 = [[0, 1], [0, 1], [0, 1], [0, 1], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
+    let g6_11: F2 = [[1, 0], [1, 0], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [1, 0]];
     let g12_23: F2 = [[1, 2], [1, 2], [1, 2], [1, 0], [0, 1], [0, 1], [0, 0], [0, 1], [0, 1]];
     let g36_59: F2 = [[1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
-    let total: F2 = [[2, 3], [2, 3], [1, 3], [1, 1], [0, 1], [0, 1], [0, 0], [0, 1], [0, 1]];
+    let g24_35: F2 = [[0, 1], [0, 1], [0, 1], [0, 0], [0, 1], [0, 1], [0, 0], [0, 0], [0, 0]];
+    let total: F2 = [[3, 4], [3, 4], [2, 4], [2, 1], [0, 2], [0, 2], [0, 0], [0, 1], [1, 1]];
     let expected =
-        [("0-5", g0_5), ("6-11", zero), ("12-23", g12_23), ("24-35", zero), ("36-59", g36_59), ("0-59", total)];
+        [("0-5", g0_5), ("6-11", g6_11), ("12-23", g12_23), ("24-35", g24_35), ("36-59", g36_59), ("0-59", total)];
+    let st_zero: St = [[0; 2]; 10];
+    // May: Fajar's kumulatif in 0–5 (April's group), his May status in 6–11.
+    let s0_5: St = [[0, 0], [0, 0], [0, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
+    let s6_11: St = [[1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [1, 0], [0, 0]];
+    let s12_23: St = [[0, 2], [0, 0], [0, 0], [0, 0], [0, 1], [0, 1], [0, 1], [0, 0], [0, 1], [0, 0]];
+    let s24_35: St = [[0, 1], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 1], [0, 0], [0, 1]];
+    let s_total: St = [[1, 3], [1, 0], [0, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1]];
+    let expected_status =
+        [("0-5", s0_5), ("6-11", s6_11), ("12-23", s12_23), ("24-35", s24_35), ("36-59", st_zero), ("0-59", s_total)];
 
     let may = get(r, "/v1/report/P-001/2024-05", Some(&r.pkm)).await.json();
     let rows = may["f2"].as_array().unwrap();
     assert_eq!(rows.len(), 6);
-    for (row, (group, want)) in rows.iter().zip(expected) {
+    for ((row, (group, want)), (_, want_st)) in rows.iter().zip(expected).zip(expected_status) {
         assert_eq!(row["age_group"], group);
         assert_eq!(cells(row), want, "F2 {group}");
+        assert_eq!(status(row), want_st, "F2 status {group}");
+    }
+    assert_eq!((may["kader"]["ada"].as_u64(), may["kader"]["aktif"].as_u64()), (Some(3), Some(2)));
+    // April: Fajar (5 months) kurus, baru, kumulatif and pendek in 0–5; Ani and Gita T
+    // but not 2T.
+    let april = get(r, "/v1/report/P-001/2024-04", Some(&r.pkm)).await.json();
+    let a0_5: St = [[1, 0], [1, 0], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [1, 0], [0, 0]];
+    for (row, want) in april["f2"].as_array().unwrap().iter().zip([a0_5, st_zero, st_zero, st_zero, st_zero, a0_5]) {
+        assert_eq!(status(row), want, "April status {}", row["age_group"]);
+    }
+    // February: K-4's device was revoked after the month's end.
+    let feb = get(r, "/v1/report/P-001/2024-02", Some(&r.pkm)).await.json();
+    assert_eq!((feb["kader"]["ada"].as_u64(), feb["kader"]["aktif"].as_u64()), (Some(4), Some(0)));
+    // Kumulatif of May = the months' baru, January to May, in every cell.
+    let mut baru = [[[0u32; 2]; 2]; 6];
+    for m in 1..=5 {
+        let rep = get(r, &format!("/v1/report/P-001/2024-{m:02}"), Some(&r.pkm)).await.json();
+        for (g, row) in rep["f2"].as_array().unwrap().iter().enumerate() {
+            let st = status(row);
+            for s in 0..2 {
+                baru[g][0][s] += st[2][s];
+                baru[g][1][s] += st[5][s];
+            }
+        }
+    }
+    for (g, row) in rows.iter().enumerate() {
+        assert_eq!([status(row)[3], status(row)[6]], baru[g], "kumulatif = Σ baru, {}", row["age_group"]);
+    }
+    let csv = get(r, "/v1/report/P-001/2024-05?format=csv", Some(&r.pkm)).await.text();
+    for line in
+        ["f2_status_gizi,kurus_kumulatif,0-5 bln L,1", "f2_status_gizi,sangat_kurus_baru,12-23 bln P,1", "kader,ada,,3"]
+    {
+        assert!(csv.lines().any(|l| l == line), "{line} in the report CSV");
     }
 
     // The Puskesmas recap of May: P-001 reported, P-002 (no data) did not.
     let recap = get(r, "/v1/recap/2024-05", Some(&r.pkm)).await.json();
     assert_eq!((recap["posyandu_ada"].as_u64(), recap["posyandu_lapor"].as_u64()), (Some(2), Some(1)));
     assert_eq!(recap["kader_aktif"], 2, "K-1 and K-2 recorded visits in May");
-    for (row, (group, want)) in recap["f2"].as_array().unwrap().iter().zip(expected) {
+    assert_eq!(recap["kader_ada"], 4, "K-1, K-2, K-3 of P-001 and K-5 of P-002");
+    for ((row, (group, want)), (_, want_st)) in
+        recap["f2"].as_array().unwrap().iter().zip(expected).zip(expected_status)
+    {
         assert_eq!(cells(row), want, "recap F2 {group}");
+        assert_eq!(status(row), want_st, "recap F2 status {group}");
     }
-    let per: Vec<(&str, bool)> = recap["posyandu"]
+    let per: Vec<(&str, bool, u64, u64)> = recap["posyandu"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["posyandu_id"].as_str().unwrap(), p["reported"].as_bool().unwrap()))
+        .map(|p| {
+            let n = |k: &str| p[k].as_u64().unwrap();
+            (p["posyandu_id"].as_str().unwrap(), p["reported"].as_bool().unwrap(), n("kader_ada"), n("kader_active"))
+        })
         .collect();
-    assert_eq!(per, vec![("P-001", true), ("P-002", false)]);
+    assert_eq!(per, vec![("P-001", true, 3, 2), ("P-002", false, 1, 0)]);
     assert_eq!(cells(&recap["posyandu"][0]["total"]), total);
     // Another Puskesmas' token sees none of it; a Posyandu outside the area is refused.
     let other = get(r, "/v1/recap/2024-05", Some(&r.pkm_other)).await.json();
     assert_eq!(other["posyandu_lapor"], 0);
     assert_eq!(get(r, "/v1/recap/2024-05?posyandu=P-900", Some(&r.pkm)).await.status, StatusCode::FORBIDDEN);
 
-    // January–May: the months added. D = 3 (Mar) + 3 (Apr) + 4 (May); N = 0 + 1 + 2;
-    // T = 0 + 2 + 1; B = 3 + 0 + 1; 2T only in May; S = 4 (Jan: Citra not born) + 5 × 4.
+    // January–May: the months added. D = 4 (Mar) + 5 (Apr) + 6 (May); N = 0 + 1 + 3;
+    // T = 0 + 3 + 2; B = 4 + 1 + 1; 2T only in May; S = 6 (Jan: Citra not born) + 7 × 4.
     let ytd = get(r, "/v1/recap/2024-05?period=ytd", Some(&r.pkm)).await.json();
     assert_eq!((ytd["from"].as_str(), ytd["to"].as_str()), (Some("2024-01-01"), Some("2024-05-31")));
     let t = cells(&ytd["f2"][5]);
     let sum = |c: [u32; 2]| c[0] + c[1];
     assert_eq!(
         [sum(t[0]), sum(t[2]), sum(t[3]), sum(t[4]), sum(t[5]), sum(t[6]), sum(t[7])],
-        [24, 10, 3, 3, 1, 0, 4],
+        [34, 15, 4, 5, 2, 0, 6],
         "S, D, N, T, 2T, O, B from January to May"
     );
+    // Status: April and May added (Fajar kurus twice, baru once), kumulatif = May's.
+    let y0_5: St = [[1, 0], [1, 0], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0], [1, 0], [0, 0]];
+    let y_total: St = [[2, 3], [2, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0, 1], [2, 1], [0, 1]];
+    for (row, want) in ytd["f2"].as_array().unwrap().iter().zip([y0_5, s6_11, s12_23, s24_35, st_zero, y_total]) {
+        assert_eq!(status(row), want, "ytd status {}", row["age_group"]);
+    }
+    assert_eq!((ytd["kader_ada"].as_u64(), ytd["kader_aktif"].as_u64()), (Some(4), Some(2)));
 
-    // CSV: the TOTAL 0–59 row carries the same numbers.
+    // CSV: the TOTAL 0–59 row carries the same numbers (F2, status, lapor, kader ada, aktif).
     let csv = get(r, "/v1/recap/2024-05?format=csv", Some(&r.pkm)).await.text();
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",sangat_pendek_L,sangat_pendek_P,lapor,kader_ada,kader_aktif"), "{header}");
     let total_line = csv.lines().find(|l| l.contains(",TOTAL,0-59,")).expect("total row");
-    assert!(total_line.ends_with(",2,3,2,3,1,3,1,1,0,1,0,1,0,0,0,1,0,1,1,2"), "{total_line}");
+    assert!(
+        total_line.ends_with(",3,4,3,4,2,4,2,1,0,2,0,2,0,0,0,1,1,1,1,3,1,0,0,0,1,0,0,1,0,1,0,1,0,1,1,1,0,1,1,4,2"),
+        "{total_line}"
+    );
 
     // Both pages in a real browser.
     let Some(chromium) = chromium("the F2 pages were") else { return };
@@ -1154,18 +1303,24 @@ async fn f2_and_puskesmas_recap_match_hand_computed_numbers() {
     })
     .await
     .unwrap();
-    let row_html = |label: &str, want: &F2| {
+    fn row_html(label: &str, want: &[[u32; 2]]) -> String {
         let mut s = format!("<tr><td>{label}</td>");
         for c in want {
             s.push_str(&format!("<td class=\"n\">{}</td><td class=\"n\">{}</td>", c[0], c[1]));
         }
         s + "</tr>"
-    };
+    }
     for dom in &doms {
-        assert!(dom.contains("id=\"f2\""), "F2 table in the DOM");
+        assert!(dom.contains("id=\"f2\"") && dom.contains("id=\"f2-status\""), "F2 tables in the DOM");
         assert!(dom.contains(&row_html("12–23", &g12_23)), "12–23 row in the DOM");
         assert!(dom.contains(&row_html("Jumlah 0–59", &total)), "total row in the DOM");
+        assert!(dom.contains(&row_html("6–11", &s6_11)), "6–11 status row in the DOM");
+        assert!(dom.contains(&row_html("24–35", &s24_35)), "24–35 status row in the DOM");
+        assert!(dom.contains(&row_html("Jumlah 0–59", &s_total)), "total status row in the DOM");
+        assert!(dom.contains("<th colspan=\"2\">Sangat kurus kumulatif</th>"));
     }
+    assert!(doms[0].contains("id=\"kader-ada\">3<") && doms[0].contains("id=\"kader-aktif\">2<"));
+    assert!(doms[1].contains("id=\"kader-ada\">4<") && doms[1].contains("id=\"kader-aktif\">2<"));
     assert!(doms[1].contains("id=\"lapor\">1<") && doms[1].contains("id=\"ada\">2<"));
     assert!(doms[1].contains("P-002 (tidak lapor)"));
 }

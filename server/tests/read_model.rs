@@ -571,3 +571,58 @@ async fn a_rules_upgrade_re_derives_old_rows_while_the_endpoints_answer() {
     assert!(metrics.contains("posyandu_read_model_stale 0"), "{metrics}");
     assert!(metrics.contains("posyandu_read_model_rebuilt_total 42"), "{metrics}");
 }
+
+/// Enrols kader with explicit times (Unix seconds) for [`kader_ada_counts`].
+fn enrol_kader(reg: &dyn Registry) {
+    admin::add_puskesmas(reg, "PKM-01", "Puskesmas").unwrap();
+    for p in ["P-001", "P-002"] {
+        admin::add_posyandu(reg, p, "Posyandu", Some("PKM-01")).unwrap();
+    }
+    for (k, p) in [("K-1", "P-001"), ("K-2", "P-001"), ("K-3", "P-001"), ("K-4", "P-002"), ("K-5", "P-001")] {
+        reg.upsert_kader(k, "Kader", p, 500).unwrap();
+    }
+    for (d, k, p, at) in [
+        ("D-a", "K-1", "P-001", 1000),
+        ("D-b", "K-2", "P-001", 1000),
+        ("D-c", "K-3", "P-001", 3000),
+        ("D-d", "K-1", "P-001", 1500),
+        ("D-e", "K-4", "P-002", 1000),
+    ] {
+        reg.replace_device_token(d, k, p, &[d.as_bytes()[2]; 32], at).unwrap().unwrap();
+    }
+    assert_eq!(reg.revoke_device_tokens("D-b", 2000).unwrap(), 1);
+}
+
+/// *Kader ada* (`Storage::kader_enrolled`): distinct kader with a device token of the
+/// Posyandu created before the instant and not revoked before it; K-1 has two devices,
+/// K-2's was revoked at 2000, K-3's enrolled at 3000, K-4 is of P-002, K-5 has none.
+async fn kader_ada_counts(s: &dyn Storage) {
+    let n = |p: &str, at: i64| s.kader_enrolled(p.to_string(), at);
+    for (p, at, want) in [
+        ("P-001", 1000, 0),
+        ("P-001", 1001, 2),
+        ("P-001", 2000, 2),
+        ("P-001", 2001, 1),
+        ("P-001", 3001, 2),
+        ("P-002", 3001, 1),
+        ("P-404", 3001, 0),
+    ] {
+        assert_eq!(n(p, at).await.unwrap(), want, "{p} at {at}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kader_ada_is_counted_alike_on_both_backends() {
+    let s = SqliteStorage::open_in_memory().unwrap();
+    s.with_conn(|c| enrol_kader(&*c));
+    kader_ada_counts(&s).await;
+
+    let schema = format!("ka_{}", Uuid::new_v4().simple());
+    sql(&pg_base(), &format!("CREATE SCHEMA {schema}")).await;
+    let url = format!("{} options='-csearch_path={schema}'", pg_base());
+    let pg = PgStorage::connect(&url, 2).await.unwrap();
+    let u = url.clone();
+    tokio::task::spawn_blocking(move || enrol_kader(&PgRegistry::connect(&u).unwrap())).await.unwrap();
+    kader_ada_counts(&pg).await;
+    sql(&pg_base(), &format!("DROP SCHEMA {schema} CASCADE")).await;
+}

@@ -17,6 +17,7 @@
 //! | N/T/O/B of recorded weighings (store, preview, relay) | [`trend`] |
 //! | whether this month's hari buka has taken place | [`session`] |
 //! | KMS referral triggers (T, 2T, BGM, above the orange line) | [`referral`] |
+//! | F2 nutrition status of BGM/2T children, *baru* and *kumulatif* cases | [`f2`] |
 //! | child LiLA band (6–59 months) | [`muac`] |
 //! | why a member is due for a home visit | [`due`] |
 //! | adult screening: hypertension, glucose, IMT, waist | [`screening`] (table `core/data/rules/screening.json`) |
@@ -28,6 +29,7 @@
 
 pub mod age;
 pub mod due;
+pub mod f2;
 pub mod identity;
 pub mod immunisation;
 pub mod lifestage;
@@ -54,6 +56,7 @@ mod tests {
         let files: &[(&str, &str)] = &[
             ("age.rs", include_str!("age.rs")),
             ("due.rs", include_str!("due.rs")),
+            ("f2.rs", include_str!("f2.rs")),
             ("identity.rs", include_str!("identity.rs")),
             ("immunisation.rs", include_str!("immunisation.rs")),
             ("lifestage.rs", include_str!("lifestage.rs")),

@@ -50,15 +50,31 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// The F2 table: one row per age group, then the total.
+/// The F2 table (one row per age group, then the total), then its nutrition status
+/// of BGM/2T children (table `{id}-status`).
 fn f2_table(id: &str, title: &str, rows: &[super::report::F2Row]) -> String {
-    use super::recap::{f2_header, f2_html_row};
+    use super::recap::{f2_header, f2_html_row, status_header, status_html_row};
+    let label = |r: &super::report::F2Row| {
+        if r.age_group == "0-59" {
+            "Jumlah 0–59".to_string()
+        } else {
+            r.age_group.replace('-', "–")
+        }
+    };
     let mut t = format!("<h2>{}</h2><table id=\"{id}\">{}", esc(title), f2_header());
     for r in rows {
-        let label = if r.age_group == "0-59" { "Jumlah 0–59".to_string() } else { r.age_group.replace('-', "–") };
-        t.push_str(&f2_html_row(&label, r));
+        t.push_str(&f2_html_row(&label(r), r));
     }
     t.push_str("</table><p class=\"muted\">L = laki-laki, P = perempuan. Umur dalam bulan penuh pada akhir bulan.</p>");
+    let _ = write!(t, "<h3>Status gizi balita BGM/2T (konfirmasi)</h3><table id=\"{id}-status\">{}", status_header());
+    for r in rows {
+        t.push_str(&status_html_row(&label(r), r));
+    }
+    t.push_str(
+        "</table><p class=\"muted\">Balita yang BGM atau 2T bulan ini, menurut pengukuran terakhir bulan ini \
+         (BB/TB: kurus, sangat kurus, gizi lebih; TB/U: pendek, sangat pendek; Permenkes 2/2020). \
+         Baru: pertama kali tahun ini; kumulatif: Januari s.d. bulan ini.</p>",
+    );
     t
 }
 
@@ -68,13 +84,15 @@ pub fn recap_page(r: &super::recap::PuskesmasRecap) -> String {
     let period = if r.period == "ytd" { "kumulatif Januari s.d." } else { "bulan" };
     let mut b = format!(
         "<h1>Rekapitulasi penimbangan Puskesmas {} — {period} {}</h1>\
-         <p>Periode {} s.d. {}. Posyandu ada: <b id=\"ada\">{}</b>, lapor: <b id=\"lapor\">{}</b>; kader aktif: <b id=\"kader-aktif\">{}</b>.</p>",
+         <p>Periode {} s.d. {}. Posyandu ada: <b id=\"ada\">{}</b>, lapor: <b id=\"lapor\">{}</b>; \
+         kader ada: <b id=\"kader-ada\">{}</b>, aktif: <b id=\"kader-aktif\">{}</b>.</p>",
         esc(&r.puskesmas_id),
         month_label(&r.month),
         r.from,
         r.to,
         r.posyandu_ada,
         r.posyandu_lapor,
+        r.kader_ada,
         r.kader_aktif
     );
     b.push_str(&f2_table("f2", "F2 seluruh Posyandu menurut umur dan jenis kelamin", &r.f2));
@@ -280,6 +298,12 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
         s.k_note.as_deref().map(|n| format!("<p class=\"warn\" id=\"k-note\">{}</p>", esc(n))).unwrap_or_default()
     );
     b.push_str(&f2_table("f2", "Rekapitulasi hasil penimbangan (F2) menurut umur dan jenis kelamin", &r.f2));
+    let _ = write!(
+        b,
+        "<p>Jumlah kader: ada <b id=\"kader-ada\">{}</b> (terdaftar dengan perangkat aktif pada akhir bulan), \
+         aktif <b id=\"kader-aktif\">{}</b> (mencatat kunjungan bulan ini).</p>",
+        r.kader.ada, r.kader.aktif
+    );
     let _ = write!(
         b,
         "<h2>Balita 2T (tidak naik dua kali berturut-turut): {}</h2>{}",

@@ -19,6 +19,14 @@
 //!   ([`posyandu_core::growth::is_2t`]). **BGM** (bawah garis merah): children whose
 //!   last weighing in the month has weight-for-age z < −3 (z from the core's WHO
 //!   module; implausible z-scores excluded).
+//! - **F2** ([`F2Row`], one per age group 0–5, 6–11, 12–23, 24–35, 36–59 months at the
+//!   month's last day, then 0–59): S, K, D, N, T, 2T, O, B, BGM by sex, and section III,
+//!   the nutrition status of the children counted BGM or 2T ([`F2StatusGizi`]: kurus,
+//!   sangat kurus with their *baru* and *kumulatif* cases of the year, gizi lebih,
+//!   pendek, sangat pendek; the rulebook's [`posyandu_core::rules::f2`]).
+//! - **Kader** ([`KaderCounts`]): *ada* = kader with a device token of the Posyandu
+//!   enrolled and not revoked at the end of the month (WIB), *aktif* = kader who
+//!   recorded a visit dated in the month.
 //! - **Nutrition status** of the children measured in the month (last measurement of
 //!   the month), by sex and age group (0–5, 6–11, 12–23, 24–35, 36–59 completed months
 //!   at the visit): underweight (BB/U z < −2), stunting (TB/U z < −2), wasting
@@ -71,6 +79,7 @@ use axum::response::{IntoResponse, Response};
 use posyandu_core::growth::{self, WeightTrend};
 use posyandu_core::lifestage::{age_months, age_years};
 use posyandu_core::model::*;
+use posyandu_core::rules::f2::{self, F2Status};
 use posyandu_core::rules::screening::{screen, ImtCategory, ScreeningResult};
 use posyandu_core::rules::{immunisation, vitamin_a};
 use serde::Serialize;
@@ -305,8 +314,9 @@ pub struct Thresholds {
 }
 
 /// One age group of the F2 recap ("Rekapitulasi hasil penimbangan bayi balita"): the
-/// SKDN counts, N/T/O/B and 2T, each by sex. The age group is the child's age in
-/// completed months on the last day of the month (the S definition).
+/// SKDN counts, N/T/O/B and 2T, each by sex, and the nutrition status of the children
+/// found BGM or 2T (`status`). The age group is the child's age in completed months on
+/// the last day of the month (the S definition).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct F2Row {
     pub age_group: &'static str,
@@ -321,10 +331,92 @@ pub struct F2Row {
     pub b: SexCounts,
     /// BGM (BB/U below the red line) at the month's last weighing.
     pub bgm: SexCounts,
+    /// F2 section III: nutrition status of the children counted BGM or 2T.
+    pub status: F2StatusGizi,
+}
+
+/// F2 section III, "Status gizi (konfirmasi BGM & 2T)", of one age group by sex: the
+/// rulebook's categories ([`posyandu_core::rules::f2`], Permenkes 2/2020) of the
+/// children counted BGM or 2T in the month, from the month's last measurement giving
+/// the index (BB/PB–BB/TB for kurus, sangat kurus and gizi lebih; PB/U–TB/U for pendek
+/// and sangat pendek; implausible z-scores excluded). *Baru*: the first month of the
+/// calendar year the child is counted with the status; *kumulatif*: the children whose
+/// *baru* month is January to this month, in the age group of that month (the sum of
+/// the months' *baru*).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct F2StatusGizi {
+    /// Children counted BGM or 2T (whose status this section reports).
+    pub bgm_2t: SexCounts,
+    /// BB/TB gizi kurang (kurus).
+    pub kurus: SexCounts,
+    pub kurus_baru: SexCounts,
+    pub kurus_kumulatif: SexCounts,
+    /// BB/TB gizi buruk (sangat kurus).
+    pub sangat_kurus: SexCounts,
+    pub sangat_kurus_baru: SexCounts,
+    pub sangat_kurus_kumulatif: SexCounts,
+    /// BB/TB gizi lebih or obesitas (z > +2).
+    pub gizi_lebih: SexCounts,
+    /// TB/U pendek; with `sangat_pendek` the stunted children.
+    pub pendek: SexCounts,
+    pub sangat_pendek: SexCounts,
+}
+
+/// The fields of an [`F2StatusGizi`] in the order of its `COLUMNS`, each borrowed with
+/// the tokens after `;` (`&` or `&mut`).
+macro_rules! status_cells {
+    ($s:expr; $($borrow:tt)+) => {
+        [
+            $($borrow)+ $s.bgm_2t,
+            $($borrow)+ $s.kurus,
+            $($borrow)+ $s.kurus_baru,
+            $($borrow)+ $s.kurus_kumulatif,
+            $($borrow)+ $s.sangat_kurus,
+            $($borrow)+ $s.sangat_kurus_baru,
+            $($borrow)+ $s.sangat_kurus_kumulatif,
+            $($borrow)+ $s.gizi_lebih,
+            $($borrow)+ $s.pendek,
+            $($borrow)+ $s.sangat_pendek,
+        ]
+    };
+}
+
+impl F2StatusGizi {
+    /// The columns in order: (CSV key, HTML heading).
+    pub const COLUMNS: [(&'static str, &'static str); 10] = [
+        ("BGM_2T", "BGM/2T"),
+        ("kurus", "Kurus"),
+        ("kurus_baru", "Kurus baru"),
+        ("kurus_kumulatif", "Kurus kumulatif"),
+        ("sangat_kurus", "Sangat kurus"),
+        ("sangat_kurus_baru", "Sangat kurus baru"),
+        ("sangat_kurus_kumulatif", "Sangat kurus kumulatif"),
+        ("gizi_lebih", "Gizi lebih"),
+        ("pendek", "Pendek"),
+        ("sangat_pendek", "Sangat pendek"),
+    ];
+
+    /// The counts in the order of [`F2StatusGizi::COLUMNS`].
+    pub fn cells(&self) -> [&SexCounts; 10] {
+        status_cells!(self; &)
+    }
+
+    fn cells_mut(&mut self) -> [&mut SexCounts; 10] {
+        status_cells!(self; &mut)
+    }
+}
+
+impl SexCounts {
+    fn add(&mut self, o: &SexCounts) {
+        self.male += o.male;
+        self.female += o.female;
+    }
 }
 
 impl F2Row {
-    /// Adds another Posyandu's row of the same age group (Puskesmas recap).
+    /// Adds another row of the same age group (another Posyandu, or another month of a
+    /// year-to-date recap: then take the last month's kumulatif with
+    /// [`F2Row::cumulative_of`]).
     pub fn add(&mut self, o: &F2Row) {
         for (a, b) in [
             (&mut self.s, &o.s),
@@ -337,9 +429,19 @@ impl F2Row {
             (&mut self.b, &o.b),
             (&mut self.bgm, &o.bgm),
         ] {
-            a.male += b.male;
-            a.female += b.female;
+            a.add(b);
         }
+        for (a, b) in self.status.cells_mut().into_iter().zip(o.status.cells()) {
+            a.add(b);
+        }
+    }
+
+    /// Replaces the kumulatif counts with those of `last` (the period's last month):
+    /// a year-to-date recap adds the months' other counts, but the kumulatif of the
+    /// last month already covers January to it.
+    pub fn cumulative_of(&mut self, last: &F2Row) {
+        self.status.kurus_kumulatif = last.status.kurus_kumulatif.clone();
+        self.status.sangat_kurus_kumulatif = last.status.sangat_kurus_kumulatif.clone();
     }
 }
 
@@ -353,6 +455,24 @@ pub fn f2_rows() -> Vec<F2Row> {
         .collect()
 }
 
+/// Kader of a Posyandu (the F2's "Jumlah Kader: a. Ada, b. Aktif").
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KaderCounts {
+    /// Kader with a device token of the Posyandu enrolled before the end of the month
+    /// and not revoked by then ([`enrolment_cutoff`]).
+    pub ada: u32,
+    /// Kader who recorded a visit dated in the month.
+    pub aktif: u32,
+}
+
+/// The instant a month's kader registry is read at: the end of its last day in WIB
+/// (UTC+7, the relay's day as for quotas), as Unix seconds. A kader is *ada* when one
+/// of her device tokens was created before it and not revoked before it.
+pub fn enrolment_cutoff(last: Date) -> i64 {
+    const WIB_OFFSET_SECS: i64 = 7 * 3600;
+    last.next_day().map_or(i64::MAX, |d| d.midnight().assume_utc().unix_timestamp() - WIB_OFFSET_SECS)
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MonthlyReport {
     pub posyandu_id: String,
@@ -361,8 +481,11 @@ pub struct MonthlyReport {
     pub as_of_seq: u64,
     pub households: u32,
     pub skdn: Skdn,
-    /// The F2 recap: SKDN, N/T/O/B, 2T and BGM by age group × sex (last row: total).
+    /// The F2 recap: SKDN, N/T/O/B, 2T, BGM and the nutrition status of BGM/2T children
+    /// by age group × sex (last row: total).
     pub f2: Vec<F2Row>,
+    /// The F2 "Jumlah Kader": registered (*ada*) and recording (*aktif*).
+    pub kader: KaderCounts,
     pub two_t: Vec<ChildRow>,
     pub bgm: Vec<ChildRow>,
     pub nutrition: Nutrition,
@@ -393,6 +516,113 @@ fn age_group(months: i32) -> Option<usize> {
     AGE_GROUPS.iter().position(|(_, lo, hi)| (*lo..=*hi).contains(&months))
 }
 
+/// A child's weighings in `first..=last` (visit order) with her entry.
+fn weighings<'v>(m: &Member, visits: &[&'v Visit], first: Date, last: Date) -> Vec<(&'v Visit, VisitEntry)> {
+    visits
+        .iter()
+        .copied()
+        .filter(|v| first <= v.date && v.date <= last)
+        .filter_map(|v| {
+            let e = v.entries.iter().find(|e| e.member_id == m.id)?;
+            e.measurements.weight_kg.is_some().then(|| (v, e.clone()))
+        })
+        .collect()
+}
+
+/// The first weighing of the month the core scored, with its trend (the core scores
+/// the first weighing of each calendar month against the latest of the previous one;
+/// `None`: the month counts as O).
+fn scored_trend<'v>(
+    m: &Member,
+    weighed: &[(&'v Visit, VisitEntry)],
+    trends: &HashMap<(Uuid, Uuid), WeightTrend>,
+) -> Option<(&'v Visit, WeightTrend)> {
+    weighed.iter().find_map(|(v, _)| trends.get(&(v.id, m.id)).map(|t| (*v, *t)))
+}
+
+/// The scored weighing when it is 2T: T, and T at the trend before
+/// ([`growth::is_2t`]).
+fn two_t_weighing<'v>(
+    m: &Member,
+    visits: &[&'v Visit],
+    trends: &HashMap<(Uuid, Uuid), WeightTrend>,
+    scored: Option<(&'v Visit, WeightTrend)>,
+) -> Option<&'v Visit> {
+    let Some((sv, WeightTrend::T)) = scored else {
+        return None;
+    };
+    let seq: Vec<WeightTrend> =
+        visits.iter().filter(|v| v.date <= sv.date).filter_map(|v| trends.get(&(v.id, m.id)).copied()).collect();
+    growth::is_2t(&seq).then_some(sv)
+}
+
+/// The month's last weighing when it is below the red line: BB/U "sangat kurang" (the
+/// rulebook's category, the same the KMS referral trigger uses), implausible z-scores
+/// excluded.
+fn bgm_weighing<'w, 'v>(
+    m: &Member,
+    weighed: &'w [(&'v Visit, VisitEntry)],
+) -> Option<(&'v Visit, &'w VisitEntry, growth::GrowthAssessment)> {
+    let (lv, le) = weighed.last()?;
+    let a = assess_entry(Some(m), lv.date, le)?;
+    (!a.flags.wfa && a.bbu == Some(growth::WeightForAge::SangatKurang)).then(|| (*lv, le, a))
+}
+
+/// F2 section III of a child in the month `first..=last`: her age group (on `last`)
+/// and her rows ([`f2::wasting_row`], [`f2::stunting_row`] of the month's last
+/// measurement giving each index). `None` when she is not in the month's S or is
+/// neither BGM nor 2T in it ([`f2::status_reported`]).
+fn f2_case(
+    m: &Member,
+    visits: &[&Visit],
+    trends: &HashMap<(Uuid, Uuid), WeightTrend>,
+    first: Date,
+    last: Date,
+) -> Option<(usize, [Option<F2Status>; 2])> {
+    if m.birth_date > last {
+        return None;
+    }
+    let group = age_group(age_months(m.birth_date, last))?;
+    let weighed = weighings(m, visits, first, last);
+    let two_t = two_t_weighing(m, visits, trends, scored_trend(m, &weighed, trends)).is_some();
+    let bgm = bgm_weighing(m, &weighed).is_some();
+    if !f2::status_reported(bgm, two_t) {
+        return None;
+    }
+    let assessed: Vec<growth::GrowthAssessment> = visits
+        .iter()
+        .filter(|v| first <= v.date && v.date <= last)
+        .filter_map(|v| assess_entry(Some(m), v.date, v.entries.iter().find(|e| e.member_id == m.id)?))
+        .collect();
+    let wasting = assessed.iter().rev().find(|a| a.bbtb.is_some() && !a.flags.wfl).and_then(f2::wasting_row);
+    let stunting = assessed.iter().rev().find(|a| a.tbu.is_some() && !a.flags.lhfa).and_then(f2::stunting_row);
+    Some((group, [wasting, stunting]))
+}
+
+/// The F2 section III count of a row this month, or of its *baru* / *kumulatif* cases.
+fn status_cell(s: &mut F2StatusGizi, row: F2Status, of: CaseCount) -> Option<&mut SexCounts> {
+    use CaseCount::*;
+    Some(match (row, of) {
+        (F2Status::Kurus, Month) => &mut s.kurus,
+        (F2Status::Kurus, Baru) => &mut s.kurus_baru,
+        (F2Status::Kurus, Kumulatif) => &mut s.kurus_kumulatif,
+        (F2Status::SangatKurus, Month) => &mut s.sangat_kurus,
+        (F2Status::SangatKurus, Baru) => &mut s.sangat_kurus_baru,
+        (F2Status::SangatKurus, Kumulatif) => &mut s.sangat_kurus_kumulatif,
+        (F2Status::GiziLebih, Month) => &mut s.gizi_lebih,
+        (F2Status::Pendek, Month) => &mut s.pendek,
+        (F2Status::SangatPendek, Month) => &mut s.sangat_pendek,
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CaseCount {
+    Month,
+    Baru,
+    Kumulatif,
+}
+
 /// Accumulates households one at a time (memory stays bounded by one household).
 pub struct ReportBuilder {
     first: Date,
@@ -403,6 +633,8 @@ pub struct ReportBuilder {
     /// Vitamin A, children: (eligible, given) for 6–11 and 12–59 months; nifas.
     vit_a: [(u32, u32); 2],
     vit_a_nifas: (u32, u32),
+    /// Kader who recorded a visit of the month.
+    kader: BTreeSet<String>,
 }
 
 impl ReportBuilder {
@@ -432,6 +664,7 @@ impl ReportBuilder {
             immunised: BTreeSet::new(),
             vit_a: [(0, 0); 2],
             vit_a_nifas: (0, 0),
+            kader: BTreeSet::new(),
         }
     }
 
@@ -454,6 +687,7 @@ impl ReportBuilder {
         self.maternal(hh, &month_visits);
         self.vitamin_a_nifas(hh, &month_visits);
         for v in &month_visits {
+            self.kader.insert(v.kader_id.clone());
             for e in &v.entries {
                 let name = hh.member(e.member_id).map(|m| m.name.clone()).unwrap_or_default();
                 let under_five =
@@ -511,6 +745,7 @@ impl ReportBuilder {
         if m.birth_date > self.last {
             return;
         }
+        self.f2_status(m, visits, trends);
         let age_end = age_months(m.birth_date, self.last);
         if !(0..=59).contains(&age_end) {
             return;
@@ -537,12 +772,7 @@ impl ReportBuilder {
             vitamin_a::child_dose(m.birth_date, self.last)
                 .map(|d| if d.capsule == VitaminACapsule::Biru { 0 } else { 1 });
         let entry_of = |v: &Visit| v.entries.iter().find(|e| e.member_id == m.id).cloned();
-        let weighed: Vec<(&Visit, VisitEntry)> = visits
-            .iter()
-            .copied()
-            .filter(|v| self.in_month(v.date))
-            .filter_map(|v| entry_of(v).filter(|e| e.measurements.weight_kg.is_some()).map(|e| (v, e)))
-            .collect();
+        let weighed = weighings(m, visits, self.first, self.last);
         let given_vit_a =
             visits.iter().filter(|v| self.in_month(v.date)).any(|v| entry_of(v).is_some_and(|e| e.services.vitamin_a));
         if let Some(band) = vit_a_band {
@@ -561,11 +791,10 @@ impl ReportBuilder {
             weight_kg: e.measurements.weight_kg,
             zwfa: z.map(|z| growth::round_half_away(z, 2)),
         };
-        if let Some((first_v, first_e)) = weighed.first() {
+        if let Some((_, first_e)) = weighed.first() {
             let sk = &mut self.r.skdn;
             sk.d += 1;
-            // The first weighing of the month the core scored.
-            let scored = weighed.iter().find_map(|(v, _)| trends.get(&(v.id, m.id)).map(|t| (*v, *t)));
+            let scored = scored_trend(m, &weighed, trends);
             match scored.map(|(_, t)| t).unwrap_or(WeightTrend::O) {
                 WeightTrend::N => sk.n += 1,
                 WeightTrend::T => sk.t += 1,
@@ -582,29 +811,15 @@ impl ReportBuilder {
                     WeightTrend::B => |r: &mut F2Row| &mut r.b,
                 },
             );
-            if let Some((sv, WeightTrend::T)) = scored {
-                let seq: Vec<WeightTrend> = visits
-                    .iter()
-                    .filter(|v| v.date <= sv.date)
-                    .filter_map(|v| trends.get(&(v.id, m.id)).copied())
-                    .collect();
-                if growth::is_2t(&seq) {
-                    f2(&mut self.r, |r| &mut r.two_t);
-                    let e = entry_of(sv).unwrap_or_else(|| first_e.clone());
-                    let z = assess_entry(Some(m), sv.date, &e).and_then(|a| a.zwfa);
-                    self.r.two_t.push(row(sv, &e, z));
-                }
+            if let Some(sv) = two_t_weighing(m, visits, trends, scored) {
+                f2(&mut self.r, |r| &mut r.two_t);
+                let e = entry_of(sv).unwrap_or_else(|| first_e.clone());
+                let z = assess_entry(Some(m), sv.date, &e).and_then(|a| a.zwfa);
+                self.r.two_t.push(row(sv, &e, z));
             }
-            let _ = first_v;
-            // BGM from the last weighing of the month.
-            let (lv, le) = weighed.last().expect("non-empty");
-            // Below the red line = BB/U "sangat kurang" (the rulebook's category, the same
-            // the KMS referral trigger uses).
-            if let Some(a) = assess_entry(Some(m), lv.date, le) {
-                if !a.flags.wfa && a.bbu == Some(growth::WeightForAge::SangatKurang) {
-                    f2(&mut self.r, |r| &mut r.bgm);
-                    self.r.bgm.push(row(lv, le, a.zwfa));
-                }
+            if let Some((lv, le, a)) = bgm_weighing(m, &weighed) {
+                f2(&mut self.r, |r| &mut r.bgm);
+                self.r.bgm.push(row(lv, le, a.zwfa));
             }
         }
         // Nutrition status from the last measurement of the month.
@@ -649,6 +864,53 @@ impl ReportBuilder {
                         inc(&mut r.below_3sd, m.sex);
                     }
                 }
+            }
+        }
+    }
+
+    /// F2 section III of a child: her status this month, and her *baru* and *kumulatif*
+    /// kurus / sangat kurus cases of the year (January to this month), each counted in
+    /// the age group of the month the case was new.
+    fn f2_status(&mut self, m: &Member, visits: &[&Visit], trends: &HashMap<(Uuid, Uuid), WeightTrend>) {
+        let total = AGE_GROUPS.len();
+        let put = |r: &mut MonthlyReport, group: usize, row: Option<F2Status>, of: CaseCount| {
+            for g in [group, total] {
+                let st = &mut r.f2[g].status;
+                match row {
+                    None => inc(&mut st.bgm_2t, m.sex),
+                    Some(row) => {
+                        if let Some(c) = status_cell(st, row, of) {
+                            inc(c, m.sex);
+                        }
+                    }
+                }
+            }
+        };
+        let mut cases: Vec<(Date, usize, F2Status)> = Vec::new();
+        for month in 1..=u8::from(self.first.month()) {
+            let Some((first, last)) = parse_month(&format!("{:04}-{month:02}", self.first.year())) else {
+                continue;
+            };
+            let Some((group, rows)) = f2_case(m, visits, trends, first, last) else {
+                continue;
+            };
+            if first == self.first {
+                put(&mut self.r, group, None, CaseCount::Month);
+                for row in rows.into_iter().flatten() {
+                    put(&mut self.r, group, Some(row), CaseCount::Month);
+                }
+            }
+            cases.extend(rows.into_iter().flatten().map(|row| (first, group, row)));
+        }
+        for row in [F2Status::Kurus, F2Status::SangatKurus] {
+            let of_row = || cases.iter().filter(move |c| c.2 == row);
+            let Some(new) = f2::new_case_month(self.last, of_row().map(|c| c.0)) else {
+                continue;
+            };
+            let group = of_row().find(|c| c.0 == new).map(|c| c.1).expect("the month is one of the cases");
+            put(&mut self.r, group, Some(row), CaseCount::Kumulatif);
+            if new == self.first {
+                put(&mut self.r, group, Some(row), CaseCount::Baru);
             }
         }
     }
@@ -790,6 +1052,7 @@ impl ReportBuilder {
         sk.n_d_pct = pct(sk.n, sk.d);
         sk.n_s_pct = pct(sk.n, sk.s);
         debug_assert_eq!(sk.d, sk.n + sk.t + sk.o + sk.b);
+        self.r.kader.aktif = self.kader.len() as u32;
         let im = &mut self.r.immunisation;
         im.children_immunised = self.immunised.len() as u32;
         let cov = |capsule: VitaminACapsule, (eligible, given): (u32, u32)| VitaminACoverage {
@@ -842,7 +1105,9 @@ pub async fn build(st: &AppState, posyandu: &str, month: &str) -> Result<Monthly
     let (first, last) = parse_month(month).ok_or_else(|| ApiError::BadBody("bulan harus berformat TTTT-BB".into()))?;
     let mut b = ReportBuilder::new(posyandu, month, first, last);
     walk_posyandu(st, posyandu, |l| b.add(l)).await?;
-    Ok(b.finish())
+    let mut r = b.finish();
+    r.kader.ada = st.storage.kader_enrolled(posyandu.to_string(), enrolment_cutoff(last)).await?;
+    Ok(r)
 }
 
 pub async fn handler(
@@ -923,6 +1188,14 @@ pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
             put("f2", k, &format!("{} bln P", row.age_group), c.female.to_string()).map_err(e)?;
         }
     }
+    for row in &r.f2 {
+        for ((k, _), c) in F2StatusGizi::COLUMNS.iter().zip(row.status.cells()) {
+            put("f2_status_gizi", k, &format!("{} bln L", row.age_group), c.male.to_string()).map_err(e)?;
+            put("f2_status_gizi", k, &format!("{} bln P", row.age_group), c.female.to_string()).map_err(e)?;
+        }
+    }
+    put("kader", "ada", "", r.kader.ada.to_string()).map_err(e)?;
+    put("kader", "aktif", "", r.kader.aktif.to_string()).map_err(e)?;
     for (name, rows) in [
         ("underweight", &r.nutrition.underweight),
         ("stunting", &r.nutrition.stunting),

@@ -213,6 +213,11 @@ pub trait Storage: Send + Sync + 'static {
     /// (the relay does not echo a device's own changes).
     fn bind_actor(&self, token_id: i64, actor: Vec<u8>) -> BoxFuture<'_, Result<(), ApiError>>;
 
+    /// How many kader of Posyandu `scope` are registered there (*kader ada* of the F2) at
+    /// `at` (Unix seconds): distinct kader with a device token of `scope` created before
+    /// `at` and not revoked before it. Read from the registry (`token`), one query.
+    fn kader_enrolled(&self, scope: String, at: i64) -> BoxFuture<'_, Result<u32, ApiError>>;
+
     /// Whether the token `token_id` exists and is not revoked.
     fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>>;
 

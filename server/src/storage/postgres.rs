@@ -596,6 +596,16 @@ async fn read_pull(
 }
 
 impl Storage for PgStorage {
+    fn kader_enrolled(&self, scope: String, at: i64) -> BoxFuture<'_, Result<u32, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let sql = super::sqlite::KADER_ENROLLED_SQL.replace("?1", "$1").replace("?2", "$2");
+            let stmt = client.prepare_cached(&sql).await?;
+            let n: i64 = client.query_one(&stmt, &[&scope, &at]).await?.get(0);
+            Ok(n.max(0) as u32)
+        })
+    }
+
     fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>> {
         Box::pin(async move {
             let client = self.pool.get().await?;

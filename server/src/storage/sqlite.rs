@@ -316,9 +316,20 @@ impl SqliteStorage {
     }
 }
 
+/// [`Storage::kader_enrolled`]: the same statement on both backends (`?1`/`$1` aside).
+pub const KADER_ENROLLED_SQL: &str = "SELECT count(DISTINCT kader_id) FROM token \
+     WHERE kind = 'device' AND posyandu_id = ?1 AND created_at < ?2 AND (revoked_at IS NULL OR revoked_at >= ?2)";
+
 impl Storage for SqliteStorage {
     fn lookup_token(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenLookup>, ApiError>> {
         Box::pin(self.reading(move |conn| lookup_token(conn, &hash)))
+    }
+
+    fn kader_enrolled(&self, scope: String, at: i64) -> BoxFuture<'_, Result<u32, ApiError>> {
+        Box::pin(self.blocking(move |conn| {
+            let n: i64 = conn.prepare_cached(KADER_ENROLLED_SQL)?.query_row(params![scope, at], |r| r.get(0))?;
+            Ok(n.max(0) as u32)
+        }))
     }
 
     fn token_valid(&self, token_id: i64) -> BoxFuture<'_, Result<bool, ApiError>> {
