@@ -1,7 +1,7 @@
-//! The error type of the shared records: document encoding, reading and editing.
-//! Messages are shown to kader, so they are in Bahasa Indonesia; variant names and
-//! docs are English. `posyandu-core` converts it into its own `Error` (same variants,
-//! same messages).
+//! The error type of the shared records: encoding, reading and editing a household
+//! document. Messages are shown to kader, so they are in Bahasa Indonesia; variant
+//! names and docs are English. `posyandu-core` converts it into its own `Error`, variant
+//! for variant, keeping the message.
 
 use crate::validation::ValidationError;
 
@@ -9,17 +9,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Input failed validation; nothing was written.
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
+    /// A document could not be decoded, edited or merged (wrong schema, a missing root
+    /// map, a record that already exists, a value that does not serialise).
+    #[error("Dokumen rusak atau tidak dapat digabung: {0}")]
+    Document(String),
 
-    /// The record does not exist (or was deleted).
+    /// The edited record, map or conflict is not in the document (or was deleted).
     #[error("{kind} tidak ditemukan: {id}")]
     NotFound { kind: &'static str, id: String },
 
-    /// A document could not be decoded, edited or merged.
-    #[error("Dokumen rusak atau tidak dapat digabung: {0}")]
-    Document(String),
+    /// The edit failed a plausibility check; the document is unchanged.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
 }
 
 impl From<automerge::AutomergeError> for Error {
