@@ -18,7 +18,7 @@ pub enum Error {
     #[error("{kind} tidak ditemukan: {id}")]
     NotFound { kind: &'static str, id: String },
 
-    /// The edit failed a plausibility check; the document is unchanged.
+    /// An input failed validation (e.g. a conflict choice that is not one of the values).
     #[error(transparent)]
     Validation(#[from] ValidationError),
 }
