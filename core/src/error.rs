@@ -68,6 +68,17 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+/// The shared records' errors (documents, validation) keep their variant and message.
+impl From<posyandu_records::Error> for Error {
+    fn from(e: posyandu_records::Error) -> Self {
+        match e {
+            posyandu_records::Error::Validation(v) => Error::Validation(v),
+            posyandu_records::Error::NotFound { kind, id } => Error::NotFound { kind, id },
+            posyandu_records::Error::Document(d) => Error::Document(d),
+        }
+    }
+}
+
 impl From<automerge::AutomergeError> for Error {
     fn from(e: automerge::AutomergeError) -> Self {
         Error::Document(e.to_string())

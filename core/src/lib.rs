@@ -3,6 +3,10 @@
 //! The client core of Posyandu Sync, embedded in the kader's Android app (through
 //! `posyandu-bindings`) and used by the `posyandu-kader` command line tool.
 //!
+//! The record model, the household document, validation, the rulebook (with WHO
+//! growth) and the wire protocol are shared with the relay and live in
+//! `posyandu-records`; they are re-exported here at their old paths.
+//!
 //! - [`model`]: the ILP record types a kader reads and writes (household, member,
 //!   visit, pregnancy) and the derived [`lifestage`].
 //! - [`doc`]: how a household is encoded as one automerge document, how edits become
@@ -14,17 +18,14 @@
 //!   trend (part of the rulebook).
 //! - [`store`]: the durable SQLite store (documents, outbox, query tables, due list),
 //!   encrypted with SQLCipher under a key from the app's [`Keyring`].
-//! - [`sync`]: the wire protocol shared with the relay and the blocking sync client.
+//! - [`sync`]: the wire protocol shared with the relay ([`sync::wire`]) and the blocking
+//!   sync client.
 
-pub mod doc;
 pub mod error;
-pub mod growth;
-pub mod model;
-pub mod process;
-pub mod rules;
 pub mod store;
 pub mod sync;
-pub mod validation;
+
+pub use posyandu_records::{doc, growth, model, process, rules, validation};
 
 pub use error::{Error, Result};
 pub use model::*;

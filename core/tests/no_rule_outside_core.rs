@@ -1,7 +1,8 @@
 //! "One truth for health facts": no threshold of the rule tables is written again in
 //! the Kotlin app or in the relay. The app shows what the core returns; the relay's
-//! report, export and FHIR call the core. A clinical number found outside the
-//! rulebook is a copy that can drift (issue 10).
+//! report, export and FHIR call the rulebook (`posyandu-records`, re-exported by the
+//! core). A clinical number found outside the rulebook is a copy that can drift
+//! (issue 10).
 
 use std::path::{Path, PathBuf};
 

@@ -277,13 +277,13 @@ pub fn problems<R: Registry + ?Sized>(
                 .open(&scope, &id, crate::at_rest::Blob::Snapshot, &snapshot)
                 .map_err(|e| e.to_string())
                 .and_then(|s| automerge::Automerge::load(&s).map_err(|e| e.to_string()))
-                .and_then(|d| posyandu_core::doc::read_household(&d).map_err(|e| e.to_string()));
+                .and_then(|d| posyandu_records::doc::read_household(&d).map_err(|e| e.to_string()));
             match read {
                 Ok(r) => {
                     for p in r.problems {
                         let kind = match p.kind {
-                            posyandu_core::doc::ProblemKind::Invalid => "tidak valid",
-                            posyandu_core::doc::ProblemKind::Newer => "versi lebih baru",
+                            posyandu_records::doc::ProblemKind::Invalid => "tidak valid",
+                            posyandu_records::doc::ProblemKind::Newer => "versi lebih baru",
                         };
                         let _ = writeln!(out, "Posyandu {scope}  dokumen {label}  {}  {kind}: {}", p.path, p.reason);
                     }

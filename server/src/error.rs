@@ -7,7 +7,7 @@
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use posyandu_core::sync::wire::{ErrorBody, WireError, PROTOCOL_VERSION, VERSION_HEADER};
+use posyandu_records::wire::{ErrorBody, WireError, PROTOCOL_VERSION, VERSION_HEADER};
 
 /// `Retry-After` of a 503: the database or the relay is briefly unavailable.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;

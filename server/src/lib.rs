@@ -3,7 +3,7 @@
 //! The Posyandu Sync relay: kader phones push the automerge changes they recorded
 //! offline and pull those of the other kader of their Posyandu. The protocol is
 //! described in `docs/sync-protocol.md`; the wire format is shared with the client
-//! (`posyandu_core::sync::wire`).
+//! (`posyandu_records::wire`).
 //!
 //! - [`auth`]: bearer tokens and principals (device / Puskesmas).
 //! - [`storage`]: the storage trait and its SQLite implementation.
@@ -36,9 +36,7 @@ use axum::http::{header::CONTENT_TYPE, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use posyandu_core::sync::wire::{
-    DOCS_PATH, MAX_BODY_BYTES, PROTOCOL_VERSION, SNAPSHOT_PATH, SYNC_PATH, VERSION_HEADER,
-};
+use posyandu_records::wire::{DOCS_PATH, MAX_BODY_BYTES, PROTOCOL_VERSION, SNAPSHOT_PATH, SYNC_PATH, VERSION_HEADER};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 

@@ -16,10 +16,10 @@ use posyandu_server::{admin, app, AppState};
 
 const PROGRAM: &str = "posyandu-relay";
 
-use posyandu_core::process::{private_files, tighten_sqlite_files};
+use posyandu_records::process::{private_files, tighten_sqlite_files};
 
 fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
-    posyandu_core::process::write_stdout(PROGRAM, args, newline)
+    posyandu_records::process::write_stdout(PROGRAM, args, newline)
 }
 
 // `println!`/`print!` in this file go through `write_stdout` (these shadow the std macros).

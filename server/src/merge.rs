@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::{Automerge, Change, ChangeHash, ObjType, ReadDoc, ScalarValue, Value, ROOT};
-use posyandu_core::doc::{read_household, DocProblem, HouseholdRead, ProblemKind, SCHEMA_VERSION};
-use posyandu_core::model::Conflict;
-use posyandu_core::sync::wire::{DocChanges, DocId, MAX_PAGE_BYTES};
+use posyandu_records::doc::{read_household, DocProblem, HouseholdRead, ProblemKind, SCHEMA_VERSION};
+use posyandu_records::model::Conflict;
+use posyandu_records::wire::{DocChanges, DocId, MAX_PAGE_BYTES};
 use uuid::Uuid;
 
 use crate::error::{truncate, ApiError};
@@ -57,7 +57,7 @@ pub struct Merged {
     pub snapshot: Option<Vec<u8>>,
     /// Changes not yet known, in causal order (dependencies first), to append to the log.
     pub new_changes: Vec<NewChange>,
-    /// The merged household as the core reads it, with its open conflicts (set with
+    /// The merged household as the shared reader reads it, with its open conflicts (set with
     /// `snapshot`): what the read model ([`crate::read_model`]) is derived from, in the
     /// push's transaction.
     pub read: Option<(HouseholdRead, Vec<Conflict>)>,
@@ -111,7 +111,7 @@ impl PushAuth {
 ///   (`unsupported_schema`); concurrent values of these keys must all pass;
 /// - a change whose author is not the device's kader (or, while the relay heals after a
 ///   restore, a kader of the Posyandu), or written under another device's actor;
-/// - a document that the core's reader finds an invalid value in that was not there
+/// - a document that the shared reader finds an invalid value in that was not there
 ///   before the push (`bad_change` with the path; values newer app versions may write
 ///   are kept, see docs/schema.md); a visit whose `kader_id` is not its author's, or a
 ///   date written beyond the relay's today;
@@ -154,8 +154,8 @@ fn apply_inner(
     let mut seen: HashSet<ChangeHash> = HashSet::new();
     let mut new: Vec<Change> = Vec::new();
     for raw in changes {
-        let change = posyandu_core::sync::wire::parse_change(raw.clone()).map_err(|e| match e {
-            posyandu_core::sync::wire::WireError::TooLarge => ApiError::TooLarge,
+        let change = posyandu_records::wire::parse_change(raw.clone()).map_err(|e| match e {
+            posyandu_records::wire::WireError::TooLarge => ApiError::TooLarge,
             other => bad(None, other.to_string()),
         })?;
         let hash = change.hash();
@@ -210,7 +210,7 @@ fn apply_inner(
     }
     let new_changes =
         causal_order(new).into_iter().map(|c| NewChange { hash: c.hash().0, data: c.raw_bytes().to_vec() }).collect();
-    let conflicts = posyandu_core::doc::conflicts_of(&am);
+    let conflicts = posyandu_records::doc::conflicts_of(&am);
     Ok(Merged { snapshot: Some(snapshot), new_changes, read: Some((read, conflicts)) })
 }
 
@@ -246,7 +246,7 @@ fn author_of(c: &Change, auth: &PushAuth) -> Result<String, String> {
     }
 }
 
-/// Checks the merged document with the core's reader (the same one every phone and
+/// Checks the merged document with the shared reader (the same one every phone and
 /// the Puskesmas side use): an invalid value the push introduced is refused with its
 /// path; values that were already there (stored before this check existed) are left
 /// for the readers to quarantine; values only a newer app version knows are kept.
@@ -408,13 +408,13 @@ impl PageBuilder {
 mod tests {
     use super::*;
     use automerge::ActorId;
-    use posyandu_core::doc::HouseholdDoc;
-    use posyandu_core::model::HouseholdPatch;
+    use posyandu_records::doc::HouseholdDoc;
+    use posyandu_records::model::HouseholdPatch;
 
     fn created(posyandu: &str) -> (Uuid, HouseholdDoc, Vec<u8>) {
         let id = Uuid::new_v4();
         let mut d = HouseholdDoc::create(id, posyandu, &ActorId::random()).unwrap();
-        let address = posyandu_core::model::Address {
+        let address = posyandu_records::model::Address {
             rt: "001".into(),
             rw: "002".into(),
             kode_wilayah: "3201010001".into(),

@@ -2,7 +2,7 @@
 //!
 //! Every household document has one row in `read_household` (and one row per member
 //! in `read_member`, to find a child's household without a scan). The row holds the
-//! household as the core reads it **with the facts the rulebook derives** from it
+//! household as the shared reader reads it **with the facts the rulebook derives** from it
 //! (today: N/T/O/B of every weighing), minus what no Puskesmas endpoint uses (street,
 //! GPS, BPJS number, KK number and its history, the values of open conflicts, the
 //! life-stage checklist and counselling notes). Rows are written
@@ -23,10 +23,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use posyandu_core::doc::{DocProblem, HouseholdDoc, HouseholdRead};
-use posyandu_core::growth::WeightTrend;
-use posyandu_core::model::{Conflict, Household};
-use posyandu_core::rules::trend::weight_trends;
+use posyandu_records::doc::{DocProblem, HouseholdDoc, HouseholdRead};
+use posyandu_records::growth::WeightTrend;
+use posyandu_records::model::{Conflict, Household};
+use posyandu_records::rules::trend::weight_trends;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -40,7 +40,7 @@ pub const FORMAT: u32 = 1;
 /// re-derived by [`rebuild`].
 pub fn stamp() -> &'static str {
     static S: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    S.get_or_init(|| format!("{}{}", format_prefix(), posyandu_core::rules::version()))
+    S.get_or_init(|| format!("{}{}", format_prefix(), posyandu_records::rules::version()))
 }
 
 /// The stamp prefix of rows this relay can read (`v<FORMAT>/`).
@@ -56,7 +56,7 @@ pub struct HouseholdView {
     /// Open conflicts: paths, and per value who wrote it and when (the values
     /// themselves are left out).
     pub conflicts: Vec<Conflict>,
-    /// Records the core's reader left out: paths and reasons, never values.
+    /// Records the shared reader left out: paths and reasons, never values.
     pub problems: Vec<DocProblem>,
     /// N/T/O/B of every weighing the rulebook scores: `(visit id, member id, trend)`.
     pub trends: Vec<(Uuid, Uuid, WeightTrend)>,
@@ -285,7 +285,7 @@ pub async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use posyandu_core::model::*;
+    use posyandu_records::model::*;
 
     #[test]
     fn the_view_leaves_out_what_no_endpoint_reads() {

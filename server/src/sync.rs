@@ -5,7 +5,7 @@
 //! request from the device's quota ([`crate::quota`]) **before any byte of the body is
 //! read**: an unauthenticated or over-quota client never makes the relay buffer its
 //! body. Then it reads the body (at most `MAX_BODY_BYTES`), decodes it
-//! (version byte + zstd(postcard), see `posyandu_core::sync::wire`), calls the storage,
+//! (version byte + zstd(postcard), see `posyandu_records::wire`), calls the storage,
 //! and answers with an encoded body or an [`ApiError`]. Pushed changes are parsed and
 //! measured uncompressed before any storage work. Each request is counted and timed;
 //! refusals are logged with the token id, route and code only, and refused pushes are
@@ -17,7 +17,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use posyandu_core::sync::wire::{
+use posyandu_records::wire::{
     self, DocsRequest, SnapshotRequest, SyncRequest, ACTOR_HEADER, DOCS_PATH, MAX_BODY_BYTES, MAX_DOCS_PER_REQUEST,
     SNAPSHOT_PATH, SYNC_PATH,
 };

@@ -10,8 +10,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use posyandu_core::doc::HouseholdDoc;
-use posyandu_core::sync::wire::*;
+use posyandu_records::doc::HouseholdDoc;
+use posyandu_records::wire::*;
 use posyandu_server::admin;
 use posyandu_server::storage::postgres::PgRegistry;
 use posyandu_server::storage::{PgStorage, Storage};
@@ -26,13 +26,13 @@ fn base() -> String {
 /// A household document as a phone creates it (with its address).
 fn new_doc(id: Uuid) -> HouseholdDoc {
     let mut d = HouseholdDoc::create(id, "P-001", &ActorId::random()).unwrap();
-    let address = posyandu_core::model::Address {
+    let address = posyandu_records::model::Address {
         rt: "001".into(),
         rw: "002".into(),
         kode_wilayah: "3201010001".into(),
         ..Default::default()
     };
-    let patch = posyandu_core::model::HouseholdPatch { address: Some(address), ..Default::default() };
+    let patch = posyandu_records::model::HouseholdPatch { address: Some(address), ..Default::default() };
     d.patch_household(&patch, time::macros::date!(2024 - 01 - 01)).unwrap();
     d
 }

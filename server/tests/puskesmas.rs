@@ -11,9 +11,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use posyandu_core::doc::HouseholdDoc;
-use posyandu_core::model::*;
-use posyandu_core::sync::wire::*;
+use posyandu_records::doc::HouseholdDoc;
+use posyandu_records::model::*;
+use posyandu_records::wire::*;
 use posyandu_server::puskesmas::report::MonthlyReport;
 use posyandu_server::storage::SqliteStorage;
 use posyandu_server::{admin, app, AppState};
@@ -444,7 +444,7 @@ async fn monthly_reports_match_hand_computed_numbers() {
     // Eka, 5.8 kg at 12 months: below −3 SD weight-for-age → BGM (checked against the
     // core's own z-score, not re-derived here).
     assert_eq!(names(&v["bgm"]), vec!["Eka"]);
-    let eka_z = posyandu_core::growth::assess_member(
+    let eka_z = posyandu_records::growth::assess_member(
         &Member {
             id: f.eka,
             nik: None,
@@ -1048,16 +1048,16 @@ async fn unrecorded_pregnancy_counts_to_the_cores_grace_like_the_phone() {
     // Siti: HPHT 2024-02-01 → HPL 2024-11-07, no end recorded, KEK.
     let due = estimated_due_date(date!(2024 - 02 - 01));
     assert_eq!(due, date!(2024 - 11 - 07));
-    let last = posyandu_core::rules::pregnancy::episode_end(due, None);
+    let last = posyandu_records::rules::pregnancy::episode_end(due, None);
     assert_eq!(last, date!(2024 - 12 - 05));
     // December: HPL + 14 (21 Nov) is before 1 December, HPL + 28 (5 Dec) is not.
     report(&f.r, "P-001", "2024-12").await;
     let v = raw();
     assert_eq!((v["maternal"]["pregnant"].as_u64(), v["maternal"]["kek"].as_u64()), (Some(1), Some(1)));
     // On 5 December the phone still counts her as pregnant, on 6 December not.
-    let st = |d| posyandu_core::rules::pregnancy::pregnancy_status([(date!(2024 - 02 - 01), due, None)], d);
-    assert_eq!(st(date!(2024 - 12 - 05)), posyandu_core::lifestage::PregnancyStatus::Pregnant);
-    assert_eq!(st(date!(2024 - 12 - 06)), posyandu_core::lifestage::PregnancyStatus::None);
+    let st = |d| posyandu_records::rules::pregnancy::pregnancy_status([(date!(2024 - 02 - 01), due, None)], d);
+    assert_eq!(st(date!(2024 - 12 - 05)), posyandu_records::lifestage::PregnancyStatus::Pregnant);
+    assert_eq!(st(date!(2024 - 12 - 06)), posyandu_records::lifestage::PregnancyStatus::None);
     report(&f.r, "P-001", "2025-01").await;
     assert_eq!(raw()["maternal"]["pregnant"].as_u64(), Some(0));
 }

@@ -3,7 +3,7 @@
 //! 12–59 months (red) and ibu nifas; "children immunised" counts children under five
 //! given a dose of the child schedule, not women given Td.
 
-use posyandu_core::model::*;
+use posyandu_records::model::*;
 use posyandu_server::puskesmas::report::{to_csv, MonthlyReport, ReportBuilder};
 use posyandu_server::puskesmas::Loaded;
 use serde_json::{json, Value};

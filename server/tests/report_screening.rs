@@ -3,7 +3,7 @@
 //! glucose, adult IMT and waist). Definitions: `server/src/puskesmas/report.rs` and
 //! `docs/puskesmas-api.md`.
 
-use posyandu_core::model::*;
+use posyandu_records::model::*;
 use posyandu_server::puskesmas::report::{MonthlyReport, ReportBuilder};
 use posyandu_server::puskesmas::Loaded;
 use time::macros::date;

@@ -247,7 +247,7 @@ impl Store {
                     .filter(|m| !m.deleted)
                     .ok_or_else(|| validation::ValidationError::UnknownMember(head.to_string()))?;
             }
-            doc.patch_household(&patch, today)
+            Ok(doc.patch_household(&patch, today)?)
         })
     }
 
@@ -272,13 +272,13 @@ impl Store {
                 .filter(|m| !m.deleted)
                 .ok_or_else(|| Error::NotFound { kind: "Anggota keluarga", id: member_id.to_string() })?;
             validation::check_member_patch(&p, current, today)?;
-            doc.patch_member(member_id, &p)
+            Ok(doc.patch_member(member_id, &p)?)
         })
     }
 
     /// Removes a member (a tombstone; their recorded visits stay).
     pub fn remove_member(&self, household_id: Uuid, member_id: Uuid) -> Result<()> {
-        self.edit(household_id, |doc, _| doc.tombstone(RecordKind::Member, member_id))
+        self.edit(household_id, |doc, _| Ok(doc.tombstone(RecordKind::Member, member_id)?))
     }
 
     /// Records a visit and returns its id. Durable when this returns.
@@ -296,7 +296,7 @@ impl Store {
                 entries: v.entries.clone(),
                 deleted: false,
             };
-            doc.add_visit(&visit)
+            Ok(doc.add_visit(&visit)?)
         })?;
         Ok(id)
     }
@@ -319,13 +319,13 @@ impl Store {
                     validation::MAX_ENTRIES_PER_VISIT,
                 )?;
             }
-            doc.amend_visit_entry(visit_id, &entry)
+            Ok(doc.amend_visit_entry(visit_id, &entry)?)
         })
     }
 
     /// Marks a visit deleted (a tombstone that syncs; never erased).
     pub fn delete_visit(&self, household_id: Uuid, visit_id: Uuid) -> Result<()> {
-        self.edit(household_id, |doc, _| doc.tombstone(RecordKind::Visit, visit_id))
+        self.edit(household_id, |doc, _| Ok(doc.tombstone(RecordKind::Visit, visit_id)?))
     }
 
     pub fn add_pregnancy(&self, household_id: Uuid, p: NewPregnancy) -> Result<Uuid> {
@@ -344,7 +344,7 @@ impl Store {
                 ended: None,
                 deleted: false,
             };
-            doc.add_pregnancy(&preg)
+            Ok(doc.add_pregnancy(&preg)?)
         })?;
         Ok(id)
     }
@@ -352,7 +352,7 @@ impl Store {
     pub fn end_pregnancy(&self, household_id: Uuid, pregnancy_id: Uuid, ended: Date) -> Result<()> {
         validation::check_not_future("selesai kehamilan", ended, self.today())?;
         validation::check_date("selesai kehamilan", ended)?;
-        self.edit(household_id, |doc, _| doc.end_pregnancy(pregnancy_id, ended))
+        self.edit(household_id, |doc, _| Ok(doc.end_pregnancy(pregnancy_id, ended)?))
     }
 
     /// Imports whole household documents (saved automerge bytes) received from
@@ -376,7 +376,7 @@ impl Store {
 
     /// Chooses one value of a same-field conflict (see [`Self::conflicts`]).
     pub fn resolve_conflict(&self, household_id: Uuid, path: &str, value_json: &str) -> Result<()> {
-        self.edit(household_id, |doc, _| doc.resolve(path, value_json))
+        self.edit(household_id, |doc, _| Ok(doc.resolve(path, value_json)?))
     }
 
     /// Runs `f` on the household's document and commits its edits as one change in
@@ -385,7 +385,7 @@ impl Store {
         let mut w = self.writer();
         let w = &mut *w;
         let mut doc = w.docs.take(&w.conn, id)?;
-        let result = doc.read().and_then(|hh| f(&mut doc, &hh));
+        let result = doc.read().map_err(Error::from).and_then(|hh| f(&mut doc, &hh));
         match result {
             Ok(r) => {
                 self.commit_doc(w, id, doc, false)?;
@@ -435,7 +435,7 @@ impl Store {
 
     /// The full merged household (members, visits, pregnancies).
     pub fn household(&self, id: Uuid) -> Result<Household> {
-        self.with_doc(id, |doc| doc.read())
+        self.with_doc(id, |doc| Ok(doc.read()?))
     }
 
     /// Records and fields of the local documents that could not be read (left out of

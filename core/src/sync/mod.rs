@@ -18,7 +18,8 @@
 //!    and re-pulls the whole log (automerge ignores what it has).
 
 pub mod repair;
-pub mod wire;
+
+pub use posyandu_records::wire;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

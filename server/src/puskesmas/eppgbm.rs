@@ -40,9 +40,9 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use posyandu_core::growth::{round_half_away, Measure};
-use posyandu_core::model::*;
-use posyandu_core::rules::age::is_under_five;
+use posyandu_records::growth::{round_half_away, Measure};
+use posyandu_records::model::*;
+use posyandu_records::rules::age::is_under_five;
 
 use super::export::{assess_entry, sex_code};
 use super::{parse_month, walk_posyandu, Loaded};
@@ -141,7 +141,7 @@ pub fn household_rows(l: &Loaded, first: time::Date, last: time::Date) -> Vec<Ve
                 hh.address.dusun.clone().unwrap_or_default(),
                 hh.posyandu_id.clone(),
                 format_date(v.date),
-                posyandu_core::rules::age::age_months(m.birth_date, v.date).to_string(),
+                posyandu_records::rules::age::age_months(m.birth_date, v.date).to_string(),
                 num(ms.weight_kg),
                 num(ms.length_height_cm),
                 match ms.measure {
@@ -161,7 +161,7 @@ pub fn household_rows(l: &Loaded, first: time::Date, last: time::Date) -> Vec<Ve
                 if sv.vitamin_a {
                     sv.vitamin_a_capsule
                         .or_else(|| {
-                            posyandu_core::rules::vitamin_a::child_dose(m.birth_date, v.date).map(|d| d.capsule)
+                            posyandu_records::rules::vitamin_a::child_dose(m.birth_date, v.date).map(|d| d.capsule)
                         })
                         .map(|c| c.as_str().to_string())
                         .unwrap_or_else(|| "ya".into())

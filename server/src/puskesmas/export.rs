@@ -19,7 +19,7 @@
 //! ("NIK tidak cocok"); visits with measurements (with the glucose kind, absent =
 //! sewaktu), services, referrals, SPM needs and the WHO z-scores / Permenkes
 //! categories / N-T-O-B trend and the adult screening (from 15 years: hypertension,
-//! high glucose, IMT and its category, central obesity) computed by the core;
+//! high glucose, IMT and its category, central obesity) computed by the rulebook;
 //! pregnancies. NOT exported: KK
 //! number and its history, street address, GPS position, BPJS number, the life-stage
 //! checklist and counselling notes.
@@ -37,8 +37,8 @@ use std::collections::HashMap;
 use axum::extract::{RawQuery, State};
 use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use posyandu_core::growth::{self, round_half_away, GrowthAssessment, WeightTrend};
-use posyandu_core::model::*;
+use posyandu_records::growth::{self, round_half_away, GrowthAssessment, WeightTrend};
+use posyandu_records::model::*;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -245,7 +245,7 @@ impl GrowthOut {
     }
 }
 
-/// The core's assessment of a member's entry (`None`: not an under-five / nothing
+/// The rulebook's assessment of a member's entry (`None`: not an under-five / nothing
 /// measured / inconsistent dates).
 pub fn assess_entry(member: Option<&Member>, date: time::Date, e: &VisitEntry) -> Option<GrowthAssessment> {
     growth::assess_member(member?, date, &e.measurements).ok().flatten()
@@ -257,9 +257,9 @@ pub fn screening_of(
     member: Option<&Member>,
     date: time::Date,
     e: &VisitEntry,
-) -> Option<posyandu_core::rules::screening::ScreeningResult> {
+) -> Option<posyandu_records::rules::screening::ScreeningResult> {
     let m = member?;
-    Some(posyandu_core::rules::screening::screen(m.sex, m.birth_date, date, &e.measurements)).filter(|r| r.applies)
+    Some(posyandu_records::rules::screening::screen(m.sex, m.birth_date, date, &e.measurements)).filter(|r| r.applies)
 }
 
 pub fn sex_code(s: Sex) -> &'static str {
@@ -434,7 +434,7 @@ fn ndjson_household(buf: &mut Vec<u8>, l: &Loaded, trends: &HashMap<(Uuid, Uuid)
                 "sex": sex_code(m.sex),
                 "relation": m.relation,
                 "kia_book": m.kia_book,
-                "nik_warnings": posyandu_core::rules::identity::member_warnings(m)
+                "nik_warnings": posyandu_records::rules::identity::member_warnings(m)
                     .iter()
                     .map(|w| json!({ "code": w.code(), "message": w.message() }))
                     .collect::<Vec<_>>(),
@@ -497,7 +497,7 @@ fn csv_household(
             let sc = screening_of(m, v.date, e);
             let ms = &e.measurements;
             let sv = &e.services;
-            let age = m.map(|m| posyandu_core::lifestage::age_months(m.birth_date, v.date).to_string());
+            let age = m.map(|m| posyandu_records::lifestage::age_months(m.birth_date, v.date).to_string());
             let z = |x: Option<f64>| x.map(|z| round_half_away(z, 2).to_string()).unwrap_or_default();
             let needs: Vec<String> = e
                 .spm_needs
@@ -558,7 +558,7 @@ fn csv_household(
                 num(sc.as_ref().and_then(|r| r.central_obesity)),
                 num(m.and_then(|m| m.kia_book)),
                 m.map(|m| {
-                    posyandu_core::rules::identity::member_warnings(m)
+                    posyandu_records::rules::identity::member_warnings(m)
                         .iter()
                         .map(|w| w.message())
                         .collect::<Vec<_>>()

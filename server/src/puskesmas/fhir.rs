@@ -19,7 +19,7 @@
 //!   `bmi`, `hcfa`, `muac`), value in UCUM `{SD}`, the Permenkes 2/2020 category as
 //!   `interpretation.text`.
 //! - `Immunization` per antigen given: `vaccineCode` in the local antigen system
-//!   [`ANTIGEN_SYSTEM`] (the codes of the core's immunisation schedule: HB0, BCG,
+//!   [`ANTIGEN_SYSTEM`] (the codes of the rulebook's immunisation schedule: HB0, BCG,
 //!   POLIO1, DPT_HB_HIB1, MR1, …; to be mapped to KFA codes when the Puskesmas has
 //!   them), `status` completed, `occurrenceDateTime`.
 //!
@@ -31,8 +31,8 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use posyandu_core::growth::{round_half_away, Measure, STANDING_FROM_DAYS};
-use posyandu_core::model::*;
+use posyandu_records::growth::{round_half_away, Measure, STANDING_FROM_DAYS};
+use posyandu_records::model::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;

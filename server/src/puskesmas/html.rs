@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use posyandu_core::growth::{self, weight_for_age_lms};
-use posyandu_core::model::*;
+use posyandu_records::growth::{self, weight_for_age_lms};
+use posyandu_records::model::*;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -450,7 +450,7 @@ pub struct ChildChart {
     pub points: Vec<ChartPoint>,
 }
 
-/// A weight-for-age chart with the WHO median and ±2/±3 SD curves (from the core's
+/// A weight-for-age chart with the WHO median and ±2/±3 SD curves (from the rulebook's
 /// LMS table) and the child's weighings.
 pub fn wfa_svg(sex: Sex, points: &[ChartPoint]) -> String {
     let max_age = points.iter().map(|p| p.age_days).max().unwrap_or(0);

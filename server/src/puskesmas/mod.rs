@@ -44,8 +44,8 @@ use axum::Router;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use std::collections::HashMap;
 
-use posyandu_core::growth::WeightTrend;
-use posyandu_core::model::{Conflict, Household};
+use posyandu_records::growth::WeightTrend;
+use posyandu_records::model::{Conflict, Household};
 use uuid::Uuid;
 
 use crate::auth::{self, Principal};
@@ -313,7 +313,7 @@ pub struct Loaded {
     pub conflicts: Vec<Conflict>,
     /// Records the reader left out (invalid values stored before pushes were checked, or
     /// records of a newer app version): paths and reasons, never values.
-    pub problems: Vec<posyandu_core::doc::DocProblem>,
+    pub problems: Vec<posyandu_records::doc::DocProblem>,
     /// N/T/O/B of each scored weighing by `(visit id, member id)`, as derived when the
     /// row was written.
     pub trends: HashMap<(Uuid, Uuid), WeightTrend>,
@@ -323,7 +323,7 @@ impl Loaded {
     /// A household without conflicts or problems, through the read model's derivation
     /// (tests and tools).
     pub fn of(updated_seq: u64, household: Household) -> Loaded {
-        let read = posyandu_core::doc::HouseholdRead { household, problems: Vec::new() };
+        let read = posyandu_records::doc::HouseholdRead { household, problems: Vec::new() };
         Loaded::from_view(updated_seq, HouseholdView::derive(read, Vec::new()))
     }
 

@@ -10,20 +10,20 @@
 //!   of S, and `k_note` says how many of S are unrecorded when there are any (so a low
 //!   K/S caused by missing records is visible as such).
 //! - **D**: children of S weighed in the month. Each is counted once, in **N**, **T**,
-//!   **O** or **B** by the core's trend ([`posyandu_core::rules::trend::weight_trends`])
-//!   of the first weighing in the month (the core scores the first weighing of each
+//!   **O** or **B** by the rulebook's trend ([`posyandu_records::rules::trend::weight_trends`])
+//!   of the first weighing in the month (the rulebook scores the first weighing of each
 //!   calendar month against the latest weighing of the previous calendar month; a
 //!   weighing it does not score counts as O). D = N + T + O + B.
 //!   Ratios K/S, D/S, N/D, N/S in percent (one decimal), `null` for a zero denominator.
 //! - **2T**: children whose trend this month is T and whose previous trend is T too
-//!   ([`posyandu_core::growth::is_2t`]). **BGM** (bawah garis merah): children whose
-//!   last weighing in the month has weight-for-age z < −3 (z from the core's WHO
+//!   ([`posyandu_records::growth::is_2t`]). **BGM** (bawah garis merah): children whose
+//!   last weighing in the month has weight-for-age z < −3 (z from the rulebook's WHO
 //!   module; implausible z-scores excluded).
 //! - **F2** ([`F2Row`], one per age group 0–5, 6–11, 12–23, 24–35, 36–59 months at the
 //!   month's last day, then 0–59): S, K, D, N, T, 2T, O, B, BGM by sex, and section III,
 //!   the nutrition status of the children counted BGM or 2T ([`F2StatusGizi`]: kurus,
 //!   sangat kurus with their *baru* and *kumulatif* cases of the year, gizi lebih,
-//!   pendek, sangat pendek; the rulebook's [`posyandu_core::rules::f2`]).
+//!   pendek, sangat pendek; the rulebook's [`posyandu_records::rules::f2`]).
 //! - **Kader** ([`KaderCounts`]): *ada* = kader with a device token of the Posyandu
 //!   enrolled and not revoked at the end of the month (WIB), *aktif* = kader who
 //!   recorded a visit dated in the month.
@@ -33,16 +33,16 @@
 //!   (BB/TB z < −2), each with its denominator (children with that z-score);
 //!   implausible z-scores are counted separately and excluded.
 //! - **KEK**: pregnancies ongoing in the month (LMP ≤ last day and ended — or, if not
-//!   recorded, due date + the core's grace of
-//!   [`posyandu_core::rules::pregnancy::open_episode_grace_days`] days — ≥ first day) flagged KEK, or with a MUAC < 23.5 cm
+//!   recorded, due date + the rulebook's grace of
+//!   [`posyandu_records::rules::pregnancy::open_episode_grace_days`] days — ≥ first day) flagged KEK, or with a MUAC < 23.5 cm
 //!   measured at a visit in the month.
 //! - **Immunisation**: `doses_by_antigen` counts every dose given in the month per
 //!   antigen code, whoever received it (children, school children, women given Td).
 //!   `children_immunised` counts children **under five** (0–59 completed months at the
 //!   visit) given at least one dose of the child schedule
-//!   ([`posyandu_core::rules::immunisation`], group `anak`) in the month; adults' Td
+//!   ([`posyandu_records::rules::immunisation`], group `anak`) in the month; adults' Td
 //!   doses are in the dose table only.
-//! - **Vitamin A** ([`posyandu_core::rules::vitamin_a`]): children's coverage only in
+//! - **Vitamin A** ([`posyandu_records::rules::vitamin_a`]): children's coverage only in
 //!   the round months (February, August); other months `infants_6_11` and
 //!   `children_12_59` are `null` with `not_applicable_reason`. In a round month,
 //!   `infants_6_11` (blue capsule) and `children_12_59` (red) each count the children of
@@ -55,7 +55,7 @@
 //! - **Screening** of adults (15–59 completed years at the person's last visit of the
 //!   month: the Posbindu PTM / SPM "usia produktif" range) and elderly (≥ 60): per
 //!   person and measure, the last reading of the month, judged by the rulebook
-//!   ([`posyandu_core::rules::screening`], table `core/data/rules/screening.json`):
+//!   ([`posyandu_records::rules::screening`], table `records/data/rules/screening.json`):
 //!   hypertension (systolic ≥ 140 or diastolic ≥ 90 mmHg); high blood glucose by the
 //!   kind of reading (puasa ≥ 126, sewaktu ≥ 200 mg/dL; a reading without kind is
 //!   sewaktu); adult IMT category (kurus < 18.5, normal 18.5–25.0, gemuk > 25.0–27.0,
@@ -63,7 +63,7 @@
 //!   > 80 cm women).
 //! - **NIK tidak cocok**: live members of the Posyandu whose NIK's encoded birth date or
 //!   sex disagrees with the recorded ones (or a newborn's mother NIK that encodes a
-//!   man), with the rulebook's message ([`posyandu_core::rules::identity`]); not tied
+//!   man), with the rulebook's message ([`posyandu_records::rules::identity`]); not tied
 //!   to the month.
 //! - **Referrals** and **SPM needs** raised at visits in the month (satu data hand-off,
 //!   counted per SPM area).
@@ -76,12 +76,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header::CONTENT_TYPE, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use posyandu_core::growth::{self, WeightTrend};
-use posyandu_core::lifestage::{age_months, age_years};
-use posyandu_core::model::*;
-use posyandu_core::rules::f2::{self, F2Status};
-use posyandu_core::rules::screening::{screen, ImtCategory, ScreeningResult};
-use posyandu_core::rules::{immunisation, vitamin_a};
+use posyandu_records::growth::{self, WeightTrend};
+use posyandu_records::lifestage::{age_months, age_years};
+use posyandu_records::model::*;
+use posyandu_records::rules::f2::{self, F2Status};
+use posyandu_records::rules::screening::{screen, ImtCategory, ScreeningResult};
+use posyandu_records::rules::{immunisation, vitamin_a};
 use serde::Serialize;
 use time::Date;
 use uuid::Uuid;
@@ -336,7 +336,7 @@ pub struct F2Row {
 }
 
 /// F2 section III, "Status gizi (konfirmasi BGM & 2T)", of one age group by sex: the
-/// rulebook's categories ([`posyandu_core::rules::f2`], Permenkes 2/2020) of the
+/// rulebook's categories ([`posyandu_records::rules::f2`], Permenkes 2/2020) of the
 /// children counted BGM or 2T in the month, from the month's last measurement giving
 /// the index (BB/PB–BB/TB for kurus, sangat kurus and gizi lebih; PB/U–TB/U for pendek
 /// and sangat pendek; implausible z-scores excluded). *Baru*: the first month of the
@@ -645,10 +645,10 @@ impl ReportBuilder {
             nutrition: Nutrition { underweight: rows(), stunting: rows(), wasting: rows(), implausible: 0 },
             f2: f2_rows(),
             thresholds: Thresholds {
-                hypertension: posyandu_core::rules::screening::hypertension_text(),
-                high_glucose: posyandu_core::rules::screening::glucose_text(),
-                imt: posyandu_core::rules::screening::imt_text(),
-                central_obesity: posyandu_core::rules::screening::waist_text(),
+                hypertension: posyandu_records::rules::screening::hypertension_text(),
+                high_glucose: posyandu_records::rules::screening::glucose_text(),
+                imt: posyandu_records::rules::screening::imt_text(),
+                central_obesity: posyandu_records::rules::screening::waist_text(),
                 bgm: "BB/U z < −3 SD (WHO 2006)",
                 kek: "ibu hamil dengan status KEK atau LiLA < 23,5 cm",
                 k_definition:
@@ -930,7 +930,7 @@ impl ReportBuilder {
         let s = &mut self.r.screening;
         let g = match age {
             a if a >= 60 => &mut s.elderly_60_plus,
-            a if a >= posyandu_core::rules::screening::min_age_years() => &mut s.adult_15_59,
+            a if a >= posyandu_records::rules::screening::min_age_years() => &mut s.adult_15_59,
             _ => return,
         };
         g.visited += 1;
@@ -973,7 +973,7 @@ impl ReportBuilder {
     }
 
     fn identity(&mut self, hh: &Household, m: &Member) {
-        let warnings = posyandu_core::rules::identity::member_warnings(m);
+        let warnings = posyandu_records::rules::identity::member_warnings(m);
         if warnings.is_empty() {
             return;
         }
@@ -984,7 +984,7 @@ impl ReportBuilder {
     fn maternal(&mut self, hh: &Household, month_visits: &[&Visit]) {
         let mut counted = BTreeSet::new();
         for p in hh.pregnancies.iter().filter(|p| !p.deleted) {
-            let end = posyandu_core::rules::pregnancy::episode_end(p.due_date, p.ended);
+            let end = posyandu_records::rules::pregnancy::episode_end(p.due_date, p.ended);
             if p.lmp > self.last || end < self.first || !counted.insert(p.member_id) {
                 continue;
             }

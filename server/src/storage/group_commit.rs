@@ -21,7 +21,7 @@ use super::NewDocQuota;
 use crate::at_rest::AtRest;
 use crate::auth::DevicePrincipal;
 use crate::error::ApiError;
-use posyandu_core::sync::wire::SyncRequest;
+use posyandu_records::wire::SyncRequest;
 
 /// Most pushes committed together (bounds the transaction and the wait of the first).
 pub const MAX_GROUP: usize = 32;

@@ -12,7 +12,7 @@ pub mod sqlite;
 use std::future::Future;
 use std::pin::Pin;
 
-use posyandu_core::sync::wire::{DocId, DocsResponse, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse};
+use posyandu_records::wire::{DocId, DocsResponse, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse};
 
 use crate::auth::{DevicePrincipal, TokenLookup};
 use crate::error::ApiError;
@@ -99,7 +99,7 @@ pub struct SyncOutcome {
 /// A merged household document as the relay stores it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredDoc {
-    pub doc: posyandu_core::sync::wire::DocId,
+    pub doc: posyandu_records::wire::DocId,
     pub scope: String,
     /// The scope's log position of the last change merged into this document.
     pub updated_seq: u64,

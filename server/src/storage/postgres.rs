@@ -25,7 +25,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
-use posyandu_core::sync::wire::{
+use posyandu_records::wire::{
     DocChanges, DocId, DocsResponse, SnapshotDoc, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse,
     MAX_PAGE_BYTES,
 };

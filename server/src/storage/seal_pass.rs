@@ -12,7 +12,7 @@
 //! The relay runs it at every start (`serve`, `demo`) before it listens; an operator
 //! can also run `posyandu-relay admin seal-at-rest` against a live database.
 
-use posyandu_core::sync::wire::DocId;
+use posyandu_records::wire::DocId;
 use rusqlite::{params, TransactionBehavior};
 
 use super::{PgStorage, SqliteStorage};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use posyandu_core::sync::wire::{
+use posyandu_records::wire::{
     DocId, DocsResponse, SnapshotDoc, SnapshotPage, SnapshotRequest, SyncRequest, SyncResponse, MAX_PAGE_BYTES,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -822,7 +822,7 @@ pub fn read_pull(
     device_id: &str,
     cursor: u64,
     page_bytes: u32,
-) -> Result<(Vec<posyandu_core::sync::wire::DocChanges>, u64, bool), ApiError> {
+) -> Result<(Vec<posyandu_records::wire::DocChanges>, u64, bool), ApiError> {
     let last = last_seq(tx, scope)?;
     let mut page = PageBuilder::new(page_bytes);
     if cursor < last {

@@ -20,11 +20,11 @@
 //! | F2 nutrition status of BGM/2T children, *baru* and *kumulatif* cases | [`f2`] |
 //! | child LiLA band (6–59 months) | [`muac`] |
 //! | why a member is due for a home visit | [`due`] |
-//! | adult screening: hypertension, glucose, IMT, waist | [`screening`] (table `core/data/rules/screening.json`) |
+//! | adult screening: hypertension, glucose, IMT, waist | [`screening`] (table `records/data/rules/screening.json`) |
 //! | NIK consistency warnings | [`identity`] |
 //! | which rulebook derived a stored fact | [`version`] |
 //!
-//! Rule tables (thresholds, schedules) are data in `core/data/rules/*.json`, each value
+//! Rule tables (thresholds, schedules) are data in `records/data/rules/*.json`, each value
 //! with its source, loaded by [`table`].
 
 pub mod age;
@@ -71,7 +71,7 @@ mod tests {
             ("version.rs", include_str!("version.rs")),
         ];
         for (name, src) in files {
-            for forbidden in ["rusqlite", "reqwest", "std::fs", "std::net", "crate::store", "crate::sync"] {
+            for forbidden in ["rusqlite", "reqwest", "std::fs", "std::net", "crate::wire", "posyandu_core"] {
                 assert!(!src.contains(forbidden), "{name} uses {forbidden}");
             }
         }

@@ -4,7 +4,7 @@
 //! of the reference (which prints 6 decimals), flags, categories, the reference
 //! used and the error rows exactly.
 
-use posyandu_core::growth::{assess, run_batch, Anthropometry, GrowthReference, Measure, Sex};
+use posyandu_records::growth::{assess, run_batch, Anthropometry, GrowthReference, Measure, Sex};
 
 const CASES: &str = include_str!("fixtures/growth_cases.csv");
 const INPUT_COLS: [&str; 10] =

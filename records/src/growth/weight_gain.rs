@@ -14,7 +14,7 @@
 //! - The KBM is looked up by the child's **KMS age in months** at the weighing:
 //!   calendar months from the birth month to the weighing month ([`kms_age_months`]).
 //!
-//! The KBM table is data: [`kbm_table`] (`core/data/rules/kbm.json`, rows with sources).
+//! The KBM table is data: [`kbm_table`] (`records/data/rules/kbm.json`, rows with sources).
 
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -71,7 +71,7 @@ struct KbmTable {
 }
 
 /// Kenaikan Berat Badan Minimal by KMS age in months: the data table
-/// `core/data/rules/kbm.json` (each row with its source; the doubt about the 7th month
+/// `records/data/rules/kbm.json` (each row with its source; the doubt about the 7th month
 /// is in `docs/rules.md`). Age 0 has no KBM (no previous month on the card).
 pub fn kbm_table() -> &'static [KbmRow] {
     static TABLE: std::sync::OnceLock<Vec<KbmRow>> = std::sync::OnceLock::new();

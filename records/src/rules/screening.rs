@@ -2,7 +2,7 @@
 //! high blood glucose (fasting or random), adult IMT and central obesity by waist
 //! circumference, from 15 years.
 //!
-//! The thresholds are data, `core/data/rules/screening.json`, each with its source,
+//! The thresholds are data, `records/data/rules/screening.json`, each with its source,
 //! embedded at build time and parsed once ([`thresholds`]). Rule, sources, tests and
 //! doubts: `docs/rules.md`, "Adult screening".
 
@@ -87,7 +87,7 @@ pub struct ImtBand {
     pub up_to: Option<f64>,
 }
 
-/// The screening rule table (`core/data/rules/screening.json`), every value with its
+/// The screening rule table (`records/data/rules/screening.json`), every value with its
 /// source.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Thresholds {

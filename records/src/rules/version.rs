@@ -3,7 +3,7 @@
 //! The relay keeps derived facts (z-scores, categories, N/T/O/B, screening…) in its
 //! read model and stamps each row with this version; a relay built with other rules
 //! re-derives every row whose stamp differs. The stamp is a digest of everything that
-//! decides a derived fact: the rule tables (`core/data/rules/*.json`), the WHO growth
+//! decides a derived fact: the rule tables (`records/data/rules/*.json`), the WHO growth
 //! tables, and [`CODE_REVISION`] for rule logic written in Rust.
 
 use std::sync::OnceLock;

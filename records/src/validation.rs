@@ -1,5 +1,6 @@
-//! Checks at the write boundary. Every public write in [`crate::store`] validates its
-//! whole input before touching a document, so a failed write changes nothing.
+//! Checks at the write boundary. Every public write of the phone's store
+//! (`posyandu_core::store`) validates its whole input before touching a document, so a
+//! failed write changes nothing.
 
 use time::{Date, Month};
 

@@ -1,4 +1,4 @@
-//! The immunisation schedule (a data table, `core/data/rules/immunisation.json`, each
+//! The immunisation schedule (a data table, `records/data/rules/immunisation.json`, each
 //! entry with its source) and the status of each antigen for a child on a day.
 //!
 //! Statuses: [`DoseStatus::Given`], [`DoseStatus::NotYetDue`], [`DoseStatus::Due`] (in

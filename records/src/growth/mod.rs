@@ -9,7 +9,7 @@
 //! weight-for-age only to 120 months. Day 1857 is the first day of 61 completed
 //! months.
 //!
-//! Rules (WHO igrowup / WHO Anthro, see `core/data/who-growth-2006/README.md`):
+//! Rules (WHO igrowup / WHO Anthro, see `records/data/who-growth-2006/README.md`):
 //! - z-scores by the LMS method, indexed by exact age in days; weight-based
 //!   indicators (weight-for-age, weight-for-length/height, BMI-for-age,
 //!   MUAC-for-age) use the restricted LMS with SD23 extrapolation beyond

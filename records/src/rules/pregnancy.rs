@@ -11,7 +11,7 @@ use time::Date;
 use super::table::{self, Sourced};
 use crate::growth::Sex;
 
-/// The thresholds of `core/data/rules/pregnancy.json`.
+/// The thresholds of `records/data/rules/pregnancy.json`.
 #[derive(Debug, Deserialize)]
 pub struct PregnancyRules {
     pub kek_muac_cm: Sourced<f64>,

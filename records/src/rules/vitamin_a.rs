@@ -1,6 +1,6 @@
 //! Vitamin A supplementation: the February/August rounds, the capsule for an age (blue
 //! 100 000 IU for 6–11 months, red 200 000 IU for 12–59 months and ibu nifas), and who
-//! has missed the current round. The table is data (`core/data/rules/vitamin_a.json`,
+//! has missed the current round. The table is data (`records/data/rules/vitamin_a.json`,
 //! each part with its source); rules and doubts: `docs/rules.md`, "Vitamin A".
 
 use std::sync::OnceLock;

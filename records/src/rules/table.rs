@@ -1,4 +1,4 @@
-//! Rule tables kept as data: `core/data/rules/<name>.json`, embedded at build time and
+//! Rule tables kept as data: `records/data/rules/<name>.json`, embedded at build time and
 //! parsed once. Every value carries its source; a change of regulation is a change of
 //! one file plus its test. A table that does not parse is a build defect caught by
 //! [`tests::every_table_parses_and_cites_its_sources`], never a run-time surprise.

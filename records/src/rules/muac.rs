@@ -1,5 +1,5 @@
 //! LiLA (MUAC) screening of children 6–59 months: the colour band of the LiLA tape.
-//! Thresholds in `core/data/rules/muac.json` (sources there and in `docs/rules.md`).
+//! Thresholds in `records/data/rules/muac.json` (sources there and in `docs/rules.md`).
 //! Pregnant women's LiLA (KEK) is [`super::pregnancy::is_kek`].
 
 use std::sync::OnceLock;
