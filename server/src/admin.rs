@@ -119,6 +119,18 @@ pub trait Registry {
     fn refusals(&self, device: Option<&str>, limit: usize) -> Result<Vec<crate::storage::Refusal>>;
     /// A page of stored documents `(id, scope, snapshot)` ordered by id after `after`.
     fn doc_page(&self, posyandu: Option<&str>, after: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, String, Vec<u8>)>>;
+    /// Inserts or replaces a Posyandu's SATUSEHAT ids (`posyandu_name` is not stored).
+    fn set_satusehat(&self, config: &crate::storage::SatusehatConfig, now: i64) -> Result<()>;
+}
+
+/// Sets the SATUSEHAT ids the FHIR export of a registered Posyandu references
+/// (`posyandu-relay admin satusehat`); see [`crate::storage::satusehat`].
+pub fn set_satusehat<R: Registry + ?Sized>(reg: &R, config: &crate::storage::SatusehatConfig) -> Result<()> {
+    crate::storage::satusehat::check_config(config)?;
+    if !reg.exists(Table::Posyandu, &config.posyandu_id)? {
+        return Err(AdminError::NotFound { kind: "Posyandu", id: config.posyandu_id.clone() });
+    }
+    reg.set_satusehat(config, now_unix())
 }
 
 pub fn add_puskesmas<R: Registry + ?Sized>(reg: &R, id: &str, name: &str) -> Result<()> {
@@ -427,6 +439,10 @@ impl Registry for Connection {
 
     fn refusals(&self, device: Option<&str>, limit: usize) -> Result<Vec<crate::storage::Refusal>> {
         Ok(crate::storage::sqlite::list_refusals(self, device, limit)?)
+    }
+
+    fn set_satusehat(&self, config: &crate::storage::SatusehatConfig, now: i64) -> Result<()> {
+        Ok(crate::storage::satusehat::sqlite_set_config(self, config, now)?)
     }
 
     fn doc_page(&self, posyandu: Option<&str>, after: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, String, Vec<u8>)>> {
