@@ -64,7 +64,8 @@ pub struct MissingIhs {
     pub member_id: String,
     pub name: String,
     pub birth_date: String,
-    /// `nik` or `nik-ibu` (a newborn registered with the mother's NIK).
+    /// `nik`, `nik-ibu` (a newborn registered with the mother's NIK) or `tanpa_nik`
+    /// (neither recorded: the member's records are left out of the bundle until one is).
     pub identifier: &'static str,
     pub nik: String,
 }
@@ -266,17 +267,31 @@ pub fn household_entries(ctx: &ExportContext, l: &Loaded, out: &mut Vec<Value>, 
     let hh = &l.household;
     // Patient references, and Patient entries for members without an IHS number.
     let mut refs: HashMap<uuid::Uuid, String> = HashMap::new();
+    let mut skipped: std::collections::HashSet<uuid::Uuid> = std::collections::HashSet::new();
     let in_month = |d: Date| ctx.month.is_none_or(|(a, b)| d >= a && d <= b);
     let visits: Vec<&Visit> = hh.visits.iter().filter(|v| !v.deleted && in_month(v.date)).collect();
     for v in &visits {
         for e in &v.entries {
             let Some(m) = hh.member(e.member_id).filter(|m| !m.deleted) else { continue };
-            if refs.contains_key(&m.id) {
+            if refs.contains_key(&m.id) || skipped.contains(&m.id) {
                 continue;
             }
             let ihs = m.nik.as_ref().and_then(|n| ctx.ihs.get(n));
             let r = match ihs {
                 Some(ihs) => format!("Patient/{ihs}"),
+                // Neither NIK nor mother's NIK: SATUSEHAT cannot identify the person, so
+                // the member's records stay out of the bundle and the member is listed.
+                None if m.nik.is_none() && m.mother_nik.is_none() => {
+                    missing.push(MissingIhs {
+                        member_id: m.id.to_string(),
+                        name: m.name.clone(),
+                        birth_date: format_date(m.birth_date),
+                        identifier: "tanpa_nik",
+                        nik: String::new(),
+                    });
+                    skipped.insert(m.id);
+                    continue;
+                }
                 None => {
                     let id = m.id.to_string();
                     let p = patient(hh, m);

@@ -36,7 +36,7 @@
 //! - Bindings: a coding in a system the code table covers must be a code of the table
 //!   (`server/data/satusehat-codes.json`), never an unverified one.
 //! - Bundle: `transaction`; every entry has a request; conditional creates have a
-//!   `urn:uuid` fullUrl (unique) and `ifNoneExist` on the resource's first identifier;
+//!   `urn:uuid` fullUrl (unique) and `ifNoneExist` on one of the resource's identifiers;
 //!   PUT urls are `Type/id`; every reference resolves inside the bundle (urn:uuid) or is
 //!   a SATUSEHAT `Type/id` reference.
 
@@ -479,14 +479,25 @@ pub fn check_bundle(b: &Value) -> Vec<String> {
                 if !e["fullUrl"].as_str().is_some_and(|u| u.starts_with("urn:uuid:")) {
                     errors.push(format!("{what}: POST butuh fullUrl urn:uuid"));
                 }
-                let ident = &r["identifier"][0];
-                let expect = format!(
-                    "identifier={}|{}",
-                    ident["system"].as_str().unwrap_or("?"),
-                    ident["value"].as_str().unwrap_or("?")
-                );
-                if e["request"]["ifNoneExist"].as_str() != Some(expect.as_str()) {
-                    errors.push(format!("{what}: ifNoneExist harus {expect} (unggah ulang tidak boleh menggandakan)"));
+                // The condition names one of the resource's own identifiers, so a
+                // re-upload finds what the first upload created.
+                let conds: Vec<String> = r["identifier"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|i| {
+                        format!(
+                            "identifier={}|{}",
+                            i["system"].as_str().unwrap_or("?"),
+                            i["value"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                let cond = e["request"]["ifNoneExist"].as_str().unwrap_or("");
+                if !conds.iter().any(|c| c == cond) {
+                    errors.push(format!(
+                        "{what}: ifNoneExist harus salah satu identifier resource (unggah ulang tidak boleh menggandakan)"
+                    ));
                 }
             }
             "PUT" => {
