@@ -941,6 +941,8 @@ async fn openapi_document_parses_and_covers_the_api() {
         "/v1/report/{posyandu}/{month}",
         "/v1/report/{posyandu}/child/{member_id}",
         "/v1/fhir/{posyandu}",
+        "/v1/fhir/{posyandu}/missing-ihs",
+        "/v1/fhir/ihs",
         "/healthz",
         "/metrics",
     ] {
