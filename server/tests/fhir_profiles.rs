@@ -101,7 +101,12 @@ fn household() -> Household {
         kk_number: None,
         kk_history: Vec::new(),
         head_member_id: None,
-        address: Address { rt: "003".into(), rw: "005".into(), kode_wilayah: "3275011001".into(), ..Default::default() },
+        address: Address {
+            rt: "003".into(),
+            rw: "005".into(),
+            kode_wilayah: "3275011001".into(),
+            ..Default::default()
+        },
         gps: None,
         spm: SpmAttributes::default(),
         members,
@@ -127,11 +132,7 @@ fn resources(b: &Value, t: &str) -> Vec<Value> {
 }
 
 /// `check` accepts `good` and refuses each broken copy.
-fn positive_and_negative(
-    check: fn(&Value) -> Vec<String>,
-    good: &Value,
-    breaks: &[(&str, &dyn Fn(&mut Value))],
-) {
+fn positive_and_negative(check: fn(&Value) -> Vec<String>, good: &Value, breaks: &[(&str, &dyn Fn(&mut Value))]) {
     assert!(check(good).is_empty(), "conforming resource refused: {:#?}\n{good:#}", check(good));
     for (what, f) in breaks {
         let mut bad = good.clone();
@@ -157,7 +158,8 @@ fn the_whole_bundle_conforms() {
     let b = bundle(&ctx());
     let errors = profile::check_bundle(&b);
     assert!(errors.is_empty(), "{errors:#?}");
-    let types: HashSet<&str> = b["entry"].as_array().unwrap().iter().map(|e| e["resource"]["resourceType"].as_str().unwrap()).collect();
+    let types: HashSet<&str> =
+        b["entry"].as_array().unwrap().iter().map(|e| e["resource"]["resourceType"].as_str().unwrap()).collect();
     for t in [
         "Organization",
         "Location",
@@ -188,7 +190,8 @@ fn the_whole_bundle_conforms() {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("bundle.json");
             std::fs::write(&path, b.to_string()).unwrap();
-            let script = "import sys\nfrom fhir.resources.bundle import Bundle\nBundle.parse_raw(open(sys.argv[1]).read())";
+            let script =
+                "import sys\nfrom fhir.resources.bundle import Bundle\nBundle.parse_raw(open(sys.argv[1]).read())";
             let out = std::process::Command::new(python).arg("-c").arg(script).arg(&path).output().unwrap();
             assert!(out.status.success(), "fhir.resources refused:\n{}", String::from_utf8_lossy(&out.stderr));
         }
@@ -202,7 +205,12 @@ fn the_whole_bundle_conforms() {
 #[test]
 fn reexport_gives_the_same_resource_ids_and_requests() {
     let ids = |b: &Value| -> Vec<String> {
-        b["entry"].as_array().unwrap().iter().map(|e| format!("{} {} {}", e["fullUrl"], e["request"], e["resource"]["id"])).collect()
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{} {} {}", e["fullUrl"], e["request"], e["resource"]["id"]))
+            .collect()
     };
     assert_eq!(ids(&bundle(&ctx())), ids(&bundle(&ctx())));
     // A month filter keeps only that month's visits, with the same ids.
@@ -228,7 +236,11 @@ fn patient_profile_newborns_and_twins() {
     one.members.retain(|m| m.name != "Kembar Satu");
     let (bytes, _) = bundle_bytes(&ctx(), &[Loaded::of(1, one)], None).unwrap();
     let b1: Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(resources(&b1, "Patient").iter().find(|p| p["name"][0]["text"] == "Kembar Dua").unwrap()["multipleBirthInteger"], 0);
+    assert_eq!(
+        resources(&b1, "Patient").iter().find(|p| p["name"][0]["text"] == "Kembar Dua").unwrap()
+            ["multipleBirthInteger"],
+        0
+    );
     let good = by("Adi");
     positive_and_negative(
         profile::check_patient,
@@ -239,7 +251,9 @@ fn patient_profile_newborns_and_twins() {
             ("one identifier", &|p| p["identifier"].as_array_mut().unwrap().truncate(1)),
             ("no deceasedBoolean", &|p| remove(p, &["deceasedBoolean"])),
             ("no administrative code", &|p| remove(p, &["address", "0", "extension"])),
-            ("codes not nested", &|p| p["address"][0]["extension"][0]["extension"][3]["valueCode"] = json!("3276011001")),
+            ("codes not nested", &|p| {
+                p["address"][0]["extension"][0]["extension"][3]["valueCode"] = json!("3276011001")
+            }),
             ("no RT", &|p| {
                 p["address"][0]["extension"][0]["extension"].as_array_mut().unwrap().retain(|x| x["url"] != "rt")
             }),
@@ -288,7 +302,9 @@ fn encounter_profile() {
         &[
             ("no status", &|e| remove(e, &["status"])),
             ("no participant (kader-only)", &|e| remove(e, &["participant"])),
-            ("a kader as participant", &|e| e["participant"][0]["individual"]["reference"] = json!("RelatedPerson/K-1")),
+            ("a kader as participant", &|e| {
+                e["participant"][0]["individual"]["reference"] = json!("RelatedPerson/K-1")
+            }),
             ("a date without time", &|e| e["period"]["start"] = json!("2026-11-10")),
             ("no location", &|e| remove(e, &["location"])),
             ("no serviceProvider", &|e| remove(e, &["serviceProvider"])),
@@ -311,7 +327,10 @@ fn observation_profiles_blood_pressure_glucose_zscores() {
     // LiLA in SNOMED CT; Adi is 2 years 8 months: TB/U and BB/TB z-score codes.
     assert_eq!(by("284473002")["valueQuantity"]["value"], 14.5);
     let z = by("1153604005");
-    assert_eq!(z["interpretation"][0]["coding"][0]["system"], "http://terminology.kemkes.go.id/CodeSystem/clinical-term");
+    assert_eq!(
+        z["interpretation"][0]["coding"][0]["system"],
+        "http://terminology.kemkes.go.id/CodeSystem/clinical-term"
+    );
     by("1153600001");
     by("1153593003");
     by("1153594009");
@@ -329,7 +348,9 @@ fn observation_profiles_blood_pressure_glucose_zscores() {
         profile::check_observation,
         &z,
         &[
-            ("a local code", &|o| o["code"]["coding"][0] = json!({"system": "https://posyandu-sync.id/z", "code": "lhfa"})),
+            ("a local code", &|o| {
+                o["code"]["coding"][0] = json!({"system": "https://posyandu-sync.id/z", "code": "lhfa"})
+            }),
             ("an invented SNOMED code", &|o| o["code"]["coding"][0]["code"] = json!("1153699999")),
             ("an interpretation outside the bindings", &|o| {
                 o["interpretation"][0]["coding"][0]["system"] = json!("https://example.org/category")
@@ -351,7 +372,10 @@ fn immunization_profile_primary_source_and_programme() {
     assert_eq!(by("MR2")["protocolApplied"][0]["doseNumberPositiveInt"], 2);
     assert_eq!(by("TD1")["reasonCode"][0]["coding"][0]["code"], "IM-WUS");
     let bcg = by("BCG");
-    assert_eq!((bcg["primarySource"].as_bool(), bcg["reportOrigin"]["coding"][0]["code"].as_str()), (Some(false), Some("record")));
+    assert_eq!(
+        (bcg["primarySource"].as_bool(), bcg["reportOrigin"]["coding"][0]["code"].as_str()),
+        (Some(false), Some("record"))
+    );
     // Adi's MR2 at 32 months is after its on-time window: catch-up.
     assert_eq!(by("MR2")["reasonCode"][0]["coding"][1]["code"], "IM-Kejar");
     positive_and_negative(
@@ -409,7 +433,8 @@ fn known_ihs_numbers_replace_patient_entries() {
     let b = bundle(&c);
     assert!(profile::check_bundle(&b).is_empty());
     assert!(resources(&b, "Patient").iter().all(|p| p["name"][0]["text"] != "Ibu Sari"));
-    let ibu_obs = resources(&b, "Observation").into_iter().find(|o| o["code"]["coding"][0]["code"] == "8480-6").unwrap();
+    let ibu_obs =
+        resources(&b, "Observation").into_iter().find(|o| o["code"]["coding"][0]["code"] == "8480-6").unwrap();
     assert_eq!(ibu_obs["subject"]["reference"], "Patient/P02280547535");
     // The twins registered with her NIK still need their own lookup.
     assert!(resources(&b, "Patient").iter().any(|p| p["name"][0]["text"] == "Kembar Dua"));
@@ -421,7 +446,8 @@ fn known_ihs_numbers_replace_patient_entries() {
 #[test]
 fn ihs_csv_is_validated_line_by_line() {
     let niks: HashSet<String> = ["3275014505900002".to_string(), "3275010103240001".to_string()].into();
-    let ok = parse_ihs_csv(b"nik,ihs\n3275014505900002,P02280547535\n\n3275010103240001,100000030009\n", &niks).unwrap();
+    let ok =
+        parse_ihs_csv(b"nik,ihs\n3275014505900002,P02280547535\n\n3275010103240001,100000030009\n", &niks).unwrap();
     assert_eq!(ok.len(), 2);
     let semi = parse_ihs_csv("\u{feff}NIK;IHS;nama\n3275014505900002;P02280547535;Sari\n".as_bytes(), &niks).unwrap();
     assert_eq!(semi, vec![("3275014505900002".to_string(), "P02280547535".to_string())]);
@@ -445,7 +471,9 @@ fn every_code_the_builder_emits_is_in_the_table() {
     fn walk(v: &Value, out: &mut Vec<(String, String)>) {
         match v {
             Value::Object(m) => {
-                if let (Some(s), Some(c)) = (m.get("system").and_then(Value::as_str), m.get("code").and_then(Value::as_str)) {
+                if let (Some(s), Some(c)) =
+                    (m.get("system").and_then(Value::as_str), m.get("code").and_then(Value::as_str))
+                {
                     if m.contains_key("display") {
                         out.push((s.into(), c.into()));
                     }
@@ -458,7 +486,11 @@ fn every_code_the_builder_emits_is_in_the_table() {
     }
     let mut codings = Vec::new();
     walk(&b, &mut codings);
-    let local = ["https://posyandu-sync.id/", "http://terminology.hl7.org/CodeSystem/observation-category", "http://terminology.hl7.org/CodeSystem/v3-ActCode"];
+    let local = [
+        "https://posyandu-sync.id/",
+        "http://terminology.hl7.org/CodeSystem/observation-category",
+        "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+    ];
     for (s, c) in codings {
         if local.iter().any(|l| s.starts_with(l)) {
             continue;
@@ -473,16 +505,25 @@ fn every_code_the_builder_emits_is_in_the_table() {
 fn check_storage(st: &dyn Storage, rt: &tokio::runtime::Runtime) {
     rt.block_on(async {
         let c = st.satusehat_config("P-001".into()).await.unwrap().unwrap();
-        assert_eq!((c.posyandu_name.as_str(), c.bidan_ihs.as_str(), c.utc_offset.as_str()), ("Posyandu Melati", "N10000001", "+08:00"));
+        assert_eq!(
+            (c.posyandu_name.as_str(), c.bidan_ihs.as_str(), c.utc_offset.as_str()),
+            ("Posyandu Melati", "N10000001", "+08:00")
+        );
         assert!(st.satusehat_config("P-002".into()).await.unwrap().is_none());
         let n = st
-            .put_ihs("P-001".into(), vec![("3275014505900002".into(), "P02280547535".into()), ("3275010103240001".into(), "P1".into())])
+            .put_ihs(
+                "P-001".into(),
+                vec![("3275014505900002".into(), "P02280547535".into()), ("3275010103240001".into(), "P1".into())],
+            )
             .await
             .unwrap();
         assert_eq!(n, 2);
         // Replaced, and scoped to the Posyandu.
         st.put_ihs("P-001".into(), vec![("3275010103240001".into(), "P01234567890".into())]).await.unwrap();
-        let got = st.ihs_numbers("P-001".into(), vec!["3275014505900002".into(), "3275010103240001".into(), "9".into()]).await.unwrap();
+        let got = st
+            .ihs_numbers("P-001".into(), vec!["3275014505900002".into(), "3275010103240001".into(), "9".into()])
+            .await
+            .unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got["3275010103240001"], "P01234567890");
         assert!(st.ihs_numbers("P-002".into(), vec!["3275014505900002".into()]).await.unwrap().is_empty());
@@ -531,8 +572,8 @@ fn satusehat_storage_on_sqlite_and_its_migration() {
 
 #[test]
 fn satusehat_storage_on_postgres() {
-    let base =
-        std::env::var("POSYANDU_TEST_PG").unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into());
+    let base = std::env::var("POSYANDU_TEST_PG")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into());
     let schema = format!("t_{}", Uuid::new_v4().simple());
     let admin_sql = |sql: String| {
         let base = base.clone();

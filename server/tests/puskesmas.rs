@@ -765,7 +765,10 @@ async fn fhir_bundle_is_a_satusehat_transaction_meeting_id_core() {
     assert_eq!(org[0]["type"][0]["coding"][0]["code"], "131");
     assert_eq!(org[0]["partOf"]["reference"], "Organization/100000001");
     assert_eq!(org[0]["name"], "Posyandu Melati");
-    assert_eq!(of("Location")[0]["managingOrganization"]["reference"], format!("Organization/{}", org[0]["id"].as_str().unwrap()));
+    assert_eq!(
+        of("Location")[0]["managingOrganization"]["reference"],
+        format!("Organization/{}", org[0]["id"].as_str().unwrap())
+    );
     // Patients without IHS number as conditional creates: Budi, Harto, Siti (NIK) and
     // Citra (newborn, mother's NIK); Ani and Eka (no NIK at all) are left out and listed.
     let patients = of("Patient");
@@ -779,11 +782,22 @@ async fn fhir_bundle_is_a_satusehat_transaction_meeting_id_core() {
     let siti = patients.iter().find(|p| p["name"][0]["text"] == "Siti Aminah").unwrap();
     let adm = &siti["address"][0]["extension"][0];
     assert_eq!(adm["url"], "https://fhir.kemkes.go.id/r4/StructureDefinition/administrativeCode");
-    let codes: Vec<(&str, &str)> =
-        adm["extension"].as_array().unwrap().iter().map(|x| (x["url"].as_str().unwrap(), x["valueCode"].as_str().unwrap())).collect();
+    let codes: Vec<(&str, &str)> = adm["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["url"].as_str().unwrap(), x["valueCode"].as_str().unwrap()))
+        .collect();
     assert_eq!(
         codes,
-        vec![("province", "32"), ("city", "3201"), ("district", "320101"), ("village", "3201010001"), ("rt", "001"), ("rw", "002")]
+        vec![
+            ("province", "32"),
+            ("city", "3201"),
+            ("district", "320101"),
+            ("village", "3201010001"),
+            ("rt", "001"),
+            ("rw", "002")
+        ]
     );
     let siti_entry = entries.iter().find(|e| e["resource"]["name"][0]["text"] == "Siti Aminah").unwrap();
     assert_eq!(siti_entry["request"]["ifNoneExist"], "identifier=https://fhir.kemkes.go.id/id/nik|3201014202940001");
@@ -805,7 +819,10 @@ async fn fhir_bundle_is_a_satusehat_transaction_meeting_id_core() {
     assert!(!codes.contains("85354-9") && !codes.contains("56072-2"), "no BP panel, LiLA in SNOMED CT");
     // Siti 150/95 in May: both components High (Harto's 130/80 in April: Normal).
     for c in ["8480-6", "8462-4"] {
-        let o = obs.iter().find(|o| code(o) == c && o["effectiveDateTime"].as_str().unwrap().starts_with("2024-05")).unwrap();
+        let o = obs
+            .iter()
+            .find(|o| code(o) == c && o["effectiveDateTime"].as_str().unwrap().starts_with("2024-05"))
+            .unwrap();
         assert_eq!(o["interpretation"][0]["coding"][0]["code"], "H", "{c}");
     }
     // Harto's random glucose 250 mg/dL: High.
@@ -852,13 +869,26 @@ async fn fhir_bundle_is_a_satusehat_transaction_meeting_id_core() {
     listed.sort();
     assert_eq!(
         listed,
-        vec![("Ani", "tanpa_nik"), ("Budi", "nik"), ("Citra", "nik-ibu"), ("Eka", "tanpa_nik"), ("Harto", "nik"), ("Siti Aminah", "nik")]
+        vec![
+            ("Ani", "tanpa_nik"),
+            ("Budi", "nik"),
+            ("Citra", "nik-ibu"),
+            ("Eka", "tanpa_nik"),
+            ("Harto", "nik"),
+            ("Siti Aminah", "nik")
+        ]
     );
     let csv = get(r, "/v1/fhir/P-001/missing-ihs?format=csv", Some(&r.pkm)).await.text();
     assert!(csv.starts_with("member_id,name,birth_date,identifier,nik"), "{csv}");
 
     // IHS upload: invalid rows refuse the whole file, in Bahasa Indonesia.
-    let bad = post_body(r, "/v1/fhir/ihs?posyandu=P-001", &r.pkm, "nik,ihs\n3201014202940001,P02280547535\n9999999999999999,P1\n").await;
+    let bad = post_body(
+        r,
+        "/v1/fhir/ihs?posyandu=P-001",
+        &r.pkm,
+        "nik,ihs\n3201014202940001,P02280547535\n9999999999999999,P1\n",
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let msg = bad.json()["message"].as_str().unwrap().to_string();
     assert!(msg.contains("baris 3") && msg.contains("tidak terdaftar"), "{msg}");

@@ -276,8 +276,7 @@ fn export_and_fhir_carry_glucose_kind_screening_kia_and_nik_warnings() {
         month: None,
         master: true,
     };
-    let (bundle, _) =
-        posyandu_server::puskesmas::fhir::bundle_bytes(&ctx, std::slice::from_ref(&l), None).unwrap();
+    let (bundle, _) = posyandu_server::puskesmas::fhir::bundle_bytes(&ctx, std::slice::from_ref(&l), None).unwrap();
     let text = String::from_utf8(bundle).unwrap();
     assert!(text.contains("\"1556-0\"") && !text.contains("\"2339-0\""), "fasting glucose code");
 }

@@ -43,7 +43,8 @@ pub const UTC_OFFSETS: [&str; 3] = ["+07:00", "+08:00", "+09:00"];
 
 /// A SATUSEHAT resource id: 1–64 of `A-Z a-z 0-9 - .` (UUIDs, IHS numbers).
 pub fn check_satusehat_id(what: &str, id: &str) -> Result<(), AdminError> {
-    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
+    let ok =
+        !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
     if ok {
         Ok(())
     } else {
@@ -125,7 +126,16 @@ pub const UPSERT_CONFIG_PG: &str = "INSERT INTO satusehat_config (posyandu_id, o
 pub fn sqlite_set_config(conn: &Connection, c: &SatusehatConfig, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         UPSERT_CONFIG_SQLITE,
-        params![c.posyandu_id, c.org_id, c.puskesmas_org_id, c.location_id, c.bidan_ihs, c.bidan_name.trim(), c.utc_offset, now],
+        params![
+            c.posyandu_id,
+            c.org_id,
+            c.puskesmas_org_id,
+            c.location_id,
+            c.bidan_ihs,
+            c.bidan_name.trim(),
+            c.utc_offset,
+            now
+        ],
     )?;
     Ok(())
 }

@@ -27,9 +27,9 @@ use posyandu_core::rules::{immunisation, screening};
 use serde_json::{json, Value};
 use time::Date;
 
-use super::codes::{self, concept};
 use super::super::export::assess_entry;
 use super::super::Loaded;
+use super::codes::{self, concept};
 use crate::storage::SatusehatConfig;
 
 pub const NIK_SYSTEM: &str = "https://fhir.kemkes.go.id/id/nik";
@@ -212,7 +212,8 @@ pub fn patient(hh: &Household, m: &Member) -> Value {
 /// Dose number of an antigen code: its trailing number (`DPT_HB_HIB3` → 3), at least 1
 /// (`HB0`, the birth dose, is the first hepatitis B dose; `BCG` has one dose).
 pub fn dose_number(code: &str) -> u32 {
-    let digits: String = code.chars().rev().take_while(|c| c.is_ascii_digit()).collect::<Vec<_>>().into_iter().rev().collect();
+    let digits: String =
+        code.chars().rev().take_while(|c| c.is_ascii_digit()).collect::<Vec<_>>().into_iter().rev().collect();
     digits.parse::<u32>().unwrap_or(0).max(1)
 }
 
@@ -309,7 +310,11 @@ pub fn household_entries(ctx: &ExportContext, l: &Loaded, out: &mut Vec<Value>, 
                         name: m.name.clone(),
                         birth_date: format_date(m.birth_date),
                         identifier: if m.nik.is_some() { "nik" } else { "nik-ibu" },
-                        nik: m.nik.clone().or_else(|| m.mother_nik.as_ref().map(|x| x.mother_nik.clone())).unwrap_or_default(),
+                        nik: m
+                            .nik
+                            .clone()
+                            .or_else(|| m.mother_nik.as_ref().map(|x| x.mother_nik.clone()))
+                            .unwrap_or_default(),
                     });
                     urn(&id)
                 }

@@ -128,7 +128,12 @@ async fn context(
         .into_iter()
         .collect();
     let ihs = st.storage.ihs_numbers(posyandu.to_string(), niks).await?;
-    Ok(ExportContext { config, ihs, month: month_param(q)?, master: q.get("master").map(String::as_str) != Some("false") })
+    Ok(ExportContext {
+        config,
+        ihs,
+        month: month_param(q)?,
+        master: q.get("master").map(String::as_str) != Some("false"),
+    })
 }
 
 fn month_param(q: &std::collections::BTreeMap<String, String>) -> Result<Option<(time::Date, time::Date)>, ApiError> {
@@ -168,9 +173,10 @@ async fn inner(st: &AppState, posyandu: &str, headers: &HeaderMap, raw: Option<&
     next.seqs.insert(posyandu.to_string(), docs.last().map_or(after, |d| d.updated_seq));
     let next_s = next.encode();
     let p = posyandu.to_string();
-    let loaded: Vec<Loaded> = tokio::task::spawn_blocking(move || docs.iter().filter_map(|d| decode(&p, d).ok()).collect())
-        .await
-        .map_err(ApiError::internal)?;
+    let loaded: Vec<Loaded> =
+        tokio::task::spawn_blocking(move || docs.iter().filter_map(|d| decode(&p, d).ok()).collect())
+            .await
+            .map_err(ApiError::internal)?;
     let ctx = context(st, posyandu, &loaded, &q).await?;
     let mut link = format!("/v1/fhir/{posyandu}?since={next_s}&limit={limit}");
     for k in ["month", "master"] {
@@ -221,8 +227,11 @@ pub async fn missing_ihs_handler(
             super::write_csv_row(&mut w, ["member_id", "name", "birth_date", "identifier", "nik"])
                 .map_err(ApiError::internal)?;
             for m in &missing {
-                super::write_csv_row(&mut w, [m.member_id.as_str(), m.name.as_str(), m.birth_date.as_str(), m.identifier, m.nik.as_str()])
-                    .map_err(ApiError::internal)?;
+                super::write_csv_row(
+                    &mut w,
+                    [m.member_id.as_str(), m.name.as_str(), m.birth_date.as_str(), m.identifier, m.nik.as_str()],
+                )
+                .map_err(ApiError::internal)?;
             }
             let out = w.into_inner().map_err(ApiError::internal)?;
             Ok::<_, ApiError>(([(CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())

@@ -134,7 +134,9 @@ fn codings(v: &Value) -> Vec<&Value> {
 fn bindings(c: &mut Check, v: &Value) {
     match v {
         Value::Object(m) => {
-            if let (Some(sys), Some(code)) = (m.get("system").and_then(Value::as_str), m.get("code").and_then(Value::as_str)) {
+            if let (Some(sys), Some(code)) =
+                (m.get("system").and_then(Value::as_str), m.get("code").and_then(Value::as_str))
+            {
                 if m.contains_key("display") && codes::covers_system(sys) && !codes::is_known(sys, code) {
                     c.err(format!("kode {code} tidak ada di tabel kode untuk {sys}"));
                 }
@@ -223,9 +225,11 @@ pub fn check_organization(r: &Value) -> Vec<String> {
     let mut c = Check::new(r);
     c.sys_ids("organization");
     c.required(&["active", "name", "type.0"]);
-    let ok = r["type"]
-        .as_array()
-        .is_some_and(|t| t.iter().flat_map(codings).any(|cd| cd["system"] == "http://terminology.kemkes.go.id/CodeSystem/organization-type"));
+    let ok = r["type"].as_array().is_some_and(|t| {
+        t.iter()
+            .flat_map(codings)
+            .any(|cd| cd["system"] == "http://terminology.kemkes.go.id/CodeSystem/organization-type")
+    });
     if !ok {
         c.err("type dari terminology.kemkes.go.id/CodeSystem/organization-type wajib ada");
     }
@@ -248,7 +252,17 @@ pub fn check_encounter(r: &Value) -> Vec<String> {
     c.sys_ids("encounter");
     c.one_of(
         "status",
-        &["planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled", "entered-in-error", "unknown"],
+        &[
+            "planned",
+            "arrived",
+            "triaged",
+            "in-progress",
+            "onleave",
+            "finished",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        ],
     );
     if r["class"]["system"] != "http://terminology.hl7.org/CodeSystem/v3-ActCode" {
         c.err("class dari v3-ActCode wajib ada");
@@ -264,7 +278,9 @@ pub fn check_encounter(r: &Value) -> Vec<String> {
             c.err("participant.individual harus Practitioner/{IHS nakes}");
         }
         let typed = p["type"].as_array().is_some_and(|t| {
-            t.iter().flat_map(codings).any(|cd| cd["system"] == "http://terminology.hl7.org/CodeSystem/v3-ParticipationType")
+            t.iter()
+                .flat_map(codings)
+                .any(|cd| cd["system"] == "http://terminology.hl7.org/CodeSystem/v3-ParticipationType")
         });
         if !typed {
             c.err("participant.type dari v3-ParticipationType wajib ada");
@@ -292,12 +308,16 @@ pub fn check_encounter(r: &Value) -> Vec<String> {
 pub fn check_observation(r: &Value) -> Vec<String> {
     let mut c = Check::new(r);
     c.sys_ids("observation");
-    c.one_of("status", &["registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown"]);
+    c.one_of(
+        "status",
+        &["registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown"],
+    );
     c.required(&["code.coding.0", "category.0"]);
     c.reference("subject.reference", &["Patient"]);
     c.reference("encounter.reference", &["Encounter"]);
     c.date_time_with_offset("effectiveDateTime");
-    let allowed = ["http://loinc.org", "http://snomed.info/sct", "http://terminology.kemkes.go.id/CodeSystem/clinical-term"];
+    let allowed =
+        ["http://loinc.org", "http://snomed.info/sct", "http://terminology.kemkes.go.id/CodeSystem/clinical-term"];
     if !codings(&r["code"]).iter().any(|cd| cd["system"].as_str().is_some_and(|s| allowed.contains(&s))) {
         c.err("code harus LOINC, SNOMED CT atau clinical-term Kemkes");
     }
@@ -353,17 +373,16 @@ pub fn check_immunization(r: &Value) -> Vec<String> {
             }
         }
         Some(true) => {
-            if !r["performer"]
-                .as_array()
-                .is_some_and(|p| p.iter().any(|x| x["actor"]["reference"].as_str().is_some_and(|s| s.starts_with("Practitioner/"))))
-            {
+            if !r["performer"].as_array().is_some_and(|p| {
+                p.iter().any(|x| x["actor"]["reference"].as_str().is_some_and(|s| s.starts_with("Practitioner/")))
+            }) {
                 c.err("primarySource=true wajib punya performer Practitioner");
             }
         }
     }
-    let dose_ok = r["protocolApplied"]
-        .as_array()
-        .is_some_and(|p| !p.is_empty() && p.iter().all(|x| x["doseNumberPositiveInt"].as_u64().is_some_and(|n| n >= 1)));
+    let dose_ok = r["protocolApplied"].as_array().is_some_and(|p| {
+        !p.is_empty() && p.iter().all(|x| x["doseNumberPositiveInt"].as_u64().is_some_and(|n| n >= 1))
+    });
     if !dose_ok {
         c.err("protocolApplied.doseNumberPositiveInt ≥ 1 wajib ada");
     }
@@ -385,7 +404,17 @@ pub fn check_service_request(r: &Value) -> Vec<String> {
     c.one_of("status", &["draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"]);
     c.one_of(
         "intent",
-        &["proposal", "plan", "directive", "order", "original-order", "reflex-order", "filler-order", "instance-order", "option"],
+        &[
+            "proposal",
+            "plan",
+            "directive",
+            "order",
+            "original-order",
+            "reflex-order",
+            "filler-order",
+            "instance-order",
+            "option",
+        ],
     );
     c.required(&["code.coding.0"]);
     c.reference("subject.reference", &["Patient"]);
