@@ -575,39 +575,23 @@ fn satusehat_storage_on_postgres() {
     let base = std::env::var("POSYANDU_TEST_PG")
         .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into());
     let schema = format!("t_{}", Uuid::new_v4().simple());
-    let admin_sql = |sql: String| {
-        let base = base.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.expect("PostgreSQL");
-                tokio::spawn(conn);
-                client.batch_execute(&sql).await.unwrap();
-            })
-        })
-        .join()
-        .unwrap()
-    };
-    admin_sql(format!("CREATE SCHEMA {schema}"));
-    let url = format!("{base} options='-csearch_path={schema}'");
-    let u = url.clone();
-    std::thread::spawn(move || {
-        let reg = posyandu_server::storage::postgres::PgRegistry::connect(&u).unwrap();
-        admin::add_posyandu(&reg, "P-001", "Posyandu Melati", None).unwrap();
-        admin::add_posyandu(&reg, "P-002", "Posyandu Mawar", None).unwrap();
-        admin::set_satusehat(&reg, &config()).unwrap();
-        admin::set_satusehat(&reg, &config()).unwrap();
-    })
-    .join()
-    .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (client, conn) = rt.block_on(tokio_postgres::connect(&base, tokio_postgres::NoTls)).expect("PostgreSQL");
+    rt.spawn(conn);
+    rt.block_on(client.batch_execute(&format!("CREATE SCHEMA {schema}"))).unwrap();
+    let url = format!("{base} options='-csearch_path={schema}'");
+    // The registry (as `posyandu-relay admin`) runs its own runtime: off this one.
+    let reg = posyandu_server::storage::postgres::PgRegistry::connect(&url).unwrap();
+    admin::add_posyandu(&reg, "P-001", "Posyandu Melati", None).unwrap();
+    admin::add_posyandu(&reg, "P-002", "Posyandu Mawar", None).unwrap();
+    admin::set_satusehat(&reg, &config()).unwrap();
+    admin::set_satusehat(&reg, &config()).unwrap();
+    drop(reg);
     let storage = rt.block_on(posyandu_server::storage::PgStorage::connect(&url, 2)).unwrap();
-    let n: i64 = rt.block_on(async {
-        storage.pool().get().await.unwrap().query_one("SELECT count(*) FROM schema_version", &[]).await.unwrap().get(0)
-    });
-    assert_eq!(n as usize, posyandu_server::storage::postgres::MIGRATIONS.len());
+    let versions: i64 =
+        rt.block_on(client.query_one(&format!("SELECT count(*) FROM {schema}.schema_version"), &[])).unwrap().get(0);
+    assert_eq!(versions as usize, posyandu_server::storage::postgres::MIGRATIONS.len());
     check_storage(&storage, &rt);
     drop(storage);
-    drop(rt);
-    admin_sql(format!("DROP SCHEMA {schema} CASCADE"));
+    rt.block_on(client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))).unwrap();
 }

@@ -256,8 +256,9 @@ fn category(code: &str, display: &str) -> Value {
     json!([{ "coding": [{ "system": OBS_CAT, "code": code, "display": display }] }])
 }
 
-fn interp(key: &str) -> Value {
-    json!([concept(key)])
+/// v3 interpretation High or Normal.
+fn high_or_normal(high: bool) -> Value {
+    json!([concept(if high { "interp-high" } else { "interp-normal" })])
 }
 
 /// Every resource of one household's visits (and the Patients they need), appended
@@ -409,23 +410,16 @@ pub fn household_entries(ctx: &ExportContext, l: &Loaded, out: &mut Vec<Value>, 
             // Blood pressure: two Observations (ID Core VS-BP systolic/diastolic), each
             // with an interpretation (required there): High at or above the rulebook's
             // hypertension threshold of that component, else Normal.
-            if let Some(s) = ms.bp_systolic_mmhg {
-                let high = screening::is_hypertension(Some(s), None) == Some(true);
-                obs(
-                    "bp-systolic",
-                    vital(),
-                    concept("obs-bp-systolic"),
-                    json!({ "valueQuantity": qty(s as f64, "mmHg", "mm[Hg]"), "interpretation": interp(if high { "interp-high" } else { "interp-normal" }) }),
-                );
-            }
-            if let Some(d) = ms.bp_diastolic_mmhg {
-                let high = screening::is_hypertension(None, Some(d)) == Some(true);
-                obs(
-                    "bp-diastolic",
-                    vital(),
-                    concept("obs-bp-diastolic"),
-                    json!({ "valueQuantity": qty(d as f64, "mmHg", "mm[Hg]"), "interpretation": interp(if high { "interp-high" } else { "interp-normal" }) }),
-                );
+            let components = [
+                ("bp-systolic", "obs-bp-systolic", ms.bp_systolic_mmhg, (ms.bp_systolic_mmhg, None)),
+                ("bp-diastolic", "obs-bp-diastolic", ms.bp_diastolic_mmhg, (None, ms.bp_diastolic_mmhg)),
+            ];
+            for (key, code, value, (sys, dia)) in components {
+                let Some(v) = value else { continue };
+                let high = screening::is_hypertension(sys, dia) == Some(true);
+                let extra =
+                    json!({ "valueQuantity": qty(v as f64, "mmHg", "mm[Hg]"), "interpretation": high_or_normal(high) });
+                obs(key, vital(), concept(code), extra);
             }
             if let Some(x) = ms.blood_glucose_mg_dl {
                 let kind = GlucoseKind::or_default(ms.blood_glucose_kind);
@@ -438,7 +432,7 @@ pub fn household_entries(ctx: &ExportContext, l: &Loaded, out: &mut Vec<Value>, 
                     "glucose",
                     category("laboratory", "Laboratory"),
                     concept(key),
-                    json!({ "valueQuantity": qty(x, "mg/dL", "mg/dL"), "interpretation": interp(if high { "interp-high" } else { "interp-normal" }) }),
+                    json!({ "valueQuantity": qty(x, "mg/dL", "mg/dL"), "interpretation": high_or_normal(high) }),
                 );
             }
             if let Some(a) = assess_entry(Some(m), v.date, e) {
