@@ -29,19 +29,17 @@ fn config() -> SatusehatConfig {
     }
 }
 
+/// A member as the document stores it (absent fields take their serde defaults).
 fn member(n: u128, name: &str, birth: Date, sex: Sex, nik: Option<&str>) -> Member {
-    Member {
-        id: Uuid::from_u128(n),
-        nik: nik.map(Into::into),
-        mother_nik: None,
-        name: name.into(),
-        birth_date: birth,
-        sex,
-        relation: Relation::Anak,
-        bpjs_number: None,
-        kia_book: None,
-        deleted: false,
-    }
+    let stored = json!({
+        "id": Uuid::from_u128(n),
+        "nik": nik,
+        "name": name,
+        "birth_date": format_date(birth),
+        "sex": sex,
+        "relation": Relation::Anak,
+    });
+    serde_json::from_value(stored).unwrap()
 }
 
 fn newborn(n: u128, name: &str, order: u8) -> Member {
