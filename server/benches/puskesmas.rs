@@ -159,6 +159,7 @@ fn main() {
                 bidan_ihs: "N10000001".into(),
                 bidan_name: "Bidan".into(),
                 utc_offset: "+07:00".into(),
+                kfa: Default::default(),
             };
             admin::set_satusehat(c, &config).unwrap();
         }

@@ -206,6 +206,20 @@ enum AdminOp {
         #[arg(long, default_value = "+07:00")]
         utc_offset: String,
     },
+    /// Map an antigen (e.g. BCG, MR1) to the KFA code of the vaccine product the
+    /// Puskesmas uses, for the FHIR export's Immunizations.
+    SatusehatKfa {
+        /// The Puskesmas' Organization id in SATUSEHAT (as given to `satusehat`).
+        #[arg(long)]
+        puskesmas_org: String,
+        #[arg(long)]
+        antigen: String,
+        #[arg(long)]
+        kfa: String,
+        /// The KFA product name.
+        #[arg(long)]
+        display: String,
+    },
     /// After restoring a backup (relay stopped): give the relay a new random epoch so
     /// phones re-pull from the start and re-push what they hold. Prints the epoch.
     NewEpoch,
@@ -447,9 +461,14 @@ fn admin_op(conn: &dyn Registry, keys: Option<&AtRest>, op: AdminOp) -> anyhow::
                 bidan_ihs: bidan,
                 bidan_name,
                 utc_offset,
+                kfa: Default::default(),
             };
             admin::set_satusehat(conn, &config)?;
             println!("Konfigurasi SATUSEHAT Posyandu {posyandu} tersimpan");
+        }
+        AdminOp::SatusehatKfa { puskesmas_org, antigen, kfa, display } => {
+            admin::set_kfa(conn, &puskesmas_org, &antigen, &kfa, &display)?;
+            println!("Kode KFA {antigen} untuk {puskesmas_org} tersimpan");
         }
         AdminOp::Refusals { device, limit } => print!("{}", admin::refusals(conn, device.as_deref(), limit)?),
         AdminOp::Problems { posyandu } => {

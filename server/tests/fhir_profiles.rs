@@ -26,6 +26,7 @@ fn config() -> SatusehatConfig {
         bidan_ihs: "N10000001".into(),
         bidan_name: "Bidan Rina".into(),
         utc_offset: "+08:00".into(),
+        kfa: Default::default(),
     }
 }
 
@@ -361,7 +362,11 @@ fn observation_profiles_blood_pressure_glucose_zscores() {
 
 #[test]
 fn immunization_profile_primary_source_and_programme() {
-    let b = bundle(&ctx());
+    // The Puskesmas mapped its BCG product to a KFA code (`admin satusehat-kfa`).
+    let mut c = ctx();
+    c.config.kfa.insert("BCG".into(), ("93005208".into(), "Vaksin BCG (contoh)".into()));
+    let b = bundle(&c);
+    assert!(profile::check_bundle(&b).is_empty());
     let imm = resources(&b, "Immunization");
     let by = |a: &str| imm.iter().find(|i| i["vaccineCode"]["text"] == a).unwrap().clone();
     // MR2 (18 months) is a baduta booster; Td of a woman is WUS; BCG on a home visit
@@ -370,6 +375,9 @@ fn immunization_profile_primary_source_and_programme() {
     assert_eq!(by("MR2")["protocolApplied"][0]["doseNumberPositiveInt"], 2);
     assert_eq!(by("TD1")["reasonCode"][0]["coding"][0]["code"], "IM-WUS");
     let bcg = by("BCG");
+    assert_eq!(bcg["vaccineCode"]["coding"][0]["system"], "http://sys-ids.kemkes.go.id/kfa");
+    assert_eq!(bcg["vaccineCode"]["coding"][0]["code"], "93005208");
+    assert_eq!(by("MR2")["vaccineCode"]["coding"][0]["system"], posyandu_server::puskesmas::fhir::ANTIGEN_SYSTEM);
     assert_eq!(
         (bcg["primarySource"].as_bool(), bcg["reportOrigin"]["coding"][0]["code"].as_str()),
         (Some(false), Some("record"))
@@ -507,6 +515,8 @@ fn check_storage(st: &dyn Storage, rt: &tokio::runtime::Runtime) {
             (c.posyandu_name.as_str(), c.bidan_ihs.as_str(), c.utc_offset.as_str()),
             ("Posyandu Melati", "N10000001", "+08:00")
         );
+        assert_eq!(c.kfa.get("BCG"), Some(&("93005208".to_string(), "Vaksin BCG (contoh)".to_string())));
+        assert_eq!(c.kfa.len(), 1);
         assert!(st.satusehat_config("P-002".into()).await.unwrap().is_none());
         let n = st
             .put_ihs(
@@ -553,6 +563,11 @@ fn satusehat_storage_on_sqlite_and_its_migration() {
         assert!(matches!(admin::set_satusehat(c, &unknown), Err(admin::AdminError::NotFound { .. })));
         admin::set_satusehat(c, &config()).unwrap();
         admin::set_satusehat(c, &config()).unwrap(); // idempotent
+        assert!(admin::set_kfa(c, "100000001", "XYZ", "93005208", "x").is_err(), "unknown antigen");
+        assert!(admin::set_kfa(c, "100000001", "BCG", "93-005", "x").is_err(), "malformed KFA code");
+        admin::set_kfa(c, "100000001", "BCG", "11111111", "lama").unwrap();
+        admin::set_kfa(c, "100000001", "BCG", "93005208", "Vaksin BCG (contoh)").unwrap();
+        admin::set_kfa(c, "999", "MR1", "93000001", "another Puskesmas").unwrap();
     });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     check_storage(&storage, &rt);
@@ -584,6 +599,9 @@ fn satusehat_storage_on_postgres() {
     admin::add_posyandu(&reg, "P-002", "Posyandu Mawar", None).unwrap();
     admin::set_satusehat(&reg, &config()).unwrap();
     admin::set_satusehat(&reg, &config()).unwrap();
+    admin::set_kfa(&reg, "100000001", "BCG", "11111111", "lama").unwrap();
+    admin::set_kfa(&reg, "100000001", "BCG", "93005208", "Vaksin BCG (contoh)").unwrap();
+    admin::set_kfa(&reg, "999", "MR1", "93000001", "another Puskesmas").unwrap();
     drop(reg);
     let storage = rt.block_on(posyandu_server::storage::PgStorage::connect(&url, 2)).unwrap();
     let versions: i64 =

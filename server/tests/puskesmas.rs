@@ -76,6 +76,7 @@ fn satusehat_config(posyandu: &str) -> posyandu_server::storage::SatusehatConfig
         bidan_ihs: "N10000001".into(),
         bidan_name: "Bidan Rina".into(),
         utc_offset: "+07:00".into(),
+        kfa: Default::default(),
     }
 }
 

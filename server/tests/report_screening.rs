@@ -271,6 +271,7 @@ fn export_and_fhir_carry_glucose_kind_screening_kia_and_nik_warnings() {
             bidan_ihs: "N10000001".into(),
             bidan_name: "Bidan".into(),
             utc_offset: "+07:00".into(),
+            kfa: Default::default(),
         },
         ihs: Default::default(),
         month: None,

@@ -1196,6 +1196,16 @@ impl Registry for PgRegistry {
         })
     }
 
+    fn set_kfa(&self, puskesmas_org: &str, antigen: &str, code: &str, display: &str, now: i64) -> admin::Result<()> {
+        let args = [puskesmas_org, antigen, code, display].map(str::to_string);
+        self.run(move |cl| {
+            Box::pin(async move {
+                cl.execute(super::satusehat::UPSERT_KFA, &[&args[0], &args[1], &args[2], &args[3], &now]).await?;
+                Ok(())
+            })
+        })
+    }
+
     fn set_epoch(&self, epoch: u64) -> admin::Result<()> {
         let epoch = i64::try_from(epoch).map_err(|_| AdminError::Invalid("epoch terlalu besar".into()))?;
         self.run(move |c| {

@@ -36,6 +36,29 @@ pub struct SatusehatConfig {
     pub bidan_name: String,
     /// `+07:00` (WIB), `+08:00` (WITA) or `+09:00` (WIT).
     pub utc_offset: String,
+    /// KFA code and display per antigen code, as the Puskesmas mapped its vaccines
+    /// (`posyandu-relay admin satusehat-kfa`); read with the configuration, not stored
+    /// by [`sqlite_set_config`].
+    pub kfa: std::collections::BTreeMap<String, (String, String)>,
+}
+
+/// A KFA code as the Puskesmas maps it: 4–20 letters or digits (product codes such as
+/// `93005208`).
+pub fn check_kfa(antigen: &str, code: &str, display: &str) -> Result<(), AdminError> {
+    if !posyandu_core::rules::immunisation::is_known_antigen(antigen) {
+        return Err(AdminError::Invalid(format!(
+            "antigen {} tidak dikenal jadwal imunisasi",
+            crate::error::truncate(antigen, 32)
+        )));
+    }
+    if !(4..=20).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AdminError::Invalid("kode KFA tidak valid: 4–20 huruf atau angka".into()));
+    }
+    let d = display.trim();
+    if d.is_empty() || d.chars().count() > 200 || d.chars().any(char::is_control) {
+        return Err(AdminError::Invalid("nama produk KFA wajib diisi (maksimal 200 karakter)".into()));
+    }
+    Ok(())
 }
 
 /// Accepted UTC offsets (Indonesia's three zones).
@@ -79,7 +102,17 @@ pub fn check_config(c: &SatusehatConfig) -> Result<(), AdminError> {
 const SELECT_CONFIG: &str = "SELECT p.id, p.name, c.org_id, c.puskesmas_org_id, c.location_id, c.bidan_ihs, \
      c.bidan_name, c.utc_offset FROM satusehat_config c JOIN posyandu p ON p.id = c.posyandu_id WHERE c.posyandu_id = ";
 
+const SELECT_KFA: &str = "SELECT antigen, kfa_code, kfa_display FROM satusehat_kfa WHERE puskesmas_org_id = ";
+
 pub fn sqlite_config(conn: &Connection, posyandu: &str) -> rusqlite::Result<Option<SatusehatConfig>> {
+    let Some(mut c) = sqlite_config_row(conn, posyandu)? else { return Ok(None) };
+    let mut st = conn.prepare_cached(&format!("{SELECT_KFA}?1"))?;
+    let rows = st.query_map([&c.puskesmas_org_id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+    c.kfa = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(Some(c))
+}
+
+fn sqlite_config_row(conn: &Connection, posyandu: &str) -> rusqlite::Result<Option<SatusehatConfig>> {
     conn.query_row(&format!("{SELECT_CONFIG}?1"), [posyandu], |r| {
         Ok(SatusehatConfig {
             posyandu_id: r.get(0)?,
@@ -90,6 +123,7 @@ pub fn sqlite_config(conn: &Connection, posyandu: &str) -> rusqlite::Result<Opti
             bidan_ihs: r.get(5)?,
             bidan_name: r.get(6)?,
             utc_offset: r.get(7)?,
+            kfa: Default::default(),
         })
     })
     .optional()
@@ -99,16 +133,43 @@ pub async fn pg_config(
     client: &impl GenericClient,
     posyandu: &str,
 ) -> Result<Option<SatusehatConfig>, tokio_postgres::Error> {
-    Ok(client.query_opt(&format!("{SELECT_CONFIG}$1"), &[&posyandu]).await?.map(|r| SatusehatConfig {
+    let Some(r) = client.query_opt(&format!("{SELECT_CONFIG}$1"), &[&posyandu]).await? else { return Ok(None) };
+    let puskesmas_org_id: String = r.get(3);
+    let kfa = client
+        .query(&format!("{SELECT_KFA}$1"), &[&puskesmas_org_id])
+        .await?
+        .iter()
+        .map(|k| (k.get(0), (k.get(1), k.get(2))))
+        .collect();
+    Ok(Some(SatusehatConfig {
         posyandu_id: r.get(0),
         posyandu_name: r.get(1),
         org_id: r.get(2),
-        puskesmas_org_id: r.get(3),
+        puskesmas_org_id,
         location_id: r.get(4),
         bidan_ihs: r.get(5),
         bidan_name: r.get(6),
         utc_offset: r.get(7),
+        kfa,
     }))
+}
+
+pub const UPSERT_KFA: &str =
+    "INSERT INTO satusehat_kfa (puskesmas_org_id, antigen, kfa_code, kfa_display, updated_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (puskesmas_org_id, antigen) DO UPDATE SET kfa_code = excluded.kfa_code, \
+     kfa_display = excluded.kfa_display, updated_at = excluded.updated_at";
+
+pub fn sqlite_set_kfa(
+    conn: &Connection,
+    org: &str,
+    antigen: &str,
+    code: &str,
+    display: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    // SQLite takes `$n` parameters too.
+    conn.execute(UPSERT_KFA, params![org, antigen, code, display.trim(), now])?;
+    Ok(())
 }
 
 pub const UPSERT_CONFIG_SQLITE: &str = "INSERT INTO satusehat_config (posyandu_id, org_id, puskesmas_org_id, \

@@ -167,6 +167,15 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (scope, nik_key)
     );
+    -- KFA codes of the vaccines a Puskesmas (by its SATUSEHAT Organization id) uses.
+    CREATE TABLE satusehat_kfa (
+        puskesmas_org_id TEXT NOT NULL,
+        antigen TEXT NOT NULL,
+        kfa_code TEXT NOT NULL,
+        kfa_display TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (puskesmas_org_id, antigen)
+    );
     "#,
 ];
 

@@ -37,6 +37,7 @@ pub const NIK_IBU_SYSTEM: &str = "https://fhir.kemkes.go.id/id/nik-ibu";
 pub const IHS_SYSTEM: &str = "https://fhir.kemkes.go.id/id/ihs-number";
 pub const MEMBER_SYSTEM: &str = "https://posyandu-sync.id/fhir/sid/member-id";
 pub const ANTIGEN_SYSTEM: &str = "https://posyandu-sync.id/fhir/CodeSystem/antigen";
+pub const KFA_SYSTEM: &str = "http://sys-ids.kemkes.go.id/kfa";
 /// Local codes of Posyandu services without a verified SATUSEHAT code (vitamin A,
 /// deworming, iron tablets, PMT): see `satusehat-codes.json`.
 pub const SERVICE_SYSTEM: &str = "https://posyandu-sync.id/fhir/CodeSystem/posyandu-service";
@@ -463,8 +464,10 @@ pub fn household_entries(ctx: &ExportContext, l: &Loaded, out: &mut Vec<Value>, 
                 // a primary source, report origin "Written Record".
                 let primary = v.kind == VisitKind::HariBuka;
                 let mut coding = vec![json!({ "system": ANTIGEN_SYSTEM, "code": antigen, "display": antigen })];
-                if let Some(k) = codes::get(&format!("kfa-{antigen}")) {
-                    coding.insert(0, k.coding());
+                // KFA codes are product-level: the Puskesmas' own mapping
+                // (`admin satusehat-kfa`); the relay ships none it could vouch for.
+                if let Some((code, display)) = c.kfa.get(antigen) {
+                    coding.insert(0, json!({ "system": KFA_SYSTEM, "code": code, "display": display }));
                 }
                 let mut imm = json!({
                     "resourceType": "Immunization",
