@@ -149,6 +149,19 @@ fn main() {
         admin::add_puskesmas(c, "PKM-BENCH", "Puskesmas Bench").unwrap();
         for p in &posyandu {
             admin::add_posyandu(c, p, p, Some("PKM-BENCH")).unwrap();
+            // SATUSEHAT ids for the FHIR export (sandbox-style placeholders).
+            let config = posyandu_server::storage::SatusehatConfig {
+                posyandu_id: p.clone(),
+                posyandu_name: String::new(),
+                org_id: format!("org-{p}"),
+                puskesmas_org_id: "100000001".into(),
+                location_id: format!("loc-{p}"),
+                bidan_ihs: "N10000001".into(),
+                bidan_name: "Bidan".into(),
+                utc_offset: "+07:00".into(),
+                kfa: Default::default(),
+            };
+            admin::set_satusehat(c, &config).unwrap();
         }
         admin::puskesmas_token(c, "PKM-BENCH").unwrap().token
     });

@@ -119,6 +119,36 @@ pub trait Registry {
     fn refusals(&self, device: Option<&str>, limit: usize) -> Result<Vec<crate::storage::Refusal>>;
     /// A page of stored documents `(id, scope, snapshot)` ordered by id after `after`.
     fn doc_page(&self, posyandu: Option<&str>, after: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, String, Vec<u8>)>>;
+    /// Inserts or replaces a Posyandu's SATUSEHAT ids (`posyandu_name` is not stored).
+    fn set_satusehat(&self, config: &crate::storage::SatusehatConfig, now: i64) -> Result<()>;
+    /// Inserts or replaces the KFA code of an antigen for a Puskesmas' SATUSEHAT org.
+    fn set_kfa(&self, puskesmas_org: &str, antigen: &str, code: &str, display: &str, now: i64) -> Result<()>;
+}
+
+/// Maps an antigen of the immunisation schedule to the KFA code of the vaccine product a
+/// Puskesmas uses (`posyandu-relay admin satusehat-kfa`): its Immunizations then carry
+/// `http://sys-ids.kemkes.go.id/kfa`. KFA codes are product-level, so each Puskesmas
+/// supplies its own; the relay ships none (`server/data/satusehat-codes.json`).
+pub fn set_kfa<R: Registry + ?Sized>(
+    reg: &R,
+    puskesmas_org: &str,
+    antigen: &str,
+    code: &str,
+    display: &str,
+) -> Result<()> {
+    crate::storage::satusehat::check_satusehat_id("ID Organization Puskesmas", puskesmas_org)?;
+    crate::storage::satusehat::check_kfa(antigen, code, display)?;
+    reg.set_kfa(puskesmas_org, antigen, code, display.trim(), now_unix())
+}
+
+/// Sets the SATUSEHAT ids the FHIR export of a registered Posyandu references
+/// (`posyandu-relay admin satusehat`); see [`crate::storage::satusehat`].
+pub fn set_satusehat<R: Registry + ?Sized>(reg: &R, config: &crate::storage::SatusehatConfig) -> Result<()> {
+    crate::storage::satusehat::check_config(config)?;
+    if !reg.exists(Table::Posyandu, &config.posyandu_id)? {
+        return Err(AdminError::NotFound { kind: "Posyandu", id: config.posyandu_id.clone() });
+    }
+    reg.set_satusehat(config, now_unix())
 }
 
 pub fn add_puskesmas<R: Registry + ?Sized>(reg: &R, id: &str, name: &str) -> Result<()> {
@@ -427,6 +457,14 @@ impl Registry for Connection {
 
     fn refusals(&self, device: Option<&str>, limit: usize) -> Result<Vec<crate::storage::Refusal>> {
         Ok(crate::storage::sqlite::list_refusals(self, device, limit)?)
+    }
+
+    fn set_satusehat(&self, config: &crate::storage::SatusehatConfig, now: i64) -> Result<()> {
+        Ok(crate::storage::satusehat::sqlite_set_config(self, config, now)?)
+    }
+
+    fn set_kfa(&self, puskesmas_org: &str, antigen: &str, code: &str, display: &str, now: i64) -> Result<()> {
+        Ok(crate::storage::satusehat::sqlite_set_kfa(self, puskesmas_org, antigen, code, display, now)?)
     }
 
     fn doc_page(&self, posyandu: Option<&str>, after: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, String, Vec<u8>)>> {

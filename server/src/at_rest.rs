@@ -71,6 +71,9 @@ pub enum Blob<'a> {
     Snapshot,
     /// A document's read-model row (`crate::read_model::HouseholdView`).
     ReadRow,
+    /// A SATUSEHAT IHS number of the member whose NIK index ([`AtRest::nik_index`]) is
+    /// the "document" it is bound to.
+    Ihs,
 }
 
 impl Blob<'_> {
@@ -79,6 +82,7 @@ impl Blob<'_> {
             Blob::Change { .. } => "change",
             Blob::Snapshot => "snapshot",
             Blob::ReadRow => "read row",
+            Blob::Ihs => "IHS number",
         }
     }
 }
@@ -243,6 +247,7 @@ impl AtRest {
             Blob::Change { .. } => b'c',
             Blob::Snapshot => b's',
             Blob::ReadRow => b'r',
+            Blob::Ihs => b'i',
         });
         aad.extend_from_slice(&(scope.len() as u32).to_be_bytes());
         aad.extend_from_slice(scope.as_bytes());
@@ -252,6 +257,17 @@ impl AtRest {
             aad.extend_from_slice(hash);
         }
         aad
+    }
+
+    /// A keyed index of a NIK within a Posyandu (HMAC-SHA256 under a key derived from
+    /// the master key): lets the relay find a member's IHS number without storing the
+    /// NIK. A plain hash of a 16-digit NIK with its encoded birth date and area is
+    /// guessable; this one needs the key file.
+    pub fn nik_index(&self, scope: &str, nik: &str) -> [u8; 32] {
+        let hk = hkdf::Hkdf::<sha2::Sha256>::new(None, &self.master.0[..]);
+        let mut key = Zeroizing::new([0u8; 32]);
+        hk.expand(b"posyandu-relay nik index v1", &mut key[..]).expect("32 bytes is a valid HKDF-SHA256 length");
+        crate::puskesmas::links::hmac_sha256(&key[..], &[scope.as_bytes(), &[0], nik.as_bytes()])
     }
 
     /// Seals `plain` for the row of document `doc` in `scope`.

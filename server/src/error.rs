@@ -35,6 +35,11 @@ pub enum ApiError {
     DocIdMismatch(String),
     #[error("Isi permintaan rusak: {0}")]
     BadBody(String),
+    /// The FHIR export of a Posyandu without SATUSEHAT ids (`admin satusehat`).
+    #[error(
+        "Posyandu {0} belum punya konfigurasi SATUSEHAT (ID Organization, Location, bidan): minta operator relay menjalankan `posyandu-relay admin satusehat`"
+    )]
+    SatusehatNotConfigured(String),
     /// A pushed change is malformed, or the document it would produce breaks the
     /// schema (`path` says where, never with the value): nothing of the push is stored.
     #[error("Perubahan dokumen {doc} ditolak{}: {reason}", path.as_deref().map(|p| format!(" di {p}")).unwrap_or_default())]
@@ -102,6 +107,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::NewDocsQuota { .. } => "new_docs_quota",
             ApiError::Internal(_) => "internal",
+            ApiError::SatusehatNotConfigured(_) => "satusehat_not_configured",
         }
     }
 
@@ -117,7 +123,7 @@ impl ApiError {
             | ApiError::MissingDependencies { .. }
             | ApiError::UnsupportedSchema(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::DeviceBound => StatusCode::CONFLICT,
+            ApiError::DeviceBound | ApiError::SatusehatNotConfigured(_) => StatusCode::CONFLICT,
             ApiError::UnsupportedProtocol { .. } => StatusCode::UPGRADE_REQUIRED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

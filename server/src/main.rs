@@ -183,6 +183,43 @@ enum AdminOp {
         puskesmas: String,
     },
     List,
+    /// Set the SATUSEHAT ids the FHIR export of a Posyandu references (from the
+    /// Puskesmas' SATUSEHAT registration; ids only, no credentials).
+    Satusehat {
+        #[arg(long)]
+        posyandu: String,
+        /// The Posyandu's Organization id in SATUSEHAT.
+        #[arg(long)]
+        org: String,
+        /// The Puskesmas' Organization id in SATUSEHAT.
+        #[arg(long)]
+        puskesmas_org: String,
+        /// The Posyandu's Location id in SATUSEHAT.
+        #[arg(long)]
+        location: String,
+        /// The responsible bidan's Practitioner IHS number.
+        #[arg(long)]
+        bidan: String,
+        #[arg(long)]
+        bidan_name: String,
+        /// +07:00 (WIB), +08:00 (WITA) or +09:00 (WIT).
+        #[arg(long, default_value = "+07:00")]
+        utc_offset: String,
+    },
+    /// Map an antigen (e.g. BCG, MR1) to the KFA code of the vaccine product the
+    /// Puskesmas uses, for the FHIR export's Immunizations.
+    SatusehatKfa {
+        /// The Puskesmas' Organization id in SATUSEHAT (as given to `satusehat`).
+        #[arg(long)]
+        puskesmas_org: String,
+        #[arg(long)]
+        antigen: String,
+        #[arg(long)]
+        kfa: String,
+        /// The KFA product name.
+        #[arg(long)]
+        display: String,
+    },
     /// After restoring a backup (relay stopped): give the relay a new random epoch so
     /// phones re-pull from the start and re-push what they hold. Prints the epoch.
     NewEpoch,
@@ -414,6 +451,25 @@ fn admin_op(conn: &dyn Registry, keys: Option<&AtRest>, op: AdminOp) -> anyhow::
             println!("{}", t.token);
         }
         AdminOp::List => print!("{}", admin::list(conn)?),
+        AdminOp::Satusehat { posyandu, org, puskesmas_org, location, bidan, bidan_name, utc_offset } => {
+            let config = posyandu_server::storage::SatusehatConfig {
+                posyandu_id: posyandu.clone(),
+                posyandu_name: String::new(),
+                org_id: org,
+                puskesmas_org_id: puskesmas_org,
+                location_id: location,
+                bidan_ihs: bidan,
+                bidan_name,
+                utc_offset,
+                kfa: Default::default(),
+            };
+            admin::set_satusehat(conn, &config)?;
+            println!("Konfigurasi SATUSEHAT Posyandu {posyandu} tersimpan");
+        }
+        AdminOp::SatusehatKfa { puskesmas_org, antigen, kfa, display } => {
+            admin::set_kfa(conn, &puskesmas_org, &antigen, &kfa, &display)?;
+            println!("Kode KFA {antigen} untuk {puskesmas_org} tersimpan");
+        }
         AdminOp::Refusals { device, limit } => print!("{}", admin::refusals(conn, device.as_deref(), limit)?),
         AdminOp::Problems { posyandu } => {
             let keys = keys.context("the data key is needed to read documents")?;

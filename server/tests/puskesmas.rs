@@ -48,6 +48,7 @@ fn relay() -> Relay {
         let d2 = admin::add_device(c, "K-2", "D-2").unwrap().token;
         let p = admin::puskesmas_token(c, "PKM-01").unwrap();
         let p2 = admin::puskesmas_token(c, "PKM-02").unwrap().token;
+        admin::set_satusehat(c, &satusehat_config("P-001")).unwrap();
         (d1, d2, p, p2)
     });
     let (pkm, pkm_id) = (pkm.token, pkm.token_id);
@@ -61,6 +62,21 @@ fn relay() -> Relay {
         pkm_id,
         pkm_other,
         links,
+    }
+}
+
+/// SATUSEHAT ids of a test Posyandu (sandbox-style ids).
+fn satusehat_config(posyandu: &str) -> posyandu_server::storage::SatusehatConfig {
+    posyandu_server::storage::SatusehatConfig {
+        posyandu_id: posyandu.into(),
+        posyandu_name: String::new(),
+        org_id: "a1b2c3d4-0000-4000-8000-000000000001".into(),
+        puskesmas_org_id: "100000001".into(),
+        location_id: "b1b2c3d4-0000-4000-8000-000000000002".into(),
+        bidan_ihs: "N10000001".into(),
+        bidan_name: "Bidan Rina".into(),
+        utc_offset: "+07:00".into(),
+        kfa: Default::default(),
     }
 }
 
@@ -699,88 +715,237 @@ impl FhirValidator {
     }
 }
 
+async fn post_body(r: &Relay, path: &str, token: &str, body: &str) -> Resp {
+    let req = Request::post(path).header("authorization", format!("Bearer {token}")).body(Body::from(body.to_string()));
+    let resp = r.router.clone().oneshot(req.unwrap()).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Resp { status, headers, body }
+}
+
+/// Request identities of a bundle: fullUrl, method, url and ifNoneExist of each entry.
+fn request_ids(b: &Value) -> Vec<String> {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {}",
+                e["fullUrl"].as_str().unwrap_or("-"),
+                e["request"]["method"],
+                e["request"]["url"],
+                e["request"]["ifNoneExist"]
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn fhir_bundle_is_valid_r4_with_kemkes_identifiers() {
+async fn fhir_bundle_is_a_satusehat_transaction_meeting_id_core() {
+    use posyandu_server::puskesmas::fhir::profile;
     let f = fixture().await;
     let r = &f.r;
+    // A Posyandu without SATUSEHAT ids: 409 with what to do.
+    let nc = get(r, "/v1/fhir/P-002", Some(&r.pkm)).await;
+    assert_eq!(nc.status, StatusCode::CONFLICT, "{}", nc.text());
+    assert_eq!(nc.json()["code"], "satusehat_not_configured");
+
     let resp = get(r, "/v1/fhir/P-001", Some(&r.pkm)).await;
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
     assert_eq!(resp.header("content-type"), "application/fhir+json");
     let b = resp.json();
-    assert_eq!((b["resourceType"].as_str(), b["type"].as_str()), (Some("Bundle"), Some("collection")));
+    assert_eq!((b["resourceType"].as_str(), b["type"].as_str()), (Some("Bundle"), Some("transaction")));
+    let errors = profile::check_bundle(&b);
+    assert!(errors.is_empty(), "ID Core constraints: {errors:#?}");
     let entries = b["entry"].as_array().unwrap();
-    let full_urls: HashSet<&str> = entries.iter().map(|e| e["fullUrl"].as_str().unwrap()).collect();
-    assert_eq!(full_urls.len(), entries.len(), "fullUrls unique");
-    // Every reference resolves inside the bundle.
-    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m {
-                    if k == "reference" {
-                        out.push(x.as_str().unwrap());
-                    } else {
-                        refs(x, out);
-                    }
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
-            _ => {}
-        }
-    }
-    let mut all = Vec::new();
-    refs(&b, &mut all);
-    assert!(!all.is_empty());
-    for rf in all {
-        assert!(full_urls.contains(rf), "dangling reference {rf}");
-    }
     let of = |t: &str| entries.iter().map(|e| &e["resource"]).filter(|r| r["resourceType"] == t).collect::<Vec<_>>();
+    // The Posyandu's Organization (type Posyandu, part of the Puskesmas) and Location.
+    let org = of("Organization");
+    assert_eq!(org[0]["type"][0]["coding"][0]["code"], "131");
+    assert_eq!(org[0]["partOf"]["reference"], "Organization/100000001");
+    assert_eq!(org[0]["name"], "Posyandu Melati");
+    assert_eq!(
+        of("Location")[0]["managingOrganization"]["reference"],
+        format!("Organization/{}", org[0]["id"].as_str().unwrap())
+    );
+    // Patients without IHS number as conditional creates: Budi, Harto, Siti (NIK) and
+    // Citra (newborn, mother's NIK); Ani and Eka (no NIK at all) are left out and listed.
     let patients = of("Patient");
-    assert_eq!(patients.len(), 7);
-    let siti = patients.iter().find(|p| p["name"][0]["text"] == "Siti Aminah").unwrap();
-    assert_eq!(siti["identifier"][0]["system"], "https://fhir.kemkes.go.id/id/nik");
-    assert_eq!(siti["identifier"][0]["value"], "3201014202940001");
-    assert_eq!((siti["gender"].as_str(), siti["birthDate"].as_str()), (Some("female"), Some("1994-02-02")));
+    let mut names: Vec<&str> = patients.iter().map(|p| p["name"][0]["text"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, vec!["Budi", "Citra", "Harto", "Siti Aminah"]);
+    assert_eq!(resp.header("x-posyandu-ihs-missing"), "6");
     let citra = patients.iter().find(|p| p["name"][0]["text"] == "Citra").unwrap();
     assert_eq!(citra["identifier"][0]["system"], "https://fhir.kemkes.go.id/id/nik-ibu");
+    assert_eq!(citra["multipleBirthInteger"], 0, "single birth: 0, not the birth order");
+    let siti = patients.iter().find(|p| p["name"][0]["text"] == "Siti Aminah").unwrap();
+    let adm = &siti["address"][0]["extension"][0];
+    assert_eq!(adm["url"], "https://fhir.kemkes.go.id/r4/StructureDefinition/administrativeCode");
+    let codes: Vec<(&str, &str)> = adm["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["url"].as_str().unwrap(), x["valueCode"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            ("province", "32"),
+            ("city", "3201"),
+            ("district", "320101"),
+            ("village", "3201010001"),
+            ("rt", "001"),
+            ("rw", "002")
+        ]
+    );
+    let siti_entry = entries.iter().find(|e| e["resource"]["name"][0]["text"] == "Siti Aminah").unwrap();
+    assert_eq!(siti_entry["request"]["ifNoneExist"], "identifier=https://fhir.kemkes.go.id/id/nik|3201014202940001");
+    // Encounters: Puskesmas identifier system, the bidan as participant, times with offset.
     let enc = of("Encounter");
     assert!(enc.iter().any(|e| e["class"]["code"] == "HH") && enc.iter().any(|e| e["class"]["code"] == "AMB"));
+    for e in &enc {
+        assert!(e["identifier"][0]["system"].as_str().unwrap() == "http://sys-ids.kemkes.go.id/encounter/100000001");
+        assert_eq!(e["participant"][0]["individual"]["reference"], "Practitioner/N10000001");
+        assert!(e["period"]["start"].as_str().unwrap().ends_with("T00:00:00+07:00"));
+        assert_eq!(e["serviceProvider"]["reference"], "Organization/100000001");
+    }
     let obs = of("Observation");
     let code = |o: &Value| o["code"]["coding"][0]["code"].as_str().unwrap().to_string();
     let codes: HashSet<String> = obs.iter().map(|o| code(o)).collect();
-    for c in ["29463-7", "8306-3", "9843-4", "56072-2", "85354-9", "2339-0", "wfa", "lhfa"] {
+    for c in ["29463-7", "8306-3", "9843-4", "284473002", "8480-6", "8462-4", "2339-0", "1153593003", "1153590000"] {
         assert!(codes.contains(c), "missing {c}: {codes:?}");
     }
-    let bp = obs.iter().find(|o| code(o) == "85354-9").unwrap();
-    assert_eq!(bp["component"][0]["code"]["coding"][0]["code"], "8480-6");
-    assert_eq!(bp["component"][1]["valueQuantity"]["code"], "mm[Hg]");
-    let w = obs.iter().find(|o| code(o) == "29463-7").unwrap();
-    assert_eq!(
-        (w["valueQuantity"]["system"].as_str(), w["valueQuantity"]["code"].as_str()),
-        (Some("http://unitsofmeasure.org"), Some("kg"))
-    );
+    assert!(!codes.contains("85354-9") && !codes.contains("56072-2"), "no BP panel, LiLA in SNOMED CT");
+    // Siti 150/95 in May: both components High (Harto's 130/80 in April: Normal).
+    for c in ["8480-6", "8462-4"] {
+        let o = obs
+            .iter()
+            .find(|o| code(o) == c && o["effectiveDateTime"].as_str().unwrap().starts_with("2024-05"))
+            .unwrap();
+        assert_eq!(o["interpretation"][0]["coding"][0]["code"], "H", "{c}");
+    }
+    // Harto's random glucose 250 mg/dL: High.
+    assert_eq!(obs.iter().find(|o| code(o) == "2339-0").unwrap()["interpretation"][0]["coding"][0]["code"], "H");
+    // Z-scores carry the Kemkes clinical-term category.
+    let z = obs.iter().find(|o| code(o) == "1153593003").unwrap();
+    let ic = &z["interpretation"][0]["coding"][0];
+    assert_eq!(ic["system"], "http://terminology.kemkes.go.id/CodeSystem/clinical-term");
+    assert!(ic["code"].as_str().unwrap().starts_with("OI"));
+    // Immunizations: HB0/BCG at hari buka (primary source, bidan performer); POLIO1 on a
+    // home visit copied from the Buku KIA (not a primary source, written record).
     let imm = of("Immunization");
-    let mut antigens: Vec<&str> = imm.iter().map(|i| i["vaccineCode"]["coding"][0]["code"].as_str().unwrap()).collect();
-    antigens.sort();
-    assert_eq!(antigens, vec!["BCG", "HB0", "POLIO1"]);
-    assert!(imm.iter().all(|i| i["status"] == "completed" && i["occurrenceDateTime"].is_string()));
-    // Re-export gives the same resource ids (SATUSEHAT upserts).
-    let again = get(r, "/v1/fhir/P-001", Some(&r.pkm)).await.json();
-    let ids = |b: &Value| {
-        b["entry"].as_array().unwrap().iter().map(|e| e["fullUrl"].as_str().unwrap().to_string()).collect::<Vec<_>>()
-    };
-    assert_eq!(ids(&b), ids(&again));
+    let by = |a: &str| imm.iter().find(|i| i["vaccineCode"]["text"] == a).unwrap();
+    assert_eq!(by("BCG")["primarySource"], true);
+    assert_eq!(by("BCG")["performer"][0]["actor"]["reference"], "Practitioner/N10000001");
+    assert_eq!(by("HB0")["reasonCode"][0]["coding"][0]["code"], "IM-Dasar");
+    assert_eq!(by("POLIO1")["primarySource"], false);
+    assert_eq!(by("POLIO1")["reportOrigin"]["coding"][0]["code"], "record");
+    assert_eq!(by("POLIO1")["protocolApplied"][0]["doseNumberPositiveInt"], 1);
+    // Siti's referral.
+    let sr = of("ServiceRequest");
+    assert_eq!(sr[0]["code"]["coding"][0]["code"], "3457005");
+    assert_eq!(sr[0]["reasonCode"][0]["text"], "Hipertensi pada kehamilan");
+
+    // Idempotent: exporting the same month twice gives the same entries and requests.
+    let m1 = get(r, "/v1/fhir/P-001?month=2024-05", Some(&r.pkm)).await.json();
+    let m2 = get(r, "/v1/fhir/P-001?month=2024-05", Some(&r.pkm)).await.json();
+    assert_eq!(request_ids(&m1), request_ids(&m2));
+    assert!(profile::check_bundle(&m1).is_empty());
+    assert!(m1["entry"].as_array().unwrap().iter().all(|e| {
+        let d = e["resource"]["effectiveDateTime"].as_str().or(e["resource"]["period"]["start"].as_str());
+        d.is_none_or(|d| d.starts_with("2024-05"))
+    }));
+    assert_eq!(request_ids(&b), request_ids(&get(r, "/v1/fhir/P-001", Some(&r.pkm)).await.json()));
+
+    // Who lacks an IHS number.
+    let miss = get(r, "/v1/fhir/P-001/missing-ihs", Some(&r.pkm)).await.json();
+    let mut listed: Vec<(&str, &str)> = miss["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap(), m["identifier"].as_str().unwrap()))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![
+            ("Ani", "tanpa_nik"),
+            ("Budi", "nik"),
+            ("Citra", "nik-ibu"),
+            ("Eka", "tanpa_nik"),
+            ("Harto", "nik"),
+            ("Siti Aminah", "nik")
+        ]
+    );
+    let csv = get(r, "/v1/fhir/P-001/missing-ihs?format=csv", Some(&r.pkm)).await.text();
+    assert!(csv.starts_with("member_id,name,birth_date,identifier,nik"), "{csv}");
+
+    // IHS upload: invalid rows refuse the whole file, in Bahasa Indonesia.
+    let bad = post_body(
+        r,
+        "/v1/fhir/ihs?posyandu=P-001",
+        &r.pkm,
+        "nik,ihs\n3201014202940001,P02280547535\n9999999999999999,P1\n",
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let msg = bad.json()["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("baris 3") && msg.contains("tidak terdaftar"), "{msg}");
+    assert!(!msg.contains("9999999999999999"), "a NIK is never echoed");
+    assert_eq!(get(r, "/v1/fhir/P-001", Some(&r.pkm)).await.header("x-posyandu-ihs-missing"), "6");
+    // Another area's Posyandu, a device token: refused.
+    assert_eq!(post_body(r, "/v1/fhir/ihs?posyandu=P-900", &r.pkm, "nik,ihs\n").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(post_body(r, "/v1/fhir/ihs?posyandu=P-001", &r.d1, "nik,ihs\n").await.status, StatusCode::FORBIDDEN);
+    let ok = post_body(
+        r,
+        "/v1/fhir/ihs?posyandu=P-001",
+        &r.pkm,
+        "\u{feff}NIK;IHS\n3201014202940001;P02280547535\n3201010106220001;P01234567890\n",
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    assert_eq!(ok.json()["stored"], 2);
+    // The NIK is not stored, the IHS number is sealed.
+    let stored: Vec<(Vec<u8>, Vec<u8>)> = r.storage.with_conn(|c| {
+        let mut st = c.prepare("SELECT nik_key, ihs FROM ihs_number").unwrap();
+        st.query_map([], |x| Ok((x.get(0)?, x.get(1)?))).unwrap().map(Result::unwrap).collect()
+    });
+    assert_eq!(stored.len(), 2);
+    for (k, v) in &stored {
+        let (k, v) = (String::from_utf8_lossy(k), String::from_utf8_lossy(v));
+        assert!(!k.contains("3201014202940001") && !v.contains("P02280547535"));
+    }
+    let after = get(r, "/v1/fhir/P-001", Some(&r.pkm)).await;
+    assert_eq!(after.header("x-posyandu-ihs-missing"), "4");
+    let a = after.json();
+    assert!(profile::check_bundle(&a).is_empty());
+    let refs = a.to_string();
+    assert!(refs.contains("\"Patient/P02280547535\"") && refs.contains("\"Patient/P01234567890\""));
+    let names: Vec<String> = a["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Patient")
+        .map(|e| e["resource"]["name"][0]["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 2, "only Harto and Citra still sent as Patient: {names:?}");
+
     // Paging: limit=1 → a next link and cursor, then the rest.
     let p1 = get(r, "/v1/fhir/P-001?limit=1", Some(&r.pkm)).await;
     assert_eq!(p1.header("x-posyandu-more"), "true");
     assert_eq!(p1.json()["link"][0]["relation"], "next");
     let p2 = get(r, &format!("/v1/fhir/P-001?limit=1&since={}", p1.header("x-posyandu-cursor")), Some(&r.pkm)).await;
     assert_eq!(p2.header("x-posyandu-more"), "false");
+
     if let Some(v) = fhir_validator() {
-        let counts = v.validate(&resp.text()).unwrap_or_else(|e| panic!("FHIR validation failed:\n{e}"));
-        eprintln!("fhir.resources ({}) validated: {counts}", if v.r4 { "R4 4.0.1" } else { "R4B" });
-        assert!(counts.contains("\"Encounter\"") && counts.contains("\"Observation\""), "{counts}");
+        for bundle in [&b, &a, &m1] {
+            let counts = v.validate(&bundle.to_string()).unwrap_or_else(|e| panic!("FHIR validation failed:\n{e}"));
+            eprintln!("fhir.resources ({}) validated: {counts}", if v.r4 { "R4 4.0.1" } else { "R4B" });
+            assert!(counts.contains("\"Encounter\"") && counts.contains("\"Observation\""), "{counts}");
+        }
         // Deliberately broken bundles are rejected by the validator (the check has teeth).
-        let entries = b["entry"].as_array().unwrap();
         let index_of = |kind: &str| entries.iter().position(|e| e["resource"]["resourceType"] == kind).unwrap();
         let mut bad_date = b.clone();
         bad_date["entry"][index_of("Patient")]["resource"]["birthDate"] = serde_json::json!("31-12-2020");
@@ -788,6 +953,7 @@ async fn fhir_bundle_is_valid_r4_with_kemkes_identifiers() {
         let mut no_status = b.clone();
         no_status["entry"][index_of("Encounter")]["resource"].as_object_mut().unwrap().remove("status");
         assert!(v.validate(&no_status.to_string()).is_err(), "validator accepted an Encounter without status");
+        assert!(!profile::check_bundle(&no_status).is_empty());
     }
 }
 
@@ -806,6 +972,8 @@ async fn openapi_document_parses_and_covers_the_api() {
         "/v1/report/{posyandu}/{month}",
         "/v1/report/{posyandu}/child/{member_id}",
         "/v1/fhir/{posyandu}",
+        "/v1/fhir/{posyandu}/missing-ihs",
+        "/v1/fhir/ihs",
         "/healthz",
         "/metrics",
     ] {

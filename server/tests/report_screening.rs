@@ -261,7 +261,23 @@ fn export_and_fhir_carry_glucose_kind_screening_kia_and_nik_warnings() {
     assert_eq!((sc["glucose_kind"].as_str(), sc["high_glucose"].as_bool()), (Some("puasa"), Some(true)));
     assert_eq!(v["entries"][0]["measurements"]["blood_glucose_kind"], "puasa");
 
-    let bundle = posyandu_server::puskesmas::fhir::bundle_bytes("P-001", std::slice::from_ref(&l), None).unwrap();
+    let ctx = posyandu_server::puskesmas::fhir::ExportContext {
+        config: posyandu_server::storage::SatusehatConfig {
+            posyandu_id: "P-001".into(),
+            posyandu_name: "Posyandu Melati".into(),
+            org_id: "org-posyandu".into(),
+            puskesmas_org_id: "100000001".into(),
+            location_id: "loc-posyandu".into(),
+            bidan_ihs: "N10000001".into(),
+            bidan_name: "Bidan".into(),
+            utc_offset: "+07:00".into(),
+            kfa: Default::default(),
+        },
+        ihs: Default::default(),
+        month: None,
+        master: true,
+    };
+    let (bundle, _) = posyandu_server::puskesmas::fhir::bundle_bytes(&ctx, std::slice::from_ref(&l), None).unwrap();
     let text = String::from_utf8(bundle).unwrap();
     assert!(text.contains("\"1556-0\"") && !text.contains("\"2339-0\""), "fasting glucose code");
 }

@@ -75,6 +75,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/recap/{month}", get(recap::handler))
         .route("/v1/eppgbm/{month}", get(eppgbm::handler))
         .route("/v1/fhir/{posyandu}", get(fhir::handler))
+        .route("/v1/fhir/{posyandu}/missing-ihs", get(fhir::missing_ihs_handler))
+        .route("/v1/fhir/ihs", axum::routing::post(fhir::ihs_upload_handler))
         .route("/openapi.json", get(openapi))
         .layer(axum::middleware::map_response(browser_headers))
 }

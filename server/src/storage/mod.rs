@@ -6,6 +6,7 @@
 
 pub mod group_commit;
 pub mod postgres;
+pub mod satusehat;
 pub mod seal_pass;
 pub mod sqlite;
 
@@ -18,6 +19,7 @@ use crate::auth::{DevicePrincipal, TokenLookup};
 use crate::error::ApiError;
 
 pub use postgres::PgStorage;
+pub use satusehat::SatusehatConfig;
 pub use sqlite::SqliteStorage;
 
 /// A boxed `Send` future, so the trait can be used as `Arc<dyn Storage>`.
@@ -233,4 +235,19 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Checks the database answers.
     fn health(&self) -> BoxFuture<'_, Result<(), ApiError>>;
+
+    /// The SATUSEHAT identifiers of a Posyandu (`posyandu-relay admin satusehat`), if set.
+    fn satusehat_config(&self, posyandu: String) -> BoxFuture<'_, Result<Option<SatusehatConfig>, ApiError>>;
+
+    /// Stores IHS numbers `(NIK, IHS)` of a Posyandu's members in ONE transaction
+    /// (replacing earlier ones of the same NIK). The NIK is stored only as
+    /// [`crate::at_rest::AtRest::nik_index`], the IHS number sealed. Returns the rows.
+    fn put_ihs(&self, posyandu: String, rows: Vec<(String, String)>) -> BoxFuture<'_, Result<u64, ApiError>>;
+
+    /// The IHS numbers known for these NIKs of a Posyandu (NIK → IHS; unknown ones absent).
+    fn ihs_numbers(
+        &self,
+        posyandu: String,
+        niks: Vec<String>,
+    ) -> BoxFuture<'_, Result<std::collections::HashMap<String, String>, ApiError>>;
 }

@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_relay_epoch.sql"),
     include_str!("../../migrations/postgres/0005_push_checks.sql"),
     include_str!("../../migrations/postgres/0006_read_model.sql"),
+    include_str!("../../migrations/postgres/0007_satusehat.sql"),
 ];
 
 /// How often a transaction is retried after a serialization failure or deadlock.
@@ -929,6 +930,34 @@ impl Storage for PgStorage {
             Ok(())
         })
     }
+
+    fn satusehat_config(&self, posyandu: String) -> BoxFuture<'_, Result<Option<super::SatusehatConfig>, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            Ok(super::satusehat::pg_config(&client, &posyandu).await?)
+        })
+    }
+
+    fn put_ihs(&self, posyandu: String, rows: Vec<(String, String)>) -> BoxFuture<'_, Result<u64, ApiError>> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let n = super::satusehat::pg_put_ihs(&tx, &self.keys, &posyandu, &rows).await?;
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
+    fn ihs_numbers(
+        &self,
+        posyandu: String,
+        niks: Vec<String>,
+    ) -> BoxFuture<'_, Result<std::collections::HashMap<String, String>, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            super::satusehat::pg_ihs(&client, &self.keys, &posyandu, &niks).await
+        })
+    }
 }
 
 /// Registry operations on PostgreSQL for the CLI (blocking): one connection driven by
@@ -1150,6 +1179,39 @@ impl Registry for PgRegistry {
                     l.tokens.push((r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)));
                 }
                 Ok(l)
+            })
+        })
+    }
+
+    fn set_satusehat(&self, config: &super::SatusehatConfig, now: i64) -> admin::Result<()> {
+        let c = config.clone();
+        self.run(move |cl| {
+            Box::pin(async move {
+                cl.execute(
+                    super::satusehat::UPSERT_CONFIG_PG,
+                    &[
+                        &c.posyandu_id,
+                        &c.org_id,
+                        &c.puskesmas_org_id,
+                        &c.location_id,
+                        &c.bidan_ihs,
+                        &c.bidan_name.trim(),
+                        &c.utc_offset,
+                        &now,
+                    ],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+    }
+
+    fn set_kfa(&self, puskesmas_org: &str, antigen: &str, code: &str, display: &str, now: i64) -> admin::Result<()> {
+        let args = [puskesmas_org, antigen, code, display].map(str::to_string);
+        self.run(move |cl| {
+            Box::pin(async move {
+                cl.execute(super::satusehat::UPSERT_KFA, &[&args[0], &args[1], &args[2], &args[3], &now]).await?;
+                Ok(())
             })
         })
     }

@@ -153,6 +153,36 @@ pub const MIGRATIONS: &[&str] = &[
         stamp TEXT NOT NULL
     );
     "#,
+    // 7: SATUSEHAT export (crate::storage::satusehat): a Posyandu's SATUSEHAT ids, and
+    // members' IHS numbers keyed by a keyed NIK index (never the NIK), sealed.
+    r#"
+    CREATE TABLE satusehat_config (
+        posyandu_id TEXT PRIMARY KEY REFERENCES posyandu(id),
+        org_id TEXT NOT NULL,
+        puskesmas_org_id TEXT NOT NULL,
+        location_id TEXT NOT NULL,
+        bidan_ihs TEXT NOT NULL,
+        bidan_name TEXT NOT NULL,
+        utc_offset TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE ihs_number (
+        scope TEXT NOT NULL,
+        nik_key BLOB NOT NULL,
+        ihs BLOB NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, nik_key)
+    );
+    -- KFA codes of the vaccines a Puskesmas (by its SATUSEHAT Organization id) uses.
+    CREATE TABLE satusehat_kfa (
+        puskesmas_org_id TEXT NOT NULL,
+        antigen TEXT NOT NULL,
+        kfa_code TEXT NOT NULL,
+        kfa_display TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (puskesmas_org_id, antigen)
+    );
+    "#,
 ];
 
 /// Applies pending migrations up to `target` (each in its own transaction) and returns
@@ -437,6 +467,24 @@ impl Storage for SqliteStorage {
             let _: i64 = conn.query_row("SELECT count(*) FROM scope_counter", [], |r| r.get(0))?;
             Ok(())
         }))
+    }
+
+    fn satusehat_config(&self, posyandu: String) -> BoxFuture<'_, Result<Option<super::SatusehatConfig>, ApiError>> {
+        Box::pin(self.blocking(move |conn| Ok(super::satusehat::sqlite_config(conn, &posyandu)?)))
+    }
+
+    fn put_ihs(&self, posyandu: String, rows: Vec<(String, String)>) -> BoxFuture<'_, Result<u64, ApiError>> {
+        let keys = self.keys.clone();
+        Box::pin(self.blocking(move |conn| Ok(super::satusehat::sqlite_put_ihs(conn, &keys, &posyandu, &rows)?)))
+    }
+
+    fn ihs_numbers(
+        &self,
+        posyandu: String,
+        niks: Vec<String>,
+    ) -> BoxFuture<'_, Result<std::collections::HashMap<String, String>, ApiError>> {
+        let keys = self.keys.clone();
+        Box::pin(self.blocking(move |conn| super::satusehat::sqlite_ihs(conn, &keys, &posyandu, &niks)))
     }
 }
 
