@@ -225,8 +225,15 @@ enum AdminOp {
     NewEpoch,
     /// Re-derive the read model (what the Puskesmas endpoints read) wherever it was
     /// derived by other rules or is missing. A relay does this by itself in the
-    /// background when it starts; this runs it now, with progress.
-    RebuildReadModel,
+    /// background when it starts; this runs it now, with progress. With `--posyandu` or
+    /// `--all`, every row of that Posyandu (of every Posyandu) is re-derived whatever
+    /// its stamp: the repair for rows `check-read-model` found damaged.
+    RebuildReadModel {
+        #[arg(long, conflicts_with = "all")]
+        posyandu: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
     /// Compare every read-model row with a derivation from scratch of its document;
     /// exits non-zero if one differs (run it on a quiet relay).
     CheckReadModel {
@@ -357,7 +364,11 @@ fn real_main() -> anyhow::Result<()> {
             eprintln!("{} halaman, {} rumah tangga, {} file", sum.pages, sum.households, sum.files.len());
             Ok(())
         }
-        Cmd::Admin { db, config: file, op: op @ (AdminOp::RebuildReadModel | AdminOp::CheckReadModel { .. }) } => {
+        Cmd::Admin {
+            db,
+            config: file,
+            op: op @ (AdminOp::RebuildReadModel { .. } | AdminOp::CheckReadModel { .. }),
+        } => {
             // Reading documents and rows needs the data key.
             let cfg = config(None, db, file.as_ref(), None, key_flag)?;
             let keys = data_keys(&cfg, pg.is_some())?;
@@ -482,7 +493,7 @@ fn admin_op(conn: &dyn Registry, keys: Option<&AtRest>, op: AdminOp) -> anyhow::
             eprintln!("Epoch relay baru (perangkat akan menarik ulang dan mengirim ulang datanya):");
             println!("{epoch}");
         }
-        AdminOp::RebuildReadModel | AdminOp::CheckReadModel { .. } => {
+        AdminOp::RebuildReadModel { .. } | AdminOp::CheckReadModel { .. } => {
             anyhow::bail!("read-model operations need the storage, not the registry")
         }
         AdminOp::SealAtRest => anyhow::bail!("seal-at-rest is run before the registry is opened"),
@@ -518,8 +529,12 @@ fn read_model_op(
             (None, None) => anyhow::bail!("no database"),
         };
         match op {
-            AdminOp::RebuildReadModel => {
+            AdminOp::RebuildReadModel { posyandu, all } => {
                 let started = std::time::Instant::now();
+                if posyandu.is_some() || all {
+                    let n = storage.invalidate_read_model(posyandu).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    eprintln!("read model: {n} rows marked for re-derivation");
+                }
                 let n = read_model::rebuild(&storage, |done, remaining| {
                     eprintln!("read model: {done} rebuilt, {remaining} remaining");
                 })
@@ -543,7 +558,7 @@ fn read_model_op(
                 eprintln!("{checked} dokumen diperiksa, {} berbeda", bad.len());
                 anyhow::ensure!(
                     bad.is_empty(),
-                    "read model differs from the documents: run `admin rebuild-read-model`"
+                    "read model differs from the documents: run `admin rebuild-read-model --posyandu <id>` (or `--all`)"
                 );
             }
             _ => anyhow::bail!("not a read-model operation"),

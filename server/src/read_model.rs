@@ -43,6 +43,10 @@ pub fn stamp() -> &'static str {
     S.get_or_init(|| format!("{}{}", format_prefix(), posyandu_records::rules::version()))
 }
 
+/// The stamp of a row marked for re-derivation (`admin rebuild-read-model --posyandu`/
+/// `--all`): not of any layout, so readers use the snapshot until it is rebuilt.
+pub const INVALIDATED: &str = "invalidated";
+
 /// The stamp prefix of rows this relay can read (`v<FORMAT>/`).
 pub fn format_prefix() -> &'static str {
     static S: std::sync::OnceLock<String> = std::sync::OnceLock::new();

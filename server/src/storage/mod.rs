@@ -209,6 +209,13 @@ pub trait Storage: Send + Sync + 'static {
     /// cannot be read are skipped (logged by id) and not counted as remaining.
     fn rebuild_read_model(&self, batch: usize) -> BoxFuture<'_, Result<crate::read_model::RebuildStep, ApiError>>;
 
+    /// Marks the read-model rows of `scope` (every scope if `None`) for re-derivation
+    /// by [`Storage::rebuild_read_model`] whatever their stamp (a row found damaged by
+    /// `admin check-read-model`), forgets the documents the rebuild skipped as unreadable
+    /// (tried again), and deletes rows whose document is gone. Readers use the snapshot
+    /// until the row is rebuilt. Returns the rows marked.
+    fn invalidate_read_model(&self, scope: Option<String>) -> BoxFuture<'_, Result<u64, ApiError>>;
+
     /// Binds a device token to the automerge actor of the store that first uses it (sent
     /// in the `x-posyandu-actor` header). Another actor for a bound token is refused with
     /// `device_bound`: two stores on one token would never receive each other's changes

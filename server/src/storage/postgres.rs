@@ -848,6 +848,37 @@ impl Storage for PgStorage {
         })
     }
 
+    fn invalidate_read_model(&self, scope: Option<String>) -> BoxFuture<'_, Result<u64, ApiError>> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let scope = scope.as_deref();
+            tx.execute(
+                "DELETE FROM read_member WHERE ($1::text IS NULL OR scope = $1) AND doc_id NOT IN (SELECT id FROM doc)",
+                &[&scope],
+            )
+            .await?;
+            tx.execute(
+                "DELETE FROM read_household WHERE ($1::text IS NULL OR scope = $1) AND doc_id NOT IN (SELECT id FROM doc)",
+                &[&scope],
+            )
+            .await?;
+            tx.execute(
+                "DELETE FROM read_model_skip WHERE $1::text IS NULL OR doc_id IN (SELECT id FROM doc WHERE scope = $1)",
+                &[&scope],
+            )
+            .await?;
+            let n = tx
+                .execute(
+                    "UPDATE read_household SET stamp = $2 WHERE $1::text IS NULL OR scope = $1",
+                    &[&scope, &read_model::INVALIDATED],
+                )
+                .await?;
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
     fn epoch(&self) -> BoxFuture<'_, Result<u64, ApiError>> {
         Box::pin(async move {
             let client = self.pool.get().await?;

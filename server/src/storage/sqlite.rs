@@ -439,6 +439,15 @@ impl Storage for SqliteStorage {
         Box::pin(self.blocking(move |conn| rebuild_read_rows(conn, &keys, batch)))
     }
 
+    fn invalidate_read_model(&self, scope: Option<String>) -> BoxFuture<'_, Result<u64, ApiError>> {
+        Box::pin(self.blocking(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = invalidate_read_rows(&tx, scope.as_deref())?;
+            tx.commit()?;
+            Ok(n)
+        }))
+    }
+
     fn epoch(&self) -> BoxFuture<'_, Result<u64, ApiError>> {
         Box::pin(self.reading(|conn| Ok(read_epoch(conn)?)))
     }
@@ -819,6 +828,27 @@ pub fn read_member_row(
 }
 
 /// See [`Storage::rebuild_read_model`].
+/// See [`Storage::invalidate_read_model`]. Inside the caller's write transaction.
+pub fn invalidate_read_rows(tx: &Transaction, scope: Option<&str>) -> rusqlite::Result<u64> {
+    tx.execute(
+        "DELETE FROM read_member WHERE (?1 IS NULL OR scope = ?1) AND doc_id NOT IN (SELECT id FROM doc)",
+        [scope],
+    )?;
+    tx.execute(
+        "DELETE FROM read_household WHERE (?1 IS NULL OR scope = ?1) AND doc_id NOT IN (SELECT id FROM doc)",
+        [scope],
+    )?;
+    tx.execute(
+        "DELETE FROM read_model_skip WHERE ?1 IS NULL OR doc_id IN (SELECT id FROM doc WHERE scope = ?1)",
+        [scope],
+    )?;
+    let n = tx.execute(
+        "UPDATE read_household SET stamp = ?2 WHERE ?1 IS NULL OR scope = ?1",
+        params![scope, read_model::INVALIDATED],
+    )?;
+    Ok(n as u64)
+}
+
 pub fn rebuild_read_rows(conn: &mut Connection, keys: &AtRest, batch: usize) -> Result<RebuildStep, ApiError> {
     let stamp = read_model::stamp();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
