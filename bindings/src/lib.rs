@@ -20,6 +20,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod checklist;
 pub mod error;
 pub mod growth;
 pub mod household;

@@ -53,6 +53,10 @@ pub enum ValidationError {
     UnknownConflictChoice(String),
     #[error("Tanggal {field} ({date}) di luar batas wajar (1900-01-01–2100-12-31)")]
     ImplausibleDate { field: &'static str, date: String },
+    #[error("Butir daftar periksa \"{code}\" tidak berlaku untuk anggota ini (tahap {stage})")]
+    ChecklistItem { code: String, stage: &'static str },
+    #[error("Topik penyuluhan tidak dikenal: {0} (pilih dari daftar topik)")]
+    UnknownCounsellingTopic(String),
 }
 
 impl ValidationError {
@@ -80,6 +84,8 @@ impl ValidationError {
             PregnancyNotFemale => "hanya perempuan yang dapat hamil".into(),
             UnknownConflictChoice(_) => "pilihan tidak ada".into(),
             ImplausibleDate { .. } => "tanggal di luar batas wajar (1900–2100)".into(),
+            ChecklistItem { .. } => "butir daftar periksa tidak berlaku".into(),
+            UnknownCounsellingTopic(_) => "topik penyuluhan tidak dikenal".into(),
         }
     }
 }
@@ -385,6 +391,18 @@ pub fn check_entry(e: &VisitEntry) -> V {
 
 /// A new visit against the household it is recorded in.
 pub fn check_new_visit(v: &NewVisit, household: &Household, today: Date) -> V {
+    check_visit_entries(v, household, today, None)
+}
+
+/// A corrected entry of the recorded visit `visit`: checked like a new one, except
+/// that checklist answers and counselling topics the stored entry already holds (free
+/// text of older app versions) are kept as they are.
+pub fn check_amended_entry(visit: &Visit, entry: &VisitEntry, household: &Household, today: Date) -> V {
+    let check = NewVisit { date: visit.date, kind: visit.kind, entries: vec![entry.clone()] };
+    check_visit_entries(&check, household, today, Some(visit))
+}
+
+fn check_visit_entries(v: &NewVisit, household: &Household, today: Date, stored: Option<&Visit>) -> V {
     check_not_future("kunjungan", v.date, today)?;
     check_date("kunjungan", v.date)?;
     if v.entries.is_empty() {
@@ -408,6 +426,30 @@ pub fn check_new_visit(v: &NewVisit, household: &Household, today: Date) -> V {
         }
         check_entry(e)?;
         check_vitamin_a_capsule(e, m, household, v.date)?;
+        let kept = stored.and_then(|s| s.entries.iter().find(|x| x.member_id == e.member_id));
+        check_coded(e, m, household, v.date, kept)?;
+    }
+    Ok(())
+}
+
+/// Checklist answers must be items of the ILP catalogue asked of this member at the
+/// visit (life stage, age, sex) and counselling topics catalogue codes
+/// ([`crate::rules::checklist`]); what `kept` (the stored entry being corrected)
+/// already holds passes unchanged.
+pub fn check_coded(e: &VisitEntry, m: &Member, household: &Household, on: Date, kept: Option<&VisitEntry>) -> V {
+    use crate::rules::checklist::{is_topic, item_for};
+    let stage = household.life_stage_of(m.id, on).unwrap_or(LifeStage::Dewasa);
+    for code in e.checklist.keys() {
+        let old = kept.is_some_and(|k| k.checklist.contains_key(code));
+        if !old && item_for(code, stage, m.birth_date, m.sex, on).is_none() {
+            return Err(ValidationError::ChecklistItem { code: code.clone(), stage: stage.label_id() });
+        }
+    }
+    for topic in &e.counselling {
+        let old = kept.is_some_and(|k| k.counselling.contains(topic));
+        if !old && !is_topic(topic) {
+            return Err(ValidationError::UnknownCounsellingTopic(topic.clone()));
+        }
     }
     Ok(())
 }

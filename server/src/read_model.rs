@@ -4,8 +4,8 @@
 //! in `read_member`, to find a child's household without a scan). The row holds the
 //! household as the shared reader reads it **with the facts the rulebook derives** from it
 //! (today: N/T/O/B of every weighing), minus what no Puskesmas endpoint uses (street,
-//! GPS, BPJS number, KK number and its history, the values of open conflicts, the
-//! life-stage checklist and counselling notes). Rows are written
+//! GPS, BPJS number, KK number and its history, the values of open conflicts, checklist
+//! answers and counselling entries that are not catalogue codes). Rows are written
 //!
 //! - in the same transaction as the push that changed the document (the merge already
 //!   holds the merged household, [`crate::merge::Merged::read`]), so a reader never
@@ -26,6 +26,7 @@ use std::time::Duration;
 use posyandu_records::doc::{DocProblem, HouseholdDoc, HouseholdRead};
 use posyandu_records::growth::WeightTrend;
 use posyandu_records::model::{Conflict, Household};
+use posyandu_records::rules::checklist;
 use posyandu_records::rules::trend::weight_trends;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -83,8 +84,10 @@ impl HouseholdView {
         }
         for v in &mut household.visits {
             for e in &mut v.entries {
-                e.checklist.clear();
-                e.counselling.clear();
+                // Coded answers and topics are reported; free text of older app
+                // versions is not.
+                e.checklist.retain(|code, _| checklist::is_item(code));
+                e.counselling.retain(|topic| checklist::is_topic(topic));
             }
         }
         for c in &mut conflicts {

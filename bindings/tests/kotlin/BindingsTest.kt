@@ -128,8 +128,8 @@ fun main() {
                     measurements = Measurements(weightKg = 7.9, lengthHeightCm = 69.5, measure = Measure.LYING,
                         headCircumferenceCm = 43.0, muacCm = 14.0),
                     services = Services(immunisations = listOf("HB0", "BCG", "POLIO1"), vitaminA = true),
-                    checklist = mapOf("asi_eksklusif" to true),
-                    counselling = listOf("MP-ASI"),
+                    checklist = mapOf("mp_asi" to true),
+                    counselling = listOf("mp_asi"),
                 ),
                 VisitEntry(
                     memberId = motherId,
@@ -148,7 +148,15 @@ fun main() {
         assertEquals(7.9, ce.measurements.weightKg)
         assertEquals(Measure.LYING, ce.measurements.measure)
         assertEquals(listOf("HB0", "BCG", "POLIO1"), ce.services.immunisations)
-        assertEquals(mapOf("asi_eksklusif" to true), ce.checklist)
+        assertEquals(mapOf("mp_asi" to true), ce.checklist)
+        assertEquals(listOf("mp_asi"), ce.counselling)
+        // The core's checklist for an 8-month-old: MP-ASI asked, ASI eksklusif (0–5 months) not.
+        val cl = store.checklistFor(hhId, childId, d(today))
+        assertEquals(LifeStage.BAYI_BALITA, cl.stage)
+        assertTrue(cl.questions.any { it.code == "mp_asi" } && cl.questions.none { it.code == "asi_eksklusif" })
+        assertEquals("Makanan pendamping ASI (MP-ASI)", counsellingLabel("mp_asi"))
+        assertEquals("MP-ASI", counsellingLabel("MP-ASI")) // free text of an older app: shown as written
+        assertTrue(counsellingTopics(LifeStage.LANSIA).first().forStage)
         val me = v.entries.single { it.memberId == motherId }
         assertEquals("Puskesmas", me.referral?.to)
         assertEquals(SpmArea.SOSIAL, me.spmNeeds.single().area)

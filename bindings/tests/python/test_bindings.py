@@ -120,7 +120,7 @@ class Scenario(unittest.TestCase):
                 p.VisitEntry(member_id=cls.child,
                              measurements=p.Measurements(weight_kg=7.9, length_height_cm=69.5, measure=p.Measure.LYING),
                              services=p.Services(immunisations=["HB0", "BCG", "POLIO1"], vitamin_a=True),
-                             checklist={"asi_eksklusif": True}),
+                             checklist={"mp_asi": True}, counselling=["mp_asi"]),
                 p.VisitEntry(member_id=cls.mother,
                              measurements=p.Measurements(bp_systolic_mmhg=120, bp_diastolic_mmhg=80),
                              referral=p.Referral(reason="Tekanan darah perlu dicek ulang", to="Puskesmas"),
@@ -155,7 +155,10 @@ class Scenario(unittest.TestCase):
         ce = next(e for e in v.entries if e.member_id == self.child)
         self.assertEqual(ce.measurements.weight_kg, 7.9)
         self.assertEqual(ce.services.immunisations, ["HB0", "BCG", "POLIO1"])
-        self.assertEqual(ce.checklist, {"asi_eksklusif": True})
+        self.assertEqual(ce.checklist, {"mp_asi": True})
+        cl = self.store.checklist_for(self.hh, self.child, TODAY.isoformat())
+        self.assertIn("mp_asi", [q.code for q in cl.questions])
+        self.assertNotIn("asi_eksklusif", [q.code for q in cl.questions])
         me = next(e for e in v.entries if e.member_id == self.mother)
         self.assertEqual(me.referral.to, "Puskesmas")
         self.assertEqual(me.spm_needs[0].area, p.SpmArea.SOSIAL)

@@ -122,6 +122,22 @@ enum Command {
         immunisations: Vec<String>,
         #[arg(long)]
         referral: Option<String>,
+        /// ILP checklist answer `code=ya|tidak`, repeatable (codes: `checklist` command).
+        #[arg(long = "answer")]
+        answers: Vec<String>,
+        /// Counselling topic code, repeatable (e.g. mp_asi, gizi_seimbang).
+        #[arg(long = "counselling")]
+        counselling: Vec<String>,
+    },
+    /// The ILP home-visit checklist to ask a member (their life stage and age on the date).
+    Checklist {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        member: Uuid,
+        /// YYYY-MM-DD (default: today)
+        #[arg(long)]
+        date: Option<String>,
     },
     /// List households (optionally of one RT).
     List {
@@ -260,6 +276,21 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
             )?;
             println!("{id}");
         }
+        Command::Checklist { household, member, date } => {
+            let date = match date {
+                Some(d) => date_arg(&d)?,
+                None => store.today(),
+            };
+            let (stage, items) = store.checklist_for(household, member, date)?;
+            println!("Daftar periksa ({}):", stage.label_id());
+            for i in items {
+                println!("  {:<28} {}{}", i.code, i.label_id, if i.indicator { " [indikator]" } else { "" });
+            }
+            println!("Topik penyuluhan:");
+            for t in posyandu_core::rules::checklist::topics_for(stage) {
+                println!("  {:<28} {}", t.code, t.label_id);
+            }
+        }
         Command::RecordVisit {
             household,
             member,
@@ -274,7 +305,19 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
             vitamin_a,
             immunisations,
             referral,
+            answers,
+            counselling,
         } => {
+            let mut checklist = std::collections::BTreeMap::new();
+            for a in &answers {
+                let (code, v) = a.split_once('=').context("jawaban ditulis kode=ya atau kode=tidak")?;
+                let yes = match v.trim() {
+                    "ya" => true,
+                    "tidak" => false,
+                    other => anyhow::bail!("jawaban {code}: tulis ya atau tidak (diisi: {other})"),
+                };
+                checklist.insert(code.trim().to_string(), yes);
+            }
             let date = match date {
                 Some(d) => date_arg(&d)?,
                 None => store.today(),
@@ -305,6 +348,8 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                 measurements: measurements.clone(),
                 services: Services { immunisations, vitamin_a, ..Default::default() },
                 referral: referral.map(|reason| Referral { reason, to: None }),
+                checklist,
+                counselling,
                 ..Default::default()
             };
             let id = store.record_visit(

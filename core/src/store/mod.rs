@@ -309,8 +309,7 @@ impl Store {
                 .iter()
                 .find(|v| v.id == visit_id && !v.deleted)
                 .ok_or_else(|| Error::NotFound { kind: "Kunjungan", id: visit_id.to_string() })?;
-            let check = NewVisit { date: visit.date, kind: visit.kind, entries: vec![entry.clone()] };
-            validation::check_new_visit(&check, hh, self.today())?;
+            validation::check_amended_entry(visit, &entry, hh, self.today())?;
             // A new entry must not take the visit over the limit the reader enforces.
             if !visit.entries.iter().any(|e| e.member_id == entry.member_id) {
                 validation::check_count(
@@ -436,6 +435,24 @@ impl Store {
     /// The full merged household (members, visits, pregnancies).
     pub fn household(&self, id: Uuid) -> Result<Household> {
         self.with_doc(id, |doc| Ok(doc.read()?))
+    }
+
+    /// The ILP home-visit checklist to ask a member at a visit on `date`: the items of
+    /// their life stage, age and sex then ([`crate::rules::checklist::items_for`]), and
+    /// that stage.
+    pub fn checklist_for(
+        &self,
+        household_id: Uuid,
+        member_id: Uuid,
+        date: Date,
+    ) -> Result<(LifeStage, Vec<&'static crate::rules::checklist::ChecklistItem>)> {
+        let hh = self.household(household_id)?;
+        let m = hh
+            .member(member_id)
+            .filter(|m| !m.deleted)
+            .ok_or_else(|| Error::NotFound { kind: "Anggota keluarga", id: member_id.to_string() })?;
+        let stage = hh.life_stage_of(member_id, date).unwrap_or(LifeStage::Dewasa);
+        Ok((stage, crate::rules::checklist::items_for(stage, m.birth_date, m.sex, date)))
     }
 
     /// Records and fields of the local documents that could not be read (left out of

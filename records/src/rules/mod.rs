@@ -20,6 +20,7 @@
 //! | F2 nutrition status of BGM/2T children, *baru* and *kumulatif* cases | [`f2`] |
 //! | child LiLA band (6–59 months) | [`muac`] |
 //! | why a member is due for a home visit | [`due`] |
+//! | home-visit checklist items per life stage, counselling topics, indicator coverage | [`checklist`] (table `records/data/rules/ilp_checklist.json`) |
 //! | adult screening: hypertension, glucose, IMT, waist | [`screening`] (table `records/data/rules/screening.json`) |
 //! | NIK consistency warnings | [`identity`] |
 //! | which rulebook derived a stored fact | [`version`] |
@@ -28,6 +29,7 @@
 //! with its source, loaded by [`table`].
 
 pub mod age;
+pub mod checklist;
 pub mod due;
 pub mod f2;
 pub mod identity;

@@ -31,7 +31,7 @@
 //! | `naik_berat` | N / T / O / B of this weighing (KMS, by calendar month) |
 //! | `vitamin_a` | `biru` / `merah` when a capsule was given at this visit, else empty |
 //! | `pmt` | `ya` when supplementary food (PMT) was given at this visit, else `tidak` |
-//! | `asi_eksklusif` | NOT RECORDED YET: exclusive breastfeeding per month needs the typed ILP checklist (issue 12); always empty |
+//! | `asi_eksklusif` | `ya` / `tidak`: the ILP checklist answer `asi_eksklusif` at this visit (asked of infants 0–5 completed months, `records/data/rules/ilp_checklist.json`); empty when not asked |
 //! | `bb_lahir_kg`, `pb_lahir_cm` | NOT RECORDED YET: birth weight and length are not in the household record; always empty |
 //!
 //! Text cells go through [`super::csv_cell`] (no formula injection); numbers stay
@@ -169,7 +169,11 @@ pub fn household_rows(l: &Loaded, first: time::Date, last: time::Date) -> Vec<Ve
                     String::new()
                 },
                 if sv.supplementary_food { "ya" } else { "tidak" }.into(),
-                String::new(),
+                match e.checklist.get("asi_eksklusif") {
+                    Some(true) => "ya".into(),
+                    Some(false) => "tidak".into(),
+                    None => String::new(),
+                },
                 String::new(),
                 String::new(),
                 m.id.to_string(),

@@ -21,8 +21,10 @@
 //! categories / N-T-O-B trend and the adult screening (from 15 years: hypertension,
 //! high glucose, IMT and its category, central obesity) computed by the rulebook;
 //! pregnancies. NOT exported: KK
-//! number and its history, street address, GPS position, BPJS number, the life-stage
-//! checklist and counselling notes.
+//! number and its history, street address, GPS position, BPJS number. Visit entries
+//! carry the ILP checklist answers and counselling topics as catalogue codes
+//! (`checklist`: code → yes/no, `counselling`: codes); free text that older app
+//! versions wrote there is not exported.
 //!
 //! NDJSON: one JSON object per line with `type` = `household`, `member`, `pregnancy`
 //! or `visit` (a household line comes first, then its records).
@@ -397,6 +399,10 @@ fn entry_json(
         "services": e.services,
         "referral": e.referral,
         "spm_needs": e.spm_needs,
+        // Coded ILP checklist answers and counselling topics (catalogue
+        // `records/data/rules/ilp_checklist.json`); free text is not exported.
+        "checklist": e.checklist,
+        "counselling": e.counselling,
         "growth": g,
         "weight_trend": trends.get(&(v.id, e.member_id)).map(|t| t.code()),
     })

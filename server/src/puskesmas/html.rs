@@ -412,6 +412,25 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
         let _ = write!(b, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(a.label), a.count);
     }
     b.push_str("</table>");
+    b.push_str(
+        "<h2>Daftar periksa kunjungan (indikator program)</h2><table><tr><th>Butir</th><th>Ditanya</th>\
+         <th>Ya</th><th>%</th></tr>",
+    );
+    for c in &r.checklist {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&c.label),
+            c.asked,
+            c.yes,
+            c.pct.map_or("–".to_string(), |p| format!("{p:.1}"))
+        );
+    }
+    b.push_str("</table><h2>Penyuluhan per topik</h2><table><tr><th>Topik</th><th>Jumlah</th></tr>");
+    for t in r.counselling.iter().filter(|t| t.entries > 0) {
+        let _ = write!(b, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(&t.label), t.entries);
+    }
+    b.push_str("</table>");
     if !r.conflicts.items.is_empty() {
         b.push_str("<h2>Konflik data</h2><table><tr><th>Rumah tangga</th><th>Isian</th><th>Jumlah nilai</th><th>Bulan ini</th></tr>");
         for c in &r.conflicts.items {

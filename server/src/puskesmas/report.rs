@@ -67,6 +67,12 @@
 //!   to the month.
 //! - **Referrals** and **SPM needs** raised at visits in the month (satu data hand-off,
 //!   counted per SPM area).
+//! - **ILP checklist** ([`ChecklistCoverageRow`], items marked `indicator` in
+//!   `records/data/rules/ilp_checklist.json`, [`posyandu_records::rules::checklist`]):
+//!   per item, members asked at a visit of the month while the item applied to them
+//!   (life stage, age, sex at the visit), each once with their last answer of the
+//!   month, and those answering yes. **Counselling**: visit entries of the month per
+//!   coded topic (free text of older app versions is not counted).
 //! - **Conflicts**: households of the Posyandu with unresolved same-field conflicts;
 //!   the report uses automerge's merged winner and lists each conflicted path,
 //!   flagging those inside a visit of the month (`affects_month`).
@@ -79,6 +85,7 @@ use axum::response::{IntoResponse, Response};
 use posyandu_records::growth::{self, WeightTrend};
 use posyandu_records::lifestage::{age_months, age_years};
 use posyandu_records::model::*;
+use posyandu_records::rules::checklist;
 use posyandu_records::rules::f2::{self, F2Status};
 use posyandu_records::rules::screening::{screen, ImtCategory, ScreeningResult};
 use posyandu_records::rules::{immunisation, vitamin_a};
@@ -473,6 +480,26 @@ pub fn enrolment_cutoff(last: Date) -> i64 {
     last.next_day().map_or(i64::MAX, |d| d.midnight().assume_utc().unix_timestamp() - WIB_OFFSET_SECS)
 }
 
+/// One indicator item of the ILP checklist in the month: members of its group with an
+/// answer recorded at a visit of the month (`asked`; each member once, the last answer
+/// of the month decides) and those answering yes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ChecklistCoverageRow {
+    pub code: String,
+    pub label: String,
+    pub stage: &'static str,
+    pub asked: u32,
+    pub yes: u32,
+    pub pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CounsellingCount {
+    pub code: String,
+    pub label: String,
+    pub entries: u32,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MonthlyReport {
     pub posyandu_id: String,
@@ -494,6 +521,12 @@ pub struct MonthlyReport {
     pub screening: Screening,
     pub referrals: Vec<ReferralRow>,
     pub spm: SpmSummary,
+    /// Coverage of the ILP checklist items that are program indicators (e.g. ASI
+    /// eksklusif of infants 0–5 months), in catalogue order.
+    pub checklist: Vec<ChecklistCoverageRow>,
+    /// Counselling (penyuluhan) given in the month per coded topic: visit entries that
+    /// list it.
+    pub counselling: Vec<CounsellingCount>,
     pub conflicts: ConflictSummary,
     pub thresholds: Thresholds,
     /// "NIK tidak cocok": members whose NIK disagrees with their birth date or sex
@@ -635,6 +668,10 @@ pub struct ReportBuilder {
     vit_a_nifas: (u32, u32),
     /// Kader who recorded a visit of the month.
     kader: BTreeSet<String>,
+    /// ILP checklist answers of the month: (member, visit date, item applied to the
+    /// member then, code, answer).
+    answers: Vec<(Uuid, Date, bool, String, bool)>,
+    counselling: BTreeMap<String, u32>,
 }
 
 impl ReportBuilder {
@@ -665,6 +702,8 @@ impl ReportBuilder {
             vit_a: [(0, 0); 2],
             vit_a_nifas: (0, 0),
             kader: BTreeSet::new(),
+            answers: Vec::new(),
+            counselling: BTreeMap::new(),
         }
     }
 
@@ -707,6 +746,17 @@ impl ReportBuilder {
                         reason: rf.reason.clone(),
                         to: rf.to.clone(),
                     });
+                }
+                if let Some(m) = hh.member(e.member_id) {
+                    let stage = hh.life_stage_of(m.id, v.date);
+                    for (code, yes) in &e.checklist {
+                        let applies = stage
+                            .is_some_and(|st| checklist::item_for(code, st, m.birth_date, m.sex, v.date).is_some());
+                        self.answers.push((m.id, v.date, applies, code.clone(), *yes));
+                    }
+                }
+                for t in e.counselling.iter().filter(|t| checklist::is_topic(t)) {
+                    *self.counselling.entry(t.clone()).or_default() += 1;
                 }
                 for n in &e.spm_needs {
                     *self.spm_counts.entry(n.area).or_default() += 1;
@@ -1077,6 +1127,32 @@ impl ReportBuilder {
                 count: self.spm_counts.get(a).copied().unwrap_or(0),
             })
             .collect();
+        let coverage = checklist::coverage(
+            self.answers.iter().map(|(m, d, applies, code, yes)| (*m, *d, *applies, code.as_str(), *yes)),
+        );
+        self.r.checklist = checklist::all_items()
+            .iter()
+            .filter(|i| i.indicator)
+            .map(|i| {
+                let c = coverage.get(&i.code).cloned().unwrap_or_default();
+                ChecklistCoverageRow {
+                    code: i.code.clone(),
+                    label: i.label_id.clone(),
+                    stage: i.stage.as_str(),
+                    asked: c.asked,
+                    yes: c.yes,
+                    pct: pct(c.yes, c.asked),
+                }
+            })
+            .collect();
+        self.r.counselling = checklist::all_topics()
+            .iter()
+            .map(|t| CounsellingCount {
+                code: t.code.clone(),
+                label: t.label_id.clone(),
+                entries: self.counselling.get(&t.code).copied().unwrap_or(0),
+            })
+            .collect();
         // Deterministic order whatever the storage order.
         let key = |c: &ChildRow| (c.rw.clone(), c.rt.clone(), c.name.clone(), c.member_id);
         self.r.two_t.sort_by_key(key);
@@ -1253,6 +1329,13 @@ pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
     put("rujukan", "jumlah", "", r.referrals.len().to_string()).map_err(e)?;
     for a in &r.spm.by_area {
         put("spm", a.label, "", a.count.to_string()).map_err(e)?;
+    }
+    for c in &r.checklist {
+        put("daftar_periksa", &format!("{}_ditanya", c.code), c.stage, c.asked.to_string()).map_err(e)?;
+        put("daftar_periksa", &format!("{}_ya", c.code), c.stage, c.yes.to_string()).map_err(e)?;
+    }
+    for t in &r.counselling {
+        put("penyuluhan", &t.code, "", t.entries.to_string()).map_err(e)?;
     }
     put("konflik", "rumah_tangga", "", r.conflicts.households.to_string()).map_err(e)?;
     put("konflik", "isian", "", r.conflicts.fields.to_string()).map_err(e)?;

@@ -176,6 +176,27 @@ private fun MemberEntryCard(vm: RecordVisitViewModel, e: EntryForm) {
             CheckRow(stringResource(R.string.pmt), e.supplementaryFood) { v -> vm.edit(id) { it.copy(supplementaryFood = v) } }
             if (!e.isUnderFive) NumberField(e.ironTablets, R.string.iron_tablets, { v -> vm.edit(id) { it.copy(ironTablets = v) } }, decimal = false)
 
+            // ILP home-visit checklist: the core's questions for this member's stage and age.
+            if (e.checklist.isNotEmpty()) {
+                SectionTitle(stringResource(R.string.checklist))
+                e.checklist.forEach { q ->
+                    Text(q.label, style = MaterialTheme.typography.bodyMedium)
+                    Row {
+                        FilterChip(e.answers[q.code] == true, { vm.answer(id, q.code, true) }, label = { Text(stringResource(R.string.yes)) },
+                            modifier = Modifier.padding(2.dp))
+                        FilterChip(e.answers[q.code] == false, { vm.answer(id, q.code, false) }, label = { Text(stringResource(R.string.no)) },
+                            modifier = Modifier.padding(2.dp))
+                    }
+                }
+            }
+            Text(stringResource(R.string.counselling), style = MaterialTheme.typography.labelLarge)
+            Row(Modifier.horizontalScroll(rememberScrollState())) {
+                e.topics.forEach { t ->
+                    FilterChip(t.code in e.counselling, { vm.toggleCounselling(id, t.code) }, label = { Text(t.label) },
+                        modifier = Modifier.padding(2.dp))
+                }
+            }
+
             Row(verticalAlignment = Alignment.CenterVertically) {
                 Text(stringResource(R.string.referral), Modifier.weight(1f), style = MaterialTheme.typography.titleMedium)
                 Switch(e.referral, { v -> vm.edit(id) { it.copy(referral = v) } })

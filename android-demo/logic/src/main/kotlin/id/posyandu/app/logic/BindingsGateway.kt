@@ -11,6 +11,7 @@ import id.posyandu.sync.KaderIdentity
 import id.posyandu.sync.KaderStore
 import id.posyandu.sync.KeyProvider
 import id.posyandu.sync.Measurements
+import id.posyandu.sync.MemberChecklist
 import id.posyandu.sync.MemberPatch
 import id.posyandu.sync.MemberSummary
 import id.posyandu.sync.NewHousehold
@@ -79,6 +80,8 @@ class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoClos
         .groupingBy { it }.eachCount().maxByOrNull { it.value }?.key
     override fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements, visitId: String?): GrowthResult =
         store.assessMemberGrowth(householdId, memberId, measuredOn, m, visitId)
+    override fun checklistFor(householdId: String, memberId: String, date: String): MemberChecklist =
+        store.checklistFor(householdId, memberId, date)
     override fun recordVisit(householdId: String, visit: NewVisit): String = store.recordVisit(householdId, visit)
     override fun amendVisitEntry(householdId: String, visitId: String, entry: VisitEntry) =
         store.amendVisitEntry(householdId, visitId, entry)

@@ -9,6 +9,7 @@ import id.posyandu.sync.HouseholdPatch
 import id.posyandu.sync.HouseholdSummary
 import id.posyandu.sync.KaderIdentity
 import id.posyandu.sync.Measurements
+import id.posyandu.sync.MemberChecklist
 import id.posyandu.sync.MemberPatch
 import id.posyandu.sync.MemberSummary
 import id.posyandu.sync.NewHousehold
@@ -55,6 +56,8 @@ interface PosyanduGateway {
 
     /** `visitId`: the recorded visit being corrected (its weighing is replaced, not added to). */
     fun assessMemberGrowth(householdId: String, memberId: String, measuredOn: String, m: Measurements, visitId: String? = null): GrowthResult
+    /** The core's ILP home-visit checklist for this member at a visit on [date] (their stage, age and sex then). */
+    fun checklistFor(householdId: String, memberId: String, date: String): MemberChecklist
     fun recordVisit(householdId: String, visit: NewVisit): String
     /** Corrects (or adds) one member's entry of a recorded visit; the date and kind stay. */
     fun amendVisitEntry(householdId: String, visitId: String, entry: VisitEntry)

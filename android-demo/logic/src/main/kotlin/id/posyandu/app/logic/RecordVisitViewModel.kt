@@ -1,5 +1,7 @@
 package id.posyandu.app.logic
 
+import id.posyandu.sync.ChecklistQuestion
+import id.posyandu.sync.CounsellingTopic
 import id.posyandu.sync.GlucoseKind
 import id.posyandu.sync.LifeStage
 import id.posyandu.sync.Measure
@@ -15,6 +17,7 @@ import id.posyandu.sync.SpmNeed
 import id.posyandu.sync.VisitEntry
 import id.posyandu.sync.VisitKind
 import id.posyandu.sync.VitaminACapsule
+import id.posyandu.sync.counsellingTopics
 import id.posyandu.sync.expectedVitaminACapsule
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
@@ -63,6 +66,13 @@ data class EntryForm(
     val referralTo: String = "Puskesmas",
     // SPM needs for other sectors
     val spmNeeds: List<SpmNeedForm> = emptyList(),
+    // ILP home-visit checklist: the core's questions for this member at the visit date, and the answers
+    val checklist: List<ChecklistQuestion> = emptyList(),
+    val answers: Map<String, Boolean> = emptyMap(),
+    /** Counselling topic codes given (free text of older visits is kept as it was). */
+    val counselling: List<String> = emptyList(),
+    /** The core's topics, this member's stage first. */
+    val topics: List<CounsellingTopic> = emptyList(),
     // Growth result (children under five)
     val growth: GrowthPreview? = null,
     val growthError: String? = null,
@@ -125,6 +135,8 @@ class RecordVisitViewModel(
     fun load(): Job = scope.launch {
         try {
             val (h, today) = onIo { gw.household(householdId) to gw.today() }
+            val visitDate = visitId?.let { id -> h.visits.firstOrNull { it.id == id }?.date } ?: today
+            val lists = onIo { h.members.associate { m -> m.id to gw.checklistFor(householdId, m.id, visitDate) } }
             val births = h.members.associate { it.id to it.birthDate }
             val detail = HouseholdDetailViewModel.toState(h, 0)
             val visit = visitId?.let { id ->
@@ -146,6 +158,8 @@ class RecordVisitViewModel(
                             // below 731 days, standing from it).
                             isUnderFive = m.isUnderFive,
                             measure = m.expectedMeasure,
+                            checklist = lists[m.id]?.questions.orEmpty(),
+                            topics = lists[m.id]?.let { counsellingTopics(it.stage) }.orEmpty(),
                         )
                         (original[m.id]?.let { e -> form(e, blank) } ?: blank).let { f -> f.copy(screening = screening(f, visit?.date ?: today)) }
                     },
@@ -156,9 +170,35 @@ class RecordVisitViewModel(
         }
     }
 
-    fun setDate(date: String) = update { s ->
-        if (s.isEdit) s else s.copy(date = date, entries = s.entries.map { it.copy(growth = null, growthError = null, screening = screening(it, date)) })
+    /** Sets the visit date now; the returned job refreshes the checklist for it. */
+    fun setDate(date: String): Job {
+        update { s -> if (s.isEdit) s else s.copy(date = date, entries = s.entries.map { it.copy(growth = null, growthError = null, screening = screening(it, date)) }) }
+        return refreshChecklists(date)
     }
+
+    private fun refreshChecklists(date: String): Job = scope.launch {
+        if (current.isEdit) return@launch
+        // The checklist follows the member's stage and age on the visit date; answers to questions
+        // that no longer apply are dropped (the core would refuse them).
+        val lists = runCatching { onIo { current.entries.associate { e -> e.memberId to gw.checklistFor(householdId, e.memberId, date) } } }
+            .getOrNull() ?: return@launch
+        update { s ->
+            s.copy(entries = s.entries.map { e ->
+                val l = lists[e.memberId] ?: return@map e
+                val codes = l.questions.map { it.code }.toSet()
+                e.copy(checklist = l.questions, topics = counsellingTopics(l.stage), answers = e.answers.filterKeys { it in codes })
+            })
+        }
+    }
+
+    /** Answers a checklist question (again with the same answer to clear it). */
+    fun answer(memberId: String, code: String, yes: Boolean) = edit(memberId) {
+        if (it.answers[code] == yes) it.copy(answers = it.answers - code) else it.copy(answers = it.answers + (code to yes))
+    }
+
+    /** Adds or removes a counselling topic given to this member. */
+    fun toggleCounselling(memberId: String, code: String) =
+        edit(memberId) { it.copy(counselling = if (code in it.counselling) it.counselling - code else it.counselling + code) }
     fun setKind(kind: VisitKind) = update { if (it.isEdit) it else it.copy(kind = kind) }
 
     /** Any edit of a member's form; a measurement change drops the now stale growth result. */
@@ -255,10 +295,8 @@ class RecordVisitViewModel(
         try {
             val id = if (s.editVisitId != null) {
                 val editId = s.editVisitId
-                // Keep what the form does not show (checklist, counselling) and send only changed entries.
-                val changed = visit.entries.map { e ->
-                    original[e.memberId]?.let { o -> e.copy(checklist = o.checklist, counselling = o.counselling) } ?: e
-                }.filter { it != original[it.memberId] }
+                // Send only changed entries (the core keeps checklist answers and topics already recorded valid).
+                val changed = visit.entries.filter { it != original[it.memberId] }
                 if (changed.isEmpty()) {
                     update { it.copy(saving = false, error = UiError("Tidak ada perubahan untuk disimpan", null, ErrorAction.NONE)) }
                     return@launch
@@ -305,6 +343,8 @@ class RecordVisitViewModel(
                 referralReason = e.referral?.reason ?: "",
                 referralTo = e.referral?.to ?: "",
                 spmNeeds = e.spmNeeds.map { SpmNeedForm(it.area, it.need) },
+                answers = e.checklist,
+                counselling = e.counselling,
             )
         }
 
@@ -369,8 +409,8 @@ class RecordVisitViewModel(
                     ironTablets = whole("jumlah TTD", e.ironTablets, 65535)?.toUShort(),
                     supplementaryFood = e.supplementaryFood,
                 ),
-                checklist = emptyMap(),
-                counselling = emptyList(),
+                checklist = e.answers,
+                counselling = e.counselling,
                 referral = if (e.referral) Referral(e.referralReason.trim(), e.referralTo.trim().ifEmpty { null }) else null,
                 spmNeeds = e.spmNeeds.map { SpmNeed(it.area, it.need) },
             )

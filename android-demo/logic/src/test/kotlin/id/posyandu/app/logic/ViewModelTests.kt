@@ -225,6 +225,39 @@ fun main() {
         assertTrue(!e.vitaminA && e.vitaminACapsule == null)
     }
 
+    test("visit checklist: the core's questions by stage and age; answers and counselling saved; a question that does not apply is refused") {
+        val vm = RecordVisitViewModel(gw, f.hh1, scope)
+        vm.load().await()
+        val nur = vm.current.entries.single { it.memberId == f.nur }
+        val codes = nur.checklist.map { it.code }
+        // 8 months: MP-ASI is asked, ASI eksklusif (0–5 months) is not.
+        assertTrue("mp_asi" in codes && "asi_eksklusif" !in codes, codes.toString())
+        assertEquals("mp_asi", nur.topics.first { it.code == "mp_asi" }.code)
+        assertTrue(nur.topics.takeWhile { it.forStage }.any { it.code == "mp_asi" }, "the stage's topics come first")
+        val siti = vm.current.entries.single { it.memberId == f.siti }
+        assertTrue(siti.checklist.none { it.code == "mp_asi" }, "an adult is not asked about MP-ASI")
+        vm.answer(f.nur, "mp_asi", true)
+        vm.answer(f.nur, "perkembangan_sesuai_umur", false)
+        vm.answer(f.nur, "perkembangan_sesuai_umur", false) // same answer again clears it
+        vm.toggleCounselling(f.nur, "mp_asi")
+        // An answer the core does not ask of an 8-month-old: refused, nothing saved.
+        vm.edit(f.nur) { it.copy(answers = it.answers + ("asi_eksklusif" to true)) }
+        vm.save().await()
+        assertTrue(vm.current.error?.fullText?.contains("tidak berlaku untuk anggota ini") == true, vm.current.error?.fullText)
+        assertNull(vm.current.savedVisitId)
+        vm.answer(f.nur, "asi_eksklusif", true) // clears it
+        vm.save().await()
+        assertNull(vm.current.error, vm.current.error?.fullText)
+        val saved = gw.household(f.hh1).visits.single { it.id == vm.current.savedVisitId }.entries.single { it.memberId == f.nur }
+        assertEquals(mapOf("mp_asi" to true), saved.checklist)
+        assertEquals(listOf("mp_asi"), saved.counselling)
+        // Edit mode shows the recorded answers.
+        val ed = RecordVisitViewModel(gw, f.hh1, scope, visitId = vm.current.savedVisitId)
+        ed.load().await()
+        assertEquals(mapOf("mp_asi" to true), ed.current.entries.single { it.memberId == f.nur }.answers)
+        gw.deleteVisit(f.hh1, vm.current.savedVisitId!!)
+    }
+
     test("growth preview: clearly wasted child is red 'Gizi buruk' with a referral pre-filled") {
         val vm = RecordVisitViewModel(gw, f.hh2, scope)
         vm.load().await()

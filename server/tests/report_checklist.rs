@@ -1,0 +1,127 @@
+//! The monthly report's ILP checklist coverage (issue 12: program indicators such as ASI
+//! eksklusif 0–5 months) and counselling per topic, from households built in memory and
+//! hand-counted. Definitions: `server/src/puskesmas/report.rs`, docs/rules.md §25.
+
+use posyandu_records::model::*;
+use posyandu_server::puskesmas::report::{MonthlyReport, ReportBuilder};
+use posyandu_server::puskesmas::Loaded;
+use time::macros::date;
+use time::Date;
+use uuid::Uuid;
+
+fn member(n: u128, birth: Date, sex: Sex) -> Member {
+    Member {
+        id: Uuid::from_u128(n),
+        nik: None,
+        mother_nik: None,
+        name: format!("M{n}"),
+        birth_date: birth,
+        sex,
+        relation: Relation::Anak,
+        bpjs_number: None,
+        kia_book: None,
+        deleted: false,
+    }
+}
+
+fn answered(member: u128, answers: &[(&str, bool)], topics: &[&str]) -> VisitEntry {
+    VisitEntry {
+        member_id: Uuid::from_u128(member),
+        checklist: answers.iter().map(|(c, y)| (c.to_string(), *y)).collect(),
+        counselling: topics.iter().map(|t| t.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn household(members: Vec<Member>, visits: Vec<(Date, VisitEntry)>) -> Household {
+    Household {
+        id: Uuid::from_u128(1),
+        posyandu_id: "P-001".into(),
+        kk_number: None,
+        kk_history: Vec::new(),
+        head_member_id: None,
+        address: Address {
+            rt: "001".into(),
+            rw: "002".into(),
+            kode_wilayah: "3275010001".into(),
+            ..Default::default()
+        },
+        gps: None,
+        spm: SpmAttributes::default(),
+        members,
+        visits: visits
+            .into_iter()
+            .enumerate()
+            .map(|(i, (date, e))| Visit {
+                id: Uuid::from_u128(10_000 + i as u128),
+                date,
+                kind: VisitKind::KunjunganRumah,
+                kader_id: "K-1".into(),
+                posyandu_id: "P-001".into(),
+                entries: vec![e],
+                deleted: false,
+            })
+            .collect(),
+        pregnancies: Vec::new(),
+    }
+}
+
+fn report(hh: Household) -> MonthlyReport {
+    let mut b = ReportBuilder::new("P-001", "2026-11", date!(2026 - 11 - 01), date!(2026 - 11 - 30));
+    b.add(&Loaded::of(1, hh));
+    b.finish()
+}
+
+#[test]
+fn asi_eksklusif_coverage_counts_infants_asked_once_by_their_last_answer() {
+    // Infants: 2 (3 months, asked twice: no then yes → yes), 3 (5 months, no),
+    // 4 (7 months on the visit: the item does not apply → not counted, e.g. written by
+    // a newer app), 5 (1 month, asked in October only → not in November).
+    let hh = household(
+        vec![
+            member(2, date!(2026 - 08 - 01), Sex::Female),
+            member(3, date!(2026 - 06 - 02), Sex::Male),
+            member(4, date!(2026 - 04 - 01), Sex::Male),
+            member(5, date!(2026 - 09 - 20), Sex::Female),
+        ],
+        vec![
+            (date!(2026 - 11 - 03), answered(2, &[("asi_eksklusif", false)], &["asi_eksklusif"])),
+            (date!(2026 - 11 - 20), answered(2, &[("asi_eksklusif", true)], &[])),
+            (
+                date!(2026 - 11 - 10),
+                answered(3, &[("asi_eksklusif", false), ("tanda_bahaya_bayi", false)], &["MP-ASI"]),
+            ),
+            (date!(2026 - 11 - 10), answered(4, &[("asi_eksklusif", true), ("mp_asi", true)], &["mp_asi"])),
+            (date!(2026 - 10 - 25), answered(5, &[("asi_eksklusif", true)], &["asi_eksklusif"])),
+        ],
+    );
+    let r = report(hh);
+    let asi = r.checklist.iter().find(|c| c.code == "asi_eksklusif").expect("indicator listed");
+    assert_eq!((asi.asked, asi.yes), (2, 1), "{asi:?}");
+    assert_eq!(asi.pct, Some(50.0));
+    assert_eq!(asi.stage, "bayi_balita");
+    // Non-indicator items (tanda bahaya, MP-ASI) are not rows; every indicator is.
+    assert!(r.checklist.iter().all(|c| c.code != "mp_asi" && c.code != "tanda_bahaya_bayi"));
+    let ttd = r.checklist.iter().find(|c| c.code == "ttd_diminum").unwrap();
+    assert_eq!((ttd.asked, ttd.yes, ttd.pct), (0, 0, None));
+    // Counselling: coded topics of November entries; the free text "MP-ASI" is not counted.
+    let topic = |code: &str| r.counselling.iter().find(|t| t.code == code).unwrap().entries;
+    assert_eq!(topic("asi_eksklusif"), 1);
+    assert_eq!(topic("mp_asi"), 1);
+}
+
+#[test]
+fn the_report_csv_and_html_page_carry_the_checklist_rows() {
+    let hh = household(
+        vec![member(2, date!(2026 - 08 - 01), Sex::Female)],
+        vec![(date!(2026 - 11 - 03), answered(2, &[("asi_eksklusif", true)], &["asi_eksklusif"]))],
+    );
+    let r = report(hh);
+    let csv = String::from_utf8(posyandu_server::puskesmas::report::to_csv(&r).unwrap()).unwrap();
+    assert!(csv.contains("daftar_periksa,asi_eksklusif_ditanya,bayi_balita,1"), "{csv}");
+    assert!(csv.contains("daftar_periksa,asi_eksklusif_ya,bayi_balita,1"), "{csv}");
+    assert!(csv.contains("penyuluhan,asi_eksklusif,,1"), "{csv}");
+    let html = posyandu_server::puskesmas::html::report_page(&r, None);
+    assert!(html.contains("Bayi hanya diberi ASI sejak lahir (ASI eksklusif)</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">100.0</td>"), "{html}");
+    assert!(html.contains("<td>ASI eksklusif</td><td class=\"n\">1</td>"), "{html}");
+}
