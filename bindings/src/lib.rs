@@ -23,6 +23,7 @@ uniffi::setup_scaffolding!();
 pub mod error;
 pub mod growth;
 pub mod household;
+pub mod ilp;
 pub mod immunisation;
 pub mod member;
 pub mod muac;

@@ -83,6 +83,9 @@ impl HouseholdView {
         }
         for v in &mut household.visits {
             for e in &mut v.entries {
+                // The one checklist answer a report reads (ASI eksklusif, issue 12) is kept
+                // typed: old documents answered it in the checklist.
+                e.asi_eksklusif = posyandu_records::rules::breastfeeding::answer(e);
                 e.checklist.clear();
                 e.counselling.clear();
             }

@@ -14,6 +14,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("screening", include_str!("../../data/rules/screening.json")),
     ("immunisation", include_str!("../../data/rules/immunisation.json")),
     ("vitamin_a", include_str!("../../data/rules/vitamin_a.json")),
+    ("postnatal", include_str!("../../data/rules/postnatal.json")),
 ];
 
 /// One rule value with the text it comes from.
