@@ -24,6 +24,7 @@ pub mod checklist;
 pub mod error;
 pub mod growth;
 pub mod household;
+pub mod ilp;
 pub mod immunisation;
 pub mod member;
 pub mod muac;

@@ -205,16 +205,19 @@ pub struct VisitEntry {
     pub measurements: Measurements,
     #[uniffi(default)]
     pub services: Services,
-    /// Life-stage checklist answers, e.g. `"asi_eksklusif" to true`.
+    /// ILP checklist answers by item code (`checklistFor`), e.g. `"mp_asi" to true`.
     #[uniffi(default)]
     pub checklist: HashMap<String, bool>,
-    /// Counselling topics given.
+    /// Counselling topic codes given (`counsellingTopics`).
     #[uniffi(default)]
     pub counselling: Vec<String>,
     #[uniffi(default)]
     pub referral: Option<Referral>,
     #[uniffi(default)]
     pub spm_needs: Vec<SpmNeed>,
+    /// Exclusive breastfeeding of an infant 0–5 months: yes / no / not asked.
+    #[uniffi(default)]
+    pub asi_eksklusif: Option<bool>,
 }
 
 impl TryFrom<VisitEntry> for core::VisitEntry {
@@ -228,12 +231,15 @@ impl TryFrom<VisitEntry> for core::VisitEntry {
             counselling: e.counselling,
             referral: e.referral.map(|r| core::Referral { reason: r.reason, to: r.to }),
             spm_needs: e.spm_needs.into_iter().map(|n| core::SpmNeed { area: n.area.into(), need: n.need }).collect(),
+            asi_eksklusif: e.asi_eksklusif,
         })
     }
 }
 
 impl From<core::VisitEntry> for VisitEntry {
     fn from(e: core::VisitEntry) -> Self {
+        // The typed answer, or the older checklist key (rulebook).
+        let asi_eksklusif = posyandu_core::rules::breastfeeding::answer(&e);
         VisitEntry {
             member_id: e.member_id.to_string(),
             measurements: e.measurements.into(),
@@ -242,6 +248,7 @@ impl From<core::VisitEntry> for VisitEntry {
             counselling: e.counselling,
             referral: e.referral.map(|r| Referral { reason: r.reason, to: r.to }),
             spm_needs: e.spm_needs.into_iter().map(|n| SpmNeed { area: n.area.into(), need: n.need }).collect(),
+            asi_eksklusif,
         }
     }
 }
@@ -387,6 +394,10 @@ pub enum DueReasonCode {
     AboveOrangeLine,
     PregnantKek,
     ElderlyAbsent,
+    /// A postnatal contact of the mother (KF1–KF4) is due; the code is in `contact`.
+    KunjunganNifas,
+    /// A neonatal contact (KN1–KN3) is due; the code is in `contact`.
+    KunjunganNeonatal,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -396,12 +407,16 @@ pub struct DueReason {
     pub antigens: Vec<String>,
     /// Indonesian text to show, e.g. "Belum ditimbang bulan ini".
     pub label: String,
+    /// The contact (`KF1`…`KF4`, `KN1`…`KN3`) for `KunjunganNifas`/`KunjunganNeonatal`.
+    #[uniffi(default)]
+    pub contact: Option<String>,
 }
 
 impl From<posyandu_core::store::DueReason> for DueReason {
     fn from(r: posyandu_core::store::DueReason) -> Self {
         use posyandu_core::store::DueReason as R;
         let label = r.label_id();
+        let mut contact = None;
         let (code, antigens) = match r {
             R::NotWeighedThisMonth => (DueReasonCode::NotWeighedThisMonth, vec![]),
             R::ExpectedAtSession => (DueReasonCode::ExpectedAtSession, vec![]),
@@ -413,8 +428,16 @@ impl From<posyandu_core::store::DueReason> for DueReason {
             R::AboveOrangeLine => (DueReasonCode::AboveOrangeLine, vec![]),
             R::PregnantKek => (DueReasonCode::PregnantKek, vec![]),
             R::ElderlyAbsent => (DueReasonCode::ElderlyAbsent, vec![]),
+            R::KunjunganNifas(c) => {
+                contact = Some(c);
+                (DueReasonCode::KunjunganNifas, vec![])
+            }
+            R::KunjunganNeonatal(c) => {
+                contact = Some(c);
+                (DueReasonCode::KunjunganNeonatal, vec![])
+            }
         };
-        DueReason { code, antigens, label }
+        DueReason { code, antigens, label, contact }
     }
 }
 
@@ -461,6 +484,8 @@ pub fn due_reasons(input: DueInput) -> Result<Vec<DueReason>> {
     for v in input.visits {
         h.add_visit(parse_date("kunjungan", &v.date)?, v.weight_kg, v.vitamin_a, &v.antigens);
     }
+    // The monthly reasons only; the postnatal contacts (KF/KN, `rules::postnatal`) are
+    // in the store's `due_visits`, which knows the recorded births.
     let r = posyandu_core::rules::due::reasons(birth, input.stage.into(), input.kek, &h, today);
     Ok(r.into_iter().map(Into::into).collect())
 }

@@ -25,7 +25,7 @@ pub mod error;
 pub mod store;
 pub mod sync;
 
-pub use posyandu_records::{doc, growth, model, process, rules, validation};
+pub use posyandu_records::{doc, growth, ilp, model, process, rules, validation};
 
 pub use error::{Error, Result};
 pub use model::*;

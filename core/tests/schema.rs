@@ -146,6 +146,7 @@ fn fixture_pregnancy() -> Pregnancy {
         muac_cm: Some(24.5),
         kek: false,
         ended: Some(date!(2024 - 01 - 02)),
+        outcome: None,
         deleted: false,
     }
 }
@@ -333,6 +334,7 @@ fn base() -> HouseholdDoc {
         muac_cm: Some(24.0),
         kek: false,
         ended: None,
+        outcome: None,
         deleted: false,
     })
     .unwrap();
@@ -1000,6 +1002,8 @@ fn reads_the_schema_1_fixture_exactly() {
                 relation: Relation::Suami,
                 bpjs_number: None,
                 kia_book: None,
+                status: None,
+                birth: None,
                 deleted: false,
             },
             Member {
@@ -1012,6 +1016,8 @@ fn reads_the_schema_1_fixture_exactly() {
                 relation: Relation::KepalaKeluarga,
                 bpjs_number: Some("0001234567890".into()),
                 kia_book: None,
+                status: None,
+                birth: None,
                 deleted: false,
             },
             Member {
@@ -1025,6 +1031,8 @@ fn reads_the_schema_1_fixture_exactly() {
                 relation: Relation::Anak,
                 bpjs_number: None,
                 kia_book: None,
+                status: None,
+                birth: None,
                 deleted: false,
             },
         ],

@@ -355,38 +355,37 @@ fn checklist_answers_and_counselling_are_coded_by_stage_and_age() {
     let store = open_store(&dir.path().join("s.sqlite3"), "D1");
     let hh = store.create_household(new_household("003")).unwrap();
     let mum = store.add_member(hh, mother()).unwrap();
-    // Born 2026-07-10: 4 completed months on 2026-11-20.
-    let baby = store.add_member(hh, child("Ani", date!(2026 - 07 - 10))).unwrap();
+    // Born 2026-04-10: 7 completed months on 2026-11-20.
+    let baby = store.add_member(hh, child("Ani", date!(2026 - 04 - 10))).unwrap();
     let on = date!(2026 - 11 - 20);
 
     let (stage, items) = store.checklist_for(hh, baby, on).unwrap();
     assert_eq!(stage, LifeStage::BayiBalita);
     let codes: Vec<&str> = items.iter().map(|i| i.code.as_str()).collect();
-    assert!(codes.contains(&"asi_eksklusif") && !codes.contains(&"mp_asi"), "{codes:?}");
+    assert!(codes.contains(&"mp_asi") && !codes.contains(&"tali_pusat_kering"), "{codes:?}");
     let (stage, items) = store.checklist_for(hh, mum, on).unwrap();
     assert_eq!(stage, LifeStage::Dewasa);
-    assert!(items.iter().all(|i| i.code != "asi_eksklusif"));
+    assert!(items.iter().all(|i| i.code != "mp_asi"));
 
-    let mut v = weighing(baby, on, 6.1);
-    v.entries[0].checklist.insert("asi_eksklusif".into(), true);
-    v.entries[0].counselling = vec!["asi_eksklusif".into()];
+    let mut v = weighing(baby, on, 7.6);
+    v.entries[0].checklist.insert("mp_asi".into(), true);
+    v.entries[0].counselling = vec!["mp_asi".into()];
     let visit = store.record_visit(hh, v.clone()).unwrap();
 
-    // An item of another stage, and free-text counselling: refused, nothing written.
+    // An item of another stage or age, the old ASI key (now the typed field), and
+    // free-text counselling: refused, nothing written.
     let pending = store.pending_changes().unwrap();
-    let mut bad = v.clone();
-    bad.entries[0].checklist.insert("ttd_diminum".into(), true);
-    let err = store.record_visit(hh, bad).unwrap_err();
-    assert!(matches!(err, Error::Validation(ValidationError::ChecklistItem { .. })), "{err:?}");
-    assert!(err.to_string().contains("tidak berlaku untuk anggota ini"), "{err}");
+    for code in ["ttd_diminum", "tali_pusat_kering", "asi_eksklusif"] {
+        let mut bad = v.clone();
+        bad.entries[0].checklist.insert(code.into(), true);
+        let err = store.record_visit(hh, bad).unwrap_err();
+        assert!(matches!(err, Error::Validation(ValidationError::ChecklistItem { .. })), "{code}: {err:?}");
+        assert!(err.to_string().contains("tidak berlaku untuk anggota ini"), "{err}");
+    }
     let mut bad = v.clone();
     bad.entries[0].counselling = vec!["MP-ASI".into()];
     let err = store.record_visit(hh, bad).unwrap_err();
     assert!(matches!(err, Error::Validation(ValidationError::UnknownCounsellingTopic(_))), "{err:?}");
-    // The item follows age: MP-ASI is asked from 6 completed months, not at 4.
-    let mut early = v.clone();
-    early.entries[0].checklist.insert("mp_asi".into(), true);
-    assert!(store.record_visit(hh, early).is_err(), "MP-ASI is asked from 6 months");
     assert_eq!(store.pending_changes().unwrap(), pending);
 
     // A correction keeps what the stored entry already holds (free text of an older
@@ -395,15 +394,15 @@ fn checklist_answers_and_counselling_are_coded_by_stage_and_age() {
     let mut stored = h.visits.iter().find(|x| x.id == visit).unwrap().clone();
     stored.entries[0].counselling.push("MP-ASI".into());
     let mut entry = stored.entries[0].clone();
-    entry.measurements.weight_kg = Some(6.2);
+    entry.measurements.weight_kg = Some(7.7);
     assert_eq!(validation::check_amended_entry(&stored, &entry, &h, on), Ok(()));
     entry.counselling.push("Gizi".into());
     assert!(validation::check_amended_entry(&stored, &entry, &h, on).is_err());
 
     let mut fix = store.household(hh).unwrap().visits[0].entries[0].clone();
-    fix.checklist.insert("asi_eksklusif".into(), false);
+    fix.checklist.insert("mp_asi".into(), false);
     store.amend_visit_entry(hh, visit, fix).unwrap();
     let e = &store.household(hh).unwrap().visits[0].entries[0];
-    assert_eq!(e.checklist.get("asi_eksklusif"), Some(&false));
-    assert_eq!(e.counselling, vec!["asi_eksklusif".to_string()]);
+    assert_eq!(e.checklist.get("mp_asi"), Some(&false));
+    assert_eq!(e.counselling, vec!["mp_asi".to_string()]);
 }

@@ -205,9 +205,62 @@ impl HouseholdDoc {
             relation: m.relation,
             bpjs_number: m.bpjs_number.clone(),
             kia_book: m.kia_book,
+            status: None,
+            birth: None,
             deleted: false,
         };
         self.put_record(MEMBERS, id, &member)
+    }
+
+    /// Records that a member moved away or died (issue 12). Each field is its own key:
+    /// two kader recording different dates concurrently keep both, as a conflict.
+    pub fn set_member_status(&mut self, id: Uuid, status: &MemberStatus) -> Result<()> {
+        let obj = self.record(MEMBERS, id)?;
+        let mut fields = Map::new();
+        fields.insert("status".into(), Json::Object(to_object(status)?));
+        write_map(&mut self.doc, &obj, &fields)
+    }
+
+    /// Records the outcome of a pregnancy and registers the newborns of a live birth,
+    /// in this one change (issue 12): the episode's `ended` and `outcome`, and one new
+    /// member per newborn (birth date = the outcome's date; NIK substitute = the
+    /// mother's NIK and birth order, when the mother has a NIK; birth weight and length
+    /// on the member). `ids` are the newborns' ids, in birth order. Returns the members
+    /// written. The caller validates first ([`crate::ilp::check_birth`]).
+    pub fn record_birth(&mut self, b: &BirthRecord, ids: &[Uuid], household: &Household) -> Result<Vec<Member>> {
+        let preg = household
+            .pregnancies
+            .iter()
+            .find(|p| p.id == b.pregnancy_id)
+            .ok_or_else(|| Error::NotFound { kind: kind_label(PREGNANCIES), id: b.pregnancy_id.to_string() })?;
+        let mother = household.member(preg.member_id);
+        let obj = self.record(PREGNANCIES, b.pregnancy_id)?;
+        let mut fields = Map::new();
+        fields.insert("ended".into(), Json::String(format_date(b.date)));
+        fields.insert("outcome".into(), Json::Object(to_object(&b.outcome)?));
+        write_map(&mut self.doc, &obj, &fields)?;
+        let mut out = Vec::new();
+        for (i, (n, id)) in b.newborns.iter().zip(ids).enumerate() {
+            let m = Member {
+                id: *id,
+                nik: None,
+                mother_nik: mother
+                    .and_then(|m| m.nik.clone())
+                    .map(|nik| MotherNik { mother_nik: nik, birth_order: (i + 1) as u8 }),
+                name: n.name.trim().to_string(),
+                birth_date: b.date,
+                sex: n.sex,
+                relation: Relation::Anak,
+                bpjs_number: None,
+                kia_book: n.kia_book,
+                status: None,
+                birth: Some(BirthData { weight_kg: n.weight_kg, length_cm: n.length_cm, pregnancy_id: Some(preg.id) }),
+                deleted: false,
+            };
+            self.put_record(MEMBERS, *id, &m)?;
+            out.push(m);
+        }
+        Ok(out)
     }
 
     pub fn patch_member(&mut self, id: Uuid, p: &MemberPatch) -> Result<()> {
@@ -1030,6 +1083,17 @@ fn check_member(rec: &mut Rec, m: &mut Map<String, Json>, path: &str) {
     rec.field(m, path, "bpjs_number", OPTIONAL, Field::Text(MAX_NAME));
     rec.field(m, path, "kia_book", OPTIONAL, Field::Bool);
     rec.field(m, path, "deleted", OPTIONAL, Field::Bool);
+    let sp = format!("{path}/status");
+    if let Some(st) = rec.map(m, path, "status", OPTIONAL) {
+        rec.field(st, &sp, "kind", REQUIRED, Field::Enum { known: known::<MemberStatusKind>, open: true });
+        rec.field(st, &sp, "date", REQUIRED, Field::Date);
+    }
+    let bp = format!("{path}/birth");
+    if let Some(b) = rec.map(m, path, "birth", OPTIONAL) {
+        rec.field(b, &bp, "weight_kg", OPTIONAL, Field::Num(crate::ilp::BIRTH_WEIGHT_KG));
+        rec.field(b, &bp, "length_cm", OPTIONAL, Field::Num(crate::ilp::BIRTH_LENGTH_CM));
+        rec.field(b, &bp, "pregnancy_id", OPTIONAL, Field::Uuid);
+    }
 }
 
 fn check_pregnancy(rec: &mut Rec, p: &mut Map<String, Json>, path: &str, members: Option<&HashSet<Uuid>>) {
@@ -1051,6 +1115,12 @@ fn check_pregnancy(rec: &mut Rec, p: &mut Map<String, Json>, path: &str, members
     rec.field(p, path, "kek", REQUIRED, Field::Bool);
     rec.field(p, path, "ended", OPTIONAL, Field::Date);
     rec.field(p, path, "deleted", OPTIONAL, Field::Bool);
+    let op = format!("{path}/outcome");
+    if let Some(o) = rec.map(p, path, "outcome", OPTIONAL) {
+        rec.field(o, &op, "kind", REQUIRED, Field::Enum { known: known::<OutcomeKind>, open: true });
+        rec.field(o, &op, "place", OPTIONAL, Field::Enum { known: known::<BirthPlace>, open: true });
+        rec.field(o, &op, "attendant", OPTIONAL, Field::Enum { known: known::<BirthAttendant>, open: true });
+    }
 }
 
 fn read_visit(
@@ -1180,6 +1250,7 @@ fn check_entry(rec: &mut Rec, e: &mut Map<String, Json>, path: &str) {
         }
     }
     rec.text_list(e, path, "counselling");
+    rec.field(e, path, "asi_eksklusif", OPTIONAL, Field::Bool);
     let rp = format!("{path}/referral");
     if let Some(r) = rec.map(e, path, "referral", OPTIONAL) {
         rec.field(r, &rp, "reason", REQUIRED, Field::Text(MAX_TEXT));

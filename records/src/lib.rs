@@ -22,6 +22,7 @@
 pub mod doc;
 pub mod error;
 pub mod growth;
+pub mod ilp;
 pub mod model;
 pub mod process;
 pub mod rules;

@@ -8,6 +8,10 @@ use time::Date;
 use uuid::Uuid;
 
 pub use crate::growth::{Measure, Sex};
+pub use crate::ilp::{
+    BirthAttendant, BirthData, BirthPlace, BirthRecord, MemberStatus, MemberStatusKind, NewBorn, OutcomeKind,
+    PregnancyOutcome,
+};
 pub use crate::rules::lifestage::LifeStage;
 pub use crate::rules::pregnancy::{
     estimated_due_date, gestational_weeks, is_kek, kek_muac_cm, may_record_pregnancy, pregnancy_min_age_months,
@@ -228,8 +232,22 @@ pub struct Member {
     /// Owns a Buku KIA / KMS (K in SKDN); `None`: not recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kia_book: Option<bool>,
+    /// Moved away or died, and when (issue 12); `None`: still a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<MemberStatus>,
+    /// Birth weight and length of a newborn registered from a pregnancy outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth: Option<BirthData>,
     #[serde(default)]
     pub deleted: bool,
+}
+
+impl Member {
+    /// Whether the member has left the register (moved or died) on `day`
+    /// ([`crate::rules::membership`]).
+    pub fn gone_on(&self, day: Date) -> bool {
+        crate::rules::membership::gone_on(self.status.as_ref(), day)
+    }
 }
 
 /// Input for a new member.
@@ -364,6 +382,11 @@ pub struct VisitEntry {
     pub referral: Option<Referral>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spm_needs: Vec<SpmNeed>,
+    /// Exclusive breastfeeding (ASI eksklusif) of an infant 0–5 months (issue 12):
+    /// `Some(true)` yes, `Some(false)` no, `None` not asked. The older checklist key
+    /// `asi_eksklusif` is still read ([`crate::rules::breastfeeding::answer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asi_eksklusif: Option<bool>,
 }
 
 /// A visit (append-only; corrections are field edits, deletion is a tombstone).
@@ -408,6 +431,10 @@ pub struct Pregnancy {
     /// Date the episode ended (birth or loss); the mother is then in nifas for 42 days.
     #[serde(with = "iso_date_opt", default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<Date>,
+    /// How the episode ended (issue 12): lahir hidup / lahir mati / keguguran, place
+    /// and attendant; its date is `ended`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<PregnancyOutcome>,
     #[serde(default)]
     pub deleted: bool,
 }

@@ -426,6 +426,7 @@ fn check_visit_entries(v: &NewVisit, household: &Household, today: Date, stored:
         }
         check_entry(e)?;
         check_vitamin_a_capsule(e, m, household, v.date)?;
+        check_asi_eksklusif(e, m, v.date)?;
         let kept = stored.and_then(|s| s.entries.iter().find(|x| x.member_id == e.member_id));
         check_coded(e, m, household, v.date, kept)?;
     }
@@ -452,6 +453,21 @@ pub fn check_coded(e: &VisitEntry, m: &Member, household: &Household, on: Date, 
         }
     }
     Ok(())
+}
+
+/// ASI eksklusif is asked only of infants 0–5 completed months
+/// ([`crate::rules::breastfeeding`]).
+pub fn check_asi_eksklusif(e: &VisitEntry, m: &Member, on: Date) -> V {
+    use crate::rules::breastfeeding::{asked_at, MAX_AGE_MONTHS};
+    if e.asi_eksklusif.is_none() || asked_at(m.birth_date, on) {
+        return Ok(());
+    }
+    Err(ValidationError::OutOfRange {
+        field: "Umur bayi untuk ASI eksklusif (bulan)",
+        value: crate::rules::age::age_months(m.birth_date, on) as f64,
+        min: 0.0,
+        max: MAX_AGE_MONTHS as f64,
+    })
 }
 
 /// The vitamin A capsule must fit the person at the visit: blue for infants 6–11
@@ -591,6 +607,8 @@ mod tests {
             relation: Relation::Anak,
             bpjs_number: None,
             kia_book: None,
+            status: None,
+            birth: None,
             deleted: false,
         };
         let baby = member(date!(2025 - 08 - 15), Sex::Female);
@@ -640,6 +658,7 @@ mod tests {
             muac_cm: None,
             kek: false,
             ended: Some(date!(2026 - 02 - 10)),
+            outcome: None,
             deleted: false,
         });
         assert_eq!(check_new_visit(&visit(&mother, VitaminACapsule::Merah, feb), &hh, today), Ok(()));

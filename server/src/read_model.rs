@@ -84,6 +84,10 @@ impl HouseholdView {
         }
         for v in &mut household.visits {
             for e in &mut v.entries {
+                // The one checklist answer a report reads (ASI eksklusif, issue 12) is kept
+                // typed: old documents answered it in the checklist.
+                e.asi_eksklusif = posyandu_records::rules::breastfeeding::answer(e);
+                e.checklist.remove(posyandu_records::rules::breastfeeding::CHECKLIST_KEY);
                 // Coded answers and topics are reported; free text of older app
                 // versions is not.
                 e.checklist.retain(|code, _| checklist::is_item(code));

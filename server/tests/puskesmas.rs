@@ -301,6 +301,7 @@ async fn fixture() -> Fixture {
         muac_cm: Some(22.0),
         kek: true,
         ended: None,
+        outcome: None,
         deleted: false,
     })
     .unwrap();
@@ -471,6 +472,8 @@ async fn monthly_reports_match_hand_computed_numbers() {
             relation: Relation::Anak,
             bpjs_number: None,
             kia_book: None,
+            status: None,
+            birth: None,
             deleted: false,
         },
         date!(2024 - 05 - 16),
@@ -1528,7 +1531,7 @@ async fn eppgbm_csv_has_one_row_per_measured_under_five() {
     assert_eq!((budi["bb_kg"].as_str(), budi["naik_berat"].as_str()), ("10.6", "N"));
     assert_eq!(row("Ani")["naik_berat"], "T");
     for r in &rows {
-        assert_eq!((r["asi_eksklusif"].as_str(), r["bb_lahir_kg"].as_str()), ("", ""), "not recorded yet");
+        assert_eq!((r["asi_eksklusif"].as_str(), r["bb_lahir_kg"].as_str()), ("", ""), "not recorded in this fixture");
         assert_eq!(r["posyandu"], "P-001");
     }
     // Header auth only; the area is enforced.

@@ -1,5 +1,5 @@
-//! The monthly report's ILP checklist coverage (issue 12: program indicators such as ASI
-//! eksklusif 0–5 months) and counselling per topic, from households built in memory and
+//! The monthly report's ILP checklist coverage (issue 12: program indicators such as MP-ASI
+//! 6–23 months) and counselling per topic, from households built in memory and
 //! hand-counted. Definitions: `server/src/puskesmas/report.rs`, docs/rules.md §25.
 
 use posyandu_records::model::*;
@@ -20,6 +20,8 @@ fn member(n: u128, birth: Date, sex: Sex) -> Member {
         relation: Relation::Anak,
         bpjs_number: None,
         kia_book: None,
+        birth: None,
+        status: None,
         deleted: false,
     }
 }
@@ -73,55 +75,52 @@ fn report(hh: Household) -> MonthlyReport {
 }
 
 #[test]
-fn asi_eksklusif_coverage_counts_infants_asked_once_by_their_last_answer() {
-    // Infants: 2 (3 months, asked twice: no then yes → yes), 3 (5 months, no),
-    // 4 (7 months on the visit: the item does not apply → not counted, e.g. written by
-    // a newer app), 5 (1 month, asked in October only → not in November).
+fn mp_asi_coverage_counts_children_asked_once_by_their_last_answer() {
+    // Children: 2 (8 months, asked twice: no then yes → yes), 3 (12 months, no),
+    // 4 (4 months on the visit: MP-ASI does not apply → not counted, e.g. written by a
+    // newer app), 5 (10 months, asked in October only → not in November).
     let hh = household(
         vec![
-            member(2, date!(2026 - 08 - 01), Sex::Female),
-            member(3, date!(2026 - 06 - 02), Sex::Male),
-            member(4, date!(2026 - 04 - 01), Sex::Male),
-            member(5, date!(2026 - 09 - 20), Sex::Female),
+            member(2, date!(2026 - 03 - 01), Sex::Female),
+            member(3, date!(2025 - 11 - 02), Sex::Male),
+            member(4, date!(2026 - 07 - 01), Sex::Male),
+            member(5, date!(2026 - 01 - 20), Sex::Female),
         ],
         vec![
-            (date!(2026 - 11 - 03), answered(2, &[("asi_eksklusif", false)], &["asi_eksklusif"])),
-            (date!(2026 - 11 - 20), answered(2, &[("asi_eksklusif", true)], &[])),
-            (
-                date!(2026 - 11 - 10),
-                answered(3, &[("asi_eksklusif", false), ("tanda_bahaya_bayi", false)], &["MP-ASI"]),
-            ),
-            (date!(2026 - 11 - 10), answered(4, &[("asi_eksklusif", true), ("mp_asi", true)], &["mp_asi"])),
-            (date!(2026 - 10 - 25), answered(5, &[("asi_eksklusif", true)], &["asi_eksklusif"])),
+            (date!(2026 - 11 - 03), answered(2, &[("mp_asi", false)], &["mp_asi"])),
+            (date!(2026 - 11 - 20), answered(2, &[("mp_asi", true)], &[])),
+            (date!(2026 - 11 - 10), answered(3, &[("mp_asi", false), ("tanda_bahaya_bayi", false)], &["MP-ASI"])),
+            (date!(2026 - 11 - 10), answered(4, &[("mp_asi", true)], &["asi_eksklusif"])),
+            (date!(2026 - 10 - 25), answered(5, &[("mp_asi", true)], &["mp_asi"])),
         ],
     );
     let r = report(hh);
-    let asi = r.checklist.iter().find(|c| c.code == "asi_eksklusif").expect("indicator listed");
-    assert_eq!((asi.asked, asi.yes), (2, 1), "{asi:?}");
-    assert_eq!(asi.pct, Some(50.0));
-    assert_eq!(asi.stage, "bayi_balita");
-    // Non-indicator items (tanda bahaya, MP-ASI) are not rows; every indicator is.
-    assert!(r.checklist.iter().all(|c| c.code != "mp_asi" && c.code != "tanda_bahaya_bayi"));
+    let mp = r.checklist.iter().find(|c| c.code == "mp_asi").expect("indicator listed");
+    assert_eq!((mp.asked, mp.yes), (2, 1), "{mp:?}");
+    assert_eq!(mp.pct, Some(50.0));
+    assert_eq!(mp.stage, "bayi_balita");
+    // Non-indicator items are not rows; every indicator is.
+    assert!(r.checklist.iter().all(|c| c.code != "tanda_bahaya_bayi"));
     let ttd = r.checklist.iter().find(|c| c.code == "ttd_diminum").unwrap();
     assert_eq!((ttd.asked, ttd.yes, ttd.pct), (0, 0, None));
     // Counselling: coded topics of November entries; the free text "MP-ASI" is not counted.
     let topic = |code: &str| r.counselling.iter().find(|t| t.code == code).unwrap().entries;
-    assert_eq!(topic("asi_eksklusif"), 1);
     assert_eq!(topic("mp_asi"), 1);
+    assert_eq!(topic("asi_eksklusif"), 1);
 }
 
 #[test]
 fn the_report_csv_and_html_page_carry_the_checklist_rows() {
     let hh = household(
-        vec![member(2, date!(2026 - 08 - 01), Sex::Female)],
-        vec![(date!(2026 - 11 - 03), answered(2, &[("asi_eksklusif", true)], &["asi_eksklusif"]))],
+        vec![member(2, date!(2026 - 03 - 01), Sex::Female)],
+        vec![(date!(2026 - 11 - 03), answered(2, &[("mp_asi", true)], &["mp_asi"]))],
     );
     let r = report(hh);
     let csv = String::from_utf8(posyandu_server::puskesmas::report::to_csv(&r).unwrap()).unwrap();
-    assert!(csv.contains("daftar_periksa,asi_eksklusif_ditanya,bayi_balita,1"), "{csv}");
-    assert!(csv.contains("daftar_periksa,asi_eksklusif_ya,bayi_balita,1"), "{csv}");
-    assert!(csv.contains("penyuluhan,asi_eksklusif,,1"), "{csv}");
+    assert!(csv.contains("daftar_periksa,mp_asi_ditanya,bayi_balita,1"), "{csv}");
+    assert!(csv.contains("daftar_periksa,mp_asi_ya,bayi_balita,1"), "{csv}");
+    assert!(csv.contains("penyuluhan,mp_asi,,1"), "{csv}");
     let html = posyandu_server::puskesmas::html::report_page(&r, None);
-    assert!(html.contains("Bayi hanya diberi ASI sejak lahir (ASI eksklusif)</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">100.0</td>"), "{html}");
-    assert!(html.contains("<td>ASI eksklusif</td><td class=\"n\">1</td>"), "{html}");
+    assert!(html.contains("Anak diberi MP-ASI sesuai umur dan ASI tetap diteruskan</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">100.0</td>"), "{html}");
+    assert!(html.contains("<td>Makanan pendamping ASI (MP-ASI)</td><td class=\"n\">1</td>"), "{html}");
 }

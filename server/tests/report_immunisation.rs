@@ -22,6 +22,8 @@ fn member(name: &str, birth: Date, sex: Sex) -> Member {
         relation: Relation::Anak,
         bpjs_number: None,
         kia_book: None,
+        status: None,
+        birth: None,
         deleted: false,
     }
 }
@@ -106,6 +108,7 @@ fn vitamin_a_only_in_february_and_august_split_by_capsule_and_nifas() {
         muac_cm: None,
         kek: false,
         ended: Some(date!(2026 - 02 - 03)),
+        outcome: None,
         deleted: false,
     };
     let feb = visit(

@@ -21,6 +21,8 @@ fn member(n: u128, name: &str, birth: Date, sex: Sex) -> Member {
         relation: Relation::Lainnya,
         bpjs_number: None,
         kia_book: None,
+        status: None,
+        birth: None,
         deleted: false,
     }
 }

@@ -150,10 +150,10 @@ fun main() {
         assertEquals(listOf("HB0", "BCG", "POLIO1"), ce.services.immunisations)
         assertEquals(mapOf("mp_asi" to true), ce.checklist)
         assertEquals(listOf("mp_asi"), ce.counselling)
-        // The core's checklist for an 8-month-old: MP-ASI asked, ASI eksklusif (0–5 months) not.
+        // The core's checklist for an 8-month-old: MP-ASI asked, tali pusat (month 0) not.
         val cl = store.checklistFor(hhId, childId, d(today))
         assertEquals(LifeStage.BAYI_BALITA, cl.stage)
-        assertTrue(cl.questions.any { it.code == "mp_asi" } && cl.questions.none { it.code == "asi_eksklusif" })
+        assertTrue(cl.questions.any { it.code == "mp_asi" } && cl.questions.none { it.code == "tali_pusat_kering" })
         assertEquals("Makanan pendamping ASI (MP-ASI)", counsellingLabel("mp_asi"))
         assertEquals("MP-ASI", counsellingLabel("MP-ASI")) // free text of an older app: shown as written
         assertTrue(counsellingTopics(LifeStage.LANSIA).first().forStage)

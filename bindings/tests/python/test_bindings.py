@@ -158,7 +158,7 @@ class Scenario(unittest.TestCase):
         self.assertEqual(ce.checklist, {"mp_asi": True})
         cl = self.store.checklist_for(self.hh, self.child, TODAY.isoformat())
         self.assertIn("mp_asi", [q.code for q in cl.questions])
-        self.assertNotIn("asi_eksklusif", [q.code for q in cl.questions])
+        self.assertNotIn("tali_pusat_kering", [q.code for q in cl.questions])
         me = next(e for e in v.entries if e.member_id == self.mother)
         self.assertEqual(me.referral.to, "Puskesmas")
         self.assertEqual(me.spm_needs[0].area, p.SpmArea.SOSIAL)

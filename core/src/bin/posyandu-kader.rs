@@ -128,6 +128,9 @@ enum Command {
         /// Counselling topic code, repeatable (e.g. mp_asi, gizi_seimbang).
         #[arg(long = "counselling")]
         counselling: Vec<String>,
+        /// Exclusive breastfeeding of an infant 0-5 months: true or false.
+        #[arg(long)]
+        asi_eksklusif: Option<bool>,
     },
     /// The ILP home-visit checklist to ask a member (their life stage and age on the date).
     Checklist {
@@ -138,6 +141,56 @@ enum Command {
         /// YYYY-MM-DD (default: today)
         #[arg(long)]
         date: Option<String>,
+    },
+    /// Record a pregnancy of a member; prints its id.
+    AddPregnancy {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        member: Uuid,
+        /// HPHT (last menstrual period), YYYY-MM-DD.
+        #[arg(long)]
+        lmp: String,
+        #[arg(long, default_value_t = 1)]
+        gravida: u8,
+        #[arg(long)]
+        muac_cm: Option<f64>,
+    },
+    /// Record that a member moved away (pindah) or died (meninggal) on a date.
+    MemberStatus {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        member: Uuid,
+        /// pindah or meninggal
+        #[arg(long)]
+        status: String,
+        /// YYYY-MM-DD (default: today)
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Record the outcome of a pregnancy and register the newborn(s) in one step;
+    /// prints each newborn's id.
+    RecordBirth {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        pregnancy: Uuid,
+        /// YYYY-MM-DD (default: today)
+        #[arg(long)]
+        date: Option<String>,
+        /// lahir_hidup, lahir_mati or keguguran
+        #[arg(long, default_value = "lahir_hidup")]
+        outcome: String,
+        /// fasilitas_kesehatan, rumah or lainnya
+        #[arg(long)]
+        place: Option<String>,
+        /// bidan, dokter, dukun or lainnya
+        #[arg(long)]
+        attendant: Option<String>,
+        /// A newborn, repeatable in birth order: NAME:SEX[:WEIGHT_KG[:LENGTH_CM]], e.g. "Bayi Sari:P:3.1:49".
+        #[arg(long = "baby")]
+        babies: Vec<String>,
     },
     /// List households (optionally of one RT).
     List {
@@ -307,6 +360,7 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
             referral,
             answers,
             counselling,
+            asi_eksklusif,
         } => {
             let mut checklist = std::collections::BTreeMap::new();
             for a in &answers {
@@ -350,6 +404,7 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                 referral: referral.map(|reason| Referral { reason, to: None }),
                 checklist,
                 counselling,
+                asi_eksklusif,
                 ..Default::default()
             };
             let id = store.record_visit(
@@ -365,6 +420,61 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                 println!("BB/U z={} {}", z(a.zwfa), a.bbu.map_or("", |c| c.label_id()));
                 println!("TB/U z={} {}", z(a.zlhfa), a.tbu.map_or("", |c| c.label_id()));
                 println!("BB/TB z={} {}", z(a.zwfl), a.bbtb.map_or("", |c| c.label_id()));
+            }
+        }
+        Command::AddPregnancy { household, member, lmp, gravida, muac_cm } => {
+            let id = store.add_pregnancy(
+                household,
+                NewPregnancy { member_id: member, lmp: date_arg(&lmp)?, due_date: None, gravida, muac_cm },
+            )?;
+            println!("{id}");
+        }
+        Command::MemberStatus { household, member, status, date } => {
+            let kind = MemberStatusKind::parse(&status)
+                .with_context(|| format!("status tidak dikenal: {status} (pindah atau meninggal)"))?;
+            let date = match date {
+                Some(d) => date_arg(&d)?,
+                None => store.today(),
+            };
+            store.set_member_status(household, member, kind, date)?;
+            println!("Status {} sejak {} dicatat", kind.label_id(), format_date(date));
+        }
+        Command::RecordBirth { household, pregnancy, date, outcome, place, attendant, babies } => {
+            let date = match date {
+                Some(d) => date_arg(&d)?,
+                None => store.today(),
+            };
+            let mut newborns = Vec::new();
+            for b in &babies {
+                let parts: Vec<&str> = b.split(':').collect();
+                if parts.len() < 2 || parts.len() > 4 {
+                    bail!("bayi ditulis NAMA:JK[:BB_KG[:PB_CM]], mis. \"Bayi Sari:P:3.1:49\"");
+                }
+                let num = |i: usize| -> Result<Option<f64>> {
+                    parts.get(i).map(|x| x.trim().parse::<f64>().context("angka tidak valid")).transpose()
+                };
+                newborns.push(NewBorn {
+                    name: parts[0].trim().to_string(),
+                    sex: growth::Sex::parse(parts[1].trim())?,
+                    weight_kg: num(2)?,
+                    length_cm: num(3)?,
+                    kia_book: None,
+                });
+            }
+            let outcome = PregnancyOutcome {
+                kind: OutcomeKind::parse(&outcome)
+                    .with_context(|| format!("hasil persalinan tidak dikenal: {outcome}"))?,
+                place: place
+                    .map(|p| BirthPlace::parse(&p).with_context(|| format!("tempat tidak dikenal: {p}")))
+                    .transpose()?,
+                attendant: attendant
+                    .map(|a| BirthAttendant::parse(&a).with_context(|| format!("penolong tidak dikenal: {a}")))
+                    .transpose()?,
+            };
+            let ids =
+                store.record_birth(household, BirthRecord { pregnancy_id: pregnancy, date, outcome, newborns })?;
+            for id in ids {
+                println!("{id}");
             }
         }
         Command::List { rt } => {

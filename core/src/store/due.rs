@@ -22,6 +22,7 @@ use crate::model::*;
 pub use crate::rules::due::DueReason;
 use crate::rules::due::{reasons, History};
 use crate::rules::lifestage::{life_stage, LifeStage, PregnancyStatus};
+use crate::rules::postnatal;
 use crate::rules::session::session_held;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +64,16 @@ impl Store {
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             session_held(dates.iter().filter_map(|d| parse_date(d)), today)
         };
+        // The end of each member's latest pregnancy, when recorded (KF, rules::postnatal).
+        let mut delivered: HashMap<String, Option<time::Date>> = HashMap::new();
+        {
+            let mut stmt = conn.prepare_cached("SELECT member_id, ended FROM pregnancy ORDER BY lmp, id")?;
+            for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))? {
+                let (m, ended) = row?;
+                delivered.insert(m, ended.as_deref().and_then(parse_date));
+            }
+        }
+        let mut seen: HashMap<String, Vec<time::Date>> = HashMap::new();
         let mut hist: HashMap<String, History> = HashMap::new();
         {
             let mut stmt = conn.prepare_cached(
@@ -83,6 +94,7 @@ impl Store {
                 let (member, date, weight, vit_a, antigens) = row?;
                 let Some(d) = parse_date(&date) else { continue };
                 let antigens: Vec<String> = antigens.split(',').map(str::to_owned).collect();
+                seen.entry(member.clone()).or_default().push(d);
                 hist.entry(member).or_default().add_visit(d, weight, vit_a, &antigens);
             }
         }
@@ -112,7 +124,9 @@ impl Store {
             let mut h = hist.remove(&id).unwrap_or_default();
             h.sex = Some(sex_from_code(sex));
             h.session_held = session_held;
-            let r = reasons(b, stage, kek.get(&id).copied().unwrap_or(false), &h, today);
+            let mut r = reasons(b, stage, kek.get(&id).copied().unwrap_or(false), &h, today);
+            let visits = seen.remove(&id).unwrap_or_default();
+            r.extend(postnatal::reasons(b, delivered.get(&id).copied().flatten(), &visits, today));
             if !r.is_empty() {
                 out.push(DueItem {
                     member_id: id.parse().unwrap_or_default(),

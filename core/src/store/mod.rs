@@ -13,6 +13,7 @@
 #[doc(hidden)]
 pub mod cipher;
 pub mod due;
+mod ilp;
 pub mod keyring;
 pub mod query;
 pub mod schema;
@@ -341,6 +342,7 @@ impl Store {
                 muac_cm: p.muac_cm,
                 kek: p.muac_cm.is_some_and(is_kek),
                 ended: None,
+                outcome: None,
                 deleted: false,
             };
             Ok(doc.add_pregnancy(&preg)?)

@@ -100,7 +100,10 @@ pub fn materialize(
     for p in problems {
         ins_problem.execute(params![id, p.path, p.reason, p.kind.as_str()])?;
     }
-    let live_members: Vec<&Member> = hh.members.iter().filter(|m| !m.deleted).collect();
+    // A member who moved away or died (issue 12) is on no list of the phone: not in
+    // search, life-stage lists or the due list (`rules::membership`: gone from the
+    // day of the event; a status is never in the future, validation).
+    let live_members: Vec<&Member> = hh.members.iter().filter(|m| !m.deleted && m.status.is_none()).collect();
     let last_visit = hh.visits.iter().filter(|v| !v.deleted).map(|v| v.date).max();
     tx.prepare_cached(
         "INSERT INTO household (id, posyandu_id, rt, rw, dusun, kk_number, head_name, member_count, last_visit, conflict_count)

@@ -9,6 +9,9 @@
 //! older app versions (free-text counselling such as "MP-ASI", unknown keys) stay
 //! readable and are kept, but only coded answers are exported and counted.
 //!
+//! Exclusive breastfeeding (0–5 months) is not an item: it is the typed field
+//! `VisitEntry::asi_eksklusif` ([`super::breastfeeding`]).
+//!
 //! Items marked `indicator` are program indicators: the monthly report gives, per item,
 //! how many members of the item's group were asked and how many answered yes
 //! ([`Coverage`]).
@@ -201,12 +204,13 @@ mod tests {
         let codes = |stage, birth, sex| -> Vec<&str> {
             items_for(stage, birth, sex, on).iter().map(|i| i.code.as_str()).collect()
         };
-        // 5 completed months: ASI eksklusif asked, MP-ASI not yet.
+        // 5 completed months: MP-ASI not yet; 6 completed months (born 2026-06-01): asked.
         let five = codes(LifeStage::BayiBalita, date!(2026 - 06 - 15), Sex::Male);
-        assert!(five.contains(&"asi_eksklusif") && !five.contains(&"mp_asi"), "{five:?}");
-        // 6 completed months (born 2026-06-01): the other way round.
+        assert!(!five.contains(&"mp_asi") && five.contains(&"tanda_bahaya_bayi"), "{five:?}");
         let six = codes(LifeStage::BayiBalita, date!(2026 - 06 - 01), Sex::Male);
-        assert!(!six.contains(&"asi_eksklusif") && six.contains(&"mp_asi"), "{six:?}");
+        assert!(six.contains(&"mp_asi"), "{six:?}");
+        // Exclusive breastfeeding is the typed field of the visit entry, not an item.
+        assert!(!is_item("asi_eksklusif"));
         // Tali pusat only in month 0.
         assert!(codes(LifeStage::BayiBalita, date!(2026 - 11 - 20), Sex::Female).contains(&"tali_pusat_kering"));
         assert!(!codes(LifeStage::BayiBalita, date!(2026 - 10 - 20), Sex::Female).contains(&"tali_pusat_kering"));
@@ -219,7 +223,7 @@ mod tests {
         let hamil = codes(LifeStage::IbuHamil, date!(1998 - 01 - 01), Sex::Female);
         assert!(hamil.contains(&"ttd_diminum") && !hamil.contains(&"kb_aktif"), "{hamil:?}");
         assert!(item_for("merokok", LifeStage::Lansia, date!(1950 - 01 - 01), Sex::Male, on).is_some());
-        assert!(item_for("asi_eksklusif", LifeStage::Lansia, date!(1950 - 01 - 01), Sex::Male, on).is_none());
+        assert!(item_for("mp_asi", LifeStage::Lansia, date!(1950 - 01 - 01), Sex::Male, on).is_none());
     }
 
     #[test]
@@ -237,17 +241,17 @@ mod tests {
     fn coverage_counts_each_member_once_by_the_last_answer_where_the_item_applied() {
         let d = |day| Date::from_calendar_date(2026, time::Month::November, day).unwrap();
         let rows = vec![
-            ("a", d(3), true, "asi_eksklusif", false),
-            ("a", d(20), true, "asi_eksklusif", true), // later answer wins
-            ("b", d(3), true, "asi_eksklusif", false),
-            ("c", d(3), false, "asi_eksklusif", true), // did not apply (too old): not counted
-            ("d", d(3), true, "mp_asi", true),         // not an indicator
+            ("a", d(3), true, "mp_asi", false),
+            ("a", d(20), true, "mp_asi", true), // later answer wins
+            ("b", d(3), true, "mp_asi", false),
+            ("c", d(3), false, "mp_asi", true), // did not apply (too young): not counted
+            ("d", d(3), true, "tanda_bahaya_bayi", true), // not an indicator
             ("e", d(5), true, "ttd_diminum", true),
         ];
         let c = coverage(rows);
-        assert_eq!(c["asi_eksklusif"], Coverage { asked: 2, yes: 1 });
+        assert_eq!(c["mp_asi"], Coverage { asked: 2, yes: 1 });
         assert_eq!(c["ttd_diminum"], Coverage { asked: 1, yes: 1 });
         assert_eq!(c["kb_pasca_persalinan"], Coverage::default(), "every indicator is listed");
-        assert!(!c.contains_key("mp_asi"));
+        assert!(!c.contains_key("tanda_bahaya_bayi"));
     }
 }

@@ -38,6 +38,12 @@ pub enum DueReason {
     PregnantKek,
     /// Elderly person not seen this month or last.
     ElderlyAbsent,
+    /// A postnatal contact of the mother (KF1–KF4) whose window is open and not yet
+    /// met by a visit ([`super::postnatal`]).
+    KunjunganNifas(String),
+    /// A neonatal contact (KN1–KN3) whose window is open and not yet met by a visit
+    /// ([`super::postnatal`]).
+    KunjunganNeonatal(String),
 }
 
 impl DueReason {
@@ -55,6 +61,9 @@ impl DueReason {
             DueReason::AboveOrangeLine => ReferralTrigger::AtasGarisOranye.label_id().into(),
             DueReason::PregnantKek => "Ibu hamil KEK (LiLA < 23,5 cm)".into(),
             DueReason::ElderlyAbsent => "Lansia tidak hadir dua bulan terakhir".into(),
+            DueReason::KunjunganNifas(c) | DueReason::KunjunganNeonatal(c) => {
+                format!("{} belum tercatat", super::postnatal::label_of(c))
+            }
         }
     }
 }

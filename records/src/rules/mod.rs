@@ -21,6 +21,9 @@
 //! | child LiLA band (6–59 months) | [`muac`] |
 //! | why a member is due for a home visit | [`due`] |
 //! | home-visit checklist items per life stage, counselling topics, indicator coverage | [`checklist`] (table `records/data/rules/ilp_checklist.json`) |
+//! | exclusive breastfeeding (ASI eksklusif) 0–5 months: who is asked, the answer | [`breastfeeding`] |
+//! | who is still a member (pindah / meninggal) for lists and monthly counts | [`membership`] |
+//! | postnatal contacts KF1–KF4 / KN1–KN3 as due items | [`postnatal`] (table `records/data/rules/postnatal.json`) |
 //! | adult screening: hypertension, glucose, IMT, waist | [`screening`] (table `records/data/rules/screening.json`) |
 //! | NIK consistency warnings | [`identity`] |
 //! | which rulebook derived a stored fact | [`version`] |
@@ -29,13 +32,16 @@
 //! with its source, loaded by [`table`].
 
 pub mod age;
+pub mod breastfeeding;
 pub mod checklist;
 pub mod due;
 pub mod f2;
 pub mod identity;
 pub mod immunisation;
 pub mod lifestage;
+pub mod membership;
 pub mod muac;
+pub mod postnatal;
 pub mod pregnancy;
 pub mod referral;
 pub mod screening;
@@ -57,12 +63,15 @@ mod tests {
     fn rulebook_does_no_io() {
         let files: &[(&str, &str)] = &[
             ("age.rs", include_str!("age.rs")),
+            ("breastfeeding.rs", include_str!("breastfeeding.rs")),
             ("due.rs", include_str!("due.rs")),
             ("f2.rs", include_str!("f2.rs")),
             ("identity.rs", include_str!("identity.rs")),
             ("immunisation.rs", include_str!("immunisation.rs")),
             ("lifestage.rs", include_str!("lifestage.rs")),
+            ("membership.rs", include_str!("membership.rs")),
             ("muac.rs", include_str!("muac.rs")),
+            ("postnatal.rs", include_str!("postnatal.rs")),
             ("table.rs", include_str!("table.rs")),
             ("pregnancy.rs", include_str!("pregnancy.rs")),
             ("referral.rs", include_str!("referral.rs")),

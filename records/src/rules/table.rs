@@ -15,6 +15,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("immunisation", include_str!("../../data/rules/immunisation.json")),
     ("vitamin_a", include_str!("../../data/rules/vitamin_a.json")),
     ("ilp_checklist", include_str!("../../data/rules/ilp_checklist.json")),
+    ("postnatal", include_str!("../../data/rules/postnatal.json")),
 ];
 
 /// One rule value with the text it comes from.

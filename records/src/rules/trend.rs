@@ -149,6 +149,8 @@ mod tests {
             relation: Relation::Anak,
             bpjs_number: None,
             kia_book: None,
+            status: None,
+            birth: None,
             deleted: false,
         };
         let mut visits = Vec::new();

@@ -31,8 +31,8 @@
 //! | `naik_berat` | N / T / O / B of this weighing (KMS, by calendar month) |
 //! | `vitamin_a` | `biru` / `merah` when a capsule was given at this visit, else empty |
 //! | `pmt` | `ya` when supplementary food (PMT) was given at this visit, else `tidak` |
-//! | `asi_eksklusif` | `ya` / `tidak`: the ILP checklist answer `asi_eksklusif` at this visit (asked of infants 0–5 completed months, `records/data/rules/ilp_checklist.json`); empty when not asked |
-//! | `bb_lahir_kg`, `pb_lahir_cm` | NOT RECORDED YET: birth weight and length are not in the household record; always empty |
+//! | `asi_eksklusif` | `ya` / `tidak`: the exclusive-breastfeeding answer recorded at this visit for an infant 0–5 months (`rules::breastfeeding`, issue 12); empty when not asked |
+//! | `bb_lahir_kg`, `pb_lahir_cm` | birth weight and length of a newborn registered from a pregnancy outcome (`Member::birth`, issue 12); empty for other children |
 //!
 //! Text cells go through [`super::csv_cell`] (no formula injection); numbers stay
 //! numbers.
@@ -169,13 +169,12 @@ pub fn household_rows(l: &Loaded, first: time::Date, last: time::Date) -> Vec<Ve
                     String::new()
                 },
                 if sv.supplementary_food { "ya" } else { "tidak" }.into(),
-                match e.checklist.get("asi_eksklusif") {
-                    Some(true) => "ya".into(),
-                    Some(false) => "tidak".into(),
-                    None => String::new(),
-                },
-                String::new(),
-                String::new(),
+                posyandu_records::rules::breastfeeding::answer(e)
+                    .filter(|_| posyandu_records::rules::breastfeeding::asked_at(m.birth_date, v.date))
+                    .map(|a| if a { "ya" } else { "tidak" }.to_string())
+                    .unwrap_or_default(),
+                num(m.birth.and_then(|b| b.weight_kg)),
+                num(m.birth.and_then(|b| b.length_cm)),
                 m.id.to_string(),
             ]);
         }

@@ -331,6 +331,8 @@ pub const CSV_HEADER: &[&str] = &[
     "central_obesity",
     "kia_book",
     "nik_warnings",
+    "member_status",
+    "member_status_date",
 ];
 
 enum Sink {
@@ -440,6 +442,11 @@ fn ndjson_household(buf: &mut Vec<u8>, l: &Loaded, trends: &HashMap<(Uuid, Uuid)
                 "sex": sex_code(m.sex),
                 "relation": m.relation,
                 "kia_book": m.kia_book,
+                "status": m.status.map(|s| s.kind.as_str()),
+                "status_date": m.status.map(|s| format_date(s.date)),
+                "birth_weight_kg": m.birth.and_then(|b| b.weight_kg),
+                "birth_length_cm": m.birth.and_then(|b| b.length_cm),
+                "birth_pregnancy_id": m.birth.and_then(|b| b.pregnancy_id),
                 "nik_warnings": posyandu_records::rules::identity::member_warnings(m)
                     .iter()
                     .map(|w| json!({ "code": w.code(), "message": w.message() }))
@@ -462,6 +469,9 @@ fn ndjson_household(buf: &mut Vec<u8>, l: &Loaded, trends: &HashMap<(Uuid, Uuid)
                 "muac_cm": p.muac_cm,
                 "kek": p.kek,
                 "ended": p.ended.map(format_date),
+                "outcome": p.outcome.map(|o| o.kind.as_str()),
+                "birth_place": p.outcome.and_then(|o| o.place).map(|x| x.as_str()),
+                "birth_attendant": p.outcome.and_then(|o| o.attendant).map(|x| x.as_str()),
                 "deleted": p.deleted,
             }),
         );
@@ -571,6 +581,8 @@ fn csv_household(
                         .join(" ")
                 })
                 .unwrap_or_default(),
+                m.and_then(|m| m.status).map(|s| s.kind.as_str().to_string()).unwrap_or_default(),
+                m.and_then(|m| m.status).map(|s| format_date(s.date)).unwrap_or_default(),
             ];
             super::write_csv_row(w, &row)?;
         }

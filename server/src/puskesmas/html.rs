@@ -349,6 +349,14 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
     };
     let _ =
         write!(b, "<p id=\"vitamin-a\">Vitamin A: {}. {}.</p>", esc(&children), esc(&cov("Ibu nifas", &va.ibu_nifas)));
+    let asi = &r.asi_eksklusif;
+    let _ = write!(
+        b,
+        "<p id=\"asi-eksklusif\">ASI eksklusif (bayi 0–5 bulan yang ditanya bulan ini): {} dari {} ({}).</p>",
+        asi.yes,
+        asi.asked,
+        pct(asi.pct)
+    );
     let sc = &r.screening;
     b.push_str(
         "<h2>Skrining usia dewasa dan lansia</h2><table id=\"skrining\"><tr><th>Kelompok</th><th>Dikunjungi</th>\

@@ -4,7 +4,10 @@
 //! calendar month; deleted members/visits/pregnancies are ignored):
 //!
 //! - **S**: children 0–59 completed months old on the last day of the month,
-//!   registered (born on or before that day). **K**: children of S recorded as owning a
+//!   registered (born on or before that day), and not moved away or dead before the
+//!   month (a member with a *pindah*/*meninggal* status counts through the month of
+//!   the event, not from the month after: [`posyandu_records::rules::membership`];
+//!   the same holds for every other count and denominator of the report). **K**: children of S recorded as owning a
 //!   Buku KIA/KMS (`Member::kia_book == Some(true)`). Children of S whose ownership is
 //!   not recorded are counted in `k_unrecorded` and are **not** in K; K/S is K over all
 //!   of S, and `k_note` says how many of S are unrecorded when there are any (so a low
@@ -85,8 +88,10 @@ use axum::response::{IntoResponse, Response};
 use posyandu_records::growth::{self, WeightTrend};
 use posyandu_records::lifestage::{age_months, age_years};
 use posyandu_records::model::*;
+use posyandu_records::rules::breastfeeding;
 use posyandu_records::rules::checklist;
 use posyandu_records::rules::f2::{self, F2Status};
+use posyandu_records::rules::membership::counted_in_month;
 use posyandu_records::rules::screening::{screen, ImtCategory, ScreeningResult};
 use posyandu_records::rules::{immunisation, vitamin_a};
 use serde::Serialize;
@@ -532,6 +537,19 @@ pub struct MonthlyReport {
     /// "NIK tidak cocok": members whose NIK disagrees with their birth date or sex
     /// (registered anyway; `detail` is the rulebook's message).
     pub nik_warnings: Vec<PersonRow>,
+    /// ASI eksklusif (issue 12): infants 0–5 months asked in the month and those
+    /// answered yes (`rules::breastfeeding`).
+    pub asi_eksklusif: AsiEksklusif,
+}
+
+/// Exclusive breastfeeding coverage of the month: infants 0–5 months at a visit of the
+/// month with an answer recorded (`asked`), those whose last answer of the month is
+/// yes (`yes`), and `pct` = yes / asked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AsiEksklusif {
+    pub asked: u32,
+    pub yes: u32,
+    pub pct: Option<f64>,
 }
 
 fn pct(num: u32, den: u32) -> Option<f64> {
@@ -718,7 +736,17 @@ impl ReportBuilder {
         let visits: Vec<&Visit> = hh.visits.iter().filter(|v| !v.deleted).collect();
         let month_visits: Vec<&Visit> = visits.iter().copied().filter(|v| self.in_month(v.date)).collect();
         let trends = &l.trends;
-        for m in hh.members.iter().filter(|m| !m.deleted) {
+        // Moved away / died (issue 12): counted through the month of the event, not from
+        // the month after (`rules::membership`), in S and every denominator.
+        let first = self.first;
+        for m in hh.members.iter().filter(|m| !m.deleted && counted_in_month(m.status.as_ref(), first)) {
+            let answers = month_visits.iter().filter_map(|v| {
+                v.entries.iter().find(|e| e.member_id == m.id).map(|e| (v.date, breastfeeding::answer(e)))
+            });
+            if let Some(yes) = breastfeeding::month_answer(m.birth_date, answers) {
+                self.r.asi_eksklusif.asked += 1;
+                self.r.asi_eksklusif.yes += yes as u32;
+            }
             self.child(hh, m, &visits, &trends);
             self.adult(hh, m, &month_visits);
             self.identity(hh, m);
@@ -1038,7 +1066,9 @@ impl ReportBuilder {
             if p.lmp > self.last || end < self.first || !counted.insert(p.member_id) {
                 continue;
             }
-            let Some(m) = hh.member(p.member_id).filter(|m| !m.deleted) else {
+            let Some(m) =
+                hh.member(p.member_id).filter(|m| !m.deleted && counted_in_month(m.status.as_ref(), self.first))
+            else {
                 continue;
             };
             self.r.maternal.pregnant += 1;
@@ -1072,7 +1102,10 @@ impl ReportBuilder {
         for p in hh.pregnancies.iter().filter(|p| !p.deleted) {
             let Some(ended) = p.ended else { continue };
             let nifas_end = ended + time::Duration::days(days);
-            if ended > self.last || nifas_end < self.first || hh.member(p.member_id).is_none_or(|m| m.deleted) {
+            if ended > self.last
+                || nifas_end < self.first
+                || hh.member(p.member_id).is_none_or(|m| m.deleted || !counted_in_month(m.status.as_ref(), self.first))
+            {
                 continue;
             }
             if !counted.insert(p.member_id) {
@@ -1099,6 +1132,7 @@ impl ReportBuilder {
             ));
         }
         sk.d_s_pct = pct(sk.d, sk.s);
+        self.r.asi_eksklusif.pct = pct(self.r.asi_eksklusif.yes, self.r.asi_eksklusif.asked);
         sk.n_d_pct = pct(sk.n, sk.d);
         sk.n_s_pct = pct(sk.n, sk.s);
         debug_assert_eq!(sk.d, sk.n + sk.t + sk.o + sk.b);
@@ -1246,6 +1280,10 @@ pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
     for (k, v) in [("K/S", s.k_s_pct), ("D/S", s.d_s_pct), ("N/D", s.n_d_pct), ("N/S", s.n_s_pct)] {
         put("skdn_persen", k, "", v.map(|x| x.to_string()).unwrap_or_default()).map_err(e)?;
     }
+    let asi = &r.asi_eksklusif;
+    put("asi_eksklusif", "ditanya", "0-5 bln", asi.asked.to_string()).map_err(e)?;
+    put("asi_eksklusif", "ya", "0-5 bln", asi.yes.to_string()).map_err(e)?;
+    put("asi_eksklusif", "persen", "0-5 bln", asi.pct.map(|x| x.to_string()).unwrap_or_default()).map_err(e)?;
     put("balita", "2T", "", r.two_t.len().to_string()).map_err(e)?;
     put("balita", "BGM", "", r.bgm.len().to_string()).map_err(e)?;
     for row in &r.f2 {

@@ -230,8 +230,8 @@ fun main() {
         vm.load().await()
         val nur = vm.current.entries.single { it.memberId == f.nur }
         val codes = nur.checklist.map { it.code }
-        // 8 months: MP-ASI is asked, ASI eksklusif (0–5 months) is not.
-        assertTrue("mp_asi" in codes && "asi_eksklusif" !in codes, codes.toString())
+        // 8 months: MP-ASI is asked, tali pusat (month 0 only) is not.
+        assertTrue("mp_asi" in codes && "tali_pusat_kering" !in codes, codes.toString())
         assertEquals("mp_asi", nur.topics.first { it.code == "mp_asi" }.code)
         assertTrue(nur.topics.takeWhile { it.forStage }.any { it.code == "mp_asi" }, "the stage's topics come first")
         val siti = vm.current.entries.single { it.memberId == f.siti }
@@ -241,11 +241,11 @@ fun main() {
         vm.answer(f.nur, "perkembangan_sesuai_umur", false) // same answer again clears it
         vm.toggleCounselling(f.nur, "mp_asi")
         // An answer the core does not ask of an 8-month-old: refused, nothing saved.
-        vm.edit(f.nur) { it.copy(answers = it.answers + ("asi_eksklusif" to true)) }
+        vm.edit(f.nur) { it.copy(answers = it.answers + ("tali_pusat_kering" to true)) }
         vm.save().await()
         assertTrue(vm.current.error?.fullText?.contains("tidak berlaku untuk anggota ini") == true, vm.current.error?.fullText)
         assertNull(vm.current.savedVisitId)
-        vm.answer(f.nur, "asi_eksklusif", true) // clears it
+        vm.answer(f.nur, "tali_pusat_kering", true) // clears it
         vm.save().await()
         assertNull(vm.current.error, vm.current.error?.fullText)
         val saved = gw.household(f.hh1).visits.single { it.id == vm.current.savedVisitId }.entries.single { it.memberId == f.nur }
