@@ -387,6 +387,8 @@ pub enum DueReasonCode {
     AboveOrangeLine,
     PregnantKek,
     ElderlyAbsent,
+    /// The bidan asked for a follow-up home visit of a referral (date in the label).
+    FollowUpVisit,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -413,6 +415,7 @@ impl From<posyandu_core::store::DueReason> for DueReason {
             R::AboveOrangeLine => (DueReasonCode::AboveOrangeLine, vec![]),
             R::PregnantKek => (DueReasonCode::PregnantKek, vec![]),
             R::ElderlyAbsent => (DueReasonCode::ElderlyAbsent, vec![]),
+            R::FollowUpVisit(_) => (DueReasonCode::FollowUpVisit, vec![]),
         };
         DueReason { code, antigens, label }
     }

@@ -74,6 +74,7 @@ fn family(visits: Vec<Visit>, members: &[Member], pregnancies: Vec<Pregnancy>) -
             members: members.to_vec(),
             visits,
             pregnancies,
+            referrals: vec![],
         },
     }
 }

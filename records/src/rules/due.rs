@@ -38,6 +38,10 @@ pub enum DueReason {
     PregnantKek,
     /// Elderly person not seen this month or last.
     ElderlyAbsent,
+    /// The bidan asked for a follow-up home visit of a referral, by this date
+    /// (`YYYY-MM-DD`), and no home visit was recorded since
+    /// ([`super::referral_lifecycle::follow_up_pending`]).
+    FollowUpVisit(String),
 }
 
 impl DueReason {
@@ -55,6 +59,7 @@ impl DueReason {
             DueReason::AboveOrangeLine => ReferralTrigger::AtasGarisOranye.label_id().into(),
             DueReason::PregnantKek => "Ibu hamil KEK (LiLA < 23,5 cm)".into(),
             DueReason::ElderlyAbsent => "Lansia tidak hadir dua bulan terakhir".into(),
+            DueReason::FollowUpVisit(by) => format!("Kunjungan rumah diminta bidan (paling lambat {by})"),
         }
     }
 }

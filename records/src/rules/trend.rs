@@ -182,6 +182,7 @@ mod tests {
             members: vec![member],
             visits,
             pregnancies: vec![],
+            referrals: vec![],
         };
         (hh, ids, child)
     }
