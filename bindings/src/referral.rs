@@ -35,7 +35,7 @@ pub struct ReferralStep {
 
 /// A referral of a household, with its current status (derived by the rulebook).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct Referral {
+pub struct ReferralRecord {
     pub id: String,
     pub member_id: String,
     pub date: String,
@@ -128,7 +128,7 @@ impl KaderStore {
     }
 
     /// A household's referrals with every step.
-    pub fn household_referrals(&self, household_id: String) -> Result<Vec<Referral>> {
+    pub fn household_referrals(&self, household_id: String) -> Result<Vec<ReferralRecord>> {
         let hh = parse_id("rumah tangga", &household_id)?;
         Ok(self
             .inner
@@ -136,7 +136,7 @@ impl KaderStore {
             .into_iter()
             .map(|r| {
                 let status = r.status();
-                Referral {
+                ReferralRecord {
                     id: r.id.to_string(),
                     member_id: r.member_id.to_string(),
                     date: format_date(r.date),
