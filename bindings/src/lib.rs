@@ -15,6 +15,7 @@
 //! - [`growth`]: WHO z-scores + Permenkes 2/2020 categories for one measurement.
 //! - [`immunisation`]: antigen list, immunisation status, vitamin A capsule and rounds.
 //! - [`muac`]: a child's LiLA band.
+//! - [`referral`]: referrals with a lifecycle (propose, raise, list with status and steps).
 //! - [`sync`]: relay settings, `sync_now` with a progress listener, pending count.
 //! - [`error`]: `PosyanduError`.
 
@@ -28,6 +29,7 @@ pub mod ilp;
 pub mod immunisation;
 pub mod member;
 pub mod muac;
+pub mod referral;
 pub mod store;
 pub mod sync;
 pub mod visit;

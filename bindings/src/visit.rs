@@ -398,6 +398,8 @@ pub enum DueReasonCode {
     KunjunganNifas,
     /// A neonatal contact (KN1–KN3) is due; the code is in `contact`.
     KunjunganNeonatal,
+    /// The bidan asked for a follow-up home visit of a referral (date in the label).
+    FollowUpVisit,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -436,6 +438,7 @@ impl From<posyandu_core::store::DueReason> for DueReason {
                 contact = Some(c);
                 (DueReasonCode::KunjunganNeonatal, vec![])
             }
+            R::FollowUpVisit(_) => (DueReasonCode::FollowUpVisit, vec![]),
         };
         DueReason { code, antigens, label, contact }
     }

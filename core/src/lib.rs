@@ -32,6 +32,6 @@ pub use model::*;
 pub use rules::lifestage;
 pub use store::{
     DatabaseKey, DeviceIdentity, DueItem, DueReason, FileKeyring, HouseholdSummary, Keyring, KeyringError,
-    MemberSummary, MemoryKeyring, Store,
+    MemberSummary, MemoryKeyring, NewReferral, ProposedReason, ReferralSummary, Store,
 };
 pub use sync::{RelayConfig, SyncError, SyncPhase, SyncProgress, SyncReport};

@@ -1038,6 +1038,7 @@ fn reads_the_schema_1_fixture_exactly() {
         ],
         visits: fixture_visits(),
         pregnancies: vec![fixture_pregnancy()],
+        referrals: vec![],
     };
     assert_eq!(h, expected);
     // A few values spelled out, independent of the builders above.

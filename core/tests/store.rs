@@ -220,8 +220,8 @@ fn migrates_a_version_2_store_to_the_current_version() {
     }
     let store = open_store(&path, "D1");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    assert_eq!(posyandu_core::store::schema::user_version(&conn).unwrap(), 4);
-    assert_eq!(posyandu_core::store::schema::SCHEMA_VERSION, 4);
+    assert_eq!(posyandu_core::store::schema::user_version(&conn).unwrap(), 5);
+    assert_eq!(posyandu_core::store::schema::SCHEMA_VERSION, 5);
     assert!(store.document_problems().unwrap().is_empty());
     assert!(store.quarantined().unwrap().is_empty());
     assert_eq!(store.household(hh).unwrap().members.len(), 1, "data kept across the upgrade");

@@ -49,6 +49,9 @@ const HOUSEHOLD: &str = "household";
 const KK_HISTORY: &str = "kk_history";
 const ENTRIES: &str = "entries";
 
+mod referral;
+pub use referral::MAX_STEPS as MAX_REFERRAL_STEPS;
+
 pub struct HouseholdDoc {
     doc: AutoCommit,
 }
@@ -60,7 +63,7 @@ impl HouseholdDoc {
         doc.put(ROOT, "schema", SCHEMA_VERSION)?;
         doc.put(ROOT, "id", id.to_string())?;
         doc.put(ROOT, "posyandu_id", posyandu_id)?;
-        for key in [HOUSEHOLD, KK_HISTORY, MEMBERS, VISITS, PREGNANCIES] {
+        for key in [HOUSEHOLD, KK_HISTORY, MEMBERS, VISITS, PREGNANCIES, referral::REFERRALS] {
             doc.put_object(ROOT, key, ObjType::Map)?;
         }
         // Nested maps edited field by field exist from the start, so two devices never
@@ -733,6 +736,7 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
         members: Vec::new(),
         visits: Vec::new(),
         pregnancies: Vec::new(),
+        referrals: Vec::new(),
     };
     read_household_fields(hh, &mut household, &mut problems);
 
@@ -780,6 +784,7 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
         }
     }
     household.pregnancies.sort_by_key(|p| (p.lmp, p.id));
+    household.referrals = referral::read_referrals(doc, member_ids, &mut problems);
 
     Ok(HouseholdRead { household, problems })
 }

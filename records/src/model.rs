@@ -16,6 +16,7 @@ pub use crate::rules::lifestage::LifeStage;
 pub use crate::rules::pregnancy::{
     estimated_due_date, gestational_weeks, is_kek, kek_muac_cm, may_record_pregnancy, pregnancy_min_age_months,
 };
+pub use crate::rules::referral_lifecycle::{ReasonSource, ReferralRecord, ReferralStatus, ReferralStep, StepRole};
 pub use crate::rules::screening::GlucoseKind;
 pub use crate::rules::vitamin_a::VitaminACapsule;
 
@@ -139,6 +140,11 @@ pub struct Household {
     pub members: Vec<Member>,
     pub visits: Vec<Visit>,
     pub pregnancies: Vec<Pregnancy>,
+    /// Referrals with their lifecycle (`referrals/<uuid>`; issue 12). Documents without
+    /// the collection read as none; the older free-text `VisitEntry::referral` stays
+    /// readable beside them (docs/schema.md).
+    #[serde(default)]
+    pub referrals: Vec<ReferralRecord>,
 }
 
 impl Household {

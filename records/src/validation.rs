@@ -51,6 +51,8 @@ pub enum ValidationError {
     PregnancyNotFemale,
     #[error("Pilihan nilai konflik tidak ada: {0}")]
     UnknownConflictChoice(String),
+    #[error("Kode alasan rujukan tidak dikenal: {0}")]
+    UnknownReferralReason(String),
     #[error("Tanggal {field} ({date}) di luar batas wajar (1900-01-01–2100-12-31)")]
     ImplausibleDate { field: &'static str, date: String },
     #[error("Butir daftar periksa \"{code}\" tidak berlaku untuk anggota ini (tahap {stage})")]
@@ -83,6 +85,7 @@ impl ValidationError {
             GpsOutOfRange => "di luar wilayah Indonesia".into(),
             PregnancyNotFemale => "hanya perempuan yang dapat hamil".into(),
             UnknownConflictChoice(_) => "pilihan tidak ada".into(),
+            UnknownReferralReason(_) => "kode alasan rujukan tidak dikenal".into(),
             ImplausibleDate { .. } => "tanggal di luar batas wajar (1900–2100)".into(),
             ChecklistItem { .. } => "butir daftar periksa tidak berlaku".into(),
             UnknownCounsellingTopic(_) => "topik penyuluhan tidak dikenal".into(),
@@ -625,6 +628,7 @@ mod tests {
             members: vec![baby.clone(), mother.clone()],
             visits: vec![],
             pregnancies: vec![],
+            referrals: vec![],
         };
         let visit = |m: &Member, c: VitaminACapsule, on: Date| NewVisit {
             date: on,

@@ -24,6 +24,18 @@ pub enum Principal {
     /// A Puskesmas dashboard: reads (never writes) the Posyandu of its area. Refused by
     /// the device endpoints; its own read API is future work.
     Puskesmas { token_id: i64, puskesmas_id: String, posyandu_ids: Vec<String> },
+    /// A bidan (village midwife): reads the open referrals of the Posyandu she covers and
+    /// records what she did ([`crate::bidan`]). Refused by the device and Puskesmas
+    /// endpoints. Her token ids are numbered apart from the `token` table's (`bidan_token`).
+    Bidan(BidanPrincipal),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BidanPrincipal {
+    pub token_id: i64,
+    pub bidan_id: String,
+    /// The Posyandu she covers (one or more), sorted.
+    pub posyandu_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,13 +52,14 @@ impl Principal {
         match self {
             Principal::Device(d) => d.token_id,
             Principal::Puskesmas { token_id, .. } => *token_id,
+            Principal::Bidan(b) => b.token_id,
         }
     }
 
     pub fn device(&self) -> Option<&DevicePrincipal> {
         match self {
             Principal::Device(d) => Some(d),
-            Principal::Puskesmas { .. } => None,
+            Principal::Puskesmas { .. } | Principal::Bidan(_) => None,
         }
     }
 }

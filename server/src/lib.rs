@@ -10,6 +10,7 @@
 //! - [`merge`]: pure sync logic (apply and validate a push, cut a pull page).
 //! - [`sync`]: the `/v1/sync`, `/v1/snapshot` and `/v1/docs` handlers.
 //! - [`quota`]: per-device request and new-household quotas (429 + `Retry-After`).
+//! - [`bidan`]: the bidan's referral API and the relay's writer of her steps.
 //! - [`admin`]: registry operations used by the CLI.
 //! - [`puskesmas`]: the Puskesmas read API (export, monthly reports, FHIR).
 //! - [`metrics`], [`config`], [`error`].
@@ -17,6 +18,7 @@
 pub mod admin;
 pub mod at_rest;
 pub mod auth;
+pub mod bidan;
 pub mod config;
 pub mod error;
 pub mod merge;
@@ -98,6 +100,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(puskesmas::routes())
+        .merge(bidan::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use posyandu_server::admin::Registry;
 use posyandu_server::at_rest::{AtRest, KeySource};
+use posyandu_server::bidan::registry::{self as bidan_registry, BidanRegistry};
 use posyandu_server::config::{Config, ConfigLayer, LogFormat};
 use posyandu_server::storage::postgres::PgRegistry;
 use posyandu_server::storage::{PgStorage, SqliteStorage};
@@ -181,6 +182,26 @@ enum AdminOp {
     PuskesmasToken {
         #[arg(long)]
         puskesmas: String,
+    },
+    /// Register a bidan (or update her name) and the Posyandu she covers (repeat
+    /// `--posyandu`; replaces the earlier list).
+    AddBidan {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "posyandu", required = true)]
+        posyandu: Vec<String>,
+    },
+    /// Issue a bidan token (printed once; earlier ones stay valid until revoked).
+    BidanToken {
+        #[arg(long)]
+        bidan: String,
+    },
+    /// Revoke one bidan token by its id (as printed when issued).
+    RevokeBidanToken {
+        #[arg(long)]
+        token_id: i64,
     },
     List,
     /// Set the SATUSEHAT ids the FHIR export of a Posyandu references (from the
@@ -429,7 +450,7 @@ fn seal_at_rest_pg(url: &str, keys: Arc<AtRest>) -> anyhow::Result<()> {
     report_sealed(p)
 }
 
-fn admin_op(conn: &dyn Registry, keys: Option<&AtRest>, op: AdminOp) -> anyhow::Result<()> {
+fn admin_op(conn: &dyn BidanRegistry, keys: Option<&AtRest>, op: AdminOp) -> anyhow::Result<()> {
     match op {
         AdminOp::AddPuskesmas { id, name } => {
             admin::add_puskesmas(conn, &id, &name)?;
@@ -462,6 +483,19 @@ fn admin_op(conn: &dyn Registry, keys: Option<&AtRest>, op: AdminOp) -> anyhow::
             println!("{}", t.token);
         }
         AdminOp::List => print!("{}", admin::list(conn)?),
+        AdminOp::AddBidan { id, name, posyandu } => {
+            bidan_registry::add_bidan(conn, &id, &name, &posyandu)?;
+            println!("Bidan {id} tersimpan ({} Posyandu)", posyandu.len());
+        }
+        AdminOp::BidanToken { bidan } => {
+            let t = bidan_registry::bidan_token(conn, &bidan)?;
+            eprintln!("Token bidan #{} untuk {bidan} (hanya ditampilkan sekali):", t.token_id);
+            println!("{}", t.token);
+        }
+        AdminOp::RevokeBidanToken { token_id } => {
+            bidan_registry::revoke_bidan_token(conn, token_id)?;
+            println!("Token bidan #{token_id} dicabut");
+        }
         AdminOp::Satusehat { posyandu, org, puskesmas_org, location, bidan, bidan_name, utc_offset } => {
             let config = posyandu_server::storage::SatusehatConfig {
                 posyandu_id: posyandu.clone(),

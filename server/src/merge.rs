@@ -174,6 +174,13 @@ fn apply_inner(
     // bad value is the more useful reason to give).
     let authors: HashMap<ChangeHash, Result<String, String>> =
         new.iter().map(|c| (c.hash(), author_of(c, auth))).collect();
+    // Changes the relay wrote for a bidan (`crate::bidan::writer`): the only ones that
+    // may record bidan-side referral statuses.
+    let bidan_changes: HashSet<ChangeHash> = new
+        .iter()
+        .filter(|c| crate::bidan::writer::is_relay_bidan_change(c.actor_id().to_bytes(), c.message()))
+        .map(Change::hash)
+        .collect();
     am.apply_changes(new.clone()).map_err(|e| bad(None, e.to_string()))?;
     let missing = am.get_missing_deps(&[]);
     if !missing.is_empty() {
@@ -204,6 +211,7 @@ fn apply_inner(
         authors_ok.insert(hash, author.map_err(|why| bad(None, why))?);
     }
     check_authorship(&am, &read, auth, &authors_ok).map_err(|(path, why)| bad(path, why))?;
+    check_referral_steps(&am, &authors_ok, &bidan_changes).map_err(|(path, why)| bad(path, why))?;
     let snapshot = am.save();
     if snapshot.len() > MAX_DOC_BYTES {
         return Err(bad(None, format!("dokumen menjadi terlalu besar (> {} KB)", MAX_DOC_BYTES >> 10)));
@@ -241,6 +249,8 @@ fn author_of(c: &Change, auth: &PushAuth) -> Result<String, String> {
         // After a restore, a phone re-pushes what other phones wrote (their bindings may
         // be newer than the backup).
         Some(m) if auth.healing && auth.kaders.contains(m) => Ok(m.to_string()),
+        // ... and what the relay wrote for a bidan (its actor and author are the relay's).
+        Some(m) if auth.healing && crate::bidan::writer::is_relay_bidan_change(actor, Some(m)) => Ok(m.to_string()),
         _ if auth.own_actor.is_some() => Err("perubahan ini tidak ditulis oleh HP ini".into()),
         _ => Err("penulis perubahan bukan kader pemilik perangkat ini".into()),
     }
@@ -307,6 +317,75 @@ fn check_authorship(
             };
             if written_now(&obj, "birth_date").is_some() && m.birth_date > latest {
                 return Err((Some(format!("members/{}/birth_date", m.id)), "tanggal lahir di masa depan".into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Referral steps (`referrals/<id>/steps/<step>`, issue 12): a step written by a
+/// device (any change not written by the relay for a bidan) must be a kader-side status
+/// (`dirujuk`) recorded by the change's author with role `kader`, and a device may not
+/// touch a step of the bidan's. A kader cannot close a referral on the bidan's behalf.
+fn check_referral_steps(
+    am: &Automerge,
+    authors: &HashMap<ChangeHash, String>,
+    bidan_changes: &HashSet<ChangeHash>,
+) -> Result<(), (Option<String>, String)> {
+    use posyandu_records::rules::referral_lifecycle::{ReferralStatus, StepRole};
+    const BIDAN_ONLY: &str = "status rujukan ini hanya dapat dicatat oleh bidan; kader hanya dapat membuat rujukan";
+    // The device author of the value(s) at `obj/key` written by this push, if any.
+    let device_author = |obj: &automerge::ObjId, key: &str| -> Option<String> {
+        am.get_all(obj, key).ok()?.into_iter().find_map(|(_, id)| {
+            let hash = am.hash_for_opid(&id)?;
+            if bidan_changes.contains(&hash) {
+                return None;
+            }
+            authors.get(&hash).cloned()
+        })
+    };
+    let texts = |obj: &automerge::ObjId, key: &str| -> Vec<String> {
+        am.get_all(obj, key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(v, _)| match v {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Str(t) => t.to_string(),
+                    _ => String::new(),
+                },
+                Value::Object(_) => String::new(),
+            })
+            .collect()
+    };
+    for (coll, _) in am.get_all(ROOT, "referrals").unwrap_or_default().into_iter().filter_map(|(v, id)| match v {
+        Value::Object(ObjType::Map) => Some((id, ())),
+        _ => None,
+    }) {
+        for rkey in am.keys(&coll).collect::<Vec<_>>() {
+            let Some((Value::Object(ObjType::Map), referral)) = am.get(&coll, rkey.as_str()).ok().flatten() else {
+                continue;
+            };
+            let Some((Value::Object(ObjType::Map), steps)) = am.get(&referral, "steps").ok().flatten() else {
+                continue;
+            };
+            for skey in am.keys(&steps).collect::<Vec<_>>() {
+                let Some((Value::Object(ObjType::Map), step)) = am.get(&steps, skey.as_str()).ok().flatten() else {
+                    continue;
+                };
+                let path = format!("referrals/{rkey}/steps/{skey}");
+                let written: Vec<String> = am.keys(&step).filter_map(|k| device_author(&step, &k)).collect();
+                let Some(author) = written.first() else { continue };
+                let statuses = texts(&step, "status");
+                let kader_side = |s: &String| ReferralStatus::parse(s).is_some_and(|st| st.role() == StepRole::Kader);
+                if statuses.is_empty() || !statuses.iter().all(kader_side) {
+                    return Err((Some(format!("{path}/status")), BIDAN_ONLY.into()));
+                }
+                if texts(&step, "role").iter().any(|r| r != "kader") {
+                    return Err((Some(format!("{path}/role")), BIDAN_ONLY.into()));
+                }
+                if texts(&step, "by").iter().any(|b| b != author) {
+                    return Err((Some(format!("{path}/by")), "pencatat langkah rujukan bukan penulisnya".into()));
+                }
             }
         }
     }

@@ -114,6 +114,7 @@ fn household() -> Household {
             visit(1001, date!(2026 - 11 - 20), VisitKind::KunjunganRumah, vec![twin]),
         ],
         pregnancies: Vec::new(),
+        referrals: Vec::new(),
     }
 }
 
@@ -553,7 +554,7 @@ fn satusehat_storage_on_sqlite_and_its_migration() {
     // … upgraded by opening: migration 7 adds the SATUSEHAT tables.
     let storage = SqliteStorage::open(&path).unwrap();
     let version: i64 = storage.with_conn(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap());
-    assert_eq!((version as usize, MIGRATIONS.len()), (7, 7));
+    assert_eq!((version as usize, MIGRATIONS.len()), (9, 9));
     storage.with_conn(|c| {
         let mut bad = config();
         bad.utc_offset = "+07".into();

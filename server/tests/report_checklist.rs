@@ -65,6 +65,7 @@ fn household(members: Vec<Member>, visits: Vec<(Date, VisitEntry)>) -> Household
             })
             .collect(),
         pregnancies: Vec::new(),
+        referrals: Vec::new(),
     }
 }
 

@@ -76,6 +76,7 @@ fn family(visits: Vec<Visit>, members: &[Member], pregnancies: Vec<Pregnancy>) -
             members: members.to_vec(),
             visits,
             pregnancies,
+            referrals: vec![],
         },
     }
 }

@@ -61,6 +61,7 @@ fn household(members: Vec<Member>, visits: Vec<Visit>, pregnancies: Vec<Pregnanc
         members,
         visits,
         pregnancies,
+        referrals: Vec::new(),
     }
 }
 

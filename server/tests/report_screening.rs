@@ -58,6 +58,7 @@ fn household(members: Vec<Member>, entries: Vec<(Date, VisitEntry)>) -> Househol
         members,
         visits,
         pregnancies: Vec::new(),
+        referrals: Vec::new(),
     }
 }
 

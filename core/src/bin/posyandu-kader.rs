@@ -203,6 +203,36 @@ enum Command {
     Search { query: String },
     /// Members due for a home visit ("perlu dikunjungi").
     Due,
+    /// Reasons the rulebook proposes to refer a member today (2T, T, BGM, above the
+    /// orange line, KEK in pregnancy, hypertension).
+    ProposeReferral {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        member: Uuid,
+    },
+    /// Raise a referral (status dirujuk); prints its id. Without --reason, the
+    /// rulebook's proposal.
+    Refer {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        member: Uuid,
+        /// Reason code, repeatable (2T, T, BGM, ATAS_ORANYE, KEK_HAMIL, HIPERTENSI,
+        /// TANDA_BAHAYA, LAINNYA).
+        #[arg(long = "reason")]
+        reasons: Vec<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// The visit whose measurements triggered it.
+        #[arg(long)]
+        visit: Option<Uuid>,
+    },
+    /// Referrals of the Posyandu with their status (open ones unless --all).
+    Referrals {
+        #[arg(long)]
+        all: bool,
+    },
     /// Same-field conflicts of a household.
     Conflicts { household: Uuid },
     /// Resolve a conflict by choosing one of its values (as shown by `conflicts`).
@@ -420,6 +450,56 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                 println!("BB/U z={} {}", z(a.zwfa), a.bbu.map_or("", |c| c.label_id()));
                 println!("TB/U z={} {}", z(a.zlhfa), a.tbu.map_or("", |c| c.label_id()));
                 println!("BB/TB z={} {}", z(a.zwfl), a.bbtb.map_or("", |c| c.label_id()));
+            }
+            let proposed = store.proposed_referral(household, member)?;
+            if !proposed.is_empty() {
+                let codes: Vec<&str> = proposed.iter().map(|p| p.code.as_str()).collect();
+                println!("Usulan rujukan: {} (catat dengan: refer)", codes.join(", "));
+            }
+        }
+        Command::ProposeReferral { household, member } => {
+            let proposed = store.proposed_referral(household, member)?;
+            if proposed.is_empty() {
+                println!("Tidak ada usulan rujukan.");
+            }
+            for p in proposed {
+                println!("{}  {}", p.code, p.label);
+            }
+        }
+        Command::Refer { household, member, reasons, note, visit } => {
+            let reasons = if reasons.is_empty() {
+                store.proposed_referral(household, member)?.into_iter().map(|p| p.code).collect()
+            } else {
+                reasons
+            };
+            if reasons.is_empty() {
+                bail!("tidak ada usulan rujukan; sebutkan alasan dengan --reason");
+            }
+            let id =
+                store.raise_referral(household, NewReferral { member_id: member, reasons, note, visit_id: visit })?;
+            println!("{id}");
+        }
+        Command::Referrals { all } => {
+            let list = store.referrals(!all)?;
+            if list.is_empty() {
+                println!("Tidak ada rujukan.");
+            }
+            for r in list {
+                let follow = r
+                    .follow_up_by
+                    .as_deref()
+                    .map(|d| format!("  kunjungan rumah paling lambat {d}"))
+                    .unwrap_or_default();
+                println!(
+                    "{}  {}  {}  {}  [{}]  status: {}{}",
+                    r.id,
+                    r.date,
+                    r.member_name,
+                    r.reasons.join(","),
+                    r.household_id,
+                    r.status.code(),
+                    follow
+                );
             }
         }
         Command::AddPregnancy { household, member, lmp, gravida, muac_cm } => {

@@ -114,6 +114,11 @@ impl Store {
                 r.get::<_, i64>(6)?,
             ))
         })?;
+        // Follow-up home visits a bidan asked for (rules::referral_lifecycle).
+        let mut follow_ups: HashMap<String, Vec<String>> = HashMap::new();
+        for (member, by) in super::referral::pending_follow_ups(&conn, &self.identity().posyandu_id)? {
+            follow_ups.entry(member).or_default().push(by);
+        }
         let mut out = Vec::new();
         for row in rows {
             let (id, hh, name, birth, rt, head_name, sex) = row?;
@@ -127,6 +132,7 @@ impl Store {
             let mut r = reasons(b, stage, kek.get(&id).copied().unwrap_or(false), &h, today);
             let visits = seen.remove(&id).unwrap_or_default();
             r.extend(postnatal::reasons(b, delivered.get(&id).copied().flatten(), &visits, today));
+            r.extend(follow_ups.remove(&id).into_iter().flatten().map(DueReason::FollowUpVisit));
             if !r.is_empty() {
                 out.push(DueItem {
                     member_id: id.parse().unwrap_or_default(),

@@ -16,6 +16,7 @@ pub mod due;
 mod ilp;
 pub mod keyring;
 pub mod query;
+pub mod referral;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -35,6 +36,7 @@ use crate::validation;
 pub use due::{DueItem, DueReason};
 pub use keyring::{DatabaseKey, FileKeyring, Keyring, KeyringError, MemoryKeyring};
 pub use query::{HouseholdSummary, MemberSummary};
+pub use referral::{NewReferral, ProposedReason, ReferralSummary};
 
 /// Who writes through this store: the device, the kader using it and the Posyandu
 /// whose households it holds.

@@ -94,6 +94,7 @@ pub fn materialize(
     for table in ["member", "pregnancy", "visit_entry", "doc_problem"] {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?.execute([&id])?;
     }
+    super::referral::materialize(tx, hh)?;
     let mut ins_problem = tx.prepare_cached(
         "INSERT OR IGNORE INTO doc_problem (household_id, path, reason, kind) VALUES (?1, ?2, ?3, ?4)",
     )?;

@@ -123,6 +123,21 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX quarantine_by_doc ON quarantine (doc_id);
     "#,
+    // 5: referrals with their lifecycle (issue 12; `store::referral`): one row per
+    // referral with its derived status and the follow-up visit the bidan asked for.
+    r#"
+    CREATE TABLE referral (
+        id TEXT PRIMARY KEY,
+        household_id TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        date TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        follow_up_by TEXT,
+        follow_up_asked TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX referral_by_household ON referral (household_id);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

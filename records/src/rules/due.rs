@@ -44,6 +44,10 @@ pub enum DueReason {
     /// A neonatal contact (KN1–KN3) whose window is open and not yet met by a visit
     /// ([`super::postnatal`]).
     KunjunganNeonatal(String),
+    /// The bidan asked for a follow-up home visit of a referral, by this date
+    /// (`YYYY-MM-DD`), and no home visit was recorded since
+    /// ([`super::referral_lifecycle::follow_up_pending`]).
+    FollowUpVisit(String),
 }
 
 impl DueReason {
@@ -64,6 +68,7 @@ impl DueReason {
             DueReason::KunjunganNifas(c) | DueReason::KunjunganNeonatal(c) => {
                 format!("{} belum tercatat", super::postnatal::label_of(c))
             }
+            DueReason::FollowUpVisit(by) => format!("Kunjungan rumah diminta bidan (paling lambat {by})"),
         }
     }
 }

@@ -17,6 +17,7 @@
 //! | N/T/O/B of recorded weighings (store, preview, relay) | [`trend`] |
 //! | whether this month's hari buka has taken place | [`session`] |
 //! | KMS referral triggers (T, 2T, BGM, above the orange line) | [`referral`] |
+//! | referral reasons, lifecycle status, follow-up visit, proposed referrals | [`referral_lifecycle`] |
 //! | F2 nutrition status of BGM/2T children, *baru* and *kumulatif* cases | [`f2`] |
 //! | child LiLA band (6–59 months) | [`muac`] |
 //! | why a member is due for a home visit | [`due`] |
@@ -44,6 +45,7 @@ pub mod muac;
 pub mod postnatal;
 pub mod pregnancy;
 pub mod referral;
+pub mod referral_lifecycle;
 pub mod screening;
 pub mod session;
 pub mod table;
@@ -75,6 +77,7 @@ mod tests {
             ("table.rs", include_str!("table.rs")),
             ("pregnancy.rs", include_str!("pregnancy.rs")),
             ("referral.rs", include_str!("referral.rs")),
+            ("referral_lifecycle.rs", include_str!("referral_lifecycle.rs")),
             ("screening.rs", include_str!("screening.rs")),
             ("session.rs", include_str!("session.rs")),
             ("trend.rs", include_str!("trend.rs")),

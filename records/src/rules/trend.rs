@@ -184,6 +184,7 @@ mod tests {
             members: vec![member],
             visits,
             pregnancies: vec![],
+            referrals: vec![],
         };
         (hh, ids, child)
     }

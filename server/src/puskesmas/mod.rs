@@ -157,6 +157,10 @@ pub async fn puskesmas(
             tracing::warn!(token_id = d.token_id, code = "wrong_token_kind", "device token on puskesmas API");
             Err(ApiError::WrongTokenKind)
         }
+        Principal::Bidan(b) => {
+            tracing::warn!(bidan_token_id = b.token_id, code = "wrong_token_kind", "bidan token on puskesmas API");
+            Err(ApiError::WrongTokenKind)
+        }
     }
 }
 

@@ -52,6 +52,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0005_push_checks.sql"),
     include_str!("../../migrations/postgres/0006_read_model.sql"),
     include_str!("../../migrations/postgres/0007_satusehat.sql"),
+    include_str!("../../migrations/postgres/0008_reserved.sql"),
+    include_str!("../../migrations/postgres/0009_bidan.sql"),
 ];
 
 /// How often a transaction is retried after a serialization failure or deadlock.
@@ -624,7 +626,9 @@ impl Storage for PgStorage {
                     "SELECT id, kind, device_id, kader_id, posyandu_id, puskesmas_id, revoked_at FROM token WHERE hash = $1",
                 )
                 .await?;
-            let Some(row) = client.query_opt(&stmt, &[&&hash[..]]).await? else { return Ok(None) };
+            let Some(row) = client.query_opt(&stmt, &[&&hash[..]]).await? else {
+                return Ok(crate::bidan::registry::lookup_pg(&client, &hash).await?);
+            };
             let token_id: i64 = row.get(0);
             let kind: String = row.get(1);
             let revoked_at: Option<i64> = row.get(6);
@@ -1019,7 +1023,7 @@ impl PgRegistry {
         Ok(PgRegistry { rt, client: tokio::sync::Mutex::new(client) })
     }
 
-    fn run<T>(
+    pub(crate) fn run<T>(
         &self,
         f: impl for<'c> FnOnce(&'c mut tokio_postgres::Client) -> BoxFuture<'c, Result<T, tokio_postgres::Error>>,
     ) -> admin::Result<T> {

@@ -183,6 +183,30 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (puskesmas_org_id, antigen)
     );
     "#,
+    // 8: reserved for another branch (member status); a no-op here, replaced when merged.
+    "SELECT 1;",
+    // 9: bidan (village midwives) and their tokens (crate::bidan): a bidan covers one or
+    // more Posyandu; her tokens are kept apart from the device/Puskesmas `token` table
+    // (whose kinds are fixed by a CHECK), hashed like them.
+    r#"
+    CREATE TABLE bidan (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE bidan_posyandu (
+        bidan_id TEXT NOT NULL REFERENCES bidan(id),
+        posyandu_id TEXT NOT NULL REFERENCES posyandu(id),
+        PRIMARY KEY (bidan_id, posyandu_id)
+    );
+    CREATE TABLE bidan_token (
+        id INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL UNIQUE,
+        bidan_id TEXT NOT NULL REFERENCES bidan(id),
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    "#,
 ];
 
 /// Applies pending migrations up to `target` (each in its own transaction) and returns
@@ -506,7 +530,7 @@ pub fn lookup_token(conn: &Connection, hash: &[u8; 32]) -> Result<Option<TokenLo
         .query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
         .optional()?;
     let Some((token_id, kind, device_id, kader_id, posyandu_id, puskesmas_id, revoked_at)) = row else {
-        return Ok(None);
+        return Ok(crate::bidan::registry::lookup_sqlite(conn, hash)?);
     };
     let principal = match (kind.as_str(), device_id, kader_id, posyandu_id, puskesmas_id) {
         ("device", Some(device_id), Some(kader_id), Some(posyandu_id), _) => {
