@@ -841,7 +841,9 @@ fn newer_writer(d: &mut HouseholdDoc) -> Vec<String> {
     };
     am.put(&need, "priority", "tinggi").unwrap();
     am.put(ROOT, "app_version", "2.0").unwrap();
-    let refs = am.put_object(ROOT, "referrals", ObjType::Map).unwrap();
+    // A root collection this version does not know (`referrals` was such an example
+    // until issue 12 made it real).
+    let refs = am.put_object(ROOT, "kelas_ibu", ObjType::Map).unwrap();
     let r = am.put_object(&refs, REFERRAL.to_string(), ObjType::Map).unwrap();
     am.put(&r, "member_id", KID.to_string()).unwrap();
     am.put(&r, "reason", "gizi kurang").unwrap();
@@ -869,7 +871,7 @@ fn newer_writer(d: &mut HouseholdDoc) -> Vec<String> {
         format!("members/{KID}/blood_type"),
         "household/address/village_name".into(),
         "app_version".into(),
-        "referrals".into(),
+        "kelas_ibu".into(),
         "checklists".into(),
         format!("visits/{V3}"),
     ]

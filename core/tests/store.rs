@@ -212,10 +212,10 @@ fn migrates_a_version_2_store_to_the_current_version() {
         hh
     };
     {
-        // Back to version 2 as the previous app left it: no doc_problem (3) and no
-        // quarantine (4) table.
+        // Back to version 2 as the previous app left it: no doc_problem (3), no
+        // quarantine (4) and no referral (5) table.
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE doc_problem; DROP TABLE quarantine").unwrap();
+        conn.execute_batch("DROP TABLE doc_problem; DROP TABLE quarantine; DROP TABLE referral").unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
     }
     let store = open_store(&path, "D1");

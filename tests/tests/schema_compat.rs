@@ -38,7 +38,7 @@ fn a_newer_app_version_and_this_one_sync_both_ways_without_losing_anything() {
         (h, child)
     };
     // What the next version writes: a field on a member, a field inside a visit entry, a
-    // visit of a kind this build does not know, and a new record kind (referrals).
+    // visit of a kind this build does not know, and a new record kind (kelas_ibu; `referrals` was the example until issue 12 made it real).
     let new_visit = Uuid::new_v4();
     let referral = Uuid::new_v4();
     write_behind(&new_path, h, "K-NEW", |am| {
@@ -55,7 +55,7 @@ fn a_newer_app_version_and_this_one_sync_both_ways_without_losing_anything() {
         let entries = am.put_object(&v, "entries", ObjType::Map).unwrap();
         let e = am.put_object(&entries, child.to_string(), ObjType::Map).unwrap();
         am.put(&e, "topik_kelas", "mp_asi").unwrap();
-        let refs = am.put_object(ROOT, "referrals", ObjType::Map).unwrap();
+        let refs = am.put_object(ROOT, "kelas_ibu", ObjType::Map).unwrap();
         let r = am.put_object(&refs, referral.to_string(), ObjType::Map).unwrap();
         am.put(&r, "member_id", child.to_string()).unwrap();
         am.put(&r, "status", "dirujuk").unwrap();
@@ -123,11 +123,11 @@ fn a_newer_app_version_and_this_one_sync_both_ways_without_losing_anything() {
     assert_eq!(get(&["members", &m, "status_kependudukan"]).as_deref(), Some("aktif"));
     assert_eq!(get(&["visits", &vv, "kind"]).as_deref(), Some("kelas_balita"));
     assert_eq!(get(&["visits", &vv, "entries", &m, "topik_kelas"]).as_deref(), Some("mp_asi"));
-    assert_eq!(get(&["referrals", &r, "status"]).as_deref(), Some("dirujuk"));
+    assert_eq!(get(&["kelas_ibu", &r, "status"]).as_deref(), Some("dirujuk"));
     // And the relay's copy, which the Puskesmas side reads, has them too.
     let relay_doc = relay.stored_snapshot(&h.as_bytes()[..]).unwrap();
     let mut at_relay = HouseholdDoc::load_readonly(&relay_doc).unwrap();
-    let (_, refs) = at_relay.automerge().get(ROOT, "referrals").unwrap().unwrap();
+    let (_, refs) = at_relay.automerge().get(ROOT, "kelas_ibu").unwrap().unwrap();
     assert!(at_relay.automerge().get(&refs, referral.to_string()).unwrap().is_some());
 }
 
