@@ -2,6 +2,8 @@
 //! 6–23 months) and counselling per topic, from households built in memory and
 //! hand-counted. Definitions: `server/src/puskesmas/report.rs`, docs/rules.md §25.
 
+mod common;
+
 use posyandu_records::model::*;
 use posyandu_server::puskesmas::report::{MonthlyReport, ReportBuilder};
 use posyandu_server::puskesmas::Loaded;
@@ -10,20 +12,7 @@ use time::Date;
 use uuid::Uuid;
 
 fn member(n: u128, birth: Date, sex: Sex) -> Member {
-    Member {
-        id: Uuid::from_u128(n),
-        nik: None,
-        mother_nik: None,
-        name: format!("M{n}"),
-        birth_date: birth,
-        sex,
-        relation: Relation::Anak,
-        bpjs_number: None,
-        kia_book: None,
-        birth: None,
-        status: None,
-        deleted: false,
-    }
+    common::member(Uuid::from_u128(n), &format!("M{n}"), birth, sex)
 }
 
 fn answered(member: u128, answers: &[(&str, bool)], topics: &[&str]) -> VisitEntry {
@@ -36,37 +25,8 @@ fn answered(member: u128, answers: &[(&str, bool)], topics: &[&str]) -> VisitEnt
 }
 
 fn household(members: Vec<Member>, visits: Vec<(Date, VisitEntry)>) -> Household {
-    Household {
-        id: Uuid::from_u128(1),
-        posyandu_id: "P-001".into(),
-        kk_number: None,
-        kk_history: Vec::new(),
-        head_member_id: None,
-        address: Address {
-            rt: "001".into(),
-            rw: "002".into(),
-            kode_wilayah: "3275010001".into(),
-            ..Default::default()
-        },
-        gps: None,
-        spm: SpmAttributes::default(),
-        members,
-        visits: visits
-            .into_iter()
-            .enumerate()
-            .map(|(i, (date, e))| Visit {
-                id: Uuid::from_u128(10_000 + i as u128),
-                date,
-                kind: VisitKind::KunjunganRumah,
-                kader_id: "K-1".into(),
-                posyandu_id: "P-001".into(),
-                entries: vec![e],
-                deleted: false,
-            })
-            .collect(),
-        pregnancies: Vec::new(),
-        referrals: Vec::new(),
-    }
+    let visits = common::visits_of(visits, VisitKind::KunjunganRumah);
+    common::household(Uuid::from_u128(1), "3275010001", members, visits, Vec::new())
 }
 
 fn report(hh: Household) -> MonthlyReport {

@@ -3,6 +3,8 @@
 //! 12–59 months (red) and ibu nifas; "children immunised" counts children under five
 //! given a dose of the child schedule, not women given Td.
 
+mod common;
+
 use posyandu_records::model::*;
 use posyandu_server::puskesmas::report::{to_csv, MonthlyReport, ReportBuilder};
 use posyandu_server::puskesmas::Loaded;
@@ -12,20 +14,7 @@ use time::Date;
 use uuid::Uuid;
 
 fn member(name: &str, birth: Date, sex: Sex) -> Member {
-    Member {
-        id: Uuid::new_v4(),
-        nik: None,
-        mother_nik: None,
-        name: name.into(),
-        birth_date: birth,
-        sex,
-        relation: Relation::Anak,
-        bpjs_number: None,
-        kia_book: None,
-        status: None,
-        birth: None,
-        deleted: false,
-    }
+    common::member(Uuid::new_v4(), name, birth, sex)
 }
 
 fn entry(m: &Member, services: Services) -> VisitEntry {
@@ -33,15 +22,7 @@ fn entry(m: &Member, services: Services) -> VisitEntry {
 }
 
 fn visit(date: Date, entries: Vec<VisitEntry>) -> Visit {
-    Visit {
-        id: Uuid::new_v4(),
-        date,
-        kind: VisitKind::HariBuka,
-        kader_id: "K-1".into(),
-        posyandu_id: "P-001".into(),
-        entries,
-        deleted: false,
-    }
+    common::visit(Uuid::new_v4(), date, VisitKind::HariBuka, entries)
 }
 
 fn vit_a(c: Option<VitaminACapsule>) -> Services {
@@ -58,27 +39,7 @@ struct Family {
 
 /// One household holding `members`, `visits` and `pregnancies`.
 fn family(visits: Vec<Visit>, members: &[Member], pregnancies: Vec<Pregnancy>) -> Family {
-    Family {
-        hh: Household {
-            id: Uuid::new_v4(),
-            posyandu_id: "P-001".into(),
-            kk_number: None,
-            kk_history: vec![],
-            head_member_id: None,
-            address: Address {
-                rt: "001".into(),
-                rw: "002".into(),
-                kode_wilayah: "3201010001".into(),
-                ..Default::default()
-            },
-            gps: None,
-            spm: SpmAttributes::default(),
-            members: members.to_vec(),
-            visits,
-            pregnancies,
-            referrals: vec![],
-        },
-    }
+    Family { hh: common::household(Uuid::new_v4(), "3201010001", members.to_vec(), visits, pregnancies) }
 }
 
 fn build(f: &Family, month: &str, first: Date, last: Date) -> MonthlyReport {

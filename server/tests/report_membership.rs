@@ -2,6 +2,8 @@
 //! one who died, hand-computed. A gone member counts through the month of the event
 //! and not from the month after (`rules::membership`, docs/rules.md section 25).
 
+mod common;
+
 use posyandu_records::model::*;
 use posyandu_server::puskesmas::report::{MonthlyReport, ReportBuilder};
 use posyandu_server::puskesmas::Loaded;
@@ -11,58 +13,20 @@ use time::Date;
 use uuid::Uuid;
 
 fn member(name: &str, birth: Date, sex: Sex, status: Option<MemberStatus>) -> Member {
-    Member {
-        id: Uuid::new_v4(),
-        nik: None,
-        mother_nik: None,
-        name: name.into(),
-        birth_date: birth,
-        sex,
-        relation: Relation::Anak,
-        bpjs_number: None,
-        kia_book: Some(true),
-        status,
-        birth: None,
-        deleted: false,
-    }
+    Member { kia_book: Some(true), status, ..common::member(Uuid::new_v4(), name, birth, sex) }
 }
 
 fn weighed(m: &Member, date: Date, kg: f64) -> Visit {
-    Visit {
-        id: Uuid::new_v4(),
-        date,
-        kind: VisitKind::HariBuka,
-        kader_id: "K-1".into(),
-        posyandu_id: "P-001".into(),
-        entries: vec![VisitEntry {
-            member_id: m.id,
-            measurements: Measurements { weight_kg: Some(kg), ..Default::default() },
-            ..Default::default()
-        }],
-        deleted: false,
-    }
+    let e = VisitEntry {
+        member_id: m.id,
+        measurements: Measurements { weight_kg: Some(kg), ..Default::default() },
+        ..Default::default()
+    };
+    common::visit(Uuid::new_v4(), date, VisitKind::HariBuka, vec![e])
 }
 
 fn household(members: Vec<Member>, visits: Vec<Visit>, pregnancies: Vec<Pregnancy>) -> Household {
-    Household {
-        id: Uuid::new_v4(),
-        posyandu_id: "P-001".into(),
-        kk_number: None,
-        kk_history: vec![],
-        head_member_id: None,
-        address: Address {
-            rt: "001".into(),
-            rw: "002".into(),
-            kode_wilayah: "3201010001".into(),
-            ..Default::default()
-        },
-        gps: None,
-        spm: SpmAttributes::default(),
-        members,
-        visits,
-        pregnancies,
-        referrals: Vec::new(),
-    }
+    common::household(Uuid::new_v4(), "3201010001", members, visits, pregnancies)
 }
 
 fn report(hh: &Household, month: &str, first: Date, last: Date) -> Value {

@@ -3,6 +3,8 @@
 //! glucose, adult IMT and waist). Definitions: `server/src/puskesmas/report.rs` and
 //! `docs/puskesmas-api.md`.
 
+mod common;
+
 use posyandu_records::model::*;
 use posyandu_server::puskesmas::report::{MonthlyReport, ReportBuilder};
 use posyandu_server::puskesmas::Loaded;
@@ -11,55 +13,12 @@ use time::Date;
 use uuid::Uuid;
 
 fn member(n: u128, name: &str, birth: Date, sex: Sex) -> Member {
-    Member {
-        id: Uuid::from_u128(n),
-        nik: None,
-        mother_nik: None,
-        name: name.into(),
-        birth_date: birth,
-        sex,
-        relation: Relation::Lainnya,
-        bpjs_number: None,
-        kia_book: None,
-        status: None,
-        birth: None,
-        deleted: false,
-    }
+    Member { relation: Relation::Lainnya, ..common::member(Uuid::from_u128(n), name, birth, sex) }
 }
 
 fn household(members: Vec<Member>, entries: Vec<(Date, VisitEntry)>) -> Household {
-    let visits = entries
-        .into_iter()
-        .enumerate()
-        .map(|(i, (date, e))| Visit {
-            id: Uuid::from_u128(10_000 + i as u128),
-            date,
-            kind: VisitKind::HariBuka,
-            kader_id: "K-1".into(),
-            posyandu_id: "P-001".into(),
-            entries: vec![e],
-            deleted: false,
-        })
-        .collect();
-    Household {
-        id: Uuid::from_u128(1),
-        posyandu_id: "P-001".into(),
-        kk_number: None,
-        kk_history: Vec::new(),
-        head_member_id: None,
-        address: Address {
-            rt: "001".into(),
-            rw: "002".into(),
-            kode_wilayah: "3275010001".into(),
-            ..Default::default()
-        },
-        gps: None,
-        spm: SpmAttributes::default(),
-        members,
-        visits,
-        pregnancies: Vec::new(),
-        referrals: Vec::new(),
-    }
+    let visits = common::visits_of(entries, VisitKind::HariBuka);
+    common::household(Uuid::from_u128(1), "3275010001", members, visits, Vec::new())
 }
 
 fn entry(member: u128, m: Measurements) -> VisitEntry {
