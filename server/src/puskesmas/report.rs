@@ -775,7 +775,7 @@ impl ReportBuilder {
                         to: rf.to.clone(),
                     });
                 }
-                if let Some(m) = hh.member(e.member_id) {
+                if let Some(m) = hh.member(e.member_id).filter(|_| !e.checklist.is_empty()) {
                     let stage = hh.life_stage_of(m.id, v.date);
                     for (code, yes) in &e.checklist {
                         let applies = stage
