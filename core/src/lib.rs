@@ -25,11 +25,19 @@ pub mod error;
 pub mod store;
 pub mod sync;
 
-pub use posyandu_records::{doc, growth, ilp, model, process, rules, validation};
+pub use posyandu_records::{doc, growth, ilp, model, posyandu, process, rules, validation};
 
 pub use error::{Error, Result};
 pub use model::*;
+pub use posyandu_records::posyandu::{
+    AreaEntry, DayOfWeek, Posyandu, RosterEntry, RosterRole, Sasaran, SasaranSource, Schedule, ScheduleRule,
+    ServiceDate, Week,
+};
+pub use posyandu_records::rules::schedule::{HomeVisitSection, InviteReason};
 pub use rules::lifestage;
+pub use store::posyandu::{
+    HomeVisitItem, HomeVisitList, InviteItem, RegisterEntry, ServiceRegister, SessionFacts, Undangan,
+};
 pub use store::{
     DatabaseKey, DeviceIdentity, DueItem, DueReason, FileKeyring, HouseholdSummary, Keyring, KeyringError,
     MemberSummary, MemoryKeyring, NewReferral, ProposedReason, ReferralSummary, Store,

@@ -49,7 +49,12 @@ const HOUSEHOLD: &str = "household";
 const KK_HISTORY: &str = "kk_history";
 const ENTRIES: &str = "entries";
 
+mod posyandu;
 mod referral;
+pub use posyandu::{
+    genesis_actor, genesis_change, genesis_hash, is_posyandu_doc_id_form, posyandu_doc_id, read_posyandu, PosyanduRead,
+    POSYANDU_KIND,
+};
 pub use referral::MAX_STEPS as MAX_REFERRAL_STEPS;
 
 pub struct HouseholdDoc {

@@ -10,6 +10,7 @@
 //! - [`doc`]: how a household is encoded as one automerge document, how edits become
 //!   changes, how same-field conflicts are found and resolved, and the tolerant reader
 //!   every side uses.
+//! - [`posyandu`]: the Posyandu document's content (schedule, roster, area, sasaran).
 //! - [`validation`]: the plausibility checks shared by write checks and the reader.
 //! - [`rules`]: the rulebook, every derived health fact (ages, life stage, pregnancy,
 //!   immunisation, vitamin A, due reasons), I/O-free.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod growth;
 pub mod ilp;
 pub mod model;
+pub mod posyandu;
 pub mod process;
 pub mod rules;
 pub mod validation;

@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod merge;
 pub mod metrics;
+pub mod posyandu;
 pub mod puskesmas;
 pub mod quota;
 pub mod read_model;
@@ -101,6 +102,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(puskesmas::routes())
         .merge(bidan::routes())
+        .merge(posyandu::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

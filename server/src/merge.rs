@@ -61,6 +61,10 @@ pub struct Merged {
     /// `snapshot`): what the read model ([`crate::read_model`]) is derived from, in the
     /// push's transaction.
     pub read: Option<(HouseholdRead, Vec<Conflict>)>,
+    /// The merged Posyandu document (issue 12) as the shared reader reads it, when the
+    /// pushed document is the device's Posyandu document (then `read` is `None`): its
+    /// projection for the Puskesmas side (`read_posyandu`).
+    pub posyandu: Option<posyandu_records::posyandu::Posyandu>,
 }
 
 /// Who pushes, and what the relay knows to check authorship (read by the storage in
@@ -167,13 +171,32 @@ fn apply_inner(
     if new.is_empty() {
         return Ok(Merged::default());
     }
+    // The Posyandu document (issue 12): the device's own is recognised by its id; a new
+    // document with the form of a Posyandu document id that is not the device's own is
+    // another Posyandu's (nobody may take its id first).
+    let posyandu_doc = posyandu_records::doc::posyandu_doc_id(&auth.posyandu_id) == doc_uuid;
+    if !posyandu_doc && existing.is_none() && posyandu_records::doc::is_posyandu_doc_id_form(doc_uuid) {
+        return Err(ApiError::ForbiddenScope(label.to_string()));
+    }
+    let genesis = if posyandu_doc {
+        Some(posyandu_records::doc::genesis_hash(&auth.posyandu_id).map_err(|e| ApiError::internal(e.to_string()))?)
+    } else {
+        None
+    };
     if new.iter().any(|c| c.max_op() > MAX_DOC_OPS) {
         return Err(bad(None, format!("dokumen menjadi terlalu besar (> {MAX_DOC_OPS} operasi)")));
     }
     // Authorship is decided per change now, and reported after the value checks (a
     // bad value is the more useful reason to give).
-    let authors: HashMap<ChangeHash, Result<String, String>> =
-        new.iter().map(|c| (c.hash(), author_of(c, auth))).collect();
+    // The genesis change of the Posyandu document is the same on every device (written
+    // under an actor derived from the Posyandu id, without author): any device may push it.
+    let authors: HashMap<ChangeHash, Result<String, String>> = new
+        .iter()
+        .map(|c| {
+            let author = if Some(c.hash()) == genesis { Ok(String::new()) } else { author_of(c, auth) };
+            (c.hash(), author)
+        })
+        .collect();
     // Changes the relay wrote for a bidan (`crate::bidan::writer`): the only ones that
     // may record bidan-side referral statuses.
     let bidan_changes: HashSet<ChangeHash> = new
@@ -205,6 +228,9 @@ fn apply_inner(
     if schemas.is_empty() || !schemas.iter().all(schema_ok) {
         return Err(ApiError::UnsupportedSchema(label.to_string()));
     }
+    if let Some(genesis) = genesis {
+        return crate::posyandu::merged_posyandu(am, existing, genesis, authors, new, label);
+    }
     let read = check_values(&am, existing).map_err(|(path, why)| bad(path, why))?;
     let mut authors_ok: HashMap<ChangeHash, String> = HashMap::with_capacity(authors.len());
     for (hash, author) in authors {
@@ -219,7 +245,7 @@ fn apply_inner(
     let new_changes =
         causal_order(new).into_iter().map(|c| NewChange { hash: c.hash().0, data: c.raw_bytes().to_vec() }).collect();
     let conflicts = posyandu_records::doc::conflicts_of(&am);
-    Ok(Merged { snapshot: Some(snapshot), new_changes, read: Some((read, conflicts)) })
+    Ok(Merged { snapshot: Some(snapshot), new_changes, read: Some((read, conflicts)), posyandu: None })
 }
 
 /// The kader a pushed change is by, or why it may not be pushed by this device.
@@ -251,6 +277,8 @@ fn author_of(c: &Change, auth: &PushAuth) -> Result<String, String> {
         Some(m) if auth.healing && auth.kaders.contains(m) => Ok(m.to_string()),
         // ... and what the relay wrote for a bidan (its actor and author are the relay's).
         Some(m) if auth.healing && crate::bidan::writer::is_relay_bidan_change(actor, Some(m)) => Ok(m.to_string()),
+        // ... and what the relay wrote for a Puskesmas (the Posyandu document's schedule, sasaran).
+        Some(m) if auth.healing && crate::bidan::writer::is_relay_puskesmas_change(actor, Some(m)) => Ok(m.to_string()),
         _ if auth.own_actor.is_some() => Err("perubahan ini tidak ditulis oleh HP ini".into()),
         _ => Err("penulis perubahan bukan kader pemilik perangkat ini".into()),
     }
@@ -393,7 +421,7 @@ fn check_referral_steps(
 }
 
 /// All concurrent scalar values of a root key (objects count as invalid values).
-fn root_values(am: &Automerge, key: &str) -> Vec<ScalarValue> {
+pub(crate) fn root_values(am: &Automerge, key: &str) -> Vec<ScalarValue> {
     am.get_all(ROOT, key)
         .unwrap_or_default()
         .into_iter()
@@ -406,7 +434,7 @@ fn root_values(am: &Automerge, key: &str) -> Vec<ScalarValue> {
 
 /// Orders changes so each comes after those of its dependencies that are in the set
 /// (a device may push them in any order; pulling devices apply page by page).
-fn causal_order(mut pending: Vec<Change>) -> Vec<Change> {
+pub(crate) fn causal_order(mut pending: Vec<Change>) -> Vec<Change> {
     let in_set: HashSet<ChangeHash> = pending.iter().map(Change::hash).collect();
     let mut done: HashSet<ChangeHash> = HashSet::new();
     let mut out = Vec::with_capacity(pending.len());

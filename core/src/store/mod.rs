@@ -15,6 +15,7 @@ pub mod cipher;
 pub mod due;
 mod ilp;
 pub mod keyring;
+pub mod posyandu;
 pub mod query;
 pub mod referral;
 pub mod schema;

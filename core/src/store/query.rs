@@ -90,6 +90,11 @@ pub fn materialize(
     conflicts: usize,
     _today: Date,
 ) -> Result<()> {
+    // The Posyandu document (issue 12, `store::posyandu`) is kept in the `doc` table
+    // like a household but is not one: no household rows.
+    if hh.id == crate::doc::posyandu_doc_id(&hh.posyandu_id) {
+        return Ok(());
+    }
     let id = hh.id.to_string();
     for table in ["member", "pregnancy", "visit_entry", "doc_problem"] {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?.execute([&id])?;

@@ -16,6 +16,7 @@
 //! | vitamin A rounds | [`vitamin_a`] |
 //! | N/T/O/B of recorded weighings (store, preview, relay) | [`trend`] |
 //! | whether this month's hari buka has taken place | [`session`] |
+//! | service days from the schedule (H-1), undangan list, register, home-visit list | [`schedule`] |
 //! | KMS referral triggers (T, 2T, BGM, above the orange line) | [`referral`] |
 //! | referral reasons, lifecycle status, follow-up visit, proposed referrals | [`referral_lifecycle`] |
 //! | F2 nutrition status of BGM/2T children, *baru* and *kumulatif* cases | [`f2`] |
@@ -46,6 +47,7 @@ pub mod postnatal;
 pub mod pregnancy;
 pub mod referral;
 pub mod referral_lifecycle;
+pub mod schedule;
 pub mod screening;
 pub mod session;
 pub mod table;

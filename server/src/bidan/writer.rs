@@ -30,9 +30,57 @@ pub fn is_relay_bidan_change(actor: &[u8], message: Option<&str>) -> bool {
 /// write: two relays (PostgreSQL) or two requests writing the same document at once
 /// never reuse an actor's sequence number.
 pub fn relay_actor() -> ActorId {
-    let mut bytes = RELAY_BIDAN_ACTOR_PREFIX.to_vec();
+    relay_actor_with(RELAY_BIDAN_ACTOR_PREFIX)
+}
+
+/// A fresh relay actor under `prefix` (6 bytes) and 10 random bytes.
+pub fn relay_actor_with(prefix: &[u8]) -> ActorId {
+    let mut bytes = prefix.to_vec();
     bytes.extend_from_slice(&rand::random::<[u8; 10]>());
     ActorId::from(bytes)
+}
+
+/// First bytes of every actor the relay writes Puskesmas changes under (the schedule
+/// and sasaran of a Posyandu document, `crate::posyandu`).
+pub const RELAY_PUSKESMAS_ACTOR_PREFIX: &[u8] = b"rpkesm";
+/// Author (change message) of a Puskesmas change: `puskesmas:<id>` (no kader id has `:`).
+pub const PUSKESMAS_AUTHOR_PREFIX: &str = "puskesmas:";
+
+/// A change the relay wrote for a Puskesmas (like [`is_relay_bidan_change`]).
+pub fn is_relay_puskesmas_change(actor: &[u8], message: Option<&str>) -> bool {
+    actor.starts_with(RELAY_PUSKESMAS_ACTOR_PREFIX)
+        && message.is_some_and(|m| m.len() > PUSKESMAS_AUTHOR_PREFIX.len() && m.starts_with(PUSKESMAS_AUTHOR_PREFIX))
+}
+
+/// Stores changes the relay wrote (for a bidan or a Puskesmas) exactly like a device
+/// push: merged and validated by `merge::apply_push`, appended to the Posyandu's log
+/// under the origin `writer` (so every phone pulls them), read model updated, in one
+/// transaction. `author` is the changes' author; the token id is negative so no device
+/// binding can match it. `new_docs`: documents the write may create (0 or 1).
+pub async fn store_relay_changes(
+    st: &crate::AppState,
+    token_id: i64,
+    writer: String,
+    author: String,
+    scope: String,
+    doc: posyandu_records::wire::DocId,
+    changes: Vec<Vec<u8>>,
+    new_docs: u64,
+) -> Result<(), ApiError> {
+    let principal = crate::auth::DevicePrincipal {
+        token_id: -token_id.abs(),
+        device_id: writer,
+        kader_id: author,
+        posyandu_id: scope,
+    };
+    let req = posyandu_records::wire::SyncRequest {
+        cursor: i64::MAX as u64,
+        push: vec![posyandu_records::wire::DocChanges { doc, changes }],
+        page_bytes: 0,
+    };
+    let quota = crate::storage::NewDocQuota { allowed: new_docs, limit: 0, retry_after_secs: 0 };
+    st.storage.sync(principal, req, quota).await?;
+    Ok(())
 }
 
 pub fn author(bidan_id: &str) -> String {

@@ -216,6 +216,13 @@ pub trait Storage: Send + Sync + 'static {
     /// until the row is rebuilt. Returns the rows marked.
     fn invalidate_read_model(&self, scope: Option<String>) -> BoxFuture<'_, Result<u64, ApiError>>;
 
+    /// The projection of Posyandu `scope`'s document (schedule, roster, area, sasaran;
+    /// issue 12), as of its last push; `None` when no device or Puskesmas has written it.
+    fn read_posyandu(
+        &self,
+        scope: String,
+    ) -> BoxFuture<'_, Result<Option<posyandu_records::posyandu::Posyandu>, ApiError>>;
+
     /// Binds a device token to the automerge actor of the store that first uses it (sent
     /// in the `x-posyandu-actor` header). Another actor for a bound token is refused with
     /// `device_bound`: two stores on one token would never receive each other's changes

@@ -54,6 +54,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0007_satusehat.sql"),
     include_str!("../../migrations/postgres/0008_reserved.sql"),
     include_str!("../../migrations/postgres/0009_bidan.sql"),
+    include_str!("../../migrations/postgres/0011_posyandu.sql"),
 ];
 
 /// How often a transaction is retried after a serialization failure or deadlock.
@@ -470,8 +471,45 @@ async fn store_push(
     }
     let rows: Vec<(DocId, u64, &Projection)> = views.iter().map(|(d, p)| (*d, docs[d].1.max(0) as u64, *p)).collect();
     write_read_rows(&tx, keys, scope, &rows).await?;
+    // The Posyandu document (issue 12): its kind and projection, final state per document.
+    let mut posyandu_rows: std::collections::BTreeMap<DocId, &posyandu_records::posyandu::Posyandu> =
+        std::collections::BTreeMap::new();
+    for (doc, m, _) in &merged {
+        if let Some(p) = &m.posyandu {
+            posyandu_rows.insert(*doc, p);
+        }
+    }
+    for (doc, p) in posyandu_rows {
+        write_posyandu_row(&tx, keys, scope, &doc, docs[&doc].1.max(0) as u64, p).await?;
+    }
     tx.commit().await?;
     Ok(((next - 1 - first_seq) as u64, new_docs))
+}
+
+/// Marks the document as the Posyandu document and replaces its projection unless the
+/// stored one is of a newer log position (see SQLite's `write_posyandu_row`).
+async fn write_posyandu_row(
+    tx: &deadpool_postgres::Transaction<'_>,
+    keys: &AtRest,
+    scope: &str,
+    doc: &DocId,
+    updated_seq: u64,
+    p: &posyandu_records::posyandu::Posyandu,
+) -> Result<(), Attempt> {
+    let kind = tx.prepare_cached("UPDATE doc SET kind = 'posyandu' WHERE id = $1").await?;
+    tx.execute(&kind, &[&&doc[..]]).await?;
+    let json = serde_json::to_vec(p).map_err(|e| ApiError::internal(e.to_string()))?;
+    let body = keys.seal(scope, doc, Blob::ReadRow, &json);
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO read_posyandu (scope, doc_id, updated_seq, body) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (scope) DO UPDATE SET doc_id = excluded.doc_id, updated_seq = excluded.updated_seq,
+                 body = excluded.body
+             WHERE read_posyandu.updated_seq <= excluded.updated_seq",
+        )
+        .await?;
+    tx.execute(&upsert, &[&scope, &&doc[..], &(updated_seq.min(i64::MAX as u64) as i64), &body]).await?;
+    Ok(())
 }
 
 /// Replaces the read-model rows of documents (and their member index) unless a stored
@@ -719,8 +757,8 @@ impl Storage for PgStorage {
             let client = self.pool.get().await?;
             let stmt = client
                 .prepare_cached(
-                    "SELECT id, updated_seq, snapshot FROM doc WHERE scope = $1 AND updated_seq > $2
-                     ORDER BY updated_seq, id LIMIT $3",
+                    "SELECT id, updated_seq, snapshot FROM doc WHERE scope = $1 AND kind = 'household'
+                     AND updated_seq > $2 ORDER BY updated_seq, id LIMIT $3",
                 )
                 .await?;
             let rows = client
@@ -751,7 +789,8 @@ impl Storage for PgStorage {
                     "SELECT d.id, d.updated_seq, r.stamp, r.body,
                             CASE WHEN r.stamp IS NULL OR NOT starts_with(r.stamp, $4) THEN d.snapshot END
                      FROM doc d LEFT JOIN read_household r ON r.doc_id = d.id
-                     WHERE d.scope = $1 AND d.updated_seq > $2 ORDER BY d.updated_seq, d.id LIMIT $3",
+                     WHERE d.scope = $1 AND d.kind = 'household' AND d.updated_seq > $2
+                     ORDER BY d.updated_seq, d.id LIMIT $3",
                 )
                 .await?;
             let rows = client
@@ -768,6 +807,20 @@ impl Storage for PgStorage {
             rows.into_iter()
                 .map(|r| ReadRow::from_columns(&self.keys, &scope, r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
                 .collect()
+        })
+    }
+
+    fn read_posyandu(
+        &self,
+        scope: String,
+    ) -> BoxFuture<'_, Result<Option<posyandu_records::posyandu::Posyandu>, ApiError>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached("SELECT doc_id, body FROM read_posyandu WHERE scope = $1").await?;
+            let Some(row) = client.query_opt(&stmt, &[&scope]).await? else { return Ok(None) };
+            let doc = doc_id(row.get(0))?;
+            let body = self.keys.open_vec(&scope, &doc, Blob::ReadRow, row.get(1))?;
+            serde_json::from_slice(&body).map(Some).map_err(|e| ApiError::internal(format!("read_posyandu row: {e}")))
         })
     }
 
@@ -795,7 +848,7 @@ impl Storage for PgStorage {
             let tx = client.transaction().await?;
             let stale_where = "FROM doc d LEFT JOIN read_household r ON r.doc_id = d.id
                  LEFT JOIN read_model_skip k ON k.doc_id = d.id AND k.updated_seq = d.updated_seq AND k.stamp = $1
-                 WHERE (r.doc_id IS NULL OR r.stamp <> $1) AND k.doc_id IS NULL";
+                 WHERE (r.doc_id IS NULL OR r.stamp <> $1) AND k.doc_id IS NULL AND d.kind = 'household'";
             // The documents' row locks (a push holds them while it writes a document and
             // its row), skipping those a push holds now: they get a current row from it.
             let todo = tx

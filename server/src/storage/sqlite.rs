@@ -207,6 +207,19 @@ pub const MIGRATIONS: &[&str] = &[
         revoked_at INTEGER
     );
     "#,
+    // 10 (11 after the SPM branch's desa migration): the Posyandu document (issue 12,
+    // crate::posyandu). `doc.kind` tells households from it (the household read model,
+    // exports and reports read households only); its projection for the Puskesmas side
+    // (schedule, roster, area, sasaran as JSON, sealed) is one row per Posyandu.
+    r#"
+    ALTER TABLE doc ADD COLUMN kind TEXT NOT NULL DEFAULT 'household';
+    CREATE TABLE read_posyandu (
+        scope TEXT PRIMARY KEY,
+        doc_id BLOB NOT NULL REFERENCES doc(id),
+        updated_seq INTEGER NOT NULL,
+        body BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// Applies pending migrations up to `target` (each in its own transaction) and returns
@@ -461,6 +474,14 @@ impl Storage for SqliteStorage {
     fn rebuild_read_model(&self, batch: usize) -> BoxFuture<'_, Result<RebuildStep, ApiError>> {
         let keys = self.keys.clone();
         Box::pin(self.blocking(move |conn| rebuild_read_rows(conn, &keys, batch)))
+    }
+
+    fn read_posyandu(
+        &self,
+        scope: String,
+    ) -> BoxFuture<'_, Result<Option<posyandu_records::posyandu::Posyandu>, ApiError>> {
+        let keys = self.keys.clone();
+        Box::pin(self.reading(move |conn| read_posyandu_row(conn, &keys, &scope)))
     }
 
     fn invalidate_read_model(&self, scope: Option<String>) -> BoxFuture<'_, Result<u64, ApiError>> {
@@ -753,6 +774,9 @@ pub fn store_push(
         if let Some((read, conflicts)) = merged.read {
             write_read_row(tx, keys, scope, &dc.doc, next - 1, &Projection::from_merge(read, conflicts))?;
         }
+        if let Some(p) = &merged.posyandu {
+            write_posyandu_row(tx, keys, scope, &dc.doc, next - 1, p)?;
+        }
     }
     if next != first_seq + 1 {
         tx.prepare_cached(
@@ -795,6 +819,45 @@ pub fn write_read_row(
     Ok(())
 }
 
+/// Marks the document as the Posyandu document and replaces its projection (unless
+/// the stored one is of a newer log position). Inside the caller's write transaction.
+pub fn write_posyandu_row(
+    tx: &Transaction,
+    keys: &AtRest,
+    scope: &str,
+    doc: &DocId,
+    updated_seq: u64,
+    p: &posyandu_records::posyandu::Posyandu,
+) -> Result<(), ApiError> {
+    tx.prepare_cached("UPDATE doc SET kind = 'posyandu' WHERE id = ?1")?.execute([&doc[..]])?;
+    let json = serde_json::to_vec(p).map_err(|e| ApiError::internal(e.to_string()))?;
+    let body = keys.seal(scope, doc, Blob::ReadRow, &json);
+    tx.prepare_cached(
+        "INSERT INTO read_posyandu (scope, doc_id, updated_seq, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (scope) DO UPDATE SET doc_id = excluded.doc_id, updated_seq = excluded.updated_seq,
+             body = excluded.body
+         WHERE read_posyandu.updated_seq <= excluded.updated_seq",
+    )?
+    .execute(params![scope, &doc[..], updated_seq as i64, &body])?;
+    Ok(())
+}
+
+/// The projection of a Posyandu's document (see [`Storage::read_posyandu`]).
+pub fn read_posyandu_row(
+    conn: &Connection,
+    keys: &AtRest,
+    scope: &str,
+) -> Result<Option<posyandu_records::posyandu::Posyandu>, ApiError> {
+    let row: Option<(Vec<u8>, Vec<u8>)> = conn
+        .prepare_cached("SELECT doc_id, body FROM read_posyandu WHERE scope = ?1")?
+        .query_row([scope], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((doc, body)) = row else { return Ok(None) };
+    let doc = doc_id(doc)?;
+    let body = keys.open_vec(scope, &doc, Blob::ReadRow, body)?;
+    serde_json::from_slice(&body).map(Some).map_err(|e| ApiError::internal(format!("read_posyandu row: {e}")))
+}
+
 /// The columns of a read-model row (see `ReadRow::from_columns`).
 type Columns = (Vec<u8>, i64, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
 
@@ -810,7 +873,7 @@ pub fn read_rows_after(
         "SELECT d.id, d.updated_seq, r.stamp, r.body,
                 CASE WHEN r.stamp IS NULL OR substr(r.stamp, 1, length(?4)) <> ?4 THEN d.snapshot END
          FROM doc d LEFT JOIN read_household r ON r.doc_id = d.id
-         WHERE d.scope = ?1 AND d.updated_seq > ?2 ORDER BY d.updated_seq, d.id LIMIT ?3",
+         WHERE d.scope = ?1 AND d.kind = 'household' AND d.updated_seq > ?2 ORDER BY d.updated_seq, d.id LIMIT ?3",
     )?;
     let rows = stmt.query_map(
         params![
@@ -878,7 +941,7 @@ pub fn rebuild_read_rows(conn: &mut Connection, keys: &AtRest, batch: usize) -> 
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let stale_where = "FROM doc d LEFT JOIN read_household r ON r.doc_id = d.id
          LEFT JOIN read_model_skip k ON k.doc_id = d.id AND k.updated_seq = d.updated_seq AND k.stamp = ?1
-         WHERE (r.doc_id IS NULL OR r.stamp <> ?1) AND k.doc_id IS NULL";
+         WHERE (r.doc_id IS NULL OR r.stamp <> ?1) AND k.doc_id IS NULL AND d.kind = 'household'";
     let todo: Vec<(Vec<u8>, String, i64, Vec<u8>)> = tx
         .prepare(&format!("SELECT d.id, d.scope, d.updated_seq, d.snapshot {stale_where} LIMIT ?2"))?
         .query_map(params![stamp, batch as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
@@ -955,7 +1018,8 @@ pub fn read_docs_after(
     limit: usize,
 ) -> Result<Vec<StoredDoc>, ApiError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, updated_seq, snapshot FROM doc WHERE scope = ?1 AND updated_seq > ?2 ORDER BY updated_seq, id LIMIT ?3",
+        "SELECT id, updated_seq, snapshot FROM doc WHERE scope = ?1 AND kind = 'household' AND updated_seq > ?2
+         ORDER BY updated_seq, id LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![scope, after_seq as i64, limit.min(i64::MAX as usize) as i64], |r| {
         Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
