@@ -29,6 +29,7 @@ pub mod ilp;
 pub mod immunisation;
 pub mod member;
 pub mod muac;
+pub mod posyandu;
 pub mod referral;
 pub mod store;
 pub mod sync;

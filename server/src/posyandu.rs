@@ -20,7 +20,7 @@ use crate::merge::{causal_order, root_values, Merged, NewChange, MAX_DOC_BYTES};
 /// change excepted), a sasaran `source: puskesmas` written by a device (only the relay
 /// writes it for a Puskesmas token), a document over [`MAX_DOC_BYTES`].
 pub(crate) fn merged_posyandu(
-    mut am: Automerge,
+    am: Automerge,
     existing: Option<&[u8]>,
     genesis: ChangeHash,
     authors: HashMap<ChangeHash, Result<String, String>>,
@@ -79,13 +79,16 @@ fn check_values(am: &Automerge, existing: Option<&[u8]>) -> Result<PosyanduRead,
     Ok(read)
 }
 
-/// A `source` of a year's sasaran written by this push must be `kader` unless the relay
-/// wrote it for a Puskesmas.
+/// A year of sasaran a device's change of this push wrote into (any of its keys) must
+/// read `source: kader` afterwards: only the relay, for a Puskesmas token, writes a
+/// Puskesmas sasaran (and a kader who edits the counts makes them the kader's).
 fn check_sasaran_source(
     am: &Automerge,
     pushed: &HashSet<ChangeHash>,
     puskesmas: &HashSet<ChangeHash>,
 ) -> Result<(), (String, String)> {
+    let by_device =
+        |op: &automerge::ObjId| am.hash_for_opid(op).is_some_and(|h| pushed.contains(&h) && !puskesmas.contains(&h));
     for (v, coll) in am.get_all(ROOT, "sasaran").unwrap_or_default() {
         if !matches!(v, Value::Object(ObjType::Map)) {
             continue;
@@ -94,18 +97,22 @@ fn check_sasaran_source(
             let Some((Value::Object(ObjType::Map), obj)) = am.get(&coll, year.as_str()).ok().flatten() else {
                 continue;
             };
-            for (v, op) in am.get_all(&obj, "source").unwrap_or_default() {
-                let Some(hash) = am.hash_for_opid(&op) else { continue };
-                if !pushed.contains(&hash) || puskesmas.contains(&hash) {
-                    continue;
-                }
-                let is_kader = matches!(&v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Str(t) if t.as_str() == "kader"));
-                if !is_kader {
-                    return Err((
-                        format!("sasaran/{year}/source"),
-                        "sasaran dari Puskesmas hanya dapat diisi oleh Puskesmas".into(),
-                    ));
-                }
+            let touched = am
+                .keys(&obj)
+                .any(|k| am.get_all(&obj, k.as_str()).unwrap_or_default().iter().any(|(_, op)| by_device(op)));
+            if !touched {
+                continue;
+            }
+            let sources = am.get_all(&obj, "source").unwrap_or_default();
+            let all_kader = !sources.is_empty()
+                && sources.iter().all(|(v, _)| {
+                    matches!(v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Str(t) if t.as_str() == "kader"))
+                });
+            if !all_kader {
+                return Err((
+                    format!("sasaran/{year}/source"),
+                    "sasaran dari Puskesmas hanya dapat diisi oleh Puskesmas".into(),
+                ));
             }
         }
     }

@@ -237,6 +237,31 @@ enum Command {
     Conflicts { household: Uuid },
     /// Resolve a conflict by choosing one of its values (as shown by `conflicts`).
     Resolve { household: Uuid, path: String, value_json: String },
+    /// The Posyandu document: schedule of service days, roster, area, sasaran.
+    Posyandu {
+        #[command(subcommand)]
+        action: PosyanduAction,
+    },
+    /// H-1 undangan list: who is expected at the service day and why (default: the
+    /// next service day from today).
+    Undangan {
+        /// YYYY-MM-DD
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// The register of a service day: who was expected, who came, what was recorded.
+    Register {
+        /// YYYY-MM-DD
+        #[arg(long)]
+        date: String,
+    },
+    /// Home-visit list after a session: who did not come, then who is at risk (default:
+    /// the latest service day on or before today).
+    HomeVisits {
+        /// YYYY-MM-DD
+        #[arg(long)]
+        date: Option<String>,
+    },
     /// Sync with the relay now.
     Sync,
     /// Pending (not yet synced) changes and last sync time.
@@ -248,6 +273,130 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum PosyanduAction {
+    /// The schedule, roster, area and sasaran as JSON, and the next service day.
+    Show,
+    /// Set the schedule rule (`--nth 2 --weekday selasa`), or an explicit date
+    /// (`--date YYYY-MM-DD`, optionally `--place`, `--note`, `--cancel`).
+    Schedule {
+        /// 1-5 or `last`/`terakhir`.
+        #[arg(long, requires = "weekday")]
+        nth: Option<String>,
+        /// senin, selasa, rabu, kamis, jumat, sabtu, minggu.
+        #[arg(long, requires = "nth")]
+        weekday: Option<String>,
+        /// Remove the rule.
+        #[arg(long, conflicts_with_all = ["nth", "weekday"])]
+        clear_rule: bool,
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long, requires = "date")]
+        place: Option<String>,
+        #[arg(long, requires = "date")]
+        note: Option<String>,
+        /// No session on --date.
+        #[arg(long, requires = "date")]
+        cancel: bool,
+        /// Remove the explicit --date.
+        #[arg(long, requires = "date", conflicts_with_all = ["place", "note", "cancel"])]
+        remove: bool,
+    },
+    /// Set a year's sasaran as the kader's (the Puskesmas sets its own on the relay).
+    Sasaran {
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        ibu_hamil: Option<u32>,
+        #[arg(long)]
+        ibu_bersalin: Option<u32>,
+        #[arg(long)]
+        bayi: Option<u32>,
+        #[arg(long)]
+        balita: Option<u32>,
+        #[arg(long)]
+        lansia: Option<u32>,
+    },
+    /// Add or edit a kader of the roster.
+    Roster {
+        #[arg(long)]
+        kader: String,
+        #[arg(long)]
+        name: String,
+        /// ketua, koordinator, anggota
+        #[arg(long, default_value = "anggota")]
+        role: String,
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// Add (or with --remove, remove) a covered RT.
+    Area {
+        #[arg(long)]
+        kode_wilayah: String,
+        #[arg(long)]
+        rw: String,
+        #[arg(long)]
+        rt: String,
+        #[arg(long)]
+        dusun: Option<String>,
+        #[arg(long)]
+        remove: bool,
+    },
+}
+
+fn run_posyandu(store: &Store, action: PosyanduAction) -> Result<()> {
+    match action {
+        PosyanduAction::Show => {
+            let p = store.posyandu()?;
+            println!("{}", serde_json::to_string_pretty(&p)?);
+            match store.next_service_day(None)? {
+                Some(d) => println!("Hari buka berikutnya: {}", format_date(d)),
+                None => println!("Jadwal hari buka belum diatur."),
+            }
+        }
+        PosyanduAction::Schedule { nth, weekday, clear_rule, date, place, note, cancel, remove } => {
+            if nth.is_none() && !clear_rule && date.is_none() {
+                bail!("beri --nth dan --weekday, --clear-rule, atau --date");
+            }
+            if let (Some(nth), Some(weekday)) = (nth, weekday) {
+                let week =
+                    Week::parse(&nth).with_context(|| format!("--nth tidak dikenal: {nth} (1-5 atau terakhir)"))?;
+                let weekday =
+                    DayOfWeek::parse(&weekday).with_context(|| format!("--weekday tidak dikenal: {weekday}"))?;
+                store.set_schedule_rule(Some(ScheduleRule { week, weekday }))?;
+            } else if clear_rule {
+                store.set_schedule_rule(None)?;
+            }
+            if let Some(d) = date {
+                let d = date_arg(&d)?;
+                let entry = (!remove).then_some(ServiceDate { place, note, cancelled: cancel });
+                store.set_service_date(d, entry)?;
+            }
+            match store.next_service_day(None)? {
+                Some(d) => println!("Hari buka berikutnya: {}", format_date(d)),
+                None => println!("Tidak ada hari buka terjadwal."),
+            }
+        }
+        PosyanduAction::Sasaran { year, ibu_hamil, ibu_bersalin, bayi, balita, lansia } => {
+            store.set_sasaran(
+                year,
+                Sasaran { ibu_hamil, ibu_bersalin, bayi, balita, lansia, source: SasaranSource::Kader },
+            )?;
+            println!("Sasaran {year} disimpan.");
+        }
+        PosyanduAction::Roster { kader, name, role, inactive } => {
+            let role = RosterRole::parse(&role).with_context(|| format!("peran tidak dikenal: {role}"))?;
+            store.set_roster_entry(&kader, RosterEntry { name, role, active: !inactive })?;
+            println!("Kader {kader} disimpan.");
+        }
+        PosyanduAction::Area { kode_wilayah, rw, rt, dusun, remove } => {
+            store.set_area_entry(AreaEntry { kode_wilayah, rw, rt, dusun }, !remove)?;
+            println!("Wilayah disimpan.");
+        }
+    }
+    Ok(())
 }
 
 fn main() {
@@ -584,6 +733,83 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                     m.rt,
                     m.household_id,
                     m.id
+                );
+            }
+        }
+        Command::Posyandu { action } => run_posyandu(store, action)?,
+        Command::Undangan { date } => {
+            let list = store.undangan(date.as_deref().map(date_arg).transpose()?)?;
+            println!("Undangan hari buka {}:", list.service_day);
+            if list.items.is_empty() {
+                println!("Tidak ada yang diundang.");
+            }
+            for i in list.items {
+                let reasons: Vec<String> = i.reasons.iter().map(|r| r.label_id()).collect();
+                println!(
+                    "RT {}  {} ({})  — {}  [{}]",
+                    i.rt,
+                    i.name,
+                    i.stage.label_id(),
+                    reasons.join("; "),
+                    i.household_id
+                );
+            }
+        }
+        Command::Register { date } => {
+            let reg = store.register(date_arg(&date)?)?;
+            println!("Register hari buka {}: {} diundang, {} hadir", reg.service_day, reg.expected, reg.came);
+            for e in reg.entries {
+                let facts = e
+                    .facts
+                    .as_ref()
+                    .map(|f| {
+                        let mut parts = Vec::new();
+                        if let Some(w) = f.weight_kg {
+                            parts.push(format!("BB {w} kg"));
+                        }
+                        if let Some(t) = &f.trend {
+                            parts.push(t.clone());
+                        }
+                        if f.vitamin_a {
+                            parts.push("vitamin A".into());
+                        }
+                        if !f.immunisations.is_empty() {
+                            parts.push(f.immunisations.join(","));
+                        }
+                        parts.join(", ")
+                    })
+                    .unwrap_or_default();
+                let risks: Vec<String> = e.risks.iter().map(|r| r.label_id()).collect();
+                println!(
+                    "RT {}  {}  {}  {}{}",
+                    e.rt,
+                    e.name,
+                    if e.came { "hadir" } else { "tidak hadir" },
+                    facts,
+                    if risks.is_empty() { String::new() } else { format!("  — {}", risks.join("; ")) }
+                );
+            }
+        }
+        Command::HomeVisits { date } => {
+            let list = store.home_visit_list(date.as_deref().map(date_arg).transpose()?)?;
+            println!("Kunjungan rumah setelah hari buka {}:", list.service_day);
+            if list.items.is_empty() {
+                println!("Tidak ada yang perlu dikunjungi.");
+            }
+            for i in list.items {
+                let mut reasons: Vec<String> = Vec::new();
+                if i.section == HomeVisitSection::TidakHadir {
+                    reasons.extend(i.expected.iter().map(|r| r.label_id()));
+                }
+                reasons.extend(i.risks.iter().map(|r| r.label_id()));
+                println!(
+                    "{}: RT {}  {} ({})  — {}  [{}]",
+                    i.section.label_id(),
+                    i.rt,
+                    i.name,
+                    i.stage.label_id(),
+                    reasons.join("; "),
+                    i.household_id
                 );
             }
         }
