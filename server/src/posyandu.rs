@@ -302,3 +302,86 @@ async fn sasaran_handler(
     let p = write(&st, &scope, &posyandu, |doc| doc.set_sasaran(req.year, &s)).await?;
     Ok(Json(p))
 }
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+    use posyandu_records::doc::{genesis_change, posyandu_doc_id, HouseholdDoc};
+    use posyandu_records::posyandu::*;
+
+    use crate::merge::{apply_push, PushAuth};
+
+    fn doc_with(posyandu: &str, edit: impl FnOnce(&mut HouseholdDoc)) -> Vec<Vec<u8>> {
+        let mut d = HouseholdDoc::posyandu_genesis(posyandu, &ActorId::random()).unwrap();
+        edit(&mut d);
+        let c = d.commit("K-1", 1_700_000_000).unwrap();
+        vec![genesis_change(posyandu).unwrap().raw_bytes().to_vec(), c.raw_bytes().to_vec()]
+    }
+
+    #[test]
+    fn a_devices_posyandu_document_is_accepted_and_projected() {
+        let changes = doc_with("P-1", |d| {
+            d.set_schedule_rule(Some(&ScheduleRule { week: Week::Second, weekday: DayOfWeek::Tuesday })).unwrap()
+        });
+        let id = posyandu_doc_id("P-1");
+        let m = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &changes).unwrap();
+        assert!(m.read.is_none(), "not a household");
+        let p = m.posyandu.expect("projection");
+        assert_eq!(p.schedule.rule.map(|r| r.week), Some(Week::Second));
+        assert_eq!(m.new_changes.len(), 2);
+        // The genesis alone (another phone's first push) is known: nothing new.
+        let again =
+            apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), m.snapshot.as_deref(), &changes[..1]).unwrap();
+        assert!(again.snapshot.is_none());
+    }
+
+    #[test]
+    fn another_posyandus_document_and_forged_ones_are_refused() {
+        // P-2's document pushed by a device of P-1: its id form is refused first.
+        let changes = doc_with("P-2", |d| d.set_area_entry(&area(), true).unwrap());
+        let other = posyandu_doc_id("P-2");
+        let err = apply_push(*other.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &changes).unwrap_err();
+        assert_eq!(err.code(), "forbidden_scope");
+        // A household document under the Posyandu document's id (no genesis).
+        let id = posyandu_doc_id("P-1");
+        let mut hh = HouseholdDoc::create(id, "P-1", &ActorId::random()).unwrap();
+        hh.patch_household(
+            &posyandu_records::model::HouseholdPatch { address: Some(Default::default()), ..Default::default() },
+            time::macros::date!(2026 - 01 - 01),
+        )
+        .unwrap();
+        let c = hh.commit("K-1", 1_700_000_000).unwrap().raw_bytes().to_vec();
+        let err = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &[c]).unwrap_err();
+        assert_eq!(err.code(), "bad_change", "{err:?}");
+        // A device writing a Puskesmas sasaran.
+        let s = Sasaran {
+            ibu_hamil: None,
+            ibu_bersalin: None,
+            bayi: None,
+            balita: Some(40),
+            lansia: None,
+            source: SasaranSource::Puskesmas,
+        };
+        let changes = doc_with("P-1", |d| d.set_sasaran(2026, &s).unwrap());
+        let err = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &changes).unwrap_err();
+        assert_eq!(err.code(), "bad_change");
+        assert!(err.to_string().contains("sasaran/2026/source"), "{err}");
+        let kader = Sasaran { source: SasaranSource::Kader, ..s };
+        let changes = doc_with("P-1", |d| d.set_sasaran(2026, &kader).unwrap());
+        apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &changes).unwrap();
+        // An invalid value is refused with its path.
+        let changes = doc_with("P-1", |d| {
+            d.set_service_date(
+                time::macros::date!(2026 - 03 - 12),
+                Some(&ServiceDate { place: Some("x".repeat(500)), ..Default::default() }),
+            )
+            .unwrap()
+        });
+        let err = apply_push(*id.as_bytes(), &PushAuth::simple("P-1", "K-1"), None, &changes).unwrap_err();
+        assert!(err.to_string().contains("schedule/dates/2026-03-12/place"), "{err}");
+    }
+
+    fn area() -> AreaEntry {
+        AreaEntry { kode_wilayah: "3275011001".into(), rw: "002".into(), rt: "001".into(), dusun: None }
+    }
+}

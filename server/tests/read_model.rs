@@ -445,6 +445,7 @@ impl Backend for Pg {
             "read_household",
             "read_member",
             "read_model_skip",
+            "read_posyandu",
         ] {
             stmts.push_str(&format!(
                 "CREATE TABLE {b}.{t} (LIKE {s}.{t} INCLUDING ALL); INSERT INTO {b}.{t} SELECT * FROM {s}.{t};",

@@ -90,6 +90,12 @@ class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoClos
     override fun endPregnancy(householdId: String, pregnancyId: String, ended: String) =
         store.endPregnancy(householdId, pregnancyId, ended)
     override fun dueVisits(): List<DueItem> = store.dueVisits()
+    override fun posyandu(): id.posyandu.sync.PosyanduInfo = store.posyandu()
+    override fun undangan(date: String?): id.posyandu.sync.UndanganList = store.undangan(date)
+    override fun serviceRegister(date: String): id.posyandu.sync.ServiceRegisterInfo = store.serviceRegister(date)
+    override fun homeVisitList(date: String?): id.posyandu.sync.HomeVisitListInfo = store.homeVisitList(date)
+    override fun setServiceDate(date: String, place: String?, note: String?, cancelled: Boolean) =
+        store.setServiceDate(date, place, note, cancelled)
     override fun conflicts(householdId: String): List<Conflict> = store.conflicts(householdId)
     override fun resolveConflict(householdId: String, path: String, valueJson: String) =
         store.resolveConflict(householdId, path, valueJson)

@@ -4,6 +4,7 @@ import id.posyandu.sync.AddedMember
 import id.posyandu.sync.Conflict
 import id.posyandu.sync.DueItem
 import id.posyandu.sync.GrowthResult
+import id.posyandu.sync.HomeVisitListInfo
 import id.posyandu.sync.HouseholdDetail
 import id.posyandu.sync.HouseholdPatch
 import id.posyandu.sync.HouseholdSummary
@@ -16,9 +17,12 @@ import id.posyandu.sync.NewHousehold
 import id.posyandu.sync.NewMember
 import id.posyandu.sync.NewPregnancy
 import id.posyandu.sync.NewVisit
+import id.posyandu.sync.PosyanduInfo
 import id.posyandu.sync.RelayConfig
+import id.posyandu.sync.ServiceRegisterInfo
 import id.posyandu.sync.SyncPhase
 import id.posyandu.sync.SyncReport
+import id.posyandu.sync.UndanganList
 import id.posyandu.sync.VisitEntry
 
 /**
@@ -76,6 +80,18 @@ interface PosyanduGateway {
     fun lastSyncAt(): Long?
     fun pendingChanges(): Long
     fun syncNow(onProgress: (SyncProgress) -> Unit): SyncReport
+
+    // The Posyandu document and the month's lists (issue 12, "Bulan ini"). Defaults
+    // throw so fakes written before them keep compiling.
+    /** Schedule, roster, area, sasaran and the next service day. */
+    fun posyandu(): PosyanduInfo = throw UnsupportedOperationException("posyandu")
+    /** H-1 undangan list of a service day (`null`: the next one). NotFound without a schedule. */
+    fun undangan(date: String?): UndanganList = throw UnsupportedOperationException("undangan")
+    fun serviceRegister(date: String): ServiceRegisterInfo = throw UnsupportedOperationException("serviceRegister")
+    /** Home-visit list after a session (`null`: the latest one). NotFound without a schedule. */
+    fun homeVisitList(date: String?): HomeVisitListInfo = throw UnsupportedOperationException("homeVisitList")
+    fun setServiceDate(date: String, place: String?, note: String?, cancelled: Boolean): Unit =
+        throw UnsupportedOperationException("setServiceDate")
 }
 
 /** One progress callback of a running sync. */
