@@ -977,6 +977,9 @@ async fn openapi_document_parses_and_covers_the_api() {
         "/v1/fhir/{posyandu}",
         "/v1/fhir/{posyandu}/missing-ihs",
         "/v1/fhir/ihs",
+        "/v1/posyandu/{posyandu}",
+        "/v1/posyandu/{posyandu}/schedule",
+        "/v1/posyandu/{posyandu}/sasaran",
         "/healthz",
         "/metrics",
     ] {

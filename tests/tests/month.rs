@@ -371,6 +371,20 @@ fn month(mut relay: RelayProcess, dir: &std::path::Path) {
     let (ndjson, _) = posyandu_tests::hostile::export(&relay.url(), &pkm).unwrap();
     assert!(!ndjson.contains(&posyandu_core::doc::posyandu_doc_id(P).to_string()), "{ndjson}");
     assert!(ndjson.contains(&budi.to_string()) && ndjson.contains(&dewi.to_string()));
+    // The monthly report of the session's month: coverage against the year's sasaran.
+    let month = format!("{:04}-{:02}", s_day.year(), u8::from(s_day.month()));
+    let (s, report) = call(&relay, "GET", &pkm, &format!("/v1/report/{P}/{month}"), None);
+    assert_eq!(s, 200, "{report}");
+    if s_day.year() == year {
+        assert_eq!(report["sasaran"]["balita"], json!(48), "{}", report["sasaran"]);
+        assert_eq!(report["sasaran"]["source"], json!("puskesmas"));
+        assert_eq!(report["sasaran"]["d"], report["skdn"]["d"]);
+        assert_eq!(report["skdn"]["d"], json!(2), "Budi and Dewi weighed at the session");
+        let pct = report["sasaran"]["d_sasaran_pct"].as_f64().unwrap();
+        assert!((pct - 200.0 / 48.0).abs() < 0.06, "{pct} (one decimal)");
+    } else {
+        assert!(report.get("sasaran").is_none(), "no sasaran for the session's year");
+    }
     let (s, p) = call(&relay, "GET", &pkm, &format!("/v1/posyandu/{P}"), None);
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["area"][0]["rt"], json!("001"));

@@ -540,6 +540,29 @@ pub struct MonthlyReport {
     /// ASI eksklusif (issue 12): infants 0–5 months asked in the month and those
     /// answered yes (`rules::breastfeeding`).
     pub asi_eksklusif: AsiEksklusif,
+    /// Coverage against the year's sasaran (issue 12), when the Posyandu document sets
+    /// one for the month's year: JSON only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sasaran: Option<SasaranCoverage>,
+}
+
+/// The month's counts against the year's sasaran of the Posyandu document (set by the
+/// Puskesmas or a kader): under-fives weighed (D) and registered (S) per sasaran balita.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SasaranCoverage {
+    pub year: i32,
+    /// `puskesmas` or `kader`.
+    pub source: String,
+    pub ibu_hamil: Option<u32>,
+    pub bayi: Option<u32>,
+    pub balita: Option<u32>,
+    pub lansia: Option<u32>,
+    /// D of the month (balita ditimbang) and S.
+    pub d: u32,
+    pub s: u32,
+    /// D / sasaran balita, S / sasaran balita (percent).
+    pub d_sasaran_pct: Option<f64>,
+    pub s_sasaran_pct: Option<f64>,
 }
 
 /// Exclusive breastfeeding coverage of the month: infants 0–5 months at a visit of the
@@ -1217,6 +1240,20 @@ pub async fn build(st: &AppState, posyandu: &str, month: &str) -> Result<Monthly
     walk_posyandu(st, posyandu, |l| b.add(l)).await?;
     let mut r = b.finish();
     r.kader.ada = st.storage.kader_enrolled(posyandu.to_string(), enrolment_cutoff(last)).await?;
+    if let Some(p) = st.storage.read_posyandu(posyandu.to_string()).await? {
+        r.sasaran = p.sasaran_of(first.year()).map(|x| SasaranCoverage {
+            year: first.year(),
+            source: x.source.as_str().to_string(),
+            ibu_hamil: x.ibu_hamil,
+            bayi: x.bayi,
+            balita: x.balita,
+            lansia: x.lansia,
+            d: r.skdn.d,
+            s: r.skdn.s,
+            d_sasaran_pct: x.balita.and_then(|n| pct(r.skdn.d, n)),
+            s_sasaran_pct: x.balita.and_then(|n| pct(r.skdn.s, n)),
+        });
+    }
     Ok(r)
 }
 
