@@ -40,7 +40,7 @@ class PosyanduDocument(unittest.TestCase):
         self.session = (TODAY - datetime.timedelta(days=3)).isoformat()
 
     def tearDown(self):
-        self.store.close()
+        del self.store
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_schedule_roster_area_sasaran(self):
