@@ -7,8 +7,9 @@
 //! `hari_buka` of the Posyandu is recorded with a date in the calendar month of
 //! `today`, on or before `today`. A session of last month (even on its last day) or
 //! one dated after `today` does not count. A home visit (`kunjungan_rumah`) is not
-//! the session. No schedule is kept (e.g. "second Tuesday"): the recorded session
-//! is the fact; before any kader records one, nobody is flagged.
+//! the session. The schedule (e.g. "second Tuesday", the Posyandu document,
+//! [`super::schedule`]) says when a session is expected; the recorded session is the
+//! fact: before any kader records one, nobody is flagged.
 
 use time::Date;
 
