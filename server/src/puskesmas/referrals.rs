@@ -43,9 +43,12 @@ pub fn exported(hh: &Household) -> impl Iterator<Item = &ReferralRecord> {
 
 const CLOSING: [ReferralStatus; 2] = [ReferralStatus::RujukBalik, ReferralStatus::Selesai];
 
-/// One NDJSON `referral` line.
+/// One NDJSON `referral` line. Steps in time order; steps of the same second (a bidan
+/// recording two at once) in lifecycle order.
 pub fn ndjson_line(hh: &Household, r: &ReferralRecord) -> Value {
     let status = r.status();
+    let mut steps: Vec<_> = r.steps.iter().collect();
+    steps.sort_by_key(|s| (s.at, s.status.rank(), s.id));
     json!({
         "type": "referral",
         "household_id": hh.id,
@@ -61,7 +64,7 @@ pub fn ndjson_line(hh: &Household, r: &ReferralRecord) -> Value {
             "label": reason_label(code),
             "source": source_code(*src),
         })).collect::<Vec<_>>(),
-        "steps": r.steps.iter().map(|s| json!({
+        "steps": steps.iter().map(|s| json!({
             "step_id": s.id,
             "status": s.status.code(),
             "role": role_code(s.role),
