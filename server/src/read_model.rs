@@ -5,7 +5,8 @@
 //! household as the shared reader reads it **with the facts the rulebook derives** from it
 //! (today: N/T/O/B of every weighing), minus what no Puskesmas endpoint uses (street,
 //! GPS, BPJS number, KK number and its history, the values of open conflicts, checklist
-//! answers and counselling entries that are not catalogue codes). Rows are written
+//! answers and counselling entries that are not catalogue codes, the notes of referrals
+//! and their steps). Rows are written
 //!
 //! - in the same transaction as the push that changed the document (the merge already
 //!   holds the merged household, [`crate::merge::Merged::read`]), so a reader never
