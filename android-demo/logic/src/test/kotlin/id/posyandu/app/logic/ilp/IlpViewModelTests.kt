@@ -22,6 +22,8 @@ import id.posyandu.sync.NewMember
 import id.posyandu.sync.NewPregnancy
 import id.posyandu.sync.NewVisit
 import id.posyandu.sync.OutcomeKind
+import id.posyandu.sync.ReferralRecord
+import id.posyandu.sync.ReferralStep
 import id.posyandu.sync.Relation
 import id.posyandu.sync.Sex
 import id.posyandu.sync.SpmAttributes
@@ -127,6 +129,29 @@ fun main() {
         val stored = gw.householdReferrals(f.hh).single()
         assertEquals("pusing berat", stored.note)
         assertEquals(listOf("HIPERTENSI", "TANDA_BAHAYA"), stored.reasons.sorted())
+    }
+
+    test("referral row: the bidan's steps, coded action and follow-up as the core gives them") {
+        // A referral as the phone holds it after the relay's bidan steps synced (the status
+        // and its label are the core's; the row only formats them).
+        val r = ReferralRecord(
+            id = "r-1", memberId = f.anak, date = "2026-11-03", status = "ditangani", statusLabel = "Ditangani bidan",
+            closed = false, reasons = listOf("2T", "KODE_BARU"), note = null,
+            steps = listOf(
+                ReferralStep("ditangani", "Ditangani bidan", "bidan", "B-001", 1_794_364_200L, "konseling_gizi", null, "2026-11-20"),
+                ReferralStep("dirujuk", "Dirujuk", "kader", "K-1", 1_794_277_800L, null, null, null),
+            ),
+        )
+        val labels = referralReasons().associate { it.code to it.label }
+        val row = ReferralsViewModel.row(r, "Anak Delapan", labels, "2026-11-20")
+        assertEquals("Dirujuk 3 November 2026", row.dateText)
+        assertEquals("Berat badan tidak naik dua kali berturut-turut (2T), KODE_BARU", row.reasonsText)
+        assertEquals(listOf(
+            "10 November 2026 09.30 WIB · Dirujuk · kader K-1",
+            "11 November 2026 09.30 WIB · Ditangani bidan · bidan B-001 · Konseling gizi",
+        ), row.steps)
+        assertEquals("Bidan meminta kunjungan rumah paling lambat 20 November 2026", row.followUpText)
+        assertNull(ReferralsViewModel.row(r, "x", labels, null).followUpText)
     }
 
     test("referral: without a reason nothing is saved; the form keeps the member") {
