@@ -64,4 +64,15 @@ val viewModelTests by tasks.registering(JavaExec::class) {
     systemProperty("jna.library.path", hostLib.parentFile.path)
     systemProperty("uniffi.component.posyandu_bindings.libraryOverride", hostLib.path)
 }
-tasks.named("check") { dependsOn(viewModelTests) }
+// The ILP screens' view models (issue 12): a second test program, run the same way.
+val ilpViewModelTests by tasks.registering(JavaExec::class) {
+    group = "verification"
+    description = "ILP view model tests (referrals, birth, member status, ASI eksklusif) against the real Rust core"
+    dependsOn(cargoBuildBindings)
+    classpath = sourceSets["test"].runtimeClasspath
+    mainClass.set("id.posyandu.app.logic.ilp.IlpViewModelTests")
+    jvmArgs("-ea")
+    systemProperty("jna.library.path", hostLib.parentFile.path)
+    systemProperty("uniffi.component.posyandu_bindings.libraryOverride", hostLib.path)
+}
+tasks.named("check") { dependsOn(viewModelTests, ilpViewModelTests) }

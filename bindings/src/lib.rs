@@ -26,6 +26,7 @@ pub mod error;
 pub mod growth;
 pub mod household;
 pub mod ilp;
+pub mod ilp_form;
 pub mod immunisation;
 pub mod member;
 pub mod muac;

@@ -477,7 +477,7 @@ impl Registry for Connection {
 }
 
 /// Unix seconds as an RFC 3339 UTC time.
-fn date(unix: i64) -> String {
+pub(crate) fn date(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())

@@ -482,7 +482,10 @@ fn admin_op(conn: &dyn BidanRegistry, keys: Option<&AtRest>, op: AdminOp) -> any
             eprintln!("Token #{} untuk Puskesmas {puskesmas} (hanya ditampilkan sekali):", t.token_id);
             println!("{}", t.token);
         }
-        AdminOp::List => print!("{}", admin::list(conn)?),
+        AdminOp::List => {
+            print!("{}", admin::list(conn)?);
+            print!("{}", bidan_registry::list(conn)?);
+        }
         AdminOp::AddBidan { id, name, posyandu } => {
             bidan_registry::add_bidan(conn, &id, &name, &posyandu)?;
             println!("Bidan {id} tersimpan ({} Posyandu)", posyandu.len());

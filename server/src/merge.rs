@@ -512,6 +512,10 @@ impl PageBuilder {
 }
 
 #[cfg(test)]
+#[path = "merge_referral_tests.rs"]
+mod referral_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use automerge::ActorId;

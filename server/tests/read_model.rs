@@ -532,7 +532,8 @@ async fn a_rules_upgrade_re_derives_old_rows_while_the_endpoints_answer() {
     // What an older release left: rows stamped by other rules, with other facts (the
     // children's names stand in for facts the old rules derived differently).
     let age_old_rows = |sqlite: &SqliteStorage| {
-        rewrite_rows(sqlite, usize::MAX, Some("v1/r0-000000000000"), |b| b.replace("Balita", "Lama"))
+        let old = format!("{}r0-000000000000", read_model::format_prefix());
+        rewrite_rows(sqlite, usize::MAX, Some(&old), |b| b.replace("Balita", "Lama"))
     };
     let export = |router: Router| {
         let token = tokens.puskesmas.clone();

@@ -227,9 +227,58 @@ fn scenario(mut relay: RelayProcess, dir: &std::path::Path) {
     assert!(!due.iter().any(|d| d.reasons.iter().any(|r| matches!(r, DueReason::FollowUpVisit(_)))), "{due:?}");
     // The other Posyandu's phone never received the household.
     assert!(other.household(h).is_err());
+    puskesmas_side(&relay, &puskesmas, rid, today);
     // And the kader's phone still syncs cleanly after the relay's changes.
     kader.sync_now(&mut |_| {}).unwrap();
     assert_eq!(kader.pending_changes().unwrap(), 0);
+}
+
+fn get_text(relay: &RelayProcess, token: &str, path: &str) -> (u16, String) {
+    let r = http().get(format!("{}{path}", relay.url())).bearer_auth(token).send().unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+/// The Puskesmas reads the referral through the read model: an NDJSON `referral` line,
+/// a row of `table=referrals`, the monthly report's counts; never a note; `admin list`
+/// shows the bidan tokens.
+fn puskesmas_side(relay: &RelayProcess, puskesmas: &str, rid: Uuid, today: time::Date) {
+    let (s, body) = get_text(relay, puskesmas, "/v1/export?format=ndjson");
+    assert_eq!(s, 200, "{body}");
+    assert!(!body.contains("BB tidak naik dua bulan") && !body.contains("kunjungi lagi"), "notes are not exported");
+    let line: Value = body
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "referral" && v["referral_id"] == json!(rid.to_string()))
+        .expect("referral line");
+    assert_eq!((line["status"].as_str(), line["closed"].as_bool()), (Some("selesai"), Some(true)), "{line}");
+    let steps: Vec<(&str, &str)> = line["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["status"].as_str().unwrap(), s["by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(steps, [("dirujuk", "K-A"), ("diterima", "B-A"), ("ditangani", "B-A"), ("selesai", "B-A")]);
+    assert_eq!(line["reasons"][0]["code"], json!("2T"));
+    let (s, csv) = get_text(relay, puskesmas, "/v1/export?format=csv&table=referrals");
+    assert_eq!(s, 200, "{csv}");
+    assert!(csv.starts_with("posyandu_id,household_id,rt,rw,kode_wilayah,referral_id,"), "{csv}");
+    let row = csv.lines().find(|l| l.contains(&rid.to_string())).expect("referral row");
+    assert!(row.contains(",2T,rule,selesai,true,K-A,") && row.contains(",pemeriksaan,"), "{row}");
+    let (s, _) = get_text(relay, puskesmas, "/v1/export?format=ndjson&table=referrals");
+    assert_eq!(s, 400, "table is CSV only");
+    let month = format!("{:04}-{:02}", today.year(), u8::from(today.month()));
+    let (s, report) = get(relay, puskesmas, &format!("/v1/report/P-A/{month}?format=json"));
+    assert_eq!(s, 200, "{report}");
+    let rl = &report["referral_lifecycle"];
+    let counts = [&rl["raised"], &rl["received"], &rl["handled"], &rl["closed"]];
+    assert_eq!(counts.map(|c| c.as_u64()), [Some(1); 4], "{rl}");
+    assert_eq!(rl["status_at_month_end"]["selesai"], json!(1), "{rl}");
+    assert_eq!(rl["by_reason"][0]["code"], json!("2T"), "{rl}");
+    let listing = relay.admin(&["list"]).unwrap();
+    assert!(
+        listing.lines().any(|l| l.starts_with("Token bidan #") && l.contains("bidan B-A  Posyandu P-A")),
+        "{listing}"
+    );
 }
 
 #[test]

@@ -20,6 +20,58 @@ pub trait BidanRegistry: Registry {
     fn insert_bidan_token(&self, bidan: &str, hash: &[u8; 32], now: i64) -> Result<i64>;
     /// Revokes one active bidan token; returns 0 or 1.
     fn revoke_bidan_token(&self, token_id: i64, now: i64) -> Result<u64>;
+    /// The bidan, the Posyandu each covers and every bidan token (`admin list`).
+    fn bidan_listing(&self) -> Result<BidanListing>;
+}
+
+/// The bidan side of the registry for `admin list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BidanListing {
+    /// (id, name, Posyandu covered, by id)
+    pub bidan: Vec<(String, String, Vec<String>)>,
+    /// (token id, bidan id, created_at, revoked_at), by token id
+    pub tokens: Vec<(i64, String, i64, Option<i64>)>,
+}
+
+impl BidanListing {
+    /// Groups `(bidan id, Posyandu id)` rows into the bidan rows.
+    fn cover(&mut self, rows: Vec<(String, String)>) {
+        for (bidan, posyandu) in rows {
+            if let Some(b) = self.bidan.iter_mut().find(|b| b.0 == bidan) {
+                b.2.push(posyandu);
+            }
+        }
+    }
+
+    fn posyandu_of(&self, bidan: &str) -> String {
+        let list = self.bidan.iter().find(|b| b.0 == bidan).map(|b| b.2.join(", ")).unwrap_or_default();
+        if list.is_empty() {
+            "-".into()
+        } else {
+            list
+        }
+    }
+}
+
+/// The bidan and their tokens, human-readable, for `admin list` (after the lines of
+/// [`crate::admin::list`]): token id, bidan id, the Posyandu covered, state.
+pub fn list<R: BidanRegistry + ?Sized>(reg: &R) -> Result<String> {
+    use std::fmt::Write as _;
+    let l = reg.bidan_listing()?;
+    let mut out = String::new();
+    for (id, name, _) in &l.bidan {
+        let _ = writeln!(out, "Bidan {id}  {name}  (Posyandu {})", l.posyandu_of(id));
+    }
+    for (id, bidan, created, revoked) in &l.tokens {
+        let state = revoked.map_or("aktif".to_string(), |t| format!("dicabut {}", crate::admin::date(t)));
+        let _ = writeln!(
+            out,
+            "Token bidan #{id}  bidan {bidan}  Posyandu {}  dibuat {}  {state}",
+            l.posyandu_of(bidan),
+            crate::admin::date(*created)
+        );
+    }
+    Ok(out)
 }
 
 /// Registers (or updates) bidan `id` covering `posyandu` (one or more, each registered).
@@ -91,6 +143,22 @@ impl BidanRegistry for Connection {
             params![token_id, now],
         )? as u64)
     }
+    fn bidan_listing(&self) -> Result<BidanListing> {
+        let mut l = BidanListing::default();
+        let mut stmt = self.prepare("SELECT id, name FROM bidan ORDER BY id")?;
+        for r in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, Vec::new())))? {
+            l.bidan.push(r?);
+        }
+        let mut stmt =
+            self.prepare("SELECT bidan_id, posyandu_id FROM bidan_posyandu ORDER BY bidan_id, posyandu_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        l.cover(rows);
+        let mut stmt = self.prepare("SELECT id, bidan_id, created_at, revoked_at FROM bidan_token ORDER BY id")?;
+        for r in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))? {
+            l.tokens.push(r?);
+        }
+        Ok(l)
+    }
 }
 
 impl BidanRegistry for PgRegistry {
@@ -141,6 +209,29 @@ impl BidanRegistry for PgRegistry {
                     &[&token_id, &now],
                 )
                 .await
+            })
+        })
+    }
+    fn bidan_listing(&self) -> Result<BidanListing> {
+        self.run(|c| {
+            Box::pin(async move {
+                let mut l = BidanListing::default();
+                for r in c.query("SELECT id, name FROM bidan ORDER BY id", &[]).await? {
+                    l.bidan.push((r.get(0), r.get(1), Vec::new()));
+                }
+                let rows = c
+                    .query("SELECT bidan_id, posyandu_id FROM bidan_posyandu ORDER BY bidan_id, posyandu_id", &[])
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
+                l.cover(rows);
+                for r in
+                    c.query("SELECT id, bidan_id, created_at, revoked_at FROM bidan_token ORDER BY id", &[]).await?
+                {
+                    l.tokens.push((r.get(0), r.get(1), r.get(2), r.get(3)));
+                }
+                Ok(l)
             })
         })
     }

@@ -26,8 +26,12 @@
 //! (`checklist`: code → yes/no, `counselling`: codes); free text that older app
 //! versions wrote there is not exported.
 //!
-//! NDJSON: one JSON object per line with `type` = `household`, `member`, `pregnancy`
-//! or `visit` (a household line comes first, then its records).
+//! NDJSON: one JSON object per line with `type` = `household`, `member`, `pregnancy`,
+//! `visit` or `referral` (a household line comes first, then its records; referrals
+//! with a lifecycle, issue 12: [`super::referrals`]).
+//!
+//! `format=csv&table=referrals`: one row per referral with a lifecycle instead
+//! ([`super::referrals::CSV_HEADER`]); same paging and cursor.
 //!
 //! CSV: one flat row per visit entry (one member at one visit), household and member
 //! columns repeated, see [`CSV_HEADER`]. Text cells that a spreadsheet would run as a
@@ -53,6 +57,8 @@ use crate::AppState;
 pub enum Format {
     Ndjson,
     Csv,
+    /// `format=csv&table=referrals`: one row per referral with a lifecycle.
+    CsvReferrals,
 }
 
 impl Format {
@@ -65,10 +71,21 @@ impl Format {
             }
         }
     }
+    /// With the `table` parameter (`visits`, the default, or `referrals`; CSV only).
+    pub fn parse_with_table(format: Option<&String>, table: Option<&String>) -> Result<Format, ApiError> {
+        match (Format::parse(format)?, table.map(String::as_str)) {
+            (f, None | Some("visits")) => Ok(f),
+            (Format::Csv, Some("referrals")) => Ok(Format::CsvReferrals),
+            (_, Some("referrals")) => Err(ApiError::BadBody("table=referrals hanya untuk format=csv".into())),
+            (_, Some(other)) => {
+                Err(ApiError::BadBody(format!("table tidak dikenal: {}", crate::error::truncate(other, 20))))
+            }
+        }
+    }
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Ndjson => "application/x-ndjson",
-            Format::Csv => "text/csv; charset=utf-8",
+            Format::Csv | Format::CsvReferrals => "text/csv; charset=utf-8",
         }
     }
 }
@@ -97,7 +114,7 @@ pub struct Page {
 async fn inner(st: &AppState, headers: &HeaderMap, raw: Option<&str>) -> Result<Response, ApiError> {
     let scope = puskesmas(st, headers, None).await?;
     let q = query_pairs(raw);
-    let format = Format::parse(q.get("format"))?;
+    let format = Format::parse_with_table(q.get("format"), q.get("table"))?;
     let (cursor, reset) = Cursor::parse(q.get("since").map(String::as_str))?.for_epoch(st.storage.epoch().await?);
     for p in cursor.seqs.keys() {
         scope.check(p)?;
@@ -338,6 +355,7 @@ pub const CSV_HEADER: &[&str] = &[
 enum Sink {
     Ndjson(Vec<u8>),
     Csv(csv::Writer<Vec<u8>>),
+    CsvReferrals(csv::Writer<Vec<u8>>),
 }
 
 /// Serialises households into one page body.
@@ -355,6 +373,11 @@ impl Writer {
                 let _ = super::write_csv_row(&mut w, CSV_HEADER);
                 Sink::Csv(w)
             }
+            Format::CsvReferrals => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let _ = super::write_csv_row(&mut w, super::referrals::CSV_HEADER);
+                Sink::CsvReferrals(w)
+            }
         };
         Writer { sink, error: None }
     }
@@ -365,7 +388,7 @@ impl Writer {
         }
         match self.sink {
             Sink::Ndjson(b) => Ok(b),
-            Sink::Csv(w) => w.into_inner().map_err(ApiError::internal),
+            Sink::Csv(w) | Sink::CsvReferrals(w) => w.into_inner().map_err(ApiError::internal),
         }
     }
 
@@ -380,6 +403,14 @@ impl Writer {
             Sink::Csv(w) => {
                 if let Err(e) = csv_household(w, l, &l.trends) {
                     self.error.get_or_insert(e.to_string());
+                }
+            }
+            Sink::CsvReferrals(w) => {
+                let hh = &l.household;
+                for r in super::referrals::exported(hh) {
+                    if let Err(e) = super::write_csv_row(w, &super::referrals::csv_row(hh, r)) {
+                        self.error.get_or_insert(e.to_string());
+                    }
                 }
             }
         }
@@ -492,6 +523,9 @@ fn ndjson_household(buf: &mut Vec<u8>, l: &Loaded, trends: &HashMap<(Uuid, Uuid)
                 "entries": entries,
             }),
         );
+    }
+    for r in super::referrals::exported(hh) {
+        Writer::line(buf, &super::referrals::ndjson_line(hh, r));
     }
 }
 

@@ -415,6 +415,25 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
         }
         b.push_str("</table>");
     }
+    let rl = &r.referral_lifecycle;
+    let _ = write!(
+        b,
+        "<h2>Siklus rujukan bulan ini</h2><table><tr><th>Alasan</th><th>Dirujuk</th><th>Diterima bidan</th><th>Ditangani</th><th>Ditutup</th></tr><tr><td>Semua</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+        rl.total.raised, rl.total.received, rl.total.handled, rl.total.closed
+    );
+    for x in &rl.by_reason {
+        let c = &x.counts;
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&x.label),
+            c.raised,
+            c.received,
+            c.handled,
+            c.closed
+        );
+    }
+    b.push_str("</table>");
     b.push_str("<h2>Kebutuhan lintas sektor (SPM, satu data)</h2><table><tr><th>Bidang SPM</th><th>Jumlah</th></tr>");
     for a in &r.spm.by_area {
         let _ = write!(b, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(a.label), a.count);

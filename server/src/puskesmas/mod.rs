@@ -34,6 +34,7 @@ pub mod fhir;
 pub mod html;
 pub mod links;
 pub mod recap;
+pub mod referrals;
 pub mod report;
 
 use std::collections::BTreeMap;

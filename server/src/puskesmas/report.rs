@@ -540,6 +540,11 @@ pub struct MonthlyReport {
     /// ASI eksklusif (issue 12): infants 0–5 months asked in the month and those
     /// answered yes (`rules::breastfeeding`).
     pub asi_eksklusif: AsiEksklusif,
+    /// Referrals with a lifecycle (issue 12): raised, received, handled and closed in
+    /// the month, by status at the month's end and by reason
+    /// ([`super::referrals::ReferralCounts`]). `referrals` above lists the older
+    /// free-text referrals of visit entries.
+    pub referral_lifecycle: super::referrals::ReferralCounts,
     /// Coverage against the year's sasaran (issue 12), when the Posyandu document sets
     /// one for the month's year: JSON only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -732,6 +737,7 @@ impl ReportBuilder {
                 k_definition:
                     "balita terdaftar yang tercatat memiliki Buku KIA/KMS (yang belum dicatat tidak dihitung K)",
             },
+            referral_lifecycle: super::referrals::ReferralCounts::new(),
             ..Default::default()
         };
         ReportBuilder {
@@ -776,6 +782,7 @@ impl ReportBuilder {
         }
         self.maternal(hh, &month_visits);
         self.vitamin_a_nifas(hh, &month_visits);
+        self.r.referral_lifecycle.add(hh, self.first, self.last);
         for v in &month_visits {
             self.kader.insert(v.kader_id.clone());
             for e in &v.entries {
@@ -1156,6 +1163,7 @@ impl ReportBuilder {
         }
         sk.d_s_pct = pct(sk.d, sk.s);
         self.r.asi_eksklusif.pct = pct(self.r.asi_eksklusif.yes, self.r.asi_eksklusif.asked);
+        self.r.referral_lifecycle.finish();
         sk.n_d_pct = pct(sk.n, sk.d);
         sk.n_s_pct = pct(sk.n, sk.s);
         debug_assert_eq!(sk.d, sk.n + sk.t + sk.o + sk.b);
@@ -1402,6 +1410,21 @@ pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
     }
     put("identitas", "nik_tidak_cocok", "", r.nik_warnings.len().to_string()).map_err(e)?;
     put("rujukan", "jumlah", "", r.referrals.len().to_string()).map_err(e)?;
+    let rl = &r.referral_lifecycle;
+    let steps = |c: &super::referrals::StepCounts| {
+        [("dirujuk", c.raised), ("diterima", c.received), ("ditangani", c.handled), ("ditutup", c.closed)]
+    };
+    for (k, v) in steps(&rl.total) {
+        put("rujukan_siklus", k, "", v.to_string()).map_err(e)?;
+    }
+    for (status, v) in &rl.status_at_month_end {
+        put("rujukan_status_akhir_bulan", status, "", v.to_string()).map_err(e)?;
+    }
+    for x in &rl.by_reason {
+        for (k, v) in steps(&x.counts) {
+            put("rujukan_alasan", k, &x.code, v.to_string()).map_err(e)?;
+        }
+    }
     for a in &r.spm.by_area {
         put("spm", a.label, "", a.count.to_string()).map_err(e)?;
     }

@@ -273,58 +273,67 @@ pub fn household_entries(ctx: &ExportContext, l: &Loaded, out: &mut Vec<Value>, 
     let mut skipped: std::collections::HashSet<uuid::Uuid> = std::collections::HashSet::new();
     let in_month = |d: Date| ctx.month.is_none_or(|(a, b)| d >= a && d <= b);
     let visits: Vec<&Visit> = hh.visits.iter().filter(|v| !v.deleted && in_month(v.date)).collect();
-    for v in &visits {
-        for e in &v.entries {
-            let Some(m) = hh.member(e.member_id).filter(|m| !m.deleted) else { continue };
-            if refs.contains_key(&m.id) || skipped.contains(&m.id) {
+    // Referrals with a lifecycle (issue 12) raised in the period: one ServiceRequest each
+    // (`super::referral`); a visit entry's free-text referral that one of them points at
+    // (same visit and member) is merged into it, not sent twice.
+    let referrals: Vec<&ReferralRecord> = super::super::referrals::exported(hh).filter(|r| in_month(r.date)).collect();
+    let merged: std::collections::HashSet<(uuid::Uuid, uuid::Uuid)> =
+        referrals.iter().filter_map(|r| r.visit_id.map(|v| (v, r.member_id))).collect();
+    let people = visits
+        .iter()
+        .flat_map(|v| v.entries.iter().map(|e| e.member_id))
+        .chain(referrals.iter().map(|r| r.member_id))
+        .collect::<Vec<_>>();
+    for member_id in people {
+        let Some(m) = hh.member(member_id).filter(|m| !m.deleted) else { continue };
+        if refs.contains_key(&m.id) || skipped.contains(&m.id) {
+            continue;
+        }
+        let ihs = m.nik.as_ref().and_then(|n| ctx.ihs.get(n));
+        let r = match ihs {
+            Some(ihs) => format!("Patient/{ihs}"),
+            // Neither NIK nor mother's NIK: SATUSEHAT cannot identify the person, so
+            // the member's records stay out of the bundle and the member is listed.
+            None if m.nik.is_none() && m.mother_nik.is_none() => {
+                missing.push(MissingIhs {
+                    member_id: m.id.to_string(),
+                    name: m.name.clone(),
+                    birth_date: format_date(m.birth_date),
+                    identifier: "tanpa_nik",
+                    nik: String::new(),
+                });
+                skipped.insert(m.id);
                 continue;
             }
-            let ihs = m.nik.as_ref().and_then(|n| ctx.ihs.get(n));
-            let r = match ihs {
-                Some(ihs) => format!("Patient/{ihs}"),
-                // Neither NIK nor mother's NIK: SATUSEHAT cannot identify the person, so
-                // the member's records stay out of the bundle and the member is listed.
-                None if m.nik.is_none() && m.mother_nik.is_none() => {
-                    missing.push(MissingIhs {
-                        member_id: m.id.to_string(),
-                        name: m.name.clone(),
-                        birth_date: format_date(m.birth_date),
-                        identifier: "tanpa_nik",
-                        nik: String::new(),
-                    });
-                    skipped.insert(m.id);
-                    continue;
-                }
-                None => {
-                    let id = m.id.to_string();
-                    let p = patient(hh, m);
-                    let cond = match &m.nik {
-                        Some(nik) => format!("identifier={NIK_SYSTEM}|{nik}"),
-                        None => format!("identifier={MEMBER_SYSTEM}|{id}"),
-                    };
-                    out.push(json!({
-                        "fullUrl": urn(&id),
-                        "resource": p,
-                        "request": { "method": "POST", "url": "Patient", "ifNoneExist": cond },
-                    }));
-                    missing.push(MissingIhs {
-                        member_id: id.clone(),
-                        name: m.name.clone(),
-                        birth_date: format_date(m.birth_date),
-                        identifier: if m.nik.is_some() { "nik" } else { "nik-ibu" },
-                        nik: m
-                            .nik
-                            .clone()
-                            .or_else(|| m.mother_nik.as_ref().map(|x| x.mother_nik.clone()))
-                            .unwrap_or_default(),
-                    });
-                    urn(&id)
-                }
-            };
-            refs.insert(m.id, r);
-        }
+            None => {
+                let id = m.id.to_string();
+                let p = patient(hh, m);
+                let cond = match &m.nik {
+                    Some(nik) => format!("identifier={NIK_SYSTEM}|{nik}"),
+                    None => format!("identifier={MEMBER_SYSTEM}|{id}"),
+                };
+                out.push(json!({
+                    "fullUrl": urn(&id),
+                    "resource": p,
+                    "request": { "method": "POST", "url": "Patient", "ifNoneExist": cond },
+                }));
+                missing.push(MissingIhs {
+                    member_id: id.clone(),
+                    name: m.name.clone(),
+                    birth_date: format_date(m.birth_date),
+                    identifier: if m.nik.is_some() { "nik" } else { "nik-ibu" },
+                    nik: m
+                        .nik
+                        .clone()
+                        .or_else(|| m.mother_nik.as_ref().map(|x| x.mother_nik.clone()))
+                        .unwrap_or_default(),
+                });
+                urn(&id)
+            }
+        };
+        refs.insert(m.id, r);
     }
-    for v in visits {
+    for v in visits.iter().copied() {
         let start = date_time(v.date, "00:00:00", &c.utc_offset);
         let end = date_time(v.date, "23:59:59", &c.utc_offset);
         for e in &v.entries {
@@ -547,7 +556,7 @@ pub fn household_entries(ctx: &ExportContext, l: &Loaded, out: &mut Vec<Value>, 
                     }),
                 ));
             }
-            if let Some(r) = &e.referral {
+            if let Some(r) = e.referral.as_ref().filter(|_| !merged.contains(&(v.id, m.id))) {
                 let id = super::derived_id(&["service-request", &vid, &mid]);
                 let mut sr = json!({
                     "resourceType": "ServiceRequest",
@@ -569,5 +578,23 @@ pub fn household_entries(ctx: &ExportContext, l: &Loaded, out: &mut Vec<Value>, 
                 out.push(create_entry(&id, sr));
             }
         }
+    }
+    for r in referrals {
+        let Some(subject) = refs.get(&r.member_id) else { continue };
+        // The Encounter of the visit it was raised at, when that visit is in this bundle.
+        let encounter = r
+            .visit_id
+            .and_then(|vid| visits.iter().find(|v| v.id == vid))
+            .filter(|v| v.entries.iter().any(|e| e.member_id == r.member_id))
+            .map(|v| urn(&super::derived_id(&["encounter", &v.id.to_string(), &r.member_id.to_string()])));
+        let free_text = r.visit_id.and_then(|vid| {
+            hh.visits
+                .iter()
+                .find(|v| v.id == vid && !v.deleted)
+                .and_then(|v| v.entries.iter().find(|e| e.member_id == r.member_id))
+                .and_then(|e| e.referral.as_ref())
+        });
+        let (id, sr) = super::referral::service_request(ctx, r, subject, encounter.as_deref(), free_text);
+        out.push(create_entry(&id, sr));
     }
 }

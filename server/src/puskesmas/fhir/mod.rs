@@ -19,6 +19,7 @@
 pub mod build;
 pub mod codes;
 pub mod profile;
+pub mod referral;
 
 use std::collections::{HashMap, HashSet};
 

@@ -32,7 +32,11 @@
 //!   Practitioner performer; protocolApplied.doseNumberPositiveInt ≥ 1; reasonCode from
 //!   the Kemkes immunization-reason / routine-timing systems.
 //! - ServiceRequest, MedicationAdministration, Procedure: the R4 required elements plus
-//!   a `sys-ids.kemkes.go.id` identifier, subject and encounter/context.
+//!   a `sys-ids.kemkes.go.id` identifier, subject and encounter/context. A
+//!   ServiceRequest's `encounter` is 0..1 (a referral raised outside a recorded visit,
+//!   issue 12, has none; when present it references an Encounter); it needs a
+//!   `requester` (the Posyandu's Organization or a Practitioner), and a `performer`, when
+//!   present, references a Practitioner or names one.
 //! - Bindings: a coding in a system the code table covers must be a code of the table
 //!   (`server/data/satusehat-codes.json`), never an unverified one.
 //! - Bundle: `transaction`; every entry has a request; conditional creates have a
@@ -418,7 +422,19 @@ pub fn check_service_request(r: &Value) -> Vec<String> {
     );
     c.required(&["code.coding.0"]);
     c.reference("subject.reference", &["Patient"]);
-    c.reference("encounter.reference", &["Encounter"]);
+    if !r["encounter"].is_null() {
+        c.reference("encounter.reference", &["Encounter"]);
+    }
+    c.reference("requester.reference", &["Organization", "Practitioner", "PractitionerRole"]);
+    if let Some(performers) = r["performer"].as_array() {
+        for (i, p) in performers.iter().enumerate() {
+            if p.get("reference").is_some() {
+                c.reference(&format!("performer.{i}.reference"), &["Practitioner", "PractitionerRole", "Organization"]);
+            } else if p["display"].as_str().is_none_or(|d| d.trim().is_empty()) {
+                c.err(format!("performer.{i} tanpa rujukan atau nama"));
+            }
+        }
+    }
     c.date_time_with_offset("authoredOn");
     bindings(&mut c, r);
     c.errors

@@ -47,6 +47,9 @@ fun HouseholdDetailScreen(
     onAddMember: () -> Unit,
     onRecordPregnancy: () -> Unit,
     onEditVisit: (visitId: String) -> Unit,
+    onReferrals: () -> Unit = {},
+    onRecordBirth: () -> Unit = {},
+    onMemberStatus: () -> Unit = {},
 ) {
     val vm = rememberLogicVm("household-$householdId") { HouseholdDetailViewModel(gw, householdId, it) }
     val s by vm.state.collectAsStateWithLifecycle()
@@ -74,6 +77,12 @@ fun HouseholdDetailScreen(
                         OutlinedButton(onClick = onAddMember, modifier = Modifier.padding(end = 8.dp)) { Text(stringResource(R.string.add_member)) }
                         if (s.canRecordPregnancy) OutlinedButton(onClick = onRecordPregnancy) { Text(stringResource(R.string.record_pregnancy)) }
                     }
+                    // ILP service cycle (issue 12): referrals, birth from a pregnancy, pindah / meninggal.
+                    Row(Modifier.padding(top = 8.dp)) {
+                        OutlinedButton(onClick = onReferrals, modifier = Modifier.padding(end = 8.dp)) { Text(stringResource(R.string.referrals)) }
+                        OutlinedButton(onClick = onRecordBirth, modifier = Modifier.padding(end = 8.dp)) { Text(stringResource(R.string.record_birth)) }
+                    }
+                    OutlinedButton(onClick = onMemberStatus, modifier = Modifier.padding(top = 8.dp)) { Text(stringResource(R.string.member_status)) }
                     s.message?.let { Text(it, color = MaterialTheme.colorScheme.primary, modifier = Modifier.padding(top = 8.dp)) }
                     if (s.conflictCount > 0) OutlinedButton(onClick = onConflicts, modifier = Modifier.padding(top = 8.dp)) {
                         Text(stringResource(R.string.resolve_conflicts, s.conflictCount))

@@ -35,7 +35,8 @@ private val tabs = listOf(
 
 /**
  * Routes: households, new-household, household/{id}, member/new/{id}, pregnancy/new/{id},
- * visit/{id}, visit/{id}/edit/{visitId}, due, conflicts, conflicts/{id}, settings.
+ * visit/{id}, visit/{id}/edit/{visitId}, due, conflicts, conflicts/{id}, settings;
+ * ILP (issue 12): referrals/{id}, birth/new/{id}, member-status/{id}.
  * Until the phone is set up (no store file yet) only the settings screen is shown.
  */
 @Composable
@@ -82,7 +83,9 @@ fun PosyanduNavHost(stores: StoreHolder) {
                     HouseholdDetailScreen(gw, id, onBack = { nav.popBackStack() },
                         onRecordVisit = { nav.navigate("visit/$id") }, onConflicts = { nav.navigate("conflicts/$id") },
                         onAddMember = { nav.navigate("member/new/$id") }, onRecordPregnancy = { nav.navigate("pregnancy/new/$id") },
-                        onEditVisit = { visitId -> nav.navigate("visit/$id/edit/$visitId") })
+                        onEditVisit = { visitId -> nav.navigate("visit/$id/edit/$visitId") },
+                        onReferrals = { nav.navigate("referrals/$id") }, onRecordBirth = { nav.navigate("birth/new/$id") },
+                        onMemberStatus = { nav.navigate("member-status/$id") })
                 }
             }
             composable("member/new/{id}") { e ->
@@ -102,6 +105,18 @@ fun PosyanduNavHost(stores: StoreHolder) {
                 val id = e.arguments?.getString("id").orEmpty()
                 val visitId = e.arguments?.getString("visitId").orEmpty()
                 GatewayScreen(stores, nav) { gw -> RecordVisitScreen(gw, id, onDone = { nav.popBackStack() }, visitId = visitId) }
+            }
+            composable("referrals/{id}") { e ->
+                val id = e.arguments?.getString("id").orEmpty()
+                GatewayScreen(stores, nav) { gw -> ReferralsScreen(gw, id, onBack = { nav.popBackStack() }) }
+            }
+            composable("birth/new/{id}") { e ->
+                val id = e.arguments?.getString("id").orEmpty()
+                GatewayScreen(stores, nav) { gw -> BirthScreen(gw, id, onBack = { nav.popBackStack() }, onSaved = { nav.popBackStack() }) }
+            }
+            composable("member-status/{id}") { e ->
+                val id = e.arguments?.getString("id").orEmpty()
+                GatewayScreen(stores, nav) { gw -> MemberStatusScreen(gw, id, onBack = { nav.popBackStack() }, onSaved = { nav.popBackStack() }) }
             }
             composable("due") {
                 GatewayScreen(stores, nav) { gw -> DueListScreen(gw, onOpen = { nav.navigate("household/$it") }) }

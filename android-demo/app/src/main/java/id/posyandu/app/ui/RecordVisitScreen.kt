@@ -176,6 +176,17 @@ private fun MemberEntryCard(vm: RecordVisitViewModel, e: EntryForm) {
             CheckRow(stringResource(R.string.pmt), e.supplementaryFood) { v -> vm.edit(id) { it.copy(supplementaryFood = v) } }
             if (!e.isUnderFive) NumberField(e.ironTablets, R.string.iron_tablets, { v -> vm.edit(id) { it.copy(ironTablets = v) } }, decimal = false)
 
+            // ASI eksklusif: asked only where the core says it applies (infants 0–5 months at the visit).
+            if (e.asiApplies) {
+                SectionTitle(stringResource(R.string.asi_eksklusif))
+                Text(stringResource(R.string.asi_eksklusif_question), style = MaterialTheme.typography.bodyMedium)
+                Row {
+                    FilterChip(e.asiEksklusif == true, { vm.answerAsi(id, true) }, label = { Text(stringResource(R.string.yes)) },
+                        modifier = Modifier.padding(2.dp))
+                    FilterChip(e.asiEksklusif == false, { vm.answerAsi(id, false) }, label = { Text(stringResource(R.string.no)) },
+                        modifier = Modifier.padding(2.dp))
+                }
+            }
             // ILP home-visit checklist: the core's questions for this member's stage and age.
             if (e.checklist.isNotEmpty()) {
                 SectionTitle(stringResource(R.string.checklist))

@@ -1,6 +1,11 @@
 package id.posyandu.app.logic
 
 import id.posyandu.sync.AddedMember
+import id.posyandu.sync.BirthRecord
+import id.posyandu.sync.MemberStatusKind
+import id.posyandu.sync.ProposedReason
+import id.posyandu.sync.ReferralRecord
+import id.posyandu.sync.ReferralSummary
 import id.posyandu.sync.Conflict
 import id.posyandu.sync.DueItem
 import id.posyandu.sync.GrowthResult
@@ -96,6 +101,15 @@ class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoClos
     override fun homeVisitList(date: String?): id.posyandu.sync.HomeVisitListInfo = store.homeVisitList(date)
     override fun setServiceDate(date: String, place: String?, note: String?, cancelled: Boolean) =
         store.setServiceDate(date, place, note, cancelled)
+    override fun proposedReferral(householdId: String, memberId: String): List<ProposedReason> =
+        store.proposedReferral(householdId, memberId)
+    override fun raiseReferral(householdId: String, memberId: String, reasons: List<String>, note: String?, visitId: String?): String =
+        store.raiseReferral(householdId, memberId, reasons, note, visitId)
+    override fun referrals(openOnly: Boolean): List<ReferralSummary> = store.referrals(openOnly)
+    override fun householdReferrals(householdId: String): List<ReferralRecord> = store.householdReferrals(householdId)
+    override fun setMemberStatus(householdId: String, memberId: String, status: MemberStatusKind, date: String) =
+        store.setMemberStatus(householdId, memberId, status, date)
+    override fun recordBirth(householdId: String, birth: BirthRecord): List<String> = store.recordBirth(householdId, birth)
     override fun conflicts(householdId: String): List<Conflict> = store.conflicts(householdId)
     override fun resolveConflict(householdId: String, path: String, valueJson: String) =
         store.resolveConflict(householdId, path, valueJson)

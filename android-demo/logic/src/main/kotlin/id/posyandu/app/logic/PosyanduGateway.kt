@@ -1,6 +1,11 @@
 package id.posyandu.app.logic
 
 import id.posyandu.sync.AddedMember
+import id.posyandu.sync.BirthRecord
+import id.posyandu.sync.MemberStatusKind
+import id.posyandu.sync.ProposedReason
+import id.posyandu.sync.ReferralRecord
+import id.posyandu.sync.ReferralSummary
 import id.posyandu.sync.Conflict
 import id.posyandu.sync.DueItem
 import id.posyandu.sync.GrowthResult
@@ -70,6 +75,20 @@ interface PosyanduGateway {
     fun addPregnancy(householdId: String, pregnancy: NewPregnancy): String
     fun endPregnancy(householdId: String, pregnancyId: String, ended: String)
     fun dueVisits(): List<DueItem>
+
+    // ILP service cycle (issue 12): referrals, births, member status.
+    /** The reasons the core's rulebook proposes to refer this member today (minus those of an open referral). */
+    fun proposedReferral(householdId: String, memberId: String): List<ProposedReason>
+    /** Raises a referral (status dirujuk); returns its id. */
+    fun raiseReferral(householdId: String, memberId: String, reasons: List<String>, note: String?, visitId: String?): String
+    /** The Posyandu's referrals with the core's status and the requested follow-up date, newest first. */
+    fun referrals(openOnly: Boolean): List<ReferralSummary>
+    /** A household's referrals with every step. */
+    fun householdReferrals(householdId: String): List<ReferralRecord>
+    /** Records that a member moved away or died on [date] (`YYYY-MM-DD`). */
+    fun setMemberStatus(householdId: String, memberId: String, status: MemberStatusKind, date: String)
+    /** Records a pregnancy's outcome and registers its newborn(s) in one step; returns their ids. */
+    fun recordBirth(householdId: String, birth: BirthRecord): List<String>
 
     fun conflicts(householdId: String): List<Conflict>
     fun resolveConflict(householdId: String, path: String, valueJson: String)

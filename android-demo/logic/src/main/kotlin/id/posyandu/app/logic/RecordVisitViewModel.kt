@@ -17,6 +17,7 @@ import id.posyandu.sync.SpmNeed
 import id.posyandu.sync.VisitEntry
 import id.posyandu.sync.VisitKind
 import id.posyandu.sync.VitaminACapsule
+import id.posyandu.sync.asiEksklusifAsked
 import id.posyandu.sync.counsellingTopics
 import id.posyandu.sync.expectedVitaminACapsule
 import kotlinx.coroutines.CoroutineDispatcher
@@ -85,6 +86,10 @@ data class EntryForm(
     val screening: ScreeningResult? = null,
     /** The core's "under five" (0–59 completed months): which part of the form shows. */
     val isUnderFive: Boolean = false,
+    /** The core says the ASI eksklusif question applies (an infant 0–5 months at the visit date). */
+    val asiApplies: Boolean = false,
+    /** ASI eksklusif: yes / no / not asked (`null`). */
+    val asiEksklusif: Boolean? = null,
 ) {
     val hasAnthropometry: Boolean get() = weight.isNotBlank() || lengthHeight.isNotBlank()
 }
@@ -160,6 +165,7 @@ class RecordVisitViewModel(
                             measure = m.expectedMeasure,
                             checklist = lists[m.id]?.questions.orEmpty(),
                             topics = lists[m.id]?.let { counsellingTopics(it.stage) }.orEmpty(),
+                            asiApplies = asiEksklusifAsked(births[m.id].orEmpty(), visitDate),
                         )
                         (original[m.id]?.let { e -> form(e, blank) } ?: blank).let { f -> f.copy(screening = screening(f, visit?.date ?: today)) }
                     },
@@ -172,7 +178,13 @@ class RecordVisitViewModel(
 
     /** Sets the visit date now; the returned job refreshes the checklist for it. */
     fun setDate(date: String): Job {
-        update { s -> if (s.isEdit) s else s.copy(date = date, entries = s.entries.map { it.copy(growth = null, growthError = null, screening = screening(it, date)) }) }
+        update { s ->
+            if (s.isEdit) s else s.copy(date = date, entries = s.entries.map {
+                val asi = asiEksklusifAsked(it.birthDate, date)
+                it.copy(growth = null, growthError = null, screening = screening(it, date), asiApplies = asi,
+                    asiEksklusif = it.asiEksklusif.takeIf { asi })
+            })
+        }
         return refreshChecklists(date)
     }
 
@@ -189,6 +201,11 @@ class RecordVisitViewModel(
                 e.copy(checklist = l.questions, topics = counsellingTopics(l.stage), answers = e.answers.filterKeys { it in codes })
             })
         }
+    }
+
+    /** Answers the ASI eksklusif question (again with the same answer to clear it); only where the core says it applies. */
+    fun answerAsi(memberId: String, yes: Boolean) = edit(memberId) {
+        if (!it.asiApplies) it else it.copy(asiEksklusif = if (it.asiEksklusif == yes) null else yes)
     }
 
     /** Answers a checklist question (again with the same answer to clear it). */
@@ -345,6 +362,7 @@ class RecordVisitViewModel(
                 spmNeeds = e.spmNeeds.map { SpmNeedForm(it.area, it.need) },
                 answers = e.checklist,
                 counselling = e.counselling,
+                asiEksklusif = e.asiEksklusif,
             )
         }
 
@@ -413,6 +431,8 @@ class RecordVisitViewModel(
                 counselling = e.counselling,
                 referral = if (e.referral) Referral(e.referralReason.trim(), e.referralTo.trim().ifEmpty { null }) else null,
                 spmNeeds = e.spmNeeds.map { SpmNeed(it.area, it.need) },
+                // Only where the core asks it (an answer for an older child is refused).
+                asiEksklusif = e.asiEksklusif.takeIf { e.asiApplies },
             )
         }
     }
