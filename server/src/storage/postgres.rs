@@ -54,7 +54,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0007_satusehat.sql"),
     include_str!("../../migrations/postgres/0008_reserved.sql"),
     include_str!("../../migrations/postgres/0009_bidan.sql"),
-    include_str!("../../migrations/postgres/0011_posyandu.sql"),
+    include_str!("../../migrations/postgres/0010_posyandu.sql"),
 ];
 
 /// How often a transaction is retried after a serialization failure or deadlock.
