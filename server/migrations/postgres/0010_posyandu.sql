@@ -1,5 +1,4 @@
--- 11: mirrors SQLite migration 11 (the 10th entry on the posyandu-doc branch, after
--- the SPM branch's 0010_desa.sql once merged).
+-- 10: mirrors SQLite migration 10.
 -- The Posyandu document (issue 12, crate::posyandu): `doc.kind` tells households from
 -- it (the household read model, exports and reports read households only); its
 -- projection for the Puskesmas side (schedule, roster, area, sasaran as JSON, sealed)
