@@ -65,6 +65,11 @@ pub struct HouseholdView {
     pub problems: Vec<DocProblem>,
     /// N/T/O/B of every weighing the rulebook scores: `(visit id, member id, trend)`.
     pub trends: Vec<(Uuid, Uuid, WeightTrend)>,
+    /// The household's GPS point, kept apart from `household` (whose `gps` is cleared)
+    /// for the service-area map of the desa and the Puskesmas only (`crate::desa`);
+    /// no health export reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_point: Option<posyandu_records::model::GeoPoint>,
 }
 
 impl HouseholdView {
@@ -76,7 +81,7 @@ impl HouseholdView {
         trends.sort_by_key(|&(v, m, _)| (v, m));
         // Least data: what no Puskesmas endpoint reads is not kept in the read model.
         household.address.street = None;
-        household.gps = None;
+        let service_point = household.gps.take();
         household.kk_number = None;
         household.kk_history.clear();
         for m in &mut household.members {
@@ -99,7 +104,7 @@ impl HouseholdView {
                 v.value_json.clear();
             }
         }
-        HouseholdView { household, conflicts, problems: read.problems, trends }
+        HouseholdView { household, conflicts, problems: read.problems, trends, service_point }
     }
 
     /// Derives the view from a stored snapshot (rebuild, and rows not yet built).

@@ -18,6 +18,7 @@ pub mod keyring;
 pub mod query;
 pub mod referral;
 pub mod schema;
+pub mod spm;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

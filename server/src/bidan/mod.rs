@@ -20,13 +20,11 @@ use axum::{Json, Router};
 use posyandu_records::doc::HouseholdDoc;
 use posyandu_records::model::{format_date, Household, ReferralRecord, ReferralStatus, ReferralStep, StepRole};
 use posyandu_records::rules::referral_lifecycle::{self as lifecycle, ACTIONS, MAX_FOLLOW_UP_DAYS};
-use posyandu_records::wire::{DocChanges, SyncRequest};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::{self, BidanPrincipal, DevicePrincipal, Principal};
+use crate::auth::{self, BidanPrincipal, Principal};
 use crate::error::{truncate, ApiError};
-use crate::storage::NewDocQuota;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -386,23 +384,9 @@ async fn step_handler(
     let today = crate::merge::relay_today();
     let step = build_step(&req, &b.bidan_id, now, today, r.status())?;
     let change = writer::step_change(&snapshot, referral, &step, &b.bidan_id, now)?;
-    // Stored like a push of a device that is the relay writing for this bidan: merged and
-    // validated by `merge::apply_push`, appended to the Posyandu's log (origin
-    // `relay:bidan:<id>`, so every phone pulls it), read model updated, in one
-    // transaction. The token id is negative: no device binding can match it.
-    let writer_principal = DevicePrincipal {
-        token_id: -b.token_id,
-        device_id: format!("relay:bidan:{}", b.bidan_id),
-        kader_id: writer::author(&b.bidan_id),
-        posyandu_id: scope.clone(),
-    };
-    let req = SyncRequest {
-        cursor: i64::MAX as u64,
-        push: vec![DocChanges { doc: *household.as_bytes(), changes: vec![change] }],
-        page_bytes: 0,
-    };
-    let no_new_docs = NewDocQuota { allowed: 0, limit: 0, retry_after_secs: 0 };
-    st.storage.sync(writer_principal, req, no_new_docs).await?;
+    // Stored like a push of a device that is the relay writing for this bidan
+    // (`crate::relay_writer`): merged, validated, logged, read model updated.
+    crate::relay_writer::BIDAN.store(&st, &scope, household, change, &b.bidan_id, b.token_id).await?;
     tracing::info!(bidan_token_id = b.token_id, status = step.status.code(), "bidan step stored");
     // The referral as it is now (re-read: concurrent steps are included).
     let docs = st.storage.fetch_docs(scope, vec![*household.as_bytes()]).await?;
