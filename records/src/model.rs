@@ -106,6 +106,18 @@ pub enum SpmArea {
 }
 
 impl SpmArea {
+    /// The area's code as stored (`pekerjaan_umum`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            SpmArea::Kesehatan => "kesehatan",
+            SpmArea::Pendidikan => "pendidikan",
+            SpmArea::PekerjaanUmum => "pekerjaan_umum",
+            SpmArea::Perumahan => "perumahan",
+            SpmArea::Trantibumlinmas => "trantibumlinmas",
+            SpmArea::Sosial => "sosial",
+        }
+    }
+
     pub const ALL: [SpmArea; 6] = [
         SpmArea::Kesehatan,
         SpmArea::Pendidikan,
