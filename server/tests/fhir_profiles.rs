@@ -555,7 +555,7 @@ fn satusehat_storage_on_sqlite_and_its_migration() {
     // … upgraded by opening: migration 7 adds the SATUSEHAT tables.
     let storage = SqliteStorage::open(&path).unwrap();
     let version: i64 = storage.with_conn(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap());
-    assert_eq!((version as usize, MIGRATIONS.len()), (9, 9));
+    assert_eq!((version as usize, MIGRATIONS.len()), (10, 10));
     storage.with_conn(|c| {
         let mut bad = config();
         bad.utc_offset = "+07".into();
