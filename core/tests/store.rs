@@ -215,8 +215,10 @@ fn migrates_a_version_2_store_to_the_current_version() {
         // Back to version 2 as the previous app left it: no doc_problem (3), no
         // quarantine (4), no referral (5) and no spm_request (6) table.
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE doc_problem; DROP TABLE quarantine; DROP TABLE referral; DROP TABLE spm_request")
-            .unwrap();
+        conn.execute_batch(
+            "DROP TABLE doc_problem; DROP TABLE quarantine; DROP TABLE referral; DROP TABLE spm_request",
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
     }
     let store = open_store(&path, "D1");

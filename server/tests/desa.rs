@@ -426,4 +426,65 @@ async fn desa_scope_minimisation_token_kinds_and_steps() {
     assert!(html.contains("<table id=\"cakupan\">"), "{html}");
     assert!(!html.contains("<script"), "no script");
     assert!(!html.to_lowercase().contains("hamil"));
+    // The API is in the OpenAPI document.
+    let api = call(&r, Request::get("/openapi.json"), None, Body::empty()).await.json();
+    for p in [
+        "/v1/desa/requests",
+        "/v1/desa/requests.csv",
+        "/v1/desa/requests/{household}/{key}/steps",
+        "/v1/desa/coverage",
+        "/v1/desa/households.geojson",
+        "/v1/desa/page",
+        "/v1/puskesmas/households.geojson",
+    ] {
+        assert!(api["paths"].get(p).is_some(), "{p} missing from openapi.json");
+    }
+}
+
+/// The desa page in headless Chromium (if installed; under CI it must be): the DOM the
+/// browser builds has the open request in its area's table and the coverage table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desa_page_renders_in_headless_chromium() {
+    let found =
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| std::path::Path::new(p).exists());
+    let Some(chromium) = found else {
+        assert!(std::env::var("CI").is_err(), "chromium missing under CI: run `bash .ci/install-tools.sh --chromium`");
+        eprintln!("\n!!!!! SKIPPED: chromium not installed; the desa page was NOT rendered in a browser !!!!!\n");
+        return;
+    };
+    let r = relay();
+    let (mut a, ha, darto) = household("P-001", "3201010001", 0x11, "K-1");
+    let key = raise(&mut a, Some(darto), "lansia_terlantar", SpmArea::Sosial, "K-1", T0 + 10);
+    a.add_spm_step(&key, &step(SpmStatus::Diverifikasi, "K-1", T0 + 20)).unwrap();
+    a.add_spm_step(&key, &step(SpmStatus::DiteruskanKeDesa, "K-1", T0 + 30)).unwrap();
+    a.commit("K-1", T0 + 30).unwrap();
+    assert_eq!(push(&r, &r.d1, ha, all_changes(&mut a)).await.status, StatusCode::OK);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = r.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let url = format!("http://{addr}/v1/desa/page?access_token={}", r.desa1);
+    let dom = tokio::task::spawn_blocking(move || {
+        let profile = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-dev-shm-usage",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(["--dump-dom", &url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(dom.contains("Kebutuhan SPM warga — Desa Sukamaju"), "{dom}");
+    assert!(dom.contains("id=\"bidang-sosial\"") && dom.contains("Lanjut usia terlantar"), "{dom}");
+    assert!(dom.contains("Diteruskan ke desa/kelurahan") && dom.contains("Darto"), "{dom}");
+    assert!(dom.contains("id=\"cakupan\"") && dom.contains("id=\"warga\""), "{dom}");
 }

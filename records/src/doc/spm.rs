@@ -200,7 +200,9 @@ pub(super) fn read_spm<D: ReadDoc>(
     }
     let mut out = Vec::new();
     for (rk, mut list) in steps {
-        list.sort_by_key(|s| (s.at, s.id));
+        // Time order; steps of the same second (a koordinator verifying and handing over
+        // at once) in lifecycle order.
+        list.sort_by_key(|s| (s.at, s.status.rank(), s.id));
         let Some((member_id, need)) = rules::parse_key(&rk) else { continue };
         // The area the request was raised in: its first `dicatat` step's.
         let Some(area) = list.iter().find(|s| s.status == SpmStatus::Dicatat).and_then(|s| s.area) else {

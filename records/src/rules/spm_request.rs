@@ -180,7 +180,7 @@ pub struct SpmRequest {
     /// Notes ordered by (time, id).
     #[serde(default)]
     pub notes: Vec<SpmNote>,
-    /// Every valid step, ordered by (time, id).
+    /// Every step, ordered by time (same second: lifecycle order, then id).
     #[serde(default)]
     pub steps: Vec<SpmStep>,
 }
