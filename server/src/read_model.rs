@@ -4,8 +4,10 @@
 //! in `read_member`, to find a child's household without a scan). The row holds the
 //! household as the shared reader reads it **with the facts the rulebook derives** from it
 //! (today: N/T/O/B of every weighing), minus what no Puskesmas endpoint uses (street,
-//! GPS, BPJS number, KK number and its history, the values of open conflicts, checklist
-//! answers and counselling entries that are not catalogue codes). Rows are written
+//! BPJS number, KK number and its history, the values of open conflicts, checklist
+//! answers and counselling entries that are not catalogue codes). The GPS point is
+//! taken out of the household and kept apart ([`HouseholdView::service_point`]) for
+//! the service-area GeoJSON of the desa and the Puskesmas only (issue 13). Rows are written
 //!
 //! - in the same transaction as the push that changed the document (the merge already
 //!   holds the merged household, [`crate::merge::Merged::read`]), so a reader never
@@ -342,9 +344,14 @@ mod tests {
         let bytes = doc.save();
         let view = HouseholdView::from_snapshot(&bytes).unwrap();
         let body = String::from_utf8(view.encode()).unwrap();
-        for secret in ["Jl. Mawar", "0001234567890", "3201010101010001", "106.8"] {
+        for secret in ["Jl. Mawar", "0001234567890", "3201010101010001"] {
             assert!(!body.contains(secret), "{secret} kept in the read model");
         }
+        // The GPS point is kept only apart from the household, for the service-area maps
+        // of the desa and the Puskesmas (issue 13); no health endpoint reads it.
+        assert_eq!(view.household.gps, None);
+        assert_eq!(view.service_point, Some(GeoPoint { lat: -6.2, lon: 106.8 }));
+        assert_eq!(body.matches("106.8").count(), 1, "only in service_point");
         // What the Puskesmas reads stays.
         assert!(body.contains("3201010101900001") && body.contains("Siti"));
         assert_eq!(HouseholdView::decode(&view.encode()).unwrap(), view);
