@@ -16,6 +16,7 @@
 //! - [`immunisation`]: antigen list, immunisation status, vitamin A capsule and rounds.
 //! - [`muac`]: a child's LiLA band.
 //! - [`referral`]: referrals with a lifecycle (propose, raise, list with status and steps).
+//! - [`spm`]: SPM needs handed to the desa (catalogue, raise, koordinator steps, list).
 //! - [`sync`]: relay settings, `sync_now` with a progress listener, pending count.
 //! - [`error`]: `PosyanduError`.
 
@@ -32,6 +33,7 @@ pub mod member;
 pub mod muac;
 pub mod posyandu;
 pub mod referral;
+pub mod spm;
 pub mod store;
 pub mod sync;
 pub mod visit;

@@ -1041,6 +1041,7 @@ fn reads_the_schema_1_fixture_exactly() {
         visits: fixture_visits(),
         pregnancies: vec![fixture_pregnancy()],
         referrals: vec![],
+        spm_requests: vec![],
     };
     assert_eq!(h, expected);
     // A few values spelled out, independent of the builders above.

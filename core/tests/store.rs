@@ -213,15 +213,18 @@ fn migrates_a_version_2_store_to_the_current_version() {
     };
     {
         // Back to version 2 as the previous app left it: no doc_problem (3), no
-        // quarantine (4) and no referral (5) table.
+        // quarantine (4), no referral (5) and no spm_request (6) table.
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE doc_problem; DROP TABLE quarantine; DROP TABLE referral").unwrap();
+        conn.execute_batch(
+            "DROP TABLE doc_problem; DROP TABLE quarantine; DROP TABLE referral; DROP TABLE spm_request",
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
     }
     let store = open_store(&path, "D1");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    assert_eq!(posyandu_core::store::schema::user_version(&conn).unwrap(), 5);
-    assert_eq!(posyandu_core::store::schema::SCHEMA_VERSION, 5);
+    assert_eq!(posyandu_core::store::schema::user_version(&conn).unwrap(), 6);
+    assert_eq!(posyandu_core::store::schema::SCHEMA_VERSION, 6);
     assert!(store.document_problems().unwrap().is_empty());
     assert!(store.quarantined().unwrap().is_empty());
     assert_eq!(store.household(hh).unwrap().members.len(), 1, "data kept across the upgrade");

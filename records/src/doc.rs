@@ -56,6 +56,7 @@ pub use posyandu::{
     POSYANDU_KIND,
 };
 pub use referral::MAX_STEPS as MAX_REFERRAL_STEPS;
+mod spm;
 
 pub struct HouseholdDoc {
     doc: AutoCommit,
@@ -68,7 +69,9 @@ impl HouseholdDoc {
         doc.put(ROOT, "schema", SCHEMA_VERSION)?;
         doc.put(ROOT, "id", id.to_string())?;
         doc.put(ROOT, "posyandu_id", posyandu_id)?;
-        for key in [HOUSEHOLD, KK_HISTORY, MEMBERS, VISITS, PREGNANCIES, referral::REFERRALS] {
+        for key in
+            [HOUSEHOLD, KK_HISTORY, MEMBERS, VISITS, PREGNANCIES, referral::REFERRALS, spm::SPM_STEPS, spm::SPM_NOTES]
+        {
             doc.put_object(ROOT, key, ObjType::Map)?;
         }
         // Nested maps edited field by field exist from the start, so two devices never
@@ -742,6 +745,7 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
         visits: Vec::new(),
         pregnancies: Vec::new(),
         referrals: Vec::new(),
+        spm_requests: Vec::new(),
     };
     read_household_fields(hh, &mut household, &mut problems);
 
@@ -790,6 +794,7 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<HouseholdRead> {
     }
     household.pregnancies.sort_by_key(|p| (p.lmp, p.id));
     household.referrals = referral::read_referrals(doc, member_ids, &mut problems);
+    household.spm_requests = spm::read_spm(doc, member_ids, &mut problems);
 
     Ok(HouseholdRead { household, problems })
 }

@@ -18,6 +18,7 @@ pub use crate::rules::pregnancy::{
 };
 pub use crate::rules::referral_lifecycle::{ReasonSource, ReferralRecord, ReferralStatus, ReferralStep, StepRole};
 pub use crate::rules::screening::GlucoseKind;
+pub use crate::rules::spm_request::{SpmNote, SpmRequest, SpmRole, SpmStatus, SpmStep};
 pub use crate::rules::vitamin_a::VitaminACapsule;
 
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
@@ -105,6 +106,18 @@ pub enum SpmArea {
 }
 
 impl SpmArea {
+    /// The area's code as stored (`pekerjaan_umum`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            SpmArea::Kesehatan => "kesehatan",
+            SpmArea::Pendidikan => "pendidikan",
+            SpmArea::PekerjaanUmum => "pekerjaan_umum",
+            SpmArea::Perumahan => "perumahan",
+            SpmArea::Trantibumlinmas => "trantibumlinmas",
+            SpmArea::Sosial => "sosial",
+        }
+    }
+
     pub const ALL: [SpmArea; 6] = [
         SpmArea::Kesehatan,
         SpmArea::Pendidikan,
@@ -145,6 +158,10 @@ pub struct Household {
     /// readable beside them (docs/schema.md).
     #[serde(default)]
     pub referrals: Vec<ReferralRecord>,
+    /// SPM needs tracked as requests to the desa (`spm_steps`, `spm_notes`; issue 13).
+    /// Documents without them read as none.
+    #[serde(default)]
+    pub spm_requests: Vec<SpmRequest>,
 }
 
 impl Household {

@@ -59,6 +59,16 @@ pub enum ValidationError {
     ChecklistItem { code: String, stage: &'static str },
     #[error("Topik penyuluhan tidak dikenal: {0} (pilih dari daftar topik)")]
     UnknownCounsellingTopic(String),
+    #[error("Kode kebutuhan SPM tidak dikenal: {0}")]
+    UnknownSpmNeed(String),
+    #[error("Kebutuhan SPM ini dicatat untuk {0}")]
+    SpmSubject(&'static str),
+    #[error("Permintaan SPM berstatus \"{from}\" tidak dapat menjadi \"{to}\"")]
+    SpmTransition { from: &'static str, to: &'static str },
+    #[error("Hanya kader koordinator Posyandu yang dapat memverifikasi dan meneruskan permintaan SPM")]
+    NotKoordinator,
+    #[error("{field} tidak boleh berisi karakter kontrol")]
+    ControlCharacters { field: &'static str },
 }
 
 impl ValidationError {
@@ -89,6 +99,11 @@ impl ValidationError {
             ImplausibleDate { .. } => "tanggal di luar batas wajar (1900–2100)".into(),
             ChecklistItem { .. } => "butir daftar periksa tidak berlaku".into(),
             UnknownCounsellingTopic(_) => "topik penyuluhan tidak dikenal".into(),
+            UnknownSpmNeed(_) => "kode kebutuhan SPM tidak dikenal".into(),
+            SpmSubject(s) => format!("kebutuhan ini dicatat untuk {s}"),
+            SpmTransition { .. } => "perubahan status tidak sah".into(),
+            NotKoordinator => "bukan kader koordinator".into(),
+            ControlCharacters { .. } => "berisi karakter kontrol".into(),
         }
     }
 }
@@ -629,6 +644,7 @@ mod tests {
             visits: vec![],
             pregnancies: vec![],
             referrals: vec![],
+            spm_requests: vec![],
         };
         let visit = |m: &Member, c: VitaminACapsule, on: Date| NewVisit {
             date: on,

@@ -28,6 +28,22 @@ pub enum Principal {
     /// records what she did ([`crate::bidan`]). Refused by the device and Puskesmas
     /// endpoints. Her token ids are numbered apart from the `token` table's (`bidan_token`).
     Bidan(BidanPrincipal),
+    /// A desa/kelurahan office: reads the SPM requests and aggregate counts of its
+    /// villages' households (by Kemendagri village code) and records the desa-side
+    /// request steps ([`crate::desa`]). Never sees a clinical field. Refused by every
+    /// other API. Token ids numbered apart (`desa_token`).
+    Desa(DesaPrincipal),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesaPrincipal {
+    pub token_id: i64,
+    pub desa_id: String,
+    pub name: String,
+    /// Kemendagri village codes (10 digits) of the desa/kelurahan, sorted.
+    pub kodes: Vec<String>,
+    /// The Posyandu serving its villages (where its households are synced), sorted.
+    pub posyandu_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,13 +69,14 @@ impl Principal {
             Principal::Device(d) => d.token_id,
             Principal::Puskesmas { token_id, .. } => *token_id,
             Principal::Bidan(b) => b.token_id,
+            Principal::Desa(d) => d.token_id,
         }
     }
 
     pub fn device(&self) -> Option<&DevicePrincipal> {
         match self {
             Principal::Device(d) => Some(d),
-            Principal::Puskesmas { .. } | Principal::Bidan(_) => None,
+            Principal::Puskesmas { .. } | Principal::Bidan(_) | Principal::Desa(_) => None,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`sync`]: the `/v1/sync`, `/v1/snapshot` and `/v1/docs` handlers.
 //! - [`quota`]: per-device request and new-household quotas (429 + `Retry-After`).
 //! - [`bidan`]: the bidan's referral API and the relay's writer of her steps.
+//! - [`desa`]: the desa/kelurahan's SPM requests API, coverage, CSV, GeoJSON, page.
 //! - [`admin`]: registry operations used by the CLI.
 //! - [`puskesmas`]: the Puskesmas read API (export, monthly reports, FHIR).
 //! - [`metrics`], [`config`], [`error`].
@@ -20,6 +21,7 @@ pub mod at_rest;
 pub mod auth;
 pub mod bidan;
 pub mod config;
+pub mod desa;
 pub mod error;
 pub mod merge;
 pub mod metrics;
@@ -27,6 +29,7 @@ pub mod posyandu;
 pub mod puskesmas;
 pub mod quota;
 pub mod read_model;
+pub mod relay_writer;
 pub mod storage;
 pub mod sync;
 
@@ -103,6 +106,7 @@ pub fn app(state: AppState) -> Router {
         .merge(puskesmas::routes())
         .merge(bidan::routes())
         .merge(posyandu::routes())
+        .merge(desa::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -11,6 +11,7 @@ use posyandu_server::admin::Registry;
 use posyandu_server::at_rest::{AtRest, KeySource};
 use posyandu_server::bidan::registry::{self as bidan_registry, BidanRegistry};
 use posyandu_server::config::{Config, ConfigLayer, LogFormat};
+use posyandu_server::desa::registry::{self as desa_registry, DesaRegistry};
 use posyandu_server::storage::postgres::PgRegistry;
 use posyandu_server::storage::{PgStorage, SqliteStorage};
 use posyandu_server::{admin, app, AppState};
@@ -202,6 +203,39 @@ enum AdminOp {
     RevokeBidanToken {
         #[arg(long)]
         token_id: i64,
+    },
+    /// Register a desa/kelurahan (or update it): its Kemendagri village codes (10
+    /// digits, comma-separated or repeated) and the Posyandu serving them (repeat
+    /// `--posyandu`); replaces the earlier lists.
+    AddDesa {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "kode", required = true, value_delimiter = ',')]
+        kode: Vec<String>,
+        #[arg(long = "posyandu", required = true)]
+        posyandu: Vec<String>,
+    },
+    /// Issue a desa token (printed once; earlier ones stay valid until revoked).
+    DesaToken {
+        #[arg(long)]
+        desa: String,
+    },
+    /// Revoke one desa token by its id (as printed when issued).
+    RevokeDesaToken {
+        #[arg(long)]
+        token_id: i64,
+    },
+    /// Make a kader the koordinator of her Posyandu (verifies SPM requests and hands
+    /// them to the desa), or remove her with --remove.
+    Koordinator {
+        #[arg(long)]
+        posyandu: String,
+        #[arg(long)]
+        kader: String,
+        #[arg(long)]
+        remove: bool,
     },
     List,
     /// Set the SATUSEHAT ids the FHIR export of a Posyandu references (from the
@@ -450,7 +484,11 @@ fn seal_at_rest_pg(url: &str, keys: Arc<AtRest>) -> anyhow::Result<()> {
     report_sealed(p)
 }
 
-fn admin_op(conn: &dyn BidanRegistry, keys: Option<&AtRest>, op: AdminOp) -> anyhow::Result<()> {
+/// Every registry the admin commands use (both backends implement all of them).
+trait AdminRegistry: BidanRegistry + DesaRegistry {}
+impl<T: BidanRegistry + DesaRegistry + ?Sized> AdminRegistry for T {}
+
+fn admin_op(conn: &dyn AdminRegistry, keys: Option<&AtRest>, op: AdminOp) -> anyhow::Result<()> {
     match op {
         AdminOp::AddPuskesmas { id, name } => {
             admin::add_puskesmas(conn, &id, &name)?;
@@ -498,6 +536,27 @@ fn admin_op(conn: &dyn BidanRegistry, keys: Option<&AtRest>, op: AdminOp) -> any
         AdminOp::RevokeBidanToken { token_id } => {
             bidan_registry::revoke_bidan_token(conn, token_id)?;
             println!("Token bidan #{token_id} dicabut");
+        }
+        AdminOp::AddDesa { id, name, kode, posyandu } => {
+            desa_registry::add_desa(conn, &id, &name, &kode, &posyandu)?;
+            println!("Desa {id} tersimpan ({} kode wilayah, {} Posyandu)", kode.len(), posyandu.len());
+        }
+        AdminOp::DesaToken { desa } => {
+            let t = desa_registry::desa_token(conn, &desa)?;
+            eprintln!("Token desa #{} untuk {desa} (hanya ditampilkan sekali):", t.token_id);
+            println!("{}", t.token);
+        }
+        AdminOp::RevokeDesaToken { token_id } => {
+            desa_registry::revoke_desa_token(conn, token_id)?;
+            println!("Token desa #{token_id} dicabut");
+        }
+        AdminOp::Koordinator { posyandu, kader, remove } => {
+            desa_registry::koordinator(conn, &posyandu, &kader, remove)?;
+            if remove {
+                println!("Kader {kader} bukan lagi koordinator Posyandu {posyandu}");
+            } else {
+                println!("Kader {kader} menjadi koordinator Posyandu {posyandu}");
+            }
         }
         AdminOp::Satusehat { posyandu, org, puskesmas_org, location, bidan, bidan_name, utc_offset } => {
             let config = posyandu_server::storage::SatusehatConfig {

@@ -82,6 +82,9 @@ pub struct PushAuth {
     pub other_actors: HashMap<Vec<u8>, String>,
     /// The kader registered for this Posyandu.
     pub kaders: HashSet<String>,
+    /// The kader koordinator of this Posyandu (`admin koordinator`): the only kader who
+    /// may verify SPM requests and hand them to the desa.
+    pub koordinators: HashSet<String>,
     /// The relay was restored from a backup recently (`admin new-epoch`): phones re-push
     /// every change they hold, other devices' included, to heal it.
     pub healing: bool,
@@ -98,6 +101,7 @@ impl PushAuth {
             own_actor: None,
             other_actors: HashMap::new(),
             kaders: [kader_id.to_string()].into_iter().collect(),
+            koordinators: HashSet::new(),
             healing: false,
             today: time::OffsetDateTime::now_utc().date(),
         }
@@ -204,6 +208,13 @@ fn apply_inner(
         .filter(|c| crate::bidan::writer::is_relay_bidan_change(c.actor_id().to_bytes(), c.message()))
         .map(Change::hash)
         .collect();
+    // Changes the relay wrote for a desa (`crate::desa`): the only ones that may record
+    // desa-side SPM statuses.
+    let desa_changes: HashSet<ChangeHash> = new
+        .iter()
+        .filter(|c| crate::relay_writer::DESA.is_change(c.actor_id().to_bytes(), c.message()))
+        .map(Change::hash)
+        .collect();
     am.apply_changes(new.clone()).map_err(|e| bad(None, e.to_string()))?;
     let missing = am.get_missing_deps(&[]);
     if !missing.is_empty() {
@@ -238,6 +249,7 @@ fn apply_inner(
     }
     check_authorship(&am, &read, auth, &authors_ok).map_err(|(path, why)| bad(path, why))?;
     check_referral_steps(&am, &authors_ok, &bidan_changes).map_err(|(path, why)| bad(path, why))?;
+    check_spm_steps(&am, &authors_ok, &desa_changes, &auth.koordinators).map_err(|(path, why)| bad(path, why))?;
     let snapshot = am.save();
     if snapshot.len() > MAX_DOC_BYTES {
         return Err(bad(None, format!("dokumen menjadi terlalu besar (> {} KB)", MAX_DOC_BYTES >> 10)));
@@ -278,7 +290,9 @@ fn author_of(c: &Change, auth: &PushAuth) -> Result<String, String> {
         // ... and what the relay wrote for a bidan (its actor and author are the relay's).
         Some(m) if auth.healing && crate::bidan::writer::is_relay_bidan_change(actor, Some(m)) => Ok(m.to_string()),
         // ... and what the relay wrote for a Puskesmas (the Posyandu document's schedule, sasaran).
-        Some(m) if auth.healing && crate::bidan::writer::is_relay_puskesmas_change(actor, Some(m)) => Ok(m.to_string()),
+        Some(m) if auth.healing && crate::relay_writer::PUSKESMAS.is_change(actor, Some(m)) => Ok(m.to_string()),
+        // ... and for a desa.
+        Some(m) if auth.healing && crate::relay_writer::DESA.is_change(actor, Some(m)) => Ok(m.to_string()),
         _ if auth.own_actor.is_some() => Err("perubahan ini tidak ditulis oleh HP ini".into()),
         _ => Err("penulis perubahan bukan kader pemilik perangkat ini".into()),
     }
@@ -414,6 +428,91 @@ fn check_referral_steps(
                 if texts(&step, "by").iter().any(|b| b != author) {
                     return Err((Some(format!("{path}/by")), "pencatat langkah rujukan bukan penulisnya".into()));
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SPM request steps (`spm_steps/<request>/<step>`, issue 13). A step written by a
+/// device (any change not written by the relay for a desa) must be a phone-side status
+/// recorded by the change's author with the status's role: `dicatat` by any kader,
+/// `diverifikasi` / `diteruskan_ke_desa` only by a koordinator of the Posyandu. Desa
+/// steps (`diteruskan_ke_opd`, `selesai`, `ditolak`) come only from the relay's desa
+/// writer, which writes nothing else.
+fn check_spm_steps(
+    am: &Automerge,
+    authors: &HashMap<ChangeHash, String>,
+    desa_changes: &HashSet<ChangeHash>,
+    koordinators: &HashSet<String>,
+) -> Result<(), (Option<String>, String)> {
+    use posyandu_records::rules::spm_request::{SpmRole, SpmStatus};
+    const DESA_ONLY: &str = "status permintaan SPM ini hanya dapat dicatat oleh desa/kelurahan";
+    const KOORDINATOR_ONLY: &str = "hanya kader koordinator Posyandu yang dapat memverifikasi dan meneruskan ke desa";
+    let texts = |obj: &automerge::ObjId, key: &str| -> Vec<String> {
+        am.get_all(obj, key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(v, _)| match v {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Str(t) => t.to_string(),
+                    _ => String::new(),
+                },
+                Value::Object(_) => String::new(),
+            })
+            .collect()
+    };
+    for coll in am.get_all(ROOT, "spm_steps").unwrap_or_default().into_iter().filter_map(|(v, id)| match v {
+        Value::Object(ObjType::Map) => Some(id),
+        _ => None,
+    }) {
+        for skey in am.keys(&coll).collect::<Vec<_>>() {
+            let Some((Value::Object(ObjType::Map), step)) = am.get(&coll, skey.as_str()).ok().flatten() else {
+                continue;
+            };
+            let path = format!("spm_steps/{skey}");
+            // Who wrote values of this step in this push: a device's kader, or the desa.
+            let mut device_author: Option<String> = None;
+            let mut by_desa = false;
+            for k in am.keys(&step).collect::<Vec<_>>() {
+                for (_, id) in am.get_all(&step, k.as_str()).unwrap_or_default() {
+                    let Some(hash) = am.hash_for_opid(&id) else { continue };
+                    if desa_changes.contains(&hash) {
+                        by_desa = true;
+                    } else if let Some(a) = authors.get(&hash) {
+                        device_author.get_or_insert_with(|| a.clone());
+                    }
+                }
+            }
+            let statuses = texts(&step, "status");
+            let roles = texts(&step, "role");
+            if by_desa {
+                let desa_side = |s: &String| SpmStatus::parse(s).is_some_and(|st| st.role() == SpmRole::Desa);
+                if device_author.is_some() || statuses.is_empty() || !statuses.iter().all(desa_side) {
+                    return Err((Some(format!("{path}/status")), "langkah desa tidak sah".into()));
+                }
+                continue;
+            }
+            let Some(author) = device_author else { continue };
+            for s in &statuses {
+                match SpmStatus::parse(s).map(SpmStatus::role) {
+                    Some(SpmRole::Kader) => {}
+                    Some(SpmRole::Koordinator) if koordinators.contains(&author) => {}
+                    Some(SpmRole::Koordinator) => {
+                        return Err((Some(format!("{path}/status")), KOORDINATOR_ONLY.into()))
+                    }
+                    // A desa-side or unknown status from a phone.
+                    _ => return Err((Some(format!("{path}/status")), DESA_ONLY.into())),
+                }
+            }
+            if statuses.is_empty() {
+                return Err((Some(format!("{path}/status")), "wajib diisi".into()));
+            }
+            if roles.iter().any(|r| r == "desa") {
+                return Err((Some(format!("{path}/role")), DESA_ONLY.into()));
+            }
+            if texts(&step, "by").iter().any(|b| *b != author) {
+                return Err((Some(format!("{path}/by")), "pencatat langkah permintaan SPM bukan penulisnya".into()));
             }
         }
     }

@@ -47,7 +47,7 @@ pub(crate) fn merged_posyandu(
     }
     let puskesmas: HashSet<ChangeHash> = new
         .iter()
-        .filter(|c| crate::bidan::writer::is_relay_puskesmas_change(c.actor_id().to_bytes(), c.message()))
+        .filter(|c| crate::relay_writer::PUSKESMAS.is_change(c.actor_id().to_bytes(), c.message()))
         .map(Change::hash)
         .collect();
     let pushed: HashSet<ChangeHash> = new.iter().map(Change::hash).collect();
@@ -133,7 +133,7 @@ use posyandu_records::posyandu::{
 };
 use serde::Deserialize;
 
-use crate::bidan::writer::{self, PUSKESMAS_AUTHOR_PREFIX, RELAY_PUSKESMAS_ACTOR_PREFIX};
+use crate::relay_writer::PUSKESMAS;
 use crate::puskesmas::PuskesmasScope;
 use crate::AppState;
 
@@ -179,7 +179,7 @@ async fn write(
 ) -> Result<Posyandu, ApiError> {
     let id = posyandu_doc_id(posyandu);
     let stored = st.storage.fetch_docs(posyandu.to_string(), vec![*id.as_bytes()]).await?.docs.into_iter().next();
-    let actor = writer::relay_actor_with(RELAY_PUSKESMAS_ACTOR_PREFIX);
+    let actor = PUSKESMAS.actor();
     let internal = |e: posyandu_records::Error| ApiError::internal(format!("posyandu document: {e}"));
     let (mut doc, mut changes) = match stored {
         Some(d) => (HouseholdDoc::load(&d.snapshot, &actor).map_err(internal)?, Vec::new()),
@@ -190,22 +190,14 @@ async fn write(
     };
     let new_docs = changes.len() as u64;
     edit(&mut doc).map_err(|e| ApiError::BadBody(e.to_string()))?;
-    let author = format!("{PUSKESMAS_AUTHOR_PREFIX}{}", scope.puskesmas_id);
+    let author = PUSKESMAS.author(&scope.puskesmas_id);
     if let Some(c) = doc.commit(&author, crate::storage::sqlite::now_unix()) {
         changes.push(c.raw_bytes().to_vec());
     }
     if changes.len() as u64 > new_docs {
-        writer::store_relay_changes(
-            st,
-            scope.token_id,
-            format!("relay:puskesmas:{}", scope.puskesmas_id),
-            author,
-            posyandu.to_string(),
-            *id.as_bytes(),
-            changes,
-            new_docs,
-        )
-        .await?;
+        PUSKESMAS
+            .store(st, posyandu, *id.as_bytes(), changes, &scope.puskesmas_id, scope.token_id, new_docs)
+            .await?;
         tracing::info!(puskesmas = %scope.puskesmas_id, posyandu, "posyandu document written for a puskesmas");
     }
     current(st, posyandu).await

@@ -4,9 +4,11 @@
 //! in `read_member`, to find a child's household without a scan). The row holds the
 //! household as the shared reader reads it **with the facts the rulebook derives** from it
 //! (today: N/T/O/B of every weighing), minus what no Puskesmas endpoint uses (street,
-//! GPS, BPJS number, KK number and its history, the values of open conflicts, checklist
+//! BPJS number, KK number and its history, the values of open conflicts, checklist
 //! answers and counselling entries that are not catalogue codes, the notes of referrals
-//! and their steps). Rows are written
+//! and their steps). The GPS point is taken out of the household and kept apart
+//! ([`HouseholdView::service_point`]) for the service-area GeoJSON of the desa and the
+//! Puskesmas only (issue 13). Rows are written
 //!
 //! - in the same transaction as the push that changed the document (the merge already
 //!   holds the merged household, [`crate::merge::Merged::read`]), so a reader never
@@ -71,6 +73,11 @@ pub struct HouseholdView {
     pub problems: Vec<DocProblem>,
     /// N/T/O/B of every weighing the rulebook scores: `(visit id, member id, trend)`.
     pub trends: Vec<(Uuid, Uuid, WeightTrend)>,
+    /// The household's GPS point, kept apart from `household` (whose `gps` is cleared)
+    /// for the service-area map of the desa and the Puskesmas only (`crate::desa`);
+    /// no health export reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_point: Option<posyandu_records::model::GeoPoint>,
 }
 
 impl HouseholdView {
@@ -82,7 +89,7 @@ impl HouseholdView {
         trends.sort_by_key(|&(v, m, _)| (v, m));
         // Least data: what no Puskesmas endpoint reads is not kept in the read model.
         household.address.street = None;
-        household.gps = None;
+        let service_point = household.gps.take();
         household.kk_number = None;
         household.kk_history.clear();
         for m in &mut household.members {
@@ -114,7 +121,7 @@ impl HouseholdView {
                 v.value_json.clear();
             }
         }
-        HouseholdView { household, conflicts, problems: read.problems, trends }
+        HouseholdView { household, conflicts, problems: read.problems, trends, service_point }
     }
 
     /// Derives the view from a stored snapshot (rebuild, and rows not yet built).
@@ -352,9 +359,14 @@ mod tests {
         let bytes = doc.save();
         let view = HouseholdView::from_snapshot(&bytes).unwrap();
         let body = String::from_utf8(view.encode()).unwrap();
-        for secret in ["Jl. Mawar", "0001234567890", "3201010101010001", "106.8"] {
+        for secret in ["Jl. Mawar", "0001234567890", "3201010101010001"] {
             assert!(!body.contains(secret), "{secret} kept in the read model");
         }
+        // The GPS point is kept only apart from the household, for the service-area maps
+        // of the desa and the Puskesmas (issue 13); no health endpoint reads it.
+        assert_eq!(view.household.gps, None);
+        assert_eq!(view.service_point, Some(GeoPoint { lat: -6.2, lon: 106.8 }));
+        assert_eq!(body.matches("106.8").count(), 1, "only in service_point");
         // What the Puskesmas reads stays.
         assert!(body.contains("3201010101900001") && body.contains("Siti"));
         assert_eq!(HouseholdView::decode(&view.encode()).unwrap(), view);

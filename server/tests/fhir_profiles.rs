@@ -115,6 +115,7 @@ fn household() -> Household {
         ],
         pregnancies: Vec::new(),
         referrals: Vec::new(),
+        spm_requests: Vec::new(),
     }
 }
 

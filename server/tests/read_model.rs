@@ -446,6 +446,8 @@ impl Backend for Pg {
             "read_member",
             "read_model_skip",
             "read_posyandu",
+            // The push reads the Posyandu's kader koordinator (migration 10, issue 13).
+            "koordinator",
         ] {
             stmts.push_str(&format!(
                 "CREATE TABLE {b}.{t} (LIKE {s}.{t} INCLUDING ALL); INSERT INTO {b}.{t} SELECT * FROM {s}.{t};",

@@ -16,6 +16,7 @@ import java.util.concurrent.CountDownLatch
 import kotlin.system.exitProcess
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
 import kotlin.test.assertNotNull
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
@@ -363,6 +364,30 @@ fun main() {
         val v2 = store.recordVisit(hhId, NewVisit(d(today), VisitKind.HARI_BUKA, listOf(VisitEntry(motherId))))
         store.deleteVisit(hhId, v2)
         assertEquals(listOf(visitId), store.household(hhId).visits.map { it.id })
+    }
+
+    test("SPM needs: catalogue, one request for two reports, koordinator steps, list") {
+        val needs = spmNeeds()
+        assertTrue(needs.any { it.code == "rutilahu" && !it.forMember && it.area == "perumahan" })
+        assertTrue(needs.all { it.source.isNotBlank() })
+        val key = store.raiseSpmNeed(hhId, motherId, "jkn_tidak_aktif", "Kartu BPJS tidak aktif")
+        assertEquals(key, store.raiseSpmNeed(hhId, motherId, "jkn_tidak_aktif", "Iuran menunggak"))
+        assertFailsWith<PosyanduException.Validation> { store.raiseSpmNeed(hhId, null, "jkn_tidak_aktif", "x") }
+        assertFailsWith<PosyanduException.Validation> { store.raiseSpmNeed(hhId, null, "tidak_dikenal", "x") }
+        val r = store.spmRequest(hhId, key)
+        assertEquals(setOf("Kartu BPJS tidak aktif", "Iuran menunggak"), r.notes.map { it.text }.toSet())
+        assertEquals("dicatat", r.status)
+        assertFalse(store.isKoordinator())
+        assertFailsWith<PosyanduException.Validation> { store.verifySpmRequest(hhId, key) }
+        store.setKoordinator(true)
+        store.verifySpmRequest(hhId, key)
+        store.forwardSpmRequest(hhId, key)
+        val row = store.spmRequests(true).single { it.key == key }
+        assertEquals("diteruskan_ke_desa", row.status)
+        assertEquals("Siti Aminah", row.subjectName)
+        assertEquals(2u, row.notes)
+        assertEquals(listOf("dicatat", "diverifikasi", "diteruskan_ke_desa"), store.spmRequest(hhId, key).steps.map { it.status })
+        store.setKoordinator(false)
     }
 
     test("sync: another device sees the visit (relay)") {

@@ -227,6 +227,31 @@ class Scenario(unittest.TestCase):
             s.sync_now(None)
         self.assertTrue(str(cm.exception).startswith("Relay belum diatur"))
 
+    def test_spm_need_one_request_for_two_reports_and_koordinator_steps(self):
+        s = self.store
+        needs = p.spm_needs()
+        self.assertTrue(any(n.code == "rutilahu" and not n.for_member and n.area == "perumahan" for n in needs))
+        key = s.raise_spm_need(self.hh, self.mother, "jkn_tidak_aktif", "Kartu BPJS tidak aktif")
+        self.assertEqual(s.raise_spm_need(self.hh, self.mother, "jkn_tidak_aktif", "Iuran menunggak"), key)
+        with self.assertRaises(p.PosyanduError.Validation):
+            s.raise_spm_need(self.hh, None, "jkn_tidak_aktif", "x")
+        r = s.spm_request(self.hh, key)
+        self.assertEqual({n.text for n in r.notes}, {"Kartu BPJS tidak aktif", "Iuran menunggak"})
+        self.assertEqual(r.status, "dicatat")
+        with self.assertRaises(p.PosyanduError.Validation):
+            s.verify_spm_request(self.hh, key)
+        s.set_koordinator(True)
+        try:
+            s.verify_spm_request(self.hh, key)
+            s.forward_spm_request(self.hh, key)
+        finally:
+            s.set_koordinator(False)
+        row = next(x for x in s.spm_requests(True) if x.key == key)
+        self.assertEqual(row.status, "diteruskan_ke_desa")
+        self.assertEqual(row.subject_name, "Siti Aminah")
+        self.assertEqual([x.status for x in s.spm_request(self.hh, key).steps],
+                         ["dicatat", "diverifikasi", "diteruskan_ke_desa"])
+
     def test_offline_sync_keeps_outbox(self):
         d = tempfile.mkdtemp(prefix="posyandu-py-off-")
         try:

@@ -233,6 +233,9 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// SPM needs (issue 13): raise, note, verify/forward (koordinator), list.
+    #[command(subcommand)]
+    Spm(SpmCommand),
     /// Same-field conflicts of a household.
     Conflicts { household: Uuid },
     /// Resolve a conflict by choosing one of its values (as shown by `conflicts`).
@@ -394,6 +397,108 @@ fn run_posyandu(store: &Store, action: PosyanduAction) -> Result<()> {
         PosyanduAction::Area { kode_wilayah, rw, rt, dusun, remove } => {
             store.set_area_entry(AreaEntry { kode_wilayah, rw, rt, dusun }, !remove)?;
             println!("Wilayah disimpan.");
+        }
+    }
+    Ok(())
+}
+
+/// `posyandu-kader spm …`.
+#[derive(Subcommand)]
+enum SpmCommand {
+    /// The catalogue of coded needs (code, area, subject, label).
+    Needs,
+    /// Raise a need of a member (--member) or of the household itself; if the same
+    /// need of the same subject is already raised, the note is added to it. Prints the
+    /// request key.
+    Raise {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        member: Option<Uuid>,
+        /// Need code (see `spm needs`), e.g. alat_bantu_disabilitas, rutilahu.
+        #[arg(long)]
+        need: String,
+        /// Short note (≤ 280 characters).
+        #[arg(long)]
+        note: String,
+    },
+    /// Add a note to a request.
+    Note {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Mark this phone's kader as the Posyandu's koordinator (or not, with --off).
+    Koordinator {
+        #[arg(long)]
+        off: bool,
+    },
+    /// Verify a request (koordinator).
+    Verify {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        key: String,
+    },
+    /// Hand a verified request to the desa (koordinator).
+    Forward {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        key: String,
+    },
+    /// Requests of the Posyandu with their status (open ones unless --all).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// One request with every note and step, as JSON.
+    Show {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        key: String,
+    },
+}
+
+fn run_spm(store: &Store, cmd: SpmCommand) -> Result<()> {
+    use posyandu_core::rules::spm_request as spm;
+    match cmd {
+        SpmCommand::Needs => {
+            for n in spm::needs() {
+                println!("{}  {:?}  {:?}  {}", n.code, n.area, n.subject, n.label_id);
+            }
+        }
+        SpmCommand::Raise { household, member, need, note } => {
+            println!("{}", store.raise_spm_need(household, member, &need, &note)?);
+        }
+        SpmCommand::Note { household, key, note } => store.add_spm_note(household, &key, &note)?,
+        SpmCommand::Koordinator { off } => store.set_koordinator(!off)?,
+        SpmCommand::Verify { household, key } => store.verify_spm_request(household, &key)?,
+        SpmCommand::Forward { household, key } => store.forward_spm_request(household, &key)?,
+        SpmCommand::List { all } => {
+            let list = store.spm_requests(!all)?;
+            if list.is_empty() {
+                println!("Tidak ada permintaan SPM.");
+            }
+            for r in list {
+                println!(
+                    "{}  {}  {}  {}  [{}]  catatan: {}  status: {}",
+                    r.key,
+                    r.area.label_id(),
+                    r.need_label,
+                    r.subject_name,
+                    r.household_id,
+                    r.notes,
+                    r.status.code()
+                );
+            }
+        }
+        SpmCommand::Show { household, key } => {
+            println!("{}", serde_json::to_string_pretty(&store.spm_request(household, &key)?)?);
         }
     }
     Ok(())
@@ -628,6 +733,7 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
                 store.raise_referral(household, NewReferral { member_id: member, reasons, note, visit_id: visit })?;
             println!("{id}");
         }
+        Command::Spm(cmd) => run_spm(&store, cmd)?,
         Command::Referrals { all } => {
             let list = store.referrals(!all)?;
             if list.is_empty() {

@@ -19,6 +19,7 @@ pub mod posyandu;
 pub mod query;
 pub mod referral;
 pub mod schema;
+pub mod spm;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -100,6 +100,7 @@ pub fn materialize(
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?.execute([&id])?;
     }
     super::referral::materialize(tx, hh)?;
+    super::spm::materialize(tx, hh)?;
     let mut ins_problem = tx.prepare_cached(
         "INSERT OR IGNORE INTO doc_problem (household_id, path, reason, kind) VALUES (?1, ?2, ?3, ?4)",
     )?;

@@ -138,6 +138,22 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX referral_by_household ON referral (household_id);
     "#,
+    // 6: SPM requests to the desa (issue 13; `store::spm`): one row per request with its
+    // derived status, for the kader's list.
+    r#"
+    CREATE TABLE spm_request (
+        household_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        member_id TEXT,
+        area TEXT NOT NULL,
+        need TEXT NOT NULL,
+        status TEXT NOT NULL,
+        raised_at INTEGER NOT NULL,
+        notes INTEGER NOT NULL,
+        PRIMARY KEY (household_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX spm_request_by_status ON spm_request (status, raised_at);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

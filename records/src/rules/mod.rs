@@ -50,6 +50,7 @@ pub mod referral_lifecycle;
 pub mod schedule;
 pub mod screening;
 pub mod session;
+pub mod spm_request;
 pub mod table;
 pub mod trend;
 pub mod version;
@@ -82,6 +83,7 @@ mod tests {
             ("referral_lifecycle.rs", include_str!("referral_lifecycle.rs")),
             ("screening.rs", include_str!("screening.rs")),
             ("session.rs", include_str!("session.rs")),
+            ("spm_request.rs", include_str!("spm_request.rs")),
             ("trend.rs", include_str!("trend.rs")),
             ("vitamin_a.rs", include_str!("vitamin_a.rs")),
             ("version.rs", include_str!("version.rs")),

@@ -16,6 +16,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("vitamin_a", include_str!("../../data/rules/vitamin_a.json")),
     ("ilp_checklist", include_str!("../../data/rules/ilp_checklist.json")),
     ("postnatal", include_str!("../../data/rules/postnatal.json")),
+    ("spm_needs", include_str!("../../data/rules/spm_needs.json")),
 ];
 
 /// One rule value with the text it comes from.

@@ -185,6 +185,7 @@ mod tests {
             visits,
             pregnancies: vec![],
             referrals: vec![],
+            spm_requests: vec![],
         };
         (hh, ids, child)
     }

@@ -384,19 +384,11 @@ async fn step_handler(
     let today = crate::merge::relay_today();
     let step = build_step(&req, &b.bidan_id, now, today, r.status())?;
     let change = writer::step_change(&snapshot, referral, &step, &b.bidan_id, now)?;
-    // Stored like a push of a device that is the relay writing for this bidan (origin
-    // `relay:bidan:<id>`, so every phone pulls it; `writer::store_relay_changes`).
-    writer::store_relay_changes(
-        &st,
-        b.token_id,
-        format!("relay:bidan:{}", b.bidan_id),
-        writer::author(&b.bidan_id),
-        scope.clone(),
-        *household.as_bytes(),
-        vec![change],
-        0,
-    )
-    .await?;
+    // Stored like a push of a device that is the relay writing for this bidan
+    // (`crate::relay_writer`): merged, validated, logged, read model updated.
+    crate::relay_writer::BIDAN
+        .store(&st, &scope, *household.as_bytes(), vec![change], &b.bidan_id, b.token_id, 0)
+        .await?;
     tracing::info!(bidan_token_id = b.token_id, status = step.status.code(), "bidan step stored");
     // The referral as it is now (re-read: concurrent steps are included).
     let docs = st.storage.fetch_docs(scope, vec![*household.as_bytes()]).await?;

@@ -162,6 +162,10 @@ pub async fn puskesmas(
             tracing::warn!(bidan_token_id = b.token_id, code = "wrong_token_kind", "bidan token on puskesmas API");
             Err(ApiError::WrongTokenKind)
         }
+        Principal::Desa(d) => {
+            tracing::warn!(desa_token_id = d.token_id, code = "wrong_token_kind", "desa token on puskesmas API");
+            Err(ApiError::WrongTokenKind)
+        }
     }
 }
 

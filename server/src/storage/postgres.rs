@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0008_reserved.sql"),
     include_str!("../../migrations/postgres/0009_bidan.sql"),
     include_str!("../../migrations/postgres/0010_posyandu.sql"),
+    include_str!("../../migrations/postgres/0011_desa.sql"),
 ];
 
 /// How often a transaction is retried after a serialization failure or deadlock.
@@ -336,7 +337,13 @@ async fn store_push(
              WHERE t.posyandu_id = $1",
         )
         .await?;
-    let select_kaders = tx.prepare_cached("SELECT id FROM kader WHERE posyandu_id = $1").await?;
+    // Each kader with whether she is a koordinator of this Posyandu (SPM requests).
+    let select_kaders = tx
+        .prepare_cached(
+            "SELECT k.id, EXISTS (SELECT 1 FROM koordinator c WHERE c.posyandu_id = k.posyandu_id AND c.kader_id = k.id)
+             FROM kader k WHERE k.posyandu_id = $1",
+        )
+        .await?;
     let select_epoch_changed = tx.prepare_cached("SELECT changed_at FROM relay_epoch WHERE id = 1").await?;
 
     let mut ids: Vec<&[u8]> = push.iter().filter(|d| !d.changes.is_empty()).map(|d| &d.doc[..]).collect();
@@ -355,7 +362,8 @@ async fn store_push(
         kader_id: device.kader_id.clone(),
         own_actor: None,
         other_actors: std::collections::HashMap::new(),
-        kaders: kaders.into_iter().map(|r| r.get(0)).collect(),
+        kaders: kaders.iter().map(|r| r.get(0)).collect(),
+        koordinators: kaders.iter().filter(|r| r.get::<_, bool>(1)).map(|r| r.get(0)).collect(),
         healing: crate::merge::healing(changed.and_then(|r| r.get::<_, Option<i64>>(0)), now_unix()),
         today: crate::merge::relay_today(),
     };
@@ -665,7 +673,10 @@ impl Storage for PgStorage {
                 )
                 .await?;
             let Some(row) = client.query_opt(&stmt, &[&&hash[..]]).await? else {
-                return Ok(crate::bidan::registry::lookup_pg(&client, &hash).await?);
+                if let Some(found) = crate::bidan::registry::lookup_pg(&client, &hash).await? {
+                    return Ok(Some(found));
+                }
+                return Ok(crate::desa::registry::lookup_pg(&client, &hash).await?);
             };
             let token_id: i64 = row.get(0);
             let kind: String = row.get(1);

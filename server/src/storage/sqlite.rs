@@ -207,7 +207,7 @@ pub const MIGRATIONS: &[&str] = &[
         revoked_at INTEGER
     );
     "#,
-    // 10 (11 after the SPM branch's desa migration): the Posyandu document (issue 12,
+    // 10: the Posyandu document (issue 12,
     // crate::posyandu). `doc.kind` tells households from it (the household read model,
     // exports and reports read households only); its projection for the Puskesmas side
     // (schedule, roster, area, sasaran as JSON, sealed) is one row per Posyandu.
@@ -218,6 +218,40 @@ pub const MIGRATIONS: &[&str] = &[
         doc_id BLOB NOT NULL REFERENCES doc(id),
         updated_seq INTEGER NOT NULL,
         body BLOB NOT NULL
+    );
+    "#,
+    // 11: SPM requests to the desa (issue 13, crate::desa): the kader koordinator of a
+    // Posyandu (the only kader who may verify a request and hand it to the desa), the
+    // desa/kelurahan principals with their Kemendagri village codes and the Posyandu
+    // serving them, and their tokens (apart from `token`, hashed like them).
+    r#"
+    CREATE TABLE koordinator (
+        posyandu_id TEXT NOT NULL REFERENCES posyandu(id),
+        kader_id TEXT NOT NULL REFERENCES kader(id),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (posyandu_id, kader_id)
+    );
+    CREATE TABLE desa (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE desa_kode (
+        desa_id TEXT NOT NULL REFERENCES desa(id),
+        kode TEXT NOT NULL,
+        PRIMARY KEY (desa_id, kode)
+    );
+    CREATE TABLE desa_posyandu (
+        desa_id TEXT NOT NULL REFERENCES desa(id),
+        posyandu_id TEXT NOT NULL REFERENCES posyandu(id),
+        PRIMARY KEY (desa_id, posyandu_id)
+    );
+    CREATE TABLE desa_token (
+        id INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL UNIQUE,
+        desa_id TEXT NOT NULL REFERENCES desa(id),
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
     );
     "#,
 ];
@@ -551,7 +585,10 @@ pub fn lookup_token(conn: &Connection, hash: &[u8; 32]) -> Result<Option<TokenLo
         .query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
         .optional()?;
     let Some((token_id, kind, device_id, kader_id, posyandu_id, puskesmas_id, revoked_at)) = row else {
-        return Ok(crate::bidan::registry::lookup_sqlite(conn, hash)?);
+        if let Some(found) = crate::bidan::registry::lookup_sqlite(conn, hash)? {
+            return Ok(Some(found));
+        }
+        return Ok(crate::desa::registry::lookup_sqlite(conn, hash)?);
     };
     let principal = match (kind.as_str(), device_id, kader_id, posyandu_id, puskesmas_id) {
         ("device", Some(device_id), Some(kader_id), Some(posyandu_id), _) => {
@@ -608,6 +645,10 @@ pub fn push_auth(conn: &Connection, device: &DevicePrincipal) -> Result<PushAuth
         .prepare_cached("SELECT id FROM kader WHERE posyandu_id = ?1")?
         .query_map([&device.posyandu_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    let koordinators = conn
+        .prepare_cached("SELECT kader_id FROM koordinator WHERE posyandu_id = ?1")?
+        .query_map([&device.posyandu_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let changed_at: Option<i64> =
         conn.prepare_cached("SELECT changed_at FROM relay_epoch WHERE id = 1")?.query_row([], |r| r.get(0))?;
     Ok(PushAuth {
@@ -616,6 +657,7 @@ pub fn push_auth(conn: &Connection, device: &DevicePrincipal) -> Result<PushAuth
         own_actor,
         other_actors,
         kaders,
+        koordinators,
         healing: crate::merge::healing(changed_at, now_unix()),
         today: crate::merge::relay_today(),
     })

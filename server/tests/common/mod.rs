@@ -65,5 +65,6 @@ pub fn household(
         visits,
         pregnancies,
         referrals: Vec::new(),
+        spm_requests: Vec::new(),
     }
 }

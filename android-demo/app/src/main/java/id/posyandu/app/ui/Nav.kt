@@ -4,6 +4,7 @@ import androidx.compose.foundation.layout.padding
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.filled.Home
 import androidx.compose.material.icons.filled.List
+import androidx.compose.material.icons.filled.Send
 import androidx.compose.material.icons.filled.Settings
 import androidx.compose.material.icons.filled.Warning
 import androidx.compose.material3.Icon
@@ -30,12 +31,13 @@ private val tabs = listOf(
     Tab("households", R.string.tab_households, Icons.Filled.Home),
     Tab("due", R.string.tab_due, Icons.Filled.List),
     Tab("conflicts", R.string.tab_conflicts, Icons.Filled.Warning),
+    Tab("spm", R.string.tab_spm, Icons.Filled.Send),
     Tab("settings", R.string.tab_settings, Icons.Filled.Settings),
 )
 
 /**
  * Routes: households, new-household, household/{id}, member/new/{id}, pregnancy/new/{id},
- * visit/{id}, visit/{id}/edit/{visitId}, due, conflicts, conflicts/{id}, settings;
+ * visit/{id}, visit/{id}/edit/{visitId}, due, conflicts, conflicts/{id}, spm, settings;
  * ILP (issue 12): referrals/{id}, birth/new/{id}, member-status/{id}.
  * Until the phone is set up (no store file yet) only the settings screen is shown.
  */
@@ -123,6 +125,9 @@ fun PosyanduNavHost(stores: StoreHolder) {
             }
             composable("conflicts") {
                 GatewayScreen(stores, nav) { gw -> ConflictsScreen(gw, householdId = null, onBack = null) }
+            }
+            composable("spm") {
+                GatewayScreen(stores, nav) { gw -> SpmScreen(gw) }
             }
             composable("conflicts/{id}") { e ->
                 val id = e.arguments?.getString("id")

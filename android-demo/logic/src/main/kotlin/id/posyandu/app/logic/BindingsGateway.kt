@@ -24,6 +24,9 @@ import id.posyandu.sync.NewMember
 import id.posyandu.sync.NewPregnancy
 import id.posyandu.sync.NewVisit
 import id.posyandu.sync.RelayConfig
+import id.posyandu.sync.SpmNeedDef
+import id.posyandu.sync.SpmRequestInfo
+import id.posyandu.sync.SpmRequestSummary
 import id.posyandu.sync.SyncPhase
 import id.posyandu.sync.SyncProgressListener
 import id.posyandu.sync.SyncReport
@@ -34,7 +37,7 @@ import java.io.File
  * [PosyanduGateway] over the generated uniffi bindings. One instance per process
  * (the Rust store is `Send + Sync`: the UI and the WorkManager worker share it).
  */
-class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoCloseable {
+class BindingsGateway(private val store: KaderStore) : PosyanduGateway, SpmGateway, AutoCloseable {
 
     companion object {
         /** File name of the store inside the app-private directory (`context.filesDir`). */
@@ -128,4 +131,16 @@ class BindingsGateway(private val store: KaderStore) : PosyanduGateway, AutoClos
     }
 
     override fun close() = store.close()
+
+    // SPM needs handed to the desa (SpmGateway).
+    override fun spmNeeds(): List<SpmNeedDef> = id.posyandu.sync.spmNeeds()
+    override fun raiseSpmNeed(householdId: String, memberId: String?, need: String, note: String): String =
+        store.raiseSpmNeed(householdId, memberId, need, note)
+    override fun addSpmNote(householdId: String, key: String, note: String) = store.addSpmNote(householdId, key, note)
+    override fun isKoordinator(): Boolean = store.isKoordinator()
+    override fun setKoordinator(on: Boolean) = store.setKoordinator(on)
+    override fun verifySpmRequest(householdId: String, key: String) = store.verifySpmRequest(householdId, key)
+    override fun forwardSpmRequest(householdId: String, key: String) = store.forwardSpmRequest(householdId, key)
+    override fun spmRequests(openOnly: Boolean): List<SpmRequestSummary> = store.spmRequests(openOnly)
+    override fun spmRequest(householdId: String, key: String): SpmRequestInfo = store.spmRequest(householdId, key)
 }
