@@ -133,8 +133,8 @@ use posyandu_records::posyandu::{
 };
 use serde::Deserialize;
 
-use crate::relay_writer::PUSKESMAS;
 use crate::puskesmas::PuskesmasScope;
+use crate::relay_writer::PUSKESMAS;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -195,9 +195,7 @@ async fn write(
         changes.push(c.raw_bytes().to_vec());
     }
     if changes.len() as u64 > new_docs {
-        PUSKESMAS
-            .store(st, posyandu, *id.as_bytes(), changes, &scope.puskesmas_id, scope.token_id, new_docs)
-            .await?;
+        PUSKESMAS.store(st, posyandu, *id.as_bytes(), changes, &scope.puskesmas_id, scope.token_id, new_docs).await?;
         tracing::info!(puskesmas = %scope.puskesmas_id, posyandu, "posyandu document written for a puskesmas");
     }
     current(st, posyandu).await

@@ -12,7 +12,6 @@
 use automerge::ActorId;
 use posyandu_records::doc::HouseholdDoc;
 use posyandu_records::wire::{DocChanges, DocId, SyncRequest};
-use uuid::Uuid;
 
 use crate::auth::DevicePrincipal;
 use crate::error::ApiError;

@@ -150,6 +150,7 @@ fn household() -> Household {
         visits: vec![visit],
         pregnancies: Vec::new(),
         referrals,
+        spm_requests: Vec::new(),
     }
 }
 

@@ -371,7 +371,9 @@ async fn step_handler(
     let now = crate::storage::sqlite::now_unix();
     let step = build_step(&req, &d.desa_id, now, r.status())?;
     let change = crate::relay_writer::DESA.change(&snapshot, &d.desa_id, now, |doc| doc.add_spm_step(&key, &step))?;
-    crate::relay_writer::DESA.store(&st, &scope, *household.as_bytes(), vec![change], &d.desa_id, d.token_id, 0).await?;
+    crate::relay_writer::DESA
+        .store(&st, &scope, *household.as_bytes(), vec![change], &d.desa_id, d.token_id, 0)
+        .await?;
     tracing::info!(desa_token_id = d.token_id, status = step.status.code(), "desa step stored");
     // The request as it is now (re-read: concurrent steps are included).
     let docs = st.storage.fetch_docs(scope.clone(), vec![*household.as_bytes()]).await?;
