@@ -2,6 +2,7 @@ package id.posyandu.app.ui
 
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.filled.DateRange
 import androidx.compose.material.icons.filled.Home
 import androidx.compose.material.icons.filled.List
 import androidx.compose.material.icons.filled.Send
@@ -29,6 +30,7 @@ private data class Tab(val route: String, val label: Int, val icon: ImageVector)
 
 private val tabs = listOf(
     Tab("households", R.string.tab_households, Icons.Filled.Home),
+    Tab("month", R.string.tab_month, Icons.Filled.DateRange),
     Tab("due", R.string.tab_due, Icons.Filled.List),
     Tab("conflicts", R.string.tab_conflicts, Icons.Filled.Warning),
     Tab("spm", R.string.tab_spm, Icons.Filled.Send),
@@ -37,7 +39,7 @@ private val tabs = listOf(
 
 /**
  * Routes: households, new-household, household/{id}, member/new/{id}, pregnancy/new/{id},
- * visit/{id}, visit/{id}/edit/{visitId}, due, conflicts, conflicts/{id}, spm, settings;
+ * visit/{id}, visit/{id}/edit/{visitId}, month, due, conflicts, conflicts/{id}, spm, settings;
  * ILP (issue 12): referrals/{id}, birth/new/{id}, member-status/{id}.
  * Until the phone is set up (no store file yet) only the settings screen is shown.
  */
@@ -119,6 +121,9 @@ fun PosyanduNavHost(stores: StoreHolder) {
             composable("member-status/{id}") { e ->
                 val id = e.arguments?.getString("id").orEmpty()
                 GatewayScreen(stores, nav) { gw -> MemberStatusScreen(gw, id, onBack = { nav.popBackStack() }, onSaved = { nav.popBackStack() }) }
+            }
+            composable("month") {
+                GatewayScreen(stores, nav) { gw -> MonthScreen(gw, onOpen = { nav.navigate("household/$it") }) }
             }
             composable("due") {
                 GatewayScreen(stores, nav) { gw -> DueListScreen(gw, onOpen = { nav.navigate("household/$it") }) }
