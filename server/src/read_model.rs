@@ -140,6 +140,15 @@ impl HouseholdView {
         serde_json::to_vec(self).expect("a household view serialises")
     }
 
+    /// The view of a read-model row: its body, or (while the first rebuild runs) a
+    /// derivation from the document snapshot.
+    pub fn from_content(content: &crate::storage::ReadContent) -> Result<HouseholdView, String> {
+        match content {
+            crate::storage::ReadContent::View { body, .. } => HouseholdView::decode(body),
+            crate::storage::ReadContent::Snapshot(snapshot) => HouseholdView::from_snapshot(snapshot),
+        }
+    }
+
     pub fn decode(body: &[u8]) -> Result<HouseholdView, String> {
         serde_json::from_slice(body).map_err(|e| format!("read-model row unreadable: {e}"))
     }

@@ -108,6 +108,40 @@ impl RelayWriter {
     }
 }
 
+/// Largest body of a step request (bidan, desa).
+pub const MAX_STEP_BODY_BYTES: usize = 4096;
+
+/// Parses the JSON body of a step request: `413` over [`MAX_STEP_BODY_BYTES`], `400`
+/// with serde's message (truncated) when it is not the expected shape.
+pub fn step_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.len() > MAX_STEP_BODY_BYTES {
+        return Err(ApiError::TooLarge);
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::BadBody(crate::error::truncate(&e.to_string(), 200)))
+}
+
+/// The stored snapshot of `household` in the first of `scopes` (the principal's
+/// Posyandu) that holds it, with that Posyandu; `None` when none does (the caller
+/// answers 404: another Posyandu's household reads as unknown).
+pub async fn find_household(
+    st: &AppState,
+    scopes: &[String],
+    household: uuid::Uuid,
+) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    for scope in scopes {
+        if let Some(snapshot) = snapshot_in(st, scope, household).await? {
+            return Ok(Some((scope.clone(), snapshot)));
+        }
+    }
+    Ok(None)
+}
+
+/// The stored snapshot of `household` in Posyandu `scope`, if it is there.
+pub async fn snapshot_in(st: &AppState, scope: &str, household: uuid::Uuid) -> Result<Option<Vec<u8>>, ApiError> {
+    let docs = st.storage.fetch_docs(scope.to_string(), vec![*household.as_bytes()]).await?;
+    Ok(docs.docs.into_iter().next().map(|d| d.snapshot))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,18 +16,10 @@ use time::macros::date;
 use time::Date;
 use uuid::Uuid;
 
+mod common;
+
 fn config() -> SatusehatConfig {
-    SatusehatConfig {
-        posyandu_id: "P-001".into(),
-        posyandu_name: "Posyandu Melati".into(),
-        org_id: "a1b2c3d4-0000-4000-8000-000000000001".into(),
-        puskesmas_org_id: "100000001".into(),
-        location_id: "b1b2c3d4-0000-4000-8000-000000000002".into(),
-        bidan_ihs: "N10000001".into(),
-        bidan_name: "Bidan Rina".into(),
-        utc_offset: "+08:00".into(),
-        kfa: Default::default(),
-    }
+    common::satusehat_config("+08:00")
 }
 
 /// A member as the document stores it (absent fields take their serde defaults).

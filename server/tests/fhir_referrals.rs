@@ -16,30 +16,14 @@ use time::macros::date;
 use time::Date;
 use uuid::Uuid;
 
+mod common;
+
 fn config() -> SatusehatConfig {
-    SatusehatConfig {
-        posyandu_id: "P-001".into(),
-        posyandu_name: "Posyandu Melati".into(),
-        org_id: "a1b2c3d4-0000-4000-8000-000000000001".into(),
-        puskesmas_org_id: "100000001".into(),
-        location_id: "b1b2c3d4-0000-4000-8000-000000000002".into(),
-        bidan_ihs: "N10000001".into(),
-        bidan_name: "Bidan Rina".into(),
-        utc_offset: "+07:00".into(),
-        kfa: Default::default(),
-    }
+    common::satusehat_config("+07:00")
 }
 
 fn member(n: u128, name: &str, birth: Date, sex: Sex, nik: Option<&str>) -> Member {
-    let stored = json!({
-        "id": Uuid::from_u128(n),
-        "nik": nik,
-        "name": name,
-        "birth_date": format_date(birth),
-        "sex": sex,
-        "relation": Relation::Anak,
-    });
-    serde_json::from_value(stored).unwrap()
+    Member { nik: nik.map(Into::into), ..common::member(Uuid::from_u128(n), name, birth, sex) }
 }
 
 fn step(n: u128, status: ReferralStatus, at: i64) -> ReferralStep {
@@ -132,26 +116,7 @@ fn household() -> Household {
             vec![step(80, ReferralStatus::Dirujuk, RAISED_AT - 40 * 86_400)],
         ),
     ];
-    Household {
-        id: Uuid::from_u128(100),
-        posyandu_id: "P-001".into(),
-        kk_number: None,
-        kk_history: Vec::new(),
-        head_member_id: None,
-        address: Address {
-            rt: "003".into(),
-            rw: "005".into(),
-            kode_wilayah: "3275011001".into(),
-            ..Default::default()
-        },
-        gps: None,
-        spm: SpmAttributes::default(),
-        members,
-        visits: vec![visit],
-        pregnancies: Vec::new(),
-        referrals,
-        spm_requests: Vec::new(),
-    }
+    Household { referrals, ..common::household(Uuid::from_u128(100), "3275011001", members, vec![visit], Vec::new()) }
 }
 
 fn november() -> ExportContext {

@@ -359,20 +359,9 @@ async fn step_handler(
     let (Ok(household), Ok(referral)) = (Uuid::parse_str(&household), Uuid::parse_str(&referral)) else {
         return Err(ApiError::NotFound);
     };
-    if body.len() > 4096 {
-        return Err(ApiError::TooLarge);
-    }
-    let req: StepRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(truncate(&e.to_string(), 200)))?;
+    let req: StepRequest = crate::relay_writer::step_body(&body)?;
     // The household, in one of her Posyandu (another Posyandu's reads as unknown).
-    let mut found = None;
-    for scope in &b.posyandu_ids {
-        let docs = st.storage.fetch_docs(scope.clone(), vec![*household.as_bytes()]).await?;
-        if let Some(d) = docs.docs.into_iter().next() {
-            found = Some((scope.clone(), d.snapshot));
-            break;
-        }
-    }
+    let found = crate::relay_writer::find_household(&st, &b.posyandu_ids, household).await?;
     let Some((scope, snapshot)) = found else {
         tracing::warn!(bidan_token_id = b.token_id, code = "not_found", "bidan step on an unknown household");
         return Err(ApiError::NotFound);
@@ -391,8 +380,9 @@ async fn step_handler(
         .await?;
     tracing::info!(bidan_token_id = b.token_id, status = step.status.code(), "bidan step stored");
     // The referral as it is now (re-read: concurrent steps are included).
-    let docs = st.storage.fetch_docs(scope, vec![*household.as_bytes()]).await?;
-    let snapshot = docs.docs.into_iter().next().ok_or_else(|| ApiError::internal("document vanished"))?.snapshot;
+    let snapshot = crate::relay_writer::snapshot_in(&st, &scope, household)
+        .await?
+        .ok_or_else(|| ApiError::internal("document vanished"))?;
     let hh = HouseholdDoc::load_readonly(&snapshot)
         .and_then(|d| d.read())
         .map_err(|e| ApiError::internal(format!("stored doc: {e}")))?;

@@ -78,8 +78,18 @@ async fn desa(st: &AppState, headers: &HeaderMap, access_token: Option<&str>) ->
 /// Every read-model household of the desa's Posyandu whose village code is one of its
 /// codes, with its Posyandu.
 async fn households(st: &AppState, d: &DesaPrincipal) -> Result<Vec<(String, HouseholdView)>, ApiError> {
+    views(st, d.posyandu_ids.iter(), |v| d.kodes.iter().any(|k| *k == v.household.address.kode_wilayah)).await
+}
+
+/// Every read-model household of `scopes` that `keep` keeps, with its Posyandu, in log
+/// order; a row that cannot be read is skipped (logged with its position only).
+async fn views<'a>(
+    st: &AppState,
+    scopes: impl Iterator<Item = &'a String>,
+    keep: impl Fn(&HouseholdView) -> bool,
+) -> Result<Vec<(String, HouseholdView)>, ApiError> {
     let mut out = Vec::new();
-    for scope in &d.posyandu_ids {
+    for scope in scopes {
         let mut after = 0;
         loop {
             let rows = st.storage.read_after(scope.clone(), after, PAGE).await?;
@@ -87,15 +97,11 @@ async fn households(st: &AppState, d: &DesaPrincipal) -> Result<Vec<(String, Hou
             after = last.updated_seq;
             let n = rows.len();
             for row in rows {
-                let view = match &row.content {
-                    crate::storage::ReadContent::View { body, .. } => HouseholdView::decode(body),
-                    crate::storage::ReadContent::Snapshot(s) => HouseholdView::from_snapshot(s),
-                };
-                let Ok(view) = view else {
+                let Ok(view) = HouseholdView::from_content(&row.content) else {
                     tracing::warn!(scope, updated_seq = row.updated_seq, "read-model row unreadable; skipped");
                     continue;
                 };
-                if d.kodes.iter().any(|k| *k == view.household.address.kode_wilayah) {
+                if keep(&view) {
                     out.push((scope.clone(), view));
                 }
             }
@@ -212,28 +218,8 @@ async fn puskesmas_geojson_handler(
 ) -> Result<Response, ApiError> {
     no_token_in_url(&q)?;
     let scope = crate::puskesmas::puskesmas(&st, &headers, None).await?;
-    let mut out = Vec::new();
-    for p in scope.posyandu_ids.iter().filter(|p| q.get("posyandu").is_none_or(|x| x == *p)) {
-        let mut after = 0;
-        loop {
-            let rows = st.storage.read_after(p.clone(), after, PAGE).await?;
-            let Some(last) = rows.last() else { break };
-            after = last.updated_seq;
-            let n = rows.len();
-            for row in rows {
-                let view = match &row.content {
-                    crate::storage::ReadContent::View { body, .. } => HouseholdView::decode(body),
-                    crate::storage::ReadContent::Snapshot(s) => HouseholdView::from_snapshot(s),
-                };
-                if let Ok(v) = view {
-                    out.push((p.clone(), v));
-                }
-            }
-            if n < PAGE {
-                break;
-            }
-        }
-    }
+    let wanted = scope.posyandu_ids.iter().filter(|p| q.get("posyandu").is_none_or(|x| x == *p));
+    let out = views(&st, wanted, |_| true).await?;
     if let Some(p) = q.get("posyandu") {
         if !scope.posyandu_ids.iter().any(|x| x == p) {
             return Err(ApiError::ForbiddenScope(truncate(p, crate::puskesmas::MAX_ECHOED_ID)));
@@ -343,21 +329,10 @@ async fn step_handler(
     if rules::parse_key(&key).is_none() {
         return Err(ApiError::NotFound);
     }
-    if body.len() > 4096 {
-        return Err(ApiError::TooLarge);
-    }
-    let req: StepRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(truncate(&e.to_string(), 200)))?;
+    let req: StepRequest = crate::relay_writer::step_body(&body)?;
     // The household, in one of its Posyandu and one of its villages (any other reads
     // as unknown).
-    let mut found = None;
-    for scope in &d.posyandu_ids {
-        let docs = st.storage.fetch_docs(scope.clone(), vec![*household.as_bytes()]).await?;
-        if let Some(doc) = docs.docs.into_iter().next() {
-            found = Some((scope.clone(), doc.snapshot));
-            break;
-        }
-    }
+    let found = crate::relay_writer::find_household(&st, &d.posyandu_ids, household).await?;
     let Some((scope, snapshot)) = found else {
         tracing::warn!(desa_token_id = d.token_id, code = "not_found", "desa step on an unknown household");
         return Err(ApiError::NotFound);
@@ -376,8 +351,9 @@ async fn step_handler(
         .await?;
     tracing::info!(desa_token_id = d.token_id, status = step.status.code(), "desa step stored");
     // The request as it is now (re-read: concurrent steps are included).
-    let docs = st.storage.fetch_docs(scope.clone(), vec![*household.as_bytes()]).await?;
-    let snapshot = docs.docs.into_iter().next().ok_or_else(|| ApiError::internal("document vanished"))?.snapshot;
+    let snapshot = crate::relay_writer::snapshot_in(&st, &scope, household)
+        .await?
+        .ok_or_else(|| ApiError::internal("document vanished"))?;
     let hh = read(&snapshot)?;
     let r = hh.spm_requests.iter().find(|r| r.key == key).ok_or_else(|| ApiError::internal("request vanished"))?;
     Ok(private(Json(request_view(&scope, &hh, r, crate::merge::relay_today())).into_response()))

@@ -52,7 +52,7 @@ use uuid::Uuid;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use crate::read_model::HouseholdView;
-use crate::storage::{ReadContent, ReadRow};
+use crate::storage::ReadRow;
 use crate::AppState;
 
 /// Response header carrying the next cursor of `/v1/export` and `/v1/fhir/...`.
@@ -350,11 +350,7 @@ impl Loaded {
 /// content).
 pub fn decode(scope: &str, row: &ReadRow) -> Result<Loaded, String> {
     let updated_seq = row.updated_seq;
-    let view = match &row.content {
-        ReadContent::View { body, .. } => HouseholdView::decode(body),
-        ReadContent::Snapshot(snapshot) => HouseholdView::from_snapshot(snapshot),
-    };
-    match view {
+    match HouseholdView::from_content(&row.content) {
         Ok(v) => {
             if !v.problems.is_empty() {
                 tracing::warn!(

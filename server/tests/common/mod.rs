@@ -1,5 +1,6 @@
-//! Households built in memory for the monthly-report tests (`report_*.rs`): one place
-//! that spells out the record types, so a new field is added here once.
+//! Households built in memory for the monthly-report and FHIR tests (`report_*.rs`,
+//! `fhir_*.rs`): one place that spells out the record types, so a new field is added
+//! here once.
 #![allow(dead_code)]
 
 use posyandu_records::model::*;
@@ -66,5 +67,21 @@ pub fn household(
         pregnancies,
         referrals: Vec::new(),
         spm_requests: Vec::new(),
+    }
+}
+
+/// The SATUSEHAT configuration of Posyandu P-001 (organisation, location, bidan) with
+/// the relay's UTC offset `utc_offset` (e.g. `+07:00`).
+pub fn satusehat_config(utc_offset: &str) -> posyandu_server::storage::SatusehatConfig {
+    posyandu_server::storage::SatusehatConfig {
+        posyandu_id: "P-001".into(),
+        posyandu_name: "Posyandu Melati".into(),
+        org_id: "a1b2c3d4-0000-4000-8000-000000000001".into(),
+        puskesmas_org_id: "100000001".into(),
+        location_id: "b1b2c3d4-0000-4000-8000-000000000002".into(),
+        bidan_ihs: "N10000001".into(),
+        bidan_name: "Bidan Rina".into(),
+        utc_offset: utc_offset.into(),
+        kfa: Default::default(),
     }
 }
