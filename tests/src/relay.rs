@@ -249,3 +249,64 @@ pub fn sync_until_ok(store: &Store, tries: usize) -> Result<posyandu_core::SyncR
     }
     bail!("sync failed {tries} times; last error: {}", last.map(|e| e.to_string()).unwrap_or_default())
 }
+
+/// HTTP calls of the tests that act as a Puskesmas, a bidan or a desa against a relay
+/// process: JSON in, status and JSON (or the text) out.
+pub mod http {
+    use std::time::Duration;
+
+    use serde_json::Value;
+
+    use super::RelayProcess;
+
+    fn client() -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).no_proxy().build().unwrap()
+    }
+
+    /// `method` (`GET`, `PUT`, anything else is `POST`) of `path` with bearer `token` and
+    /// an optional JSON body: the status and the body text.
+    pub fn call_text(
+        relay: &RelayProcess,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, String) {
+        let url = format!("{}{path}", relay.url());
+        let req = match method {
+            "GET" => client().get(url),
+            "PUT" => client().put(url),
+            _ => client().post(url),
+        };
+        let req = req.bearer_auth(token);
+        let req = match body {
+            Some(b) => req.header("content-type", "application/json").body(b.to_string()),
+            None => req,
+        };
+        let r = req.send().unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    }
+
+    /// Like [`call_text`], the body parsed as JSON (`Null` when it is not JSON).
+    pub fn call(relay: &RelayProcess, method: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (status, text) = call_text(relay, method, token, path, body);
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub fn get_text(relay: &RelayProcess, token: &str, path: &str) -> (u16, String) {
+        call_text(relay, "GET", token, path, None)
+    }
+
+    pub fn get(relay: &RelayProcess, token: &str, path: &str) -> (u16, Value) {
+        call(relay, "GET", token, path, None)
+    }
+
+    pub fn post(relay: &RelayProcess, token: &str, path: &str, body: Value) -> (u16, Value) {
+        call(relay, "POST", token, path, Some(body))
+    }
+
+    /// The last line of an admin command's output (a token it printed), trimmed.
+    pub fn last_line(s: String) -> String {
+        s.lines().last().unwrap().trim().to_string()
+    }
+}

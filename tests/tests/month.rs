@@ -20,43 +20,17 @@
 //! second Tuesday on or before the real date, so nothing is dated in the relay's
 //! future). Needs `target/release/posyandu-relay`.
 
-use std::time::Duration as StdDuration;
-
 use posyandu_core::rules::schedule::{latest_service_day, HomeVisitSection, InviteReason};
 use posyandu_core::*;
 use posyandu_tests::fixtures::{household, member};
 use posyandu_tests::hostile::{push_changes, store_actor, PgSchema};
+use posyandu_tests::relay::http::{call, last_line};
 use posyandu_tests::relay::{device, RelayProcess};
-use serde_json::{json, Value};
+use serde_json::json;
 use time::{Duration, UtcOffset};
 use uuid::Uuid;
 
 const P: &str = "P-1";
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(StdDuration::from_secs(60)).no_proxy().build().unwrap()
-}
-
-fn call(relay: &RelayProcess, method: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let url = format!("{}{path}", relay.url());
-    let req = match method {
-        "GET" => http().get(url),
-        "PUT" => http().put(url),
-        _ => http().post(url),
-    };
-    let req = req.bearer_auth(token);
-    let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(b.to_string()),
-        None => req,
-    };
-    let r = req.send().unwrap();
-    let status = r.status().as_u16();
-    (status, serde_json::from_slice(&r.bytes().unwrap()).unwrap_or(Value::Null))
-}
-
-fn last_line(s: String) -> String {
-    s.lines().last().unwrap().trim().to_string()
-}
 
 /// Sets the store's clock to 09:00 WIB of `day`.
 fn set_day(store: &mut Store, day: time::Date) {

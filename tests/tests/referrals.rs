@@ -9,41 +9,14 @@
 //!
 //! Needs `target/release/posyandu-relay` (`cargo build --release -p posyandu-server`).
 
-use std::time::Duration;
-
 use posyandu_core::doc::HouseholdDoc;
 use posyandu_core::*;
 use posyandu_tests::fixtures::{household, member};
 use posyandu_tests::hostile::{push_changes, store_actor, store_doc, PgSchema};
+use posyandu_tests::relay::http::{get, get_text, last_line, post};
 use posyandu_tests::relay::{device, RelayProcess};
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).no_proxy().build().unwrap()
-}
-
-fn get(relay: &RelayProcess, token: &str, path: &str) -> (u16, Value) {
-    let r = http().get(format!("{}{path}", relay.url())).bearer_auth(token).send().unwrap();
-    let status = r.status().as_u16();
-    (status, serde_json::from_slice(&r.bytes().unwrap()).unwrap_or(Value::Null))
-}
-
-fn post(relay: &RelayProcess, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = http()
-        .post(format!("{}{path}", relay.url()))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, serde_json::from_slice(&r.bytes().unwrap()).unwrap_or(Value::Null))
-}
-
-fn last_line(s: String) -> String {
-    s.lines().last().unwrap().trim().to_string()
-}
 
 /// First day of the month `back` months before `d`'s month.
 fn month_start(d: time::Date, back: i32) -> time::Date {
@@ -231,11 +204,6 @@ fn scenario(mut relay: RelayProcess, dir: &std::path::Path) {
     // And the kader's phone still syncs cleanly after the relay's changes.
     kader.sync_now(&mut |_| {}).unwrap();
     assert_eq!(kader.pending_changes().unwrap(), 0);
-}
-
-fn get_text(relay: &RelayProcess, token: &str, path: &str) -> (u16, String) {
-    let r = http().get(format!("{}{path}", relay.url())).bearer_auth(token).send().unwrap();
-    (r.status().as_u16(), r.text().unwrap())
 }
 
 /// The Puskesmas reads the referral through the read model: an NDJSON `referral` line,

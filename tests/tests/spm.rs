@@ -10,45 +10,14 @@
 //!
 //! Needs `target/release/posyandu-relay` (`cargo build --release -p posyandu-server`).
 
-use std::time::Duration;
-
 use posyandu_core::doc::HouseholdDoc;
 use posyandu_core::*;
 use posyandu_tests::fixtures::{household, member};
 use posyandu_tests::hostile::{push_changes, store_actor, store_doc, PgSchema};
+use posyandu_tests::relay::http::{get, get_text, last_line, post};
 use posyandu_tests::relay::{device, RelayProcess};
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).no_proxy().build().unwrap()
-}
-
-fn get_text(relay: &RelayProcess, token: &str, path: &str) -> (u16, String) {
-    let r = http().get(format!("{}{path}", relay.url())).bearer_auth(token).send().unwrap();
-    (r.status().as_u16(), r.text().unwrap())
-}
-
-fn get(relay: &RelayProcess, token: &str, path: &str) -> (u16, Value) {
-    let (s, t) = get_text(relay, token, path);
-    (s, serde_json::from_str(&t).unwrap_or(Value::Null))
-}
-
-fn post(relay: &RelayProcess, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = http()
-        .post(format!("{}{path}", relay.url()))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, serde_json::from_slice(&r.bytes().unwrap()).unwrap_or(Value::Null))
-}
-
-fn last_line(s: String) -> String {
-    s.lines().last().unwrap().trim().to_string()
-}
 
 fn scenario(mut relay: RelayProcess, dir: &std::path::Path) {
     let token_1 = relay.register("P-A", "K-1", "D-1").unwrap();
