@@ -9,7 +9,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use posyandu_records::doc::HouseholdDoc;
+use posyandu_records::doc::{posyandu_doc_id, HouseholdDoc};
+use posyandu_records::posyandu::{AreaEntry, Sasaran, SasaranSource};
 use posyandu_records::model::*;
 use posyandu_records::rules::spm_request::request_key;
 use posyandu_records::wire::*;
@@ -403,6 +404,54 @@ async fn desa_scope_minimisation_token_kinds_and_steps() {
         .collect();
     assert_eq!(people, [("P-001".into(), 1, 1), ("P-002".into(), 1, 1)], "the pregnant woman counted as an adult");
     assert!(!get(&r, "/v1/desa/coverage", &r.desa1).await.text().contains("hamil"));
+    assert_eq!(cov["rts"][0]["in_service_area"], json!(false), "no Posyandu document yet: {cov}");
+    assert_eq!(cov["people"][0]["sasaran_balita"], Value::Null, "{cov}");
+    // Kader K-1 records P-001's service area (RT 003 and RT 004 of village 1, RT 001 of
+    // village 2) and this year's sasaran in the Posyandu document: the coverage shows
+    // the area's RT without any household yet, only desa 1's villages, and the sasaran
+    // beside the registered counts.
+    let mut pd = HouseholdDoc::posyandu_genesis("P-001", &ActorId::from([0x11; 16].as_slice())).unwrap();
+    for (kode, rt) in [("3201010001", "003"), ("3201010001", "004"), ("3201010002", "001")] {
+        let a = AreaEntry { kode_wilayah: kode.into(), rw: "001".into(), rt: rt.into(), dusun: None };
+        pd.set_area_entry(&a, true).unwrap();
+    }
+    let year = posyandu_server::merge::relay_today().year();
+    let sasaran =
+        Sasaran {
+        ibu_hamil: Some(9),
+        ibu_bersalin: None,
+        bayi: None,
+        balita: Some(40),
+        lansia: Some(25),
+        source: SasaranSource::Kader,
+    };
+    pd.set_sasaran(year, &sasaran).unwrap();
+    pd.commit("K-1", T0 + 50).unwrap();
+    let resp = push(&r, &r.d1, posyandu_doc_id("P-001"), all_changes(&mut pd)).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
+    let cov = get(&r, "/v1/desa/coverage", &r.desa1).await.json();
+    let rts: Vec<(String, bool, u64)> = cov["rts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                format!("{}/{}/{}", x["kode_wilayah"].as_str().unwrap(), x["rw"].as_str().unwrap(), x["rt"].as_str().unwrap()),
+                x["in_service_area"].as_bool().unwrap(),
+                x["households"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rts,
+        [("3201010001/001/003".to_string(), true, 2), ("3201010001/001/004".to_string(), true, 0)],
+        "{cov}"
+    );
+    let people = cov["people"].as_array().unwrap();
+    assert_eq!((&people[0]["posyandu_id"], &people[0]["sasaran_balita"]), (&json!("P-001"), &json!(40)), "{cov}");
+    assert_eq!(people[0]["sasaran_lansia"], json!(25), "{cov}");
+    assert_eq!(people[1]["sasaran_balita"], Value::Null, "P-002 has no sasaran: {cov}");
+    assert!(!cov.to_string().contains("ibu_hamil"), "no pregnancy figure reaches the desa: {cov}");
     let geo = get(&r, "/v1/desa/households.geojson", &r.desa2).await;
     assert_eq!(geo.headers.get("content-type").unwrap(), "application/geo+json");
     let g = geo.json();

@@ -81,6 +81,16 @@ async fn households(st: &AppState, d: &DesaPrincipal) -> Result<Vec<(String, Hou
     views(st, d.posyandu_ids.iter(), |v| d.kodes.iter().any(|k| *k == v.household.address.kode_wilayah)).await
 }
 
+/// The Posyandu documents (projections) of the desa's Posyandu that have one: service
+/// area and sasaran for the coverage table.
+async fn posyandu_docs(st: &AppState, d: &DesaPrincipal) -> Result<Vec<posyandu_records::posyandu::Posyandu>, ApiError> {
+    let mut out = Vec::new();
+    for p in &d.posyandu_ids {
+        out.extend(st.storage.read_posyandu(p.clone()).await?);
+    }
+    Ok(out)
+}
+
 /// Every read-model household of `scopes` that `keep` keeps, with its Posyandu, in log
 /// order; a row that cannot be read is skipped (logged with its position only).
 async fn views<'a>(
@@ -196,7 +206,7 @@ async fn coverage_handler(
     no_token_in_url(&q)?;
     let d = desa(&st, &headers, None).await?;
     let hh = households(&st, &d).await?;
-    Ok(private(Json(coverage(&d, &hh, crate::merge::relay_today())).into_response()))
+    Ok(private(Json(coverage(&d, &hh, &posyandu_docs(&st, &d).await?, crate::merge::relay_today())).into_response()))
 }
 
 async fn geojson_handler(
@@ -242,7 +252,7 @@ async fn page_handler(
     let d = desa(&st, &headers, q.get("access_token").map(String::as_str)).await?;
     let (list, truncated) = requests(&st, &d, false, None).await?;
     let hh = households(&st, &d).await?;
-    let cov = coverage(&d, &hh, crate::merge::relay_today());
+    let cov = coverage(&d, &hh, &posyandu_docs(&st, &d).await?, crate::merge::relay_today());
     let mut resp = views::page(&d, &list, truncated, &cov).into_response();
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     resp.headers_mut().insert(

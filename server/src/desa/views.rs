@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use posyandu_records::model::{format_date, Household, SpmArea, SpmRequest, SpmStatus};
+use posyandu_records::posyandu::Posyandu;
 use posyandu_records::rules::lifestage::{life_stage, LifeStage};
 use posyandu_records::rules::pregnancy::PregnancyStatus;
 use posyandu_records::rules::referral_lifecycle::step_day;
@@ -172,6 +173,9 @@ pub struct RtCoverage {
     pub kode_wilayah: String,
     pub rw: String,
     pub rt: String,
+    /// The RT is in a Posyandu's service area (its document's `area`, issue 12): an RT
+    /// of the area with no household registered yet is listed with zeros.
+    pub in_service_area: bool,
     pub households: u32,
     /// Households with a visit (Posyandu day or home visit) in the last 90 days.
     pub visited_90_days: u32,
@@ -187,6 +191,11 @@ pub struct PosyanduPeople {
     pub usia_sekolah_remaja: u32,
     pub dewasa: u32,
     pub lansia: u32,
+    /// The Posyandu's sasaran of the year (its document, set by the Puskesmas or a
+    /// kader): projected under-fives (0–59 months, compare `bayi_balita`) and elderly
+    /// (compare `lansia`); `None` when not set.
+    pub sasaran_balita: Option<u32>,
+    pub sasaran_lansia: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -200,32 +209,54 @@ pub struct Coverage {
 /// Days a visit counts as recent for the coverage table.
 pub const VISITED_DAYS: i64 = 90;
 
-pub fn coverage(d: &DesaPrincipal, hh: &[(String, HouseholdView)], today: time::Date) -> Coverage {
+/// The coverage table of the desa: `hh` its households (already limited to its
+/// villages), `posyandu` the documents of its Posyandu (service area and sasaran).
+pub fn coverage(
+    d: &DesaPrincipal,
+    hh: &[(String, HouseholdView)],
+    posyandu: &[Posyandu],
+    today: time::Date,
+) -> Coverage {
     let since = today - time::Duration::days(VISITED_DAYS);
     let mut rts: BTreeMap<(String, String, String), RtCoverage> = BTreeMap::new();
+    let rt_row = |kode: &str, rw: &str, rt: &str| RtCoverage {
+        kode_wilayah: kode.to_string(),
+        rw: rw.to_string(),
+        rt: rt.to_string(),
+        in_service_area: false,
+        households: 0,
+        visited_90_days: 0,
+        open_requests: 0,
+    };
+    for a in posyandu.iter().flat_map(|p| &p.area).filter(|a| d.kodes.contains(&a.kode_wilayah)) {
+        rts.entry((a.kode_wilayah.clone(), a.rw.clone(), a.rt.clone()))
+            .or_insert_with(|| rt_row(&a.kode_wilayah, &a.rw, &a.rt))
+            .in_service_area = true;
+    }
+    let year = today.year().to_string();
     let mut people: BTreeMap<String, PosyanduPeople> = BTreeMap::new();
     for (scope, v) in hh {
         let h = &v.household;
         let a = &h.address;
-        let row = rts.entry((a.kode_wilayah.clone(), a.rw.clone(), a.rt.clone())).or_insert_with(|| RtCoverage {
-            kode_wilayah: a.kode_wilayah.clone(),
-            rw: a.rw.clone(),
-            rt: a.rt.clone(),
-            households: 0,
-            visited_90_days: 0,
-            open_requests: 0,
-        });
+        let row = rts
+            .entry((a.kode_wilayah.clone(), a.rw.clone(), a.rt.clone()))
+            .or_insert_with(|| rt_row(&a.kode_wilayah, &a.rw, &a.rt));
         row.households += 1;
         if h.visits.iter().any(|x| !x.deleted && x.date >= since && x.date <= today) {
             row.visited_90_days += 1;
         }
         row.open_requests += h.spm_requests.iter().filter(|r| !r.status().is_closed()).count() as u32;
-        let p = people.entry(scope.clone()).or_insert_with(|| PosyanduPeople {
-            posyandu_id: scope.clone(),
-            bayi_balita: 0,
-            usia_sekolah_remaja: 0,
-            dewasa: 0,
-            lansia: 0,
+        let p = people.entry(scope.clone()).or_insert_with(|| {
+            let sasaran = posyandu.iter().find(|p| p.posyandu_id == *scope).and_then(|p| p.sasaran.get(&year));
+            PosyanduPeople {
+                posyandu_id: scope.clone(),
+                bayi_balita: 0,
+                usia_sekolah_remaja: 0,
+                dewasa: 0,
+                lansia: 0,
+                sasaran_balita: sasaran.and_then(|s| s.balita),
+                sasaran_lansia: sasaran.and_then(|s| s.lansia),
+            }
         });
         for m in h.members.iter().filter(|m| !m.deleted && m.status.is_none() && m.birth_date <= today) {
             match life_stage(m.birth_date, today, PregnancyStatus::None) {
@@ -336,15 +367,17 @@ pub fn page(d: &DesaPrincipal, list: &[RequestView], truncated: bool, cov: &Cove
     }
     b.push_str(
         "<h2>Cakupan per RT</h2><table id=\"cakupan\"><tr><th>Kode wilayah</th><th>RW</th><th>RT</th>\
-         <th>Rumah tangga terdaftar</th><th>Dikunjungi 90 hari terakhir</th><th>Permintaan terbuka</th></tr>",
+         <th>Wilayah layanan Posyandu</th><th>Rumah tangga terdaftar</th><th>Dikunjungi 90 hari terakhir</th>\
+         <th>Permintaan terbuka</th></tr>",
     );
     for r in &cov.rts {
         b.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td></tr>",
             esc(&r.kode_wilayah),
             esc(&r.rw),
             esc(&r.rt),
+            if r.in_service_area { "ya" } else { "tidak tercatat" },
             r.households,
             r.visited_90_days,
             r.open_requests
@@ -353,16 +386,20 @@ pub fn page(d: &DesaPrincipal, list: &[RequestView], truncated: bool, cov: &Cove
     b.push_str("</table>");
     b.push_str(
         "<h2>Warga terdaftar per tahap kehidupan</h2><table id=\"warga\"><tr><th>Posyandu</th><th>Bayi dan balita</th>\
-         <th>Usia sekolah dan remaja</th><th>Dewasa</th><th>Lansia</th></tr>",
+         <th>Sasaran balita</th><th>Usia sekolah dan remaja</th><th>Dewasa</th><th>Lansia</th><th>Sasaran lansia</th></tr>",
     );
+    let target = |n: Option<u32>| n.map_or_else(|| "belum diisi".to_string(), |n| n.to_string());
     for p in &cov.people {
         b.push_str(&format!(
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&p.posyandu_id),
             p.bayi_balita,
+            target(p.sasaran_balita),
             p.usia_sekolah_remaja,
             p.dewasa,
-            p.lansia
+            p.lansia,
+            target(p.sasaran_lansia)
         ));
     }
     b.push_str("</table>");
