@@ -10,8 +10,8 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use posyandu_records::doc::{posyandu_doc_id, HouseholdDoc};
-use posyandu_records::posyandu::{AreaEntry, Sasaran, SasaranSource};
 use posyandu_records::model::*;
+use posyandu_records::posyandu::{AreaEntry, Sasaran, SasaranSource};
 use posyandu_records::rules::spm_request::request_key;
 use posyandu_records::wire::*;
 use posyandu_server::desa::registry as desa_registry;
@@ -416,8 +416,7 @@ async fn desa_scope_minimisation_token_kinds_and_steps() {
         pd.set_area_entry(&a, true).unwrap();
     }
     let year = posyandu_server::merge::relay_today().year();
-    let sasaran =
-        Sasaran {
+    let sasaran = Sasaran {
         ibu_hamil: Some(9),
         ibu_bersalin: None,
         bayi: None,
@@ -436,7 +435,12 @@ async fn desa_scope_minimisation_token_kinds_and_steps() {
         .iter()
         .map(|x| {
             (
-                format!("{}/{}/{}", x["kode_wilayah"].as_str().unwrap(), x["rw"].as_str().unwrap(), x["rt"].as_str().unwrap()),
+                format!(
+                    "{}/{}/{}",
+                    x["kode_wilayah"].as_str().unwrap(),
+                    x["rw"].as_str().unwrap(),
+                    x["rt"].as_str().unwrap()
+                ),
                 x["in_service_area"].as_bool().unwrap(),
                 x["households"].as_u64().unwrap(),
             )

@@ -83,7 +83,10 @@ async fn households(st: &AppState, d: &DesaPrincipal) -> Result<Vec<(String, Hou
 
 /// The Posyandu documents (projections) of the desa's Posyandu that have one: service
 /// area and sasaran for the coverage table.
-async fn posyandu_docs(st: &AppState, d: &DesaPrincipal) -> Result<Vec<posyandu_records::posyandu::Posyandu>, ApiError> {
+async fn posyandu_docs(
+    st: &AppState,
+    d: &DesaPrincipal,
+) -> Result<Vec<posyandu_records::posyandu::Posyandu>, ApiError> {
     let mut out = Vec::new();
     for p in &d.posyandu_ids {
         out.extend(st.storage.read_posyandu(p.clone()).await?);
