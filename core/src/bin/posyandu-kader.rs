@@ -962,7 +962,7 @@ fn run_store(store: &Store, command: Command) -> Result<()> {
             let report = store.sync_now(&mut |p| {
                 if p.phase == SyncPhase::Download && p.docs_total > 0 {
                     downloading = true;
-                    eprint!("\rMengunduh data awal: {}/{} rumah tangga", p.docs_done, p.docs_total);
+                    eprint!("\rMengunduh data awal: {}/{} dokumen", p.docs_done, p.docs_total);
                 }
             })?;
             if downloading {
