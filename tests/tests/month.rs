@@ -24,7 +24,7 @@ use posyandu_core::rules::schedule::{latest_service_day, HomeVisitSection, Invit
 use posyandu_core::*;
 use posyandu_tests::fixtures::{household, member};
 use posyandu_tests::hostile::{push_changes, store_actor, PgSchema};
-use posyandu_tests::relay::http::{call, last_line};
+use posyandu_tests::relay::http::{call, call_text, last_line};
 use posyandu_tests::relay::{device, RelayProcess};
 use serde_json::json;
 use time::{Duration, UtcOffset};
@@ -356,6 +356,15 @@ fn month(mut relay: RelayProcess, dir: &std::path::Path) {
         assert_eq!(report["skdn"]["d"], json!(2), "Budi and Dewi weighed at the session");
         let pct = report["sasaran"]["d_sasaran_pct"].as_f64().unwrap();
         assert!((pct - 200.0 / 48.0).abs() < 0.06, "{pct} (one decimal)");
+        // The same in the CSV and on the page.
+        let (s, csv) = call_text(&relay, "GET", &pkm, &format!("/v1/report/{P}/{month}?format=csv"), None);
+        assert_eq!(s, 200);
+        let sasaran: Vec<&str> = csv.lines().filter(|l| l.starts_with("sasaran,")).collect();
+        assert!(sasaran.iter().any(|l| *l == format!("sasaran,balita,{year},48")), "{sasaran:?}");
+        assert!(sasaran.iter().any(|l| *l == format!("sasaran,sumber,{year},puskesmas")), "{sasaran:?}");
+        let (s, html) = call_text(&relay, "GET", &pkm, &format!("/v1/report/{P}/{month}?format=html"), None);
+        assert_eq!(s, 200);
+        assert!(html.contains(&format!("Cakupan terhadap sasaran {year} (sumber: puskesmas)")), "no sasaran table");
     } else {
         assert!(report.get("sasaran").is_none(), "no sasaran for the session's year");
     }

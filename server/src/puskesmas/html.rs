@@ -434,6 +434,28 @@ pub fn report_page(r: &MonthlyReport, links: Option<&LinkKey>) -> String {
         );
     }
     b.push_str("</table>");
+    if let Some(x) = &r.sasaran {
+        let n = |v: Option<u32>| v.map_or_else(|| "–".to_string(), |v| v.to_string());
+        let pct = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v:.1}"));
+        let _ = write!(
+            b,
+            "<h2>Cakupan terhadap sasaran {} (sumber: {})</h2><table id=\"sasaran\"><tr><th>Sasaran balita</th>\
+             <th>D</th><th>D/sasaran (%)</th><th>S</th><th>S/sasaran (%)</th><th>Sasaran ibu hamil</th>\
+             <th>Sasaran bayi</th><th>Sasaran lansia</th></tr><tr><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>",
+            x.year,
+            esc(&x.source),
+            n(x.balita),
+            x.d,
+            pct(x.d_sasaran_pct),
+            x.s,
+            pct(x.s_sasaran_pct),
+            n(x.ibu_hamil),
+            n(x.bayi),
+            n(x.lansia)
+        );
+    }
     b.push_str("<h2>Kebutuhan lintas sektor (SPM, satu data)</h2><table><tr><th>Bidang SPM</th><th>Jumlah</th></tr>");
     for a in &r.spm.by_area {
         let _ = write!(b, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(a.label), a.count);

@@ -546,7 +546,7 @@ pub struct MonthlyReport {
     /// free-text referrals of visit entries.
     pub referral_lifecycle: super::referrals::ReferralCounts,
     /// Coverage against the year's sasaran (issue 12), when the Posyandu document sets
-    /// one for the month's year: JSON only.
+    /// one for the month's year (JSON, CSV section `sasaran`, HTML table).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sasaran: Option<SasaranCoverage>,
 }
@@ -1427,6 +1427,19 @@ pub fn to_csv(r: &MonthlyReport) -> Result<Vec<u8>, ApiError> {
     }
     for a in &r.spm.by_area {
         put("spm", a.label, "", a.count.to_string()).map_err(e)?;
+    }
+    if let Some(x) = &r.sasaran {
+        let n = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+        let g = x.year.to_string();
+        put("sasaran", "sumber", &g, x.source.clone()).map_err(e)?;
+        put("sasaran", "balita", &g, n(x.balita)).map_err(e)?;
+        put("sasaran", "d_per_sasaran_balita_persen", &g, x.d_sasaran_pct.map(|p| p.to_string()).unwrap_or_default())
+            .map_err(e)?;
+        put("sasaran", "s_per_sasaran_balita_persen", &g, x.s_sasaran_pct.map(|p| p.to_string()).unwrap_or_default())
+            .map_err(e)?;
+        put("sasaran", "ibu_hamil", &g, n(x.ibu_hamil)).map_err(e)?;
+        put("sasaran", "bayi", &g, n(x.bayi)).map_err(e)?;
+        put("sasaran", "lansia", &g, n(x.lansia)).map_err(e)?;
     }
     for c in &r.checklist {
         put("daftar_periksa", &format!("{}_ditanya", c.code), c.stage, c.asked.to_string()).map_err(e)?;
