@@ -386,19 +386,7 @@ fn check_referral_steps(
             authors.get(&hash).cloned()
         })
     };
-    let texts = |obj: &automerge::ObjId, key: &str| -> Vec<String> {
-        am.get_all(obj, key)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(v, _)| match v {
-                Value::Scalar(s) => match s.as_ref() {
-                    ScalarValue::Str(t) => t.to_string(),
-                    _ => String::new(),
-                },
-                Value::Object(_) => String::new(),
-            })
-            .collect()
-    };
+    let texts = |obj: &automerge::ObjId, key: &str| str_values(am, obj, key);
     for (coll, _) in am.get_all(ROOT, "referrals").unwrap_or_default().into_iter().filter_map(|(v, id)| match v {
         Value::Object(ObjType::Map) => Some((id, ())),
         _ => None,
@@ -434,6 +422,22 @@ fn check_referral_steps(
     Ok(())
 }
 
+/// Every value at `obj/key` (concurrent ones too) as text; a value that is not a string
+/// reads as empty, so a check on it fails.
+fn str_values(am: &Automerge, obj: &automerge::ObjId, key: &str) -> Vec<String> {
+    am.get_all(obj, key)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(v, _)| match v {
+            Value::Scalar(s) => match s.as_ref() {
+                ScalarValue::Str(t) => t.to_string(),
+                _ => String::new(),
+            },
+            Value::Object(_) => String::new(),
+        })
+        .collect()
+}
+
 /// SPM request steps (`spm_steps/<request>/<step>`, issue 13). A step written by a
 /// device (any change not written by the relay for a desa) must be a phone-side status
 /// recorded by the change's author with the status's role: `dicatat` by any kader,
@@ -449,19 +453,7 @@ fn check_spm_steps(
     use posyandu_records::rules::spm_request::{SpmRole, SpmStatus};
     const DESA_ONLY: &str = "status permintaan SPM ini hanya dapat dicatat oleh desa/kelurahan";
     const KOORDINATOR_ONLY: &str = "hanya kader koordinator Posyandu yang dapat memverifikasi dan meneruskan ke desa";
-    let texts = |obj: &automerge::ObjId, key: &str| -> Vec<String> {
-        am.get_all(obj, key)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(v, _)| match v {
-                Value::Scalar(s) => match s.as_ref() {
-                    ScalarValue::Str(t) => t.to_string(),
-                    _ => String::new(),
-                },
-                Value::Object(_) => String::new(),
-            })
-            .collect()
-    };
+    let texts = |obj: &automerge::ObjId, key: &str| str_values(am, obj, key);
     for coll in am.get_all(ROOT, "spm_steps").unwrap_or_default().into_iter().filter_map(|(v, id)| match v {
         Value::Object(ObjType::Map) => Some(id),
         _ => None,
